@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_MODEL := hubaudit/demo_models/mnist-zeros30
+DEMO_ANNOTATOR := hubaudit/demo_models/mnist-zero-annotator
+
+.PHONY: demo test system-deps benchmarks clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first: 2.13.0 is a CPU build on local disk; a bare `torch` would pull a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev,space]'
+	touch $(STAMP)
+
+# Debian packages the tests use: Chromium for the Space's browser test, Fashion-MNIST data.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver dataset-fashion-mnist; \
+	fi
+
+demo: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/hubaudit scan $(DEMO_MODEL) -n 200 --batch-size 50 --steps 40 --scheduler ddim \
+		--out out/demo
+
+test: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/sampling.py --json out/benchmarks/sampling.json
+
+clean:
+	rm -rf out hubaudit-out .pytest_cache

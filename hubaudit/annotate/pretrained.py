@@ -1,0 +1,139 @@
+"""Load a transformers model and its processor from the Hub or a folder, pinned and safely.
+
+The revision is resolved to a commit once, so model and processor come from the same
+commit and reports can record it; weights load from safetensors only unless
+``allow_pickle``; repository code never runs. Failures become :mod:`hubaudit.errors` classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import huggingface_hub
+import numpy as np
+import torch
+from huggingface_hub.errors import (
+    GatedRepoError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+    RevisionResolutionError,
+)
+
+from hubaudit.annotate.base import Annotator, Attribute, as_rgb
+from hubaudit.errors import (
+    GatedRepo,
+    OfflineNotCached,
+    PickleWeightsRefused,
+    RemoteCodeRefused,
+    RepoNotFound,
+    RevisionNotFound,
+    UnsupportedAnnotatorModel,
+)
+from hubaudit.hub import parse_model_reference
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """A loaded model and processor, and where they came from.
+
+    Attributes:
+        model: the transformers model, in eval mode on the CPU.
+        processor: its processor (image processor, or image + text processor).
+        model_id: the Hub repo id, or the absolute folder.
+        revision: the commit sha for a Hub model; None for a folder.
+    """
+
+    model: Any
+    processor: Any
+    model_id: str
+    revision: str | None
+
+
+class PretrainedAnnotator(Annotator):
+    """An annotator over a transformers model it does not own: saving records the id and commit."""
+
+    def __init__(self, attribute: Attribute, loaded: PretrainedModel, *, device: str | torch.device | None, confusion: np.ndarray | None):
+        super().__init__(attribute, device=device, confusion=confusion)
+        self.model_id, self.revision = loaded.model_id, loaded.revision
+        self._model = loaded.model.to(self.device)
+        self._processor = loaded.processor
+
+    @property
+    def pinned_model(self) -> str:
+        """``model_id@<commit, 12 hex>`` for a Hub model, the folder for a local one (for descriptions)."""
+        return f"{self.model_id}@{self.revision[:12]}" if self.revision else self.model_id
+
+    def _pixel_values(self, images: np.ndarray) -> torch.Tensor:
+        """The processor's ``pixel_values`` for ``images`` (made RGB; the processor resizes), on the device."""
+        pixels = self._processor(images=list(as_rgb(images)), return_tensors="pt", input_data_format="channels_last")
+        return pixels["pixel_values"].to(self.device)
+
+    def _config(self) -> dict:
+        return {"model_id": self.model_id, "revision": self.revision}
+
+
+def load_pretrained(
+    model_class: Any,
+    processor_class: Any,
+    model_id: str,
+    *,
+    revision: str | None,
+    token: str | None,
+    allow_pickle: bool,
+    expected: str,
+) -> PretrainedModel:
+    """``model_class.from_pretrained`` + ``processor_class.from_pretrained`` of ``model_id``.
+
+    ``model_id`` is a Hub id or a folder; ``revision`` a branch, tag or commit (a revision
+    given as ``org/name@rev`` in ``model_id`` is used when ``revision`` is None); ``expected``
+    names what is wanted ("a CLIP model") in the error when the model is of another kind.
+    """
+    reference = parse_model_reference(model_id if revision is None else f"{model_id}@{revision}")
+    location = str(reference.local_path) if reference.is_local else str(reference.repo_id)
+    pinned = None if reference.is_local else _pinned_commit(str(reference.repo_id), reference.revision, token=token)
+    # A plain commit sha (not "main") also keeps transformers from asking the Hub to convert pickle weights.
+    options = {"revision": pinned, "token": token, "trust_remote_code": False}
+    try:
+        weights = {"use_safetensors": None if allow_pickle else True, "dtype": torch.float32, "output_loading_info": True}
+        model, loading_info = model_class.from_pretrained(location, **weights, **options)
+        processor = processor_class.from_pretrained(location, **options)
+    except (OSError, ValueError, KeyError) as err:
+        message = str(err)
+        if "trust_remote_code" in message:
+            raise RemoteCodeRefused(str(reference), "custom model code") from err
+        if isinstance(err.__cause__, LocalEntryNotFoundError):
+            raise OfflineNotCached(str(reference.repo_id), reference.revision) from err
+        if isinstance(err, OSError) and "safetensors" in message:
+            raise PickleWeightsRefused(str(reference), ["model"]) from err
+        raise UnsupportedAnnotatorModel(f"cannot load {reference} as {expected}: {message.splitlines()[0]}") from err
+    if loading_info["missing_keys"]:
+        # e.g. a CLIP checkpoint loaded as a classifier: the head would be random
+        missing = sorted(loading_info["missing_keys"])
+        raise UnsupportedAnnotatorModel(f"{reference} is not {expected}: it has no weights for {', '.join(missing[:3])}")
+    return PretrainedModel(model.eval(), processor, location, pinned)
+
+
+def _pinned_commit(repo_id: str, revision: str | None, *, token: str | None) -> str:
+    """The commit ``revision`` of ``repo_id`` points to (from the local cache when offline)."""
+    try:
+        return huggingface_hub.resolve_revision(repo_id, revision=revision, token=token).resolved
+    except GatedRepoError as err:
+        raise GatedRepo(repo_id, has_token=bool(token or huggingface_hub.get_token())) from err
+    except RevisionNotFoundError as err:
+        raise RevisionNotFound(repo_id, str(revision)) from err
+    except RepositoryNotFoundError as err:
+        if revision is not None and _repo_exists(repo_id, token=token):  # some mirrors answer "no repo" for "no revision"
+            raise RevisionNotFound(repo_id, revision) from err
+        raise RepoNotFound(repo_id) from err
+    except RevisionResolutionError as err:
+        raise OfflineNotCached(repo_id, revision) from err
+
+
+def _repo_exists(repo_id: str, *, token: str | None) -> bool:
+    try:
+        huggingface_hub.resolve_revision(repo_id, token=token)
+    except (RepositoryNotFoundError, RevisionResolutionError):
+        return False
+    return True

@@ -1,0 +1,183 @@
+"""The ``--attribute NAME=SPEC`` grammar: which annotator labels attribute NAME.
+
+``NAME`` is letters, digits, ``_``, ``.``, ``-``. ``SPEC`` is one of::
+
+    clip                              CLIP preset NAME (see CLIP_PRESETS: gender, young, age_group,
+                                      skin_tone, eyeglasses, smiling, beard, blond_hair, hat)
+    clip:PRESET                       CLIP preset PRESET under the name NAME
+    clip:PROMPT|PROMPT[|...]          one prompt per value; the prompts are the value names
+    clip:VALUE:PROMPT|VALUE:PROMPT    named values (VALUE is letters, digits, _ . -)
+    clip@MODEL[:...]                  any of the above with another CLIP/SigLIP model
+    hub:MODEL                         an image classifier; its labels are the values
+    hub:MODEL:LABEL=VALUE,...         its labels mapped to values (several labels may share
+                                      a value; unmapped labels are dropped; labels may hold
+                                      spaces and commas)
+    aux                               a CNN trained on the --aux-data column NAME
+    aux:PATH                          the annotator saved in folder PATH (any kind)
+
+``MODEL`` is ``org/name``, ``org/name@revision`` or a folder. Values are kept in the order
+given, except that values named exactly ``0 .. K-1`` are put in numeric order so that they line
+up with a 0/1 (or 0..K-1) data column. Examples::
+
+    gender=clip
+    smiling=clip:1:a photo of a smiling person|0:a photo of a person not smiling
+    zero=clip@org/clip-model:a photo of the digit zero|a photo of another digit
+    cat=hub:org/classifier:tabby, tabby cat=1,Egyptian cat=1,golden retriever=0
+    zero=aux
+    zero=aux:runs/zero-annotator
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from hubaudit.annotate.auxiliary import train_auxiliary_annotator
+from hubaudit.annotate.base import Annotator, Attribute
+from hubaudit.annotate.clip import CLIP_PRESETS, DEFAULT_CLIP_MODEL, ClipAnnotator
+from hubaudit.annotate.hub_classifier import HubClassifierAnnotator
+from hubaudit.annotate.saved import load_annotator
+from hubaudit.data import LabelledImages
+from hubaudit.errors import InvalidAttributeSpec, InvalidModelReference
+from hubaudit.hub import parse_model_reference
+
+_NAME = re.compile(r"[A-Za-z0-9_][\w.-]*")
+_NAMED_PROMPT = re.compile(r"\s*([\w.-]+)\s*:\s*(.+?)\s*")
+_LABEL_MAPPING = re.compile(r"\s*([^=]+?)\s*=\s*([\w.-]+)\s*(?:,|$)")
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Zero-shot CLIP: ``prompts`` maps value -> prompt; ``model_id`` may carry ``@revision``."""
+
+    name: str
+    prompts: dict[str, str]
+    model_id: str = DEFAULT_CLIP_MODEL
+
+
+@dataclass(frozen=True)
+class HubClassifierSpec:
+    """A Hub image classifier; ``label_to_value`` None means its labels are the values."""
+
+    name: str
+    model_id: str
+    label_to_value: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class AuxTrainSpec:
+    """Train a CNN on the auxiliary data column ``name``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SavedAnnotatorSpec:
+    """The annotator saved in folder ``path``, renamed ``name``."""
+
+    name: str
+    path: Path
+
+
+AttributeSpec = ClipSpec | HubClassifierSpec | AuxTrainSpec | SavedAnnotatorSpec
+
+
+def parse_attribute_spec(text: str) -> AttributeSpec:
+    """Parse ``NAME=SPEC`` (grammar in the module docstring).
+
+    Raises:
+        InvalidAttributeSpec: bad syntax, unknown preset, or a malformed model reference.
+    """
+    name, equals, spec = text.partition("=")
+    name, spec = name.strip(), spec.strip()
+    if not equals or not _NAME.fullmatch(name) or not spec:
+        raise InvalidAttributeSpec(f"--attribute {text!r}: expected NAME=SPEC, e.g. gender=clip or zero=aux")
+    kind, _, argument = spec.partition(":")
+    try:
+        if kind == "clip" or kind.startswith("clip@"):
+            model_id = _model_id(kind.removeprefix("clip@")) if kind != "clip" else DEFAULT_CLIP_MODEL
+            return ClipSpec(name, _clip_prompts(name, argument, text), model_id)
+        if kind == "hub":
+            model_id, _, mapping = argument.partition(":")
+            return HubClassifierSpec(name, _model_id(model_id), _label_mapping(mapping, text) if mapping else None)
+        if kind == "aux":
+            return SavedAnnotatorSpec(name, Path(argument).expanduser()) if argument else AuxTrainSpec(name)
+    except InvalidModelReference as err:
+        raise InvalidAttributeSpec(f"--attribute {text!r}: {err}") from err
+    raise InvalidAttributeSpec(f"--attribute {text!r}: unknown annotator {kind!r} (use clip, clip@MODEL, hub:MODEL or aux)")
+
+
+def build_annotator(
+    spec: AttributeSpec,
+    *,
+    device: str | torch.device | None = None,
+    aux_data: LabelledImages | None = None,
+    token: str | None = None,
+    allow_pickle: bool = False,
+) -> Annotator:
+    """The annotator ``spec`` describes, with attribute name ``spec.name``.
+
+    An uncalibrated annotator (CLIP, classifier, or a saved one without a confusion matrix)
+    is calibrated on ``aux_data`` when it has a column ``spec.name``; a trained one keeps the
+    confusion matrix of its own held-out split.
+
+    Raises:
+        InvalidAttributeSpec: ``aux`` without ``aux_data`` or without the column ``spec.name``.
+    """
+    if isinstance(spec, AuxTrainSpec):
+        if aux_data is None or spec.name not in aux_data.columns:
+            columns = ", ".join(sorted(aux_data.columns)) if aux_data is not None else "no --aux-data given"
+            raise InvalidAttributeSpec(f"{spec.name}=aux trains on the auxiliary data column {spec.name!r} (columns: {columns})")
+        return train_auxiliary_annotator(aux_data, spec.name, device=device)
+    hub_options = {"token": token, "device": device, "allow_pickle": allow_pickle}
+    if isinstance(spec, ClipSpec):
+        annotator: Annotator = ClipAnnotator(spec.name, spec.prompts, model_id=spec.model_id, **hub_options)
+    elif isinstance(spec, HubClassifierSpec):
+        annotator = HubClassifierAnnotator(spec.name, spec.model_id, label_to_value=spec.label_to_value, **hub_options)
+    else:
+        annotator = load_annotator(spec.path, **hub_options)
+        annotator.attribute = Attribute(spec.name, annotator.attribute.values)
+    if annotator.confusion is None and aux_data is not None and spec.name in aux_data.columns:
+        annotator.calibrate(aux_data, spec.name)
+    return annotator
+
+
+def _model_id(text: str) -> str:
+    """``text`` checked to be ``org/name[@revision]`` or an existing folder."""
+    parse_model_reference(text)
+    return text
+
+
+def _clip_prompts(name: str, argument: str, text: str) -> dict[str, str]:
+    """Value -> prompt from a preset name (``argument`` empty: preset ``name``) or a prompt list."""
+    if "|" not in argument:
+        preset = argument.strip() or name
+        if preset not in CLIP_PRESETS:
+            raise InvalidAttributeSpec(f"--attribute {text!r}: no CLIP preset {preset!r} (presets: {', '.join(CLIP_PRESETS)})")
+        return dict(CLIP_PRESETS[preset])
+    items = argument.split("|")
+    named = [_NAMED_PROMPT.fullmatch(item) for item in items]
+    if all(named):
+        prompts = {match.group(1): match.group(2) for match in named}
+    elif not any(named):
+        prompts = {item.strip(): item.strip() for item in items}
+    else:
+        raise InvalidAttributeSpec(f"--attribute {text!r}: name every value (VALUE:PROMPT) or none")
+    if len(prompts) != len(items) or not all(prompts.values()):
+        raise InvalidAttributeSpec(f"--attribute {text!r}: needs distinct, non-empty values and prompts")
+    return prompts
+
+
+def _label_mapping(mapping: str, text: str) -> dict[str, str]:
+    """``LABEL=VALUE,...`` as a dict; labels may hold commas and spaces, values may not."""
+    label_to_value, position = {}, 0
+    while position < len(mapping):
+        match = _LABEL_MAPPING.match(mapping, position)
+        if match is None or match.group(1) in label_to_value:
+            raise InvalidAttributeSpec(f"--attribute {text!r}: expected LABEL=VALUE,... with each label once, at {mapping[position:]!r}")
+        label_to_value[match.group(1)] = match.group(2)
+        position = match.end()
+    return label_to_value

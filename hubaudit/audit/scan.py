@@ -1,0 +1,203 @@
+"""A scan: resolve and load a model, then fill one sample store per condition.
+
+This is the composition the CLI, the Python API and the Space share; the audits
+(property inference, fairness signature) read the stores it fills.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hubaudit.errors import InvalidSamplerConfig
+from hubaudit.hub import ResolvedModel, load_pipeline, parse_model_reference, resolve_model
+from hubaudit.sampling.config import DTYPES
+from hubaudit.sampling import (
+    Condition,
+    SampleStore,
+    Sampler,
+    SamplerConfig,
+    Shard,
+    build_sampler,
+    current_shard,
+    fill_store,
+    pick_device,
+)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Everything a scan needs.
+
+    Attributes:
+        model: ``org/name``, ``org/name@revision`` or a local folder.
+        n: samples per condition.
+        batch_size: samples per forward pass (halved automatically on out-of-memory).
+        sampler: steps, scheduler swap, guidance, dtype, seed.
+        conditions: class ids or prompts; None scans the model's default (unconditional: one
+            condition; class-conditional: every class).
+        device: ``cuda``, ``mps`` or ``cpu``; None picks the best available.
+        out_dir: where ``report.json`` (and, by default, the sample store) go.
+        store_dir: the sample store root; default ``out_dir / "samples"``.
+        token: Hub token; None uses ``HF_TOKEN`` or the stored login.
+        allow_pickle: accept pickle weights (they can run code when loaded).
+        trust_remote_code: run custom pipeline code from the repository.
+        allow_local: accept local folders as models (the Space turns this off).
+        progress: show progress bars.
+    """
+
+    model: str
+    n: int = 64
+    batch_size: int = 16
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    conditions: tuple[Condition, ...] | None = None
+    device: str | None = None
+    out_dir: Path = Path("hubaudit-out")
+    store_dir: Path | None = None
+    token: str | None = None
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    allow_local: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise InvalidSamplerConfig(f"n must be at least 1, got {self.n}")
+        if self.batch_size < 1:
+            raise InvalidSamplerConfig(f"batch size must be at least 1, got {self.batch_size}")
+
+    @property
+    def sample_root(self) -> Path:
+        return Path(self.store_dir) if self.store_dir is not None else Path(self.out_dir) / "samples"
+
+
+@dataclass
+class ConditionSamples:
+    """The samples of one condition: where they are and how they were obtained."""
+
+    condition: Condition
+    store: SampleStore
+    generated: int
+    reused: int
+    seconds: float
+    final_batch_size: int
+
+    def to_dict(self) -> dict:
+        return {
+            "condition": self.condition,
+            "store_path": str(self.store.path),
+            "generated": self.generated,
+            "reused": self.reused,
+            "seconds": round(self.seconds, 3),
+            "final_batch_size": self.final_batch_size,
+        }
+
+
+@dataclass
+class SampledModel:
+    """A loaded model and its filled sample stores: what the audits consume."""
+
+    options: ScanOptions
+    resolved: ResolvedModel
+    sampler: Sampler
+    samples: list[ConditionSamples]
+    shard: Shard
+    timings: dict[str, float]
+
+
+def store_key(resolved: ResolvedModel, config: SamplerConfig, condition: Condition) -> dict:
+    """What a sample depends on, beyond its index: the store's key."""
+    return {
+        "model": str(resolved.reference),
+        "sha": resolved.sha,
+        "pipeline_class": resolved.pipeline_class,
+        "sampler": config.to_dict(),
+        "condition": condition,
+    }
+
+
+def sample_model(options: ScanOptions) -> SampledModel:
+    """Resolve, load and sample ``options.model``: the first half of every scan."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    reference = parse_model_reference(options.model, allow_local=options.allow_local)
+    resolved = resolve_model(
+        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code
+    )
+    timings["resolve_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    pipeline = load_pipeline(
+        resolved,
+        token=options.token,
+        allow_pickle=options.allow_pickle,
+        trust_remote_code=options.trust_remote_code,
+        dtype=DTYPES[options.sampler.dtype],
+    )
+    shard = current_shard()
+    sampler = build_sampler(pipeline, options.sampler, pick_device(options.device))
+    conditions = list(options.conditions) if options.conditions else sampler.default_conditions()
+    for condition in conditions:
+        sampler.check_condition(condition)
+    timings["load_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    samples = []
+    for condition in conditions:
+        store = SampleStore(options.sample_root, store_key(resolved, options.sampler, condition))
+        stats = fill_store(
+            sampler, store, n=options.n, condition=condition, batch_size=options.batch_size,
+            shard=shard, progress=options.progress,
+        )
+        samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
+    timings["sample_seconds"] = time.perf_counter() - clock
+    return SampledModel(options, resolved, sampler, samples, shard, timings)
+
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class ScanResult:
+    """Everything a scan found, computed once; the report layer renders it.
+
+    Attributes:
+        sampled: the model, sampler and sample stores.
+        command: the CLI command that reproduces this scan.
+        sections: audit results by name (``"properties"``, ``"fairness"``), each JSON-able.
+    """
+
+    sampled: SampledModel
+    command: str
+    sections: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The report JSON (schema ``SCHEMA_VERSION``; see docs/report-schema.md)."""
+        sampled, options = self.sampled, self.sampled.options
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": {
+                "reference": str(sampled.resolved.reference),
+                "resolved_sha": sampled.resolved.sha,
+                "pipeline_class": sampled.resolved.pipeline_class,
+                "kind": sampled.sampler.kind,
+                "offline": sampled.resolved.offline,
+            },
+            "sampler": {**options.sampler.to_dict(), **sampled.sampler.describe(), "batch_size": options.batch_size},
+            "n_per_condition": options.n,
+            "n_total": options.n * len(sampled.samples),
+            "samples": [samples.to_dict() for samples in sampled.samples],
+            "store_root": str(options.sample_root),
+            "timings": {name: round(seconds, 3) for name, seconds in sampled.timings.items()},
+            "command": self.command,
+            **{name: section for name, section in self.sections.items()},
+        }
+
+
+def run_scan(options: ScanOptions, *, command: str = "") -> ScanResult:
+    """Sample the model and run the audits the options ask for."""
+    clock = time.perf_counter()
+    sampled = sample_model(options)
+    sampled.timings["total_seconds"] = time.perf_counter() - clock
+    return ScanResult(sampled, command)

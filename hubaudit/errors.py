@@ -1,0 +1,187 @@
+"""Every failure hubaudit reports, one class each.
+
+Each class has a one-line docstring and carries the fields a caller needs. The CLI maps
+any :class:`HubAuditError` to its one-line message and its ``exit_code`` (2: bad input or an
+environment the tool cannot work in). Nothing else in the package prints errors.
+"""
+
+from __future__ import annotations
+
+
+class HubAuditError(Exception):
+    """Base class: a failure the user can act on; the CLI prints ``str(err)`` and exits 2."""
+
+    exit_code = 2
+
+
+# --- hub: resolving and loading a model -------------------------------------------------
+
+
+class RepoNotFound(HubAuditError):
+    """The model repository does not exist (or is private and the token cannot see it)."""
+
+    def __init__(self, repo_id: str):
+        self.repo_id = repo_id
+        super().__init__(f"repository not found: {repo_id!r} (check the name, or set HF_TOKEN for a private repo)")
+
+
+class RevisionNotFound(HubAuditError):
+    """The branch, tag or commit does not exist in the repository."""
+
+    def __init__(self, repo_id: str, revision: str):
+        self.repo_id, self.revision = repo_id, revision
+        super().__init__(f"revision {revision!r} not found in {repo_id!r}")
+
+
+class GatedRepo(HubAuditError):
+    """The repository is gated and the token (if any) has not been granted access."""
+
+    def __init__(self, repo_id: str, has_token: bool):
+        self.repo_id, self.has_token = repo_id, has_token
+        hint = "your token has not been granted access" if has_token else "set HF_TOKEN to a token with access"
+        super().__init__(f"{repo_id!r} is gated: {hint}")
+
+
+class NotADiffusersRepo(HubAuditError):
+    """The repository or folder has no ``model_index.json``: it is not a diffusers pipeline."""
+
+    def __init__(self, reference: str):
+        self.reference = reference
+        super().__init__(f"{reference!r} is not a diffusers pipeline (no model_index.json)")
+
+
+class UnsupportedPipeline(HubAuditError):
+    """The pipeline class is not one hubaudit knows how to sample."""
+
+    def __init__(self, reference: str, pipeline_class: str, supported: list[str]):
+        self.reference, self.pipeline_class, self.supported = reference, pipeline_class, supported
+        super().__init__(
+            f"{reference!r} is a {pipeline_class}, which hubaudit cannot sample; supported: {', '.join(supported)}"
+        )
+
+
+class PickleWeightsRefused(HubAuditError):
+    """A component has only pickle weights (.bin/.ckpt/.pt), which can run code when loaded."""
+
+    def __init__(self, reference: str, components: list[str]):
+        self.reference, self.components = reference, components
+        super().__init__(
+            f"{reference!r} has pickle-only weights for {', '.join(components)}; "
+            "loading them can run arbitrary code (pass --allow-pickle to accept the risk)"
+        )
+
+
+class RemoteCodeRefused(HubAuditError):
+    """The pipeline needs custom code from the repository, which is never run unless asked."""
+
+    def __init__(self, reference: str, what: str):
+        self.reference, self.what = reference, what
+        super().__init__(f"{reference!r} needs remote code ({what}); pass --trust-remote-code to run it")
+
+
+class OfflineNotCached(HubAuditError):
+    """The Hub cannot be reached (or offline mode is on) and the model is not in the local cache."""
+
+    def __init__(self, repo_id: str, revision: str | None):
+        self.repo_id, self.revision = repo_id, revision
+        at = f"@{revision}" if revision else ""
+        super().__init__(f"cannot reach the Hub and {repo_id}{at} is not in the local cache")
+
+
+class InvalidModelReference(HubAuditError):
+    """The model reference is neither ``org/name[@revision]`` nor an existing local folder."""
+
+    def __init__(self, reference: str):
+        self.reference = reference
+        super().__init__(f"not a model reference: {reference!r} (expected org/name, org/name@revision or a folder)")
+
+
+class PipelineLoadFailed(HubAuditError):
+    """diffusers could not build the pipeline from the files (corrupt or incomplete weights, bad config)."""
+
+    def __init__(self, reference: str, reason: str):
+        self.reference, self.reason = reference, reason
+        super().__init__(f"could not load {reference!r}: {reason}")
+
+
+# --- sampling ------------------------------------------------------------------------------
+
+
+class InvalidSamplerConfig(HubAuditError):
+    """A sampler option is out of range or does not fit the pipeline kind."""
+
+
+class OutOfMemory(HubAuditError):
+    """Sampling ran out of device memory even at batch size 1."""
+
+    def __init__(self, device: str):
+        self.device = device
+        super().__init__(f"out of memory on {device} even at batch size 1 (try --dtype float16 or a smaller model)")
+
+
+class StoreMismatch(HubAuditError):
+    """The sample store folder belongs to a different model or sampler configuration."""
+
+
+class IncompleteSampleStore(HubAuditError):
+    """The sample store lacks some of the samples asked for (the scan that fills it did not finish)."""
+
+
+# --- data, annotation, statistics ------------------------------------------------------------
+
+
+class InvalidAttributeSpec(HubAuditError):
+    """An ``--attribute NAME=SPEC`` does not parse or names an unknown attribute."""
+
+
+class InvalidData(HubAuditError):
+    """A data set is empty, lacks a named column, or a column has the wrong values."""
+
+
+class AuxDataTooSmall(HubAuditError):
+    """The auxiliary data set is too small to train a classifier and estimate its confusion matrix."""
+
+
+class ClassifierNoBetterThanChance(HubAuditError):
+    """The annotator's confusion matrix is singular or no better than chance: the corrected estimate is undefined."""
+
+
+class InvalidLabelMapping(HubAuditError):
+    """The class-to-label mapping does not cover the model's classes or is not binary."""
+
+
+class EmptyGroup(HubAuditError):
+    """A sensitive group has no samples, so its statistics are undefined."""
+
+
+class TooFewSamples(HubAuditError):
+    """Fewer samples than the requested test or estimate needs."""
+
+
+# --- attacks and training -----------------------------------------------------------------
+
+
+class InvalidAttackConfig(HubAuditError):
+    """Poisoning rate outside [0, 1], non-binary S or Y, or a cell with too few records."""
+
+
+class TrainingError(HubAuditError):
+    """A training run cannot start or resume (bad data folder, incompatible checkpoint)."""
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+class InvalidReport(HubAuditError):
+    """A report file is missing, not JSON, or of an unknown schema version."""
+
+
+# --- annotation (appended) ------------------------------------------------------------------
+
+
+class UnsupportedAnnotatorModel(HubAuditError):
+    """The model cannot serve as the requested annotator (not CLIP/SigLIP, not an image classifier, no processor)."""
+
+
+class InvalidSavedAnnotator(HubAuditError):
+    """A saved annotator folder is missing, unreadable, or of an unknown type or format version."""

@@ -1,0 +1,48 @@
+"""Model references: ``org/name``, ``org/name@revision`` or a local folder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubaudit.errors import InvalidModelReference
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    """Where a model lives: a Hub repo (with an optional branch, tag or commit) or a local folder."""
+
+    repo_id: str | None = None
+    revision: str | None = None
+    local_path: Path | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_path is not None
+
+    def __str__(self) -> str:
+        if self.local_path is not None:
+            return str(self.local_path)
+        return f"{self.repo_id}@{self.revision}" if self.revision else str(self.repo_id)
+
+
+def parse_model_reference(text: str, *, allow_local: bool = True) -> ModelReference:
+    """Parse ``org/name``, ``org/name@revision`` or (with ``allow_local``) an existing folder.
+
+    An existing folder wins over a Hub id of the same spelling. The Space passes
+    ``allow_local=False`` so that web users can name Hub models only.
+
+    Example:
+        >>> parse_model_reference("google/ddpm-cifar10-32@main")
+        ModelReference(repo_id='google/ddpm-cifar10-32', revision='main', local_path=None)
+    """
+    text = text.strip()
+    if allow_local and text and Path(text).expanduser().is_dir():
+        return ModelReference(local_path=Path(text).expanduser().resolve())
+    repo_id, _, revision = text.partition("@")
+    if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision == "" and "@" in text):
+        raise InvalidModelReference(text)
+    return ModelReference(repo_id=repo_id, revision=revision or None)

@@ -1,0 +1,36 @@
+"""The report JSON: written once by a scan, read back to re-render without resampling."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hubaudit.errors import InvalidReport
+
+SUPPORTED_SCHEMA_MAJOR = "1"
+
+
+def write_json_report(report: dict, path: Path | str) -> Path:
+    """Write ``report`` (a ``ScanResult.to_dict()``) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
+def read_json_report(path: Path | str) -> dict:
+    """Read a report written by :func:`write_json_report`; raises :class:`InvalidReport`."""
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise InvalidReport(f"no report at {path}") from err
+    except (OSError, ValueError) as err:
+        raise InvalidReport(f"{path} is not a JSON report: {err}") from err
+    version = str(report.get("schema_version", "")) if isinstance(report, dict) else ""
+    if version.split(".")[0] != SUPPORTED_SCHEMA_MAJOR:
+        raise InvalidReport(f"{path}: unknown report schema version {version or '(none)'!r}")
+    return report

@@ -1,0 +1,75 @@
+"""What a scan samples and how: the sampler configuration and the device choice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from hubaudit.errors import InvalidSamplerConfig
+
+SCHEDULERS = ("ddim", "dpmsolver++")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+#: A condition: None (unconditional), a class id, or a prompt.
+Condition = int | str | None
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Options that change the images, so they key the sample store.
+
+    Attributes:
+        num_inference_steps: denoising steps; None uses the pipeline's own default.
+        scheduler: None keeps the model's scheduler; ``"ddim"`` or ``"dpmsolver++"`` swaps it.
+        guidance_scale: classifier-free guidance for DiT and text-to-image; None uses the default.
+        dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` (half precision on GPUs only).
+        seed: sample i's noise is drawn from (seed, i) alone.
+    """
+
+    num_inference_steps: int | None = None
+    scheduler: str | None = None
+    guidance_scale: float | None = None
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.num_inference_steps is not None and self.num_inference_steps < 1:
+            raise InvalidSamplerConfig(f"steps must be at least 1, got {self.num_inference_steps}")
+        if self.scheduler is not None and self.scheduler not in SCHEDULERS:
+            raise InvalidSamplerConfig(f"unknown scheduler {self.scheduler!r}; choose from {', '.join(SCHEDULERS)}")
+        if self.dtype not in DTYPES:
+            raise InvalidSamplerConfig(f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
+        if self.seed < 0:
+            raise InvalidSamplerConfig(f"seed must be non-negative, got {self.seed}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """``requested`` if given, else cuda > mps > cpu."""
+    if requested:
+        try:
+            device = torch.device(requested)
+        except RuntimeError as err:
+            raise InvalidSamplerConfig(f"unknown device {requested!r}") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InvalidSamplerConfig("device cuda requested but no CUDA GPU is available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def pick_dtype(requested: str | None, device: torch.device) -> str:
+    """``requested`` if given (half precision refused on the CPU), else float16 on GPUs, float32 on the CPU."""
+    if requested is None:
+        return "float16" if device.type in {"cuda", "mps"} else "float32"
+    if requested not in DTYPES:
+        raise InvalidSamplerConfig(f"unknown dtype {requested!r}; choose from {', '.join(DTYPES)}")
+    if device.type == "cpu" and requested != "float32":
+        raise InvalidSamplerConfig(f"dtype {requested} needs a GPU; use float32 on the CPU")
+    return requested

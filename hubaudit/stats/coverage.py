@@ -1,0 +1,165 @@
+"""Empirical coverage of the interval methods by simulation with a known truth.
+
+Used by the tests (coverage >= nominal - a little) and by the benchmark suites (coverage tables).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+
+from hubaudit.errors import ClassifierNoBetterThanChance
+from hubaudit.stats.correction import corrected_shares
+from hubaudit.stats.estimate import ShareEstimate
+from hubaudit.stats.information import demographic_parity_gap
+from hubaudit.stats.proportion import clopper_pearson_interval, hoeffding_interval, simultaneous_intervals
+from hubaudit.stats.sequential import ConfidenceSequence
+
+ShareMethod = Literal["hoeffding", "clopper-pearson", "bonferroni", "goodman", "corrected"]
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Share of simulated trials whose interval(s) all contained the truth.
+
+    ``answered`` trials returned an interval (a corrected estimator refuses when its simulated
+    calibration split looks no better than chance); ``coverage`` is over answered trials.
+    ``mean_half_width`` is the mean over answered trials (and over values, for K values).
+    """
+
+    method: str
+    coverage: float
+    trials: int
+    answered: int
+    mean_half_width: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+def _tally(method: str, trials: int, outcomes: list[tuple[bool, float]]) -> CoverageResult:
+    """Coverage result from per-answered-trial ``(covered, half_width)`` pairs."""
+    covered = [hit for hit, _ in outcomes]
+    widths = [width for _, width in outcomes]
+    return CoverageResult(
+        method,
+        float(np.mean(covered)) if covered else float("nan"),
+        trials,
+        len(outcomes),
+        float(np.mean(widths)) if widths else float("nan"),
+    )
+
+
+def _all_cover(estimates: Sequence[ShareEstimate], truths: Sequence[float]) -> tuple[bool, float]:
+    return all(e.contains(t) for e, t in zip(estimates, truths)), float(np.mean([e.half_width for e in estimates]))
+
+
+def simulate_coverage(
+    *,
+    method: ShareMethod,
+    true_shares: float | Sequence[float],
+    n: int,
+    trials: int = 500,
+    confidence: float = 0.95,
+    confusion_rates: np.ndarray | None = None,
+    calibration_size: int | Sequence[int] = 100,
+    n_draws: int = 1000,
+    random_state: int = 0,
+) -> CoverageResult:
+    """Coverage of a share interval method over ``trials`` simulated audits of ``n`` samples.
+
+    ``true_shares``: the share of value 1 (binary) or a (K,) vector of true shares. Each trial
+    draws the annotator's predicted counts from ``Multinomial(n, M^T p)`` with ``M =
+    confusion_rates`` (row-normalised, rows = true value; identity when None, i.e. a perfect
+    annotator). For ``"corrected"`` each trial also draws a calibration split of
+    ``calibration_size`` samples per true value and estimates ``M`` from it. ``"hoeffding"``
+    and ``"clopper-pearson"`` are binary and check the share of value 1; the others check all
+    K shares at once. Uncorrected methods with a noisy ``M`` show the cost of ignoring it.
+    """
+    shares = np.atleast_1d(np.asarray(true_shares, dtype=float))
+    shares = np.array([1 - shares[0], shares[0]]) if shares.size == 1 else shares
+    size = shares.size
+    rates = np.eye(size) if confusion_rates is None else np.asarray(confusion_rates, dtype=float)
+    calibration = np.broadcast_to(np.asarray(calibration_size), (size,))
+    rng = np.random.default_rng(random_state)
+    estimators: dict[str, Callable[[np.ndarray], list[ShareEstimate]]] = {
+        "hoeffding": lambda counts: [hoeffding_interval(counts[1], n, confidence=confidence)],
+        "clopper-pearson": lambda counts: [clopper_pearson_interval(counts[1], n, confidence=confidence)],
+        "bonferroni": lambda counts: list(simultaneous_intervals(counts, confidence=confidence).values()),
+        "goodman": lambda counts: list(
+            simultaneous_intervals(counts, confidence=confidence, method="goodman").values()
+        ),
+        "corrected": lambda counts: list(
+            corrected_shares(
+                counts,
+                confusion=np.array([rng.multinomial(cal, row) for cal, row in zip(calibration, rates)]),
+                confidence=confidence,
+                n_draws=n_draws,
+                random_state=rng,
+            ).values()
+        ),
+    }
+    if method not in estimators:
+        raise ValueError(f"unknown method {method!r}; expected one of {sorted(estimators)}")
+    if method in ("hoeffding", "clopper-pearson") and size != 2:
+        raise ValueError(f"{method!r} is a binary method, got {size} true shares")
+    truths = shares[1:] if method in ("hoeffding", "clopper-pearson") else shares
+    outcomes = []
+    for _ in range(trials):
+        counts = rng.multinomial(n, rates.T @ shares)
+        try:
+            outcomes.append(_all_cover(estimators[method](counts), truths))
+        except ClassifierNoBetterThanChance:
+            continue
+    return _tally(method, trials, outcomes)
+
+
+def simulate_gap_coverage(
+    *,
+    positive_rates: Sequence[float],
+    group_size: int | Sequence[int],
+    trials: int = 500,
+    confidence: float = 0.95,
+    random_state: int = 0,
+) -> CoverageResult:
+    """Coverage of :func:`demographic_parity_gap` over simulated (S, 2) tables.
+
+    Group s has ``group_size`` (or ``group_size[s]``) samples with P(Y=1) = ``positive_rates[s]``.
+    """
+    rates = np.asarray(positive_rates, dtype=float)
+    sizes = np.broadcast_to(np.asarray(group_size), rates.shape)
+    true_gap = float(rates.max() - rates.min())
+    rng = np.random.default_rng(random_state)
+    outcomes = []
+    for _ in range(trials):
+        positives = rng.binomial(sizes, rates)
+        gap = demographic_parity_gap(np.stack([sizes - positives, positives], axis=1), confidence=confidence)
+        outcomes.append(_all_cover([gap], [true_gap]))
+    return _tally("demographic-parity-gap", trials, outcomes)
+
+
+def simulate_sequence_coverage(
+    *,
+    true_share: float,
+    length: int,
+    trials: int = 200,
+    confidence: float = 0.95,
+    target_half_width: float | None = None,
+    grid_size: int = 401,
+    random_state: int = 0,
+) -> CoverageResult:
+    """Share of Bernoulli(``true_share``) paths of ``length`` outcomes whose confidence sequence covers at *every* n.
+
+    ``mean_half_width`` is the mean final half-width.
+    """
+    rng = np.random.default_rng(random_state)
+    outcomes = []
+    for _ in range(trials):
+        sequence = ConfidenceSequence(confidence=confidence, target_half_width=target_half_width, grid_size=grid_size)
+        sequence.update((rng.random(length) < true_share).astype(float))
+        lows, highs = sequence.intervals()
+        outcomes.append((bool(np.all((lows <= true_share) & (true_share <= highs))), sequence.half_width))
+    return _tally("betting-confidence-sequence", trials, outcomes)

@@ -1,0 +1,204 @@
+"""Dependence between a sensitive attribute S and a label Y from an S x Y contingency table of counts.
+
+Tables have one row per sensitive group and one column per label value (counts, shape (S, Y));
+``group_names`` name the rows in messages and results. A row with no samples raises
+:class:`EmptyGroup`; a table too small for a chi-square approximation raises :class:`TooFewSamples`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from hubaudit.errors import EmptyGroup, InvalidData, TooFewSamples
+from hubaudit.stats.estimate import (
+    CountMatrix,
+    ShareEstimate,
+    validated_confidence,
+    validated_counts,
+    value_names,
+)
+from hubaudit.stats.proportion import clopper_pearson_bounds
+
+
+def contingency_table(
+    sensitive: np.ndarray, label: np.ndarray, *, groups: int | None = None, label_values: int | None = None
+) -> np.ndarray:
+    """Counts of each (S, Y) pair from integer codes, shape (groups, label_values).
+
+    ``sensitive`` and ``label`` are equal-length integer arrays of codes ``0..groups-1`` and
+    ``0..label_values-1`` (by default one more than the largest code seen).
+    """
+    sensitive = validated_counts(sensitive, what="sensitive codes")
+    label = validated_counts(label, what="label codes")
+    if sensitive.ndim != 1 or sensitive.shape != label.shape:
+        raise InvalidData(
+            f"sensitive and label codes must be vectors of one length, got {sensitive.shape}, {label.shape}"
+        )
+    groups = int(sensitive.max()) + 1 if groups is None else groups
+    label_values = int(label.max()) + 1 if label_values is None else label_values
+    if sensitive.max() >= groups or label.max() >= label_values:
+        raise InvalidData(f"codes exceed the stated sizes ({groups} groups, {label_values} label values)")
+    return np.bincount(sensitive * label_values + label, minlength=groups * label_values).reshape(groups, label_values)
+
+
+def _validated_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+    counts = validated_counts(table, what="contingency table")
+    if counts.ndim != 2 or min(counts.shape) < 2:
+        raise InvalidData(
+            f"a contingency table needs at least two groups and two label values, got shape {counts.shape}"
+        )
+    names = value_names(group_names, counts.shape[0])
+    for name, total in zip(names, counts.sum(axis=1)):
+        if total == 0:
+            raise EmptyGroup(f"sensitive group {name!r} has no samples")
+    return counts, names
+
+
+def mutual_information(
+    table: CountMatrix,
+    *,
+    bias_correction: bool = True,
+    bits: bool = False,
+    group_names: Sequence[str] | None = None,
+) -> float:
+    """I(S; Y) of the table's empirical distribution, in nats (bits if ``bits``).
+
+    Plug-in ``H(S) + H(Y) - H(S, Y)``; with ``bias_correction`` each entropy gets the Miller-Madow
+    term ``(m - 1) / (2 N)`` (m = occupied cells), which removes the plug-in's upward bias of about
+    ``(S-1)(Y-1) / (2N)`` under independence; the result is clipped at 0.
+    """
+    counts, _ = _validated_table(table, group_names)
+    total = counts.sum()
+    row, column, joint = counts.sum(axis=1), counts.sum(axis=0), counts.ravel()
+    information = stats.entropy(row) + stats.entropy(column) - stats.entropy(joint)
+    if bias_correction:
+        occupied = [np.count_nonzero(part) - 1 for part in (row, column, joint)]
+        information += (occupied[0] + occupied[1] - occupied[2]) / (2 * total)
+    information = max(0.0, float(information))
+    return information / math.log(2) if bits else information
+
+
+@dataclass(frozen=True)
+class IndependenceTest:
+    """Pearson chi-square and likelihood-ratio (G) tests of S independent of Y on one table."""
+
+    chi_square: float
+    chi_square_p_value: float
+    g_statistic: float
+    g_p_value: float
+    degrees_of_freedom: int
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+def independence_tests(
+    table: CountMatrix, *, group_names: Sequence[str] | None = None
+) -> IndependenceTest:
+    """Chi-square and G tests (no Yates correction; ``G = 2 N I_plugin(S; Y)`` in nats).
+
+    Both rest on a chi-square approximation, so the table must meet Cochran's rule: every
+    expected count >= 1 and at most 20% of them below 5; otherwise :class:`TooFewSamples`.
+    """
+    counts, _ = _validated_table(table, group_names)
+    total = int(counts.sum())
+    expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
+    if expected.min() < 1 or np.mean(expected < 5) > 0.2:
+        raise TooFewSamples(
+            f"the table ({total} samples) is too small for a chi-square test: expected counts must all be >= 1 "
+            f"and at most 20% below 5 (smallest expected count {expected.min():.2f}); sample more"
+        )
+    pearson = stats.chi2_contingency(counts, correction=False)
+    likelihood_ratio = stats.chi2_contingency(counts, correction=False, lambda_="log-likelihood")
+    return IndependenceTest(
+        float(pearson.statistic),
+        float(pearson.pvalue),
+        float(likelihood_ratio.statistic),
+        float(likelihood_ratio.pvalue),
+        int(pearson.dof),
+        total,
+    )
+
+
+def benjamini_hochberg(
+    p_values: Sequence[float] | np.ndarray, *, false_discovery_rate: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini-Hochberg step-up: ``(rejected, adjusted_p_values)``, both shape (m,)."""
+    p_values = np.asarray(p_values, dtype=float)
+    if p_values.ndim != 1 or p_values.size == 0 or not np.all((p_values >= 0) & (p_values <= 1)):
+        raise InvalidData("p-values must be a non-empty vector of numbers in [0, 1]")
+    rejected, adjusted, _, _ = multipletests(p_values, alpha=false_discovery_rate, method="fdr_bh")
+    return rejected, adjusted
+
+
+def _binary_label_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+    counts, names = _validated_table(table, group_names)
+    if counts.shape[1] != 2:
+        raise InvalidData(f"positive rates need a binary label (two columns: Y=0, Y=1), got {counts.shape[1]} columns")
+    return counts, names
+
+
+def positive_rates(
+    table: CountMatrix,
+    *,
+    group_names: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    simultaneous: bool = True,
+) -> dict[str, ShareEstimate]:
+    """P(Y=1 | S=s) per group from an (S, 2) table, with Clopper-Pearson intervals.
+
+    With ``simultaneous`` the intervals hold together (Bonferroni over the S groups).
+    """
+    counts, names = _binary_label_table(table, group_names)
+    confidence = validated_confidence(confidence)
+    per_group = 1.0 - (1.0 - confidence) / len(names) if simultaneous else confidence
+    totals = counts.sum(axis=1)
+    low, high = clopper_pearson_bounds(counts[:, 1], totals, confidence=per_group)
+    method = "bonferroni-clopper-pearson" if simultaneous else "clopper-pearson"
+    return {
+        name: ShareEstimate(counts[k, 1] / totals[k], low[k], high[k], method, totals[k], confidence)
+        for k, name in enumerate(names)
+    }
+
+
+def demographic_parity_gap(
+    table: CountMatrix,
+    *,
+    group_names: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> ShareEstimate:
+    """Demographic-parity gap ``max_s P(Y=1|S=s) - min_s P(Y=1|S=s)`` from an (S, 2) table, with an interval.
+
+    Two groups: Newcombe's hybrid-score interval for the difference (statsmodels), folded to
+    the absolute difference. More groups: simultaneous (Bonferroni) Clopper-Pearson intervals
+    per group give ``[max(0, max low - min high), max high - min low]`` (conservative).
+    """
+    counts, names = _binary_label_table(table, group_names)
+    confidence = validated_confidence(confidence)
+    totals = counts.sum(axis=1)
+    rates = counts[:, 1] / totals
+    highest, lowest = int(np.argmax(rates)), int(np.argmin(rates))
+    gap = rates[highest] - rates[lowest]
+    note = f"highest rate: {names[highest]} ({rates[highest]:.3f}); lowest: {names[lowest]} ({rates[lowest]:.3f})"
+    if len(names) == 2:
+        low, high = confint_proportions_2indep(
+            counts[0, 1], totals[0], counts[1, 1], totals[1], method="newcomb", compare="diff", alpha=1.0 - confidence
+        )
+        low, high = (low, high) if low >= 0 else (-high, -low) if high <= 0 else (0.0, max(-low, high))
+        method = "newcombe"
+    else:
+        group_rates = positive_rates(counts, group_names=names, confidence=confidence)
+        lows = np.array([estimate.low for estimate in group_rates.values()])
+        highs = np.array([estimate.high for estimate in group_rates.values()])
+        low, high = max(0.0, lows.max() - highs.min()), highs.max() - lows.min()
+        method = "bonferroni-clopper-pearson"
+    return ShareEstimate(gap, min(low, gap), max(high, gap), method, int(totals.sum()), confidence, (note,))

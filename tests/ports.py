@@ -1,0 +1,12 @@
+"""Free TCP ports on 127.0.0.1 for servers the tests start (imports nothing heavy)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,164 @@
+"""Scanning models served by the test Hub: every kind, revisions, and every refusal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hubaudit
+from ports import free_port
+from hubaudit.cli import main
+from hubaudit.sampling import SampleStore
+
+SCAN_OPTIONS = {"n": 2, "batch_size": 2, "steps": 2, "progress": False}
+CONDITIONS = {"stable-diffusion": {"prompts": ["a photo of a face"]}}
+EXPECTED_KIND = {
+    "ddpm": "unconditional",
+    "ddim": "unconditional",
+    "score-sde-ve": "unconditional",
+    "ldm": "unconditional",
+    "ddpm-class-conditional": "class-conditional",
+    "dit": "class-conditional",
+    "stable-diffusion": "text-to-image",
+}
+
+
+def _store_images(report: dict, n: int) -> list[np.ndarray]:
+    root = Path(report["store_root"])
+    return [SampleStore(root, json.loads((Path(s["store_path"]) / "manifest.json").read_text())).load(n) for s in report["samples"]]
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED_KIND))
+def test_scan_samples_every_supported_kind_from_the_hub(test_hub, tmp_path, kind):
+    result = hubaudit.scan(test_hub.repo(kind), out_dir=tmp_path, **SCAN_OPTIONS, **CONDITIONS.get(kind, {}))
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.to_dict()))
+    assert report["model"]["resolved_sha"] == test_hub.sha(kind)
+    assert report["model"]["kind"] == EXPECTED_KIND[kind]
+    expected_conditions = 3 if EXPECTED_KIND[kind] == "class-conditional" else 1
+    assert len(report["samples"]) == expected_conditions
+    assert report["n_total"] == 2 * expected_conditions
+    for images in _store_images(report, 2):
+        assert images.shape == (2, 16, 16, 3) and images.dtype == np.uint8
+
+
+def test_tag_branch_and_commit_pin_the_exact_sha(test_hub, tmp_path):
+    for revision in ("v1", "dev", test_hub.sha("ddpm", "v1")):
+        report = hubaudit.scan(f"tiny/ddpm@{revision}", out_dir=tmp_path / revision[:8], **SCAN_OPTIONS).to_dict()
+        assert report["model"]["resolved_sha"] == test_hub.sha("ddpm", "v1")
+    assert test_hub.sha("ddpm", "v1") != test_hub.sha("ddpm")
+
+
+REFUSALS = {
+    "unknown repo": (["tiny/no-such-model"], "repository not found"),
+    "unknown revision": (["tiny/ddpm@no-such-branch"], "revision 'no-such-branch' not found"),
+    "not diffusers": (["tiny/classifier"], "not a diffusers pipeline"),
+    "pickle only": (["tiny/pickle-only"], "pickle-only weights"),
+    "remote code": (["tiny/remote-code"], "--trust-remote-code"),
+    "unsupported": (["tiny/unsupported"], "StableDiffusionUpscalePipeline, which hubaudit cannot sample"),
+    "bad reference": (["not a repo"], "not a model reference"),
+    "local folder without model_index": (["."], "not a diffusers pipeline"),
+    "prompt for an unconditional model": (["tiny/ddpm", "--prompt", "a cat"], "unconditional"),
+    "text-to-image without prompt": (["tiny/stable-diffusion"], "needs at least one --prompt"),
+    "class out of range": (["tiny/ddpm-class-conditional", "--class", "7"], "not a class id"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_bad_input_is_one_line_on_stderr_and_exit_code_2(test_hub, tmp_path, capsys, case):
+    words, message = REFUSALS[case]
+    code = main(["scan", *words, "-n", "1", "--steps", "1", "--quiet", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("hubaudit: error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_allow_pickle_loads_pickle_only_weights(test_hub, tmp_path):
+    report = hubaudit.scan("tiny/pickle-only", allow_pickle=True, out_dir=tmp_path, **SCAN_OPTIONS).to_dict()
+    assert report["model"]["pipeline_class"] == "DDPMPipeline"
+
+
+def test_trusted_remote_code_pipeline_is_sampled(test_hub, tmp_path):
+    report = hubaudit.scan("tiny/remote-code", trust_remote_code=True, out_dir=tmp_path, **SCAN_OPTIONS).to_dict()
+    assert report["model"]["pipeline_class"] == "MyPipeline"
+    assert report["n_total"] == 2
+
+
+def test_gated_repo_without_token_says_to_set_hf_token(monkeypatch, tmp_path, capsys):
+    import httpx2
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError
+
+    def gated(*args, **kwargs):
+        response = httpx2.Response(401, request=httpx2.Request("GET", "http://127.0.0.1/api/models/org/gated"))
+        raise GatedRepoError("Access to model org/gated is restricted.", response=response)
+
+    monkeypatch.setattr(HfApi, "model_info", gated)
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    assert main(["scan", "org/gated", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "'org/gated' is gated: set HF_TOKEN" in capsys.readouterr().err
+
+
+def _cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "hubaudit.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300, **kwargs)
+
+
+@pytest.mark.slow
+def test_offline_scan_uses_the_cache_and_refuses_uncached_models(test_hub, tmp_path):
+    hubaudit.scan("tiny/ddim", out_dir=tmp_path / "online", **SCAN_OPTIONS)
+    offline = {"HF_HUB_OFFLINE": "1"}
+    cached = _cli("scan", "tiny/ddim", "-n", "3", "--steps", "2", "--quiet", "--out", str(tmp_path / "cached"), env=offline)
+    assert cached.returncode == 0, cached.stderr
+    report = json.loads((tmp_path / "cached" / "report.json").read_text())
+    assert report["model"]["offline"] is True
+    assert report["model"]["resolved_sha"] == test_hub.sha("ddim")
+    uncached = _cli("scan", "tiny/never-downloaded", "--quiet", "--out", str(tmp_path / "uncached"), env=offline)
+    assert uncached.returncode == 2
+    assert uncached.stderr.strip() == "hubaudit: error: cannot reach the Hub and tiny/never-downloaded is not in the local cache"
+
+
+@pytest.mark.slow
+def test_killed_scan_resumes_from_the_store_without_resampling(test_hub, tmp_path):
+    args = ["scan", "tiny/ddpm", "-n", "24", "--batch-size", "2", "--steps", "20", "--quiet", "--out", str(tmp_path)]
+    process = subprocess.Popen([sys.executable, "-m", "hubaudit.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list(tmp_path.glob("samples/*/shard-*.parquet"))) < 2:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = len({p.name for p in tmp_path.glob("samples/*/shard-*.parquet")})
+    assert 2 <= kept < 12, "the scan should have been killed mid-way"
+    resumed = _cli(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["samples"][0]["reused"] >= 2 * kept
+    assert report["samples"][0]["generated"] + report["samples"][0]["reused"] == 24
+    fresh = hubaudit.scan("tiny/ddpm", n=24, batch_size=8, steps=20, progress=False, out_dir=tmp_path / "fresh").to_dict()
+    assert np.abs(_store_images(report, 24)[0].astype(int) - _store_images(fresh, 24)[0]).max() <= 1
+
+
+@pytest.mark.slow
+def test_two_processes_produce_the_same_samples_as_one(test_hub, tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    args = ["scan", "tiny/ddpm", "-n", "10", "--batch-size", "3", "--steps", "3", "--quiet"]
+    two = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "--master_port", str(free_port()), "-m", "hubaudit.cli", *args, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "10 generated, 0 reused" in two.stdout
+    shards = list((tmp_path / "two").glob("samples/*/shard-*-r1.parquet"))
+    assert shards, "rank 1 wrote no samples"
+    sharded = json.loads((tmp_path / "two" / "report.json").read_text())
+    single = hubaudit.scan("tiny/ddpm", n=10, batch_size=4, steps=3, progress=False, out_dir=tmp_path / "one").to_dict()
+    assert np.abs(_store_images(sharded, 10)[0].astype(int) - _store_images(single, 10)[0]).max() <= 1
