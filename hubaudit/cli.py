@@ -17,22 +17,30 @@ from hubaudit.errors import HubAuditError
 def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("scan", help="sample a shared diffusion model and audit it")
     parser.add_argument("model", help="org/name, org/name@revision (branch, tag or commit), or a local folder")
-    parser.add_argument("-n", "--num-samples", dest="n", type=int, default=64, help="samples per condition (default 64)")
-    parser.add_argument("--batch-size", type=int, default=16, help="samples per forward pass; halved on out-of-memory")
-    parser.add_argument("--steps", type=int, help="denoising steps (default: the pipeline's)")
-    parser.add_argument("--scheduler", choices=["ddim", "dpmsolver++"], help="swap the model's scheduler")
-    parser.add_argument("--guidance-scale", type=float, help="classifier-free guidance (DiT, text-to-image)")
-    parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPU, float32 on CPU")
-    parser.add_argument("--seed", type=int, default=0, help="sample i's noise depends only on (seed, i)")
-    parser.add_argument("--class", dest="classes", type=int, action="append", help="class id to scan (repeatable)")
-    parser.add_argument("--prompt", dest="prompts", action="append", help="prompt to scan (repeatable; text-to-image)")
-    parser.add_argument("--device", help="cuda, mps or cpu (default: best available)")
-    parser.add_argument("--out", default="hubaudit-out", help="output folder for report.json (default hubaudit-out)")
-    parser.add_argument("--store", help="sample store folder (default OUT/samples); a rerun resumes from it")
-    parser.add_argument("--allow-pickle", action="store_true", help="accept pickle weights (they can run code)")
-    parser.add_argument("--trust-remote-code", action="store_true", help="run custom pipeline code from the repo")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_sampling_arguments(parser.add_argument_group("sampling"))
+    _add_loading_arguments(parser.add_argument_group("loading"))
     parser.set_defaults(handler=_run_scan)
+
+
+def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("-n", "--num-samples", dest="n", type=int, default=64, help="samples per condition (default 64)")
+    group.add_argument("--batch-size", type=int, default=16, help="samples per forward pass; halved on out-of-memory")
+    group.add_argument("--steps", type=int, help="denoising steps (default: the pipeline's)")
+    group.add_argument("--scheduler", choices=["ddim", "dpmsolver++"], help="swap the model's scheduler")
+    group.add_argument("--guidance-scale", type=float, help="classifier-free guidance (DiT, text-to-image)")
+    group.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPU, float32 on CPU")
+    group.add_argument("--seed", type=int, default=0, help="sample i's noise depends only on (seed, i)")
+    group.add_argument("--class", dest="classes", type=int, action="append", help="class id to scan (repeatable)")
+    group.add_argument("--prompt", dest="prompts", action="append", help="prompt to scan (repeatable; text-to-image)")
+    group.add_argument("--device", help="cuda, mps or cpu (default: best available)")
+    group.add_argument("--out", default="hubaudit-out", help="output folder for report.json (default hubaudit-out)")
+    group.add_argument("--store", help="sample store folder (default OUT/samples); a rerun resumes from it")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--allow-pickle", action="store_true", help="accept pickle weights (they can run code)")
+    group.add_argument("--trust-remote-code", action="store_true", help="run custom pipeline code from the repo")
 
 
 def _run_scan(args: argparse.Namespace) -> int:

@@ -1,0 +1,68 @@
+"""The model card of a trained pipeline (README.md with YAML front matter) and the Hub upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from huggingface_hub import HfApi, ModelCard, ModelCardData
+
+from hubaudit.train.checkpoints import CHECKPOINTS_DIR
+
+CARD_KEY = "hubaudit"
+"""Front-matter key under which hubaudit records how the model was trained."""
+
+
+def write_model_card(out_dir: Path, *, training: dict, extra: dict | None) -> Path:
+    """Write ``out_dir/README.md``: front matter with ``hubaudit: {training..., extra...}`` and a short body.
+
+    ``training`` holds what the trainer knows (data source, record counts, settings); ``extra``
+    what the caller passes (e.g. ``{"poisoning": {"method": "greedy", "alpha": 0.2},
+    "training_statistics": {"share_is_zero": 0.3}}``), recorded as given.
+    """
+    recorded = _plain({**training, **(extra or {})})
+    conditional = training.get("class_column") is not None
+    metadata = ModelCardData(
+        library_name="diffusers",
+        pipeline_tag="unconditional-image-generation",
+        tags=["hubaudit", "ddpm", "diffusers:DDPMPipeline", "class-conditional" if conditional else "unconditional"],
+        **{CARD_KEY: recorded},
+    )
+    body = (
+        f"# DDPM trained with hubaudit\n\n"
+        f"A `DDPMPipeline` (UNet2DModel, EMA weights) trained for {training['steps']} steps on "
+        f"{training['n_records']} images from `{training['data_source']}` at {training['image_size']}x{training['image_size']} pixels.\n"
+    )
+    if conditional:
+        body += (
+            f"\nThe UNet is class-conditional on column `{training['class_column']}` "
+            f"({training['num_classes']} classes): call it with `class_labels`.\n"
+        )
+    body += f"\nThe `{CARD_KEY}` section of the front matter records the training data's true statistics.\n"
+    path = Path(out_dir) / "README.md"
+    ModelCard(f"---\n{metadata.to_yaml()}\n---\n{body}").save(path)
+    return path
+
+
+def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, private: bool = False) -> str:
+    """Upload the pipeline folder ``out_dir`` (without its checkpoints) to ``repo_id``; return the commit URL."""
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(
+        folder_path=str(out_dir),
+        repo_id=repo_id,
+        ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
+        commit_message="Upload DDPM trained with hubaudit",
+    )
+    return commit.commit_url
+
+
+def _plain(value: object) -> object:
+    """``value`` with numpy scalars/arrays and tuples turned into plain Python for YAML."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,147 @@
+"""Training a tiny DDPM (hubaudit.train): the saved pipeline, checkpoints and resume, the model card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from diffusers import DDPMPipeline, DiffusionPipeline
+
+from hubaudit.data import LabelledImages
+from hubaudit.errors import TrainingError
+from hubaudit.train import ddpm, train_ddpm
+from hubaudit.train.checkpoints import CHECKPOINTS_DIR
+
+TINY = {"image_size": 8, "batch_size": 4, "block_out_channels": (8, 16), "progress": False}
+"""Settings that keep a training step to milliseconds."""
+
+
+@pytest.fixture(scope="module")
+def tiny_data() -> LabelledImages:
+    """12 random 8x8 RGB images with a binary ``label`` and a 3-class ``shape`` column."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 8, 8, 3), dtype=np.uint8)
+    return LabelledImages(images, {"label": np.arange(12) % 2, "shape": np.arange(12) % 3}, "tiny-random")
+
+
+def unet_weights(folder) -> list[torch.Tensor]:
+    return [parameter.detach().clone() for parameter in DDPMPipeline.from_pretrained(folder).unet.parameters()]
+
+
+def test_trained_folder_loads_as_a_pipeline_that_samples(tiny_data, tmp_path):
+    out = train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=2, **TINY)
+    pipeline = DiffusionPipeline.from_pretrained(out)
+    assert isinstance(pipeline, DDPMPipeline)
+    assert pipeline.scheduler.config.num_train_timesteps == 1000
+    assert (out / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    assert not list((out / "unet").glob("*.bin"))
+    pipeline.set_progress_bar_config(disable=True)
+    images = pipeline(batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np").images
+    assert images.shape == (2, 8, 8, 3) and np.isfinite(images).all()
+
+
+def test_grey_images_give_a_one_channel_unet(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (6, 16, 16, 1), dtype=np.uint8)
+    out = train_ddpm(LabelledImages(images, {}, "grey"), tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
+    unet = DDPMPipeline.from_pretrained(out).unet
+    assert (unet.config.in_channels, unet.config.sample_size) == (1, 8)  # resized from 16 to 8
+
+
+def test_class_conditional_unet_has_one_embedding_per_class(tiny_data, tmp_path):
+    out = train_ddpm(tiny_data, tmp_path / "model", class_column="shape", steps=1, checkpoint_every=1, **TINY)
+    unet = DDPMPipeline.from_pretrained(out).unet
+    assert unet.config.num_class_embeds == 3
+    noise = torch.zeros(2, 3, 8, 8)
+    with torch.no_grad():
+        by_class = [unet(noise, 10, class_labels=torch.tensor([label, label])).sample for label in (0, 2)]
+    assert not torch.allclose(by_class[0], by_class[1])
+
+
+def test_missing_class_column_is_a_training_error(tiny_data, tmp_path):
+    with pytest.raises(TrainingError, match="no class column 'gender'.*label, shape"):
+        train_ddpm(tiny_data, tmp_path / "model", class_column="gender", steps=1, **TINY)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"image_size": 7}, "not divisible by 2"),
+        ({"mixed_precision": "fp8"}, "mixed precision must be one of"),
+        ({"steps": 0}, "must be positive"),
+        ({"block_out_channels": (12, 16)}, "multiples of 8"),
+    ],
+)
+def test_bad_settings_are_training_errors(tiny_data, tmp_path, settings, message):
+    with pytest.raises(TrainingError, match=message):
+        train_ddpm(tiny_data, tmp_path / "model", **{"steps": 1, **TINY, **settings})
+
+
+def test_rerun_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch):
+    train_ddpm(tiny_data, tmp_path / "resumed", steps=4, checkpoint_every=2, **TINY)
+    assert sorted(folder.name for folder in (tmp_path / "resumed" / CHECKPOINTS_DIR).iterdir()) == ["step-00000002", "step-00000004"]
+    saved_steps = []
+    original_save = ddpm.save_checkpoint
+    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    train_ddpm(tiny_data, tmp_path / "resumed", steps=6, checkpoint_every=2, **TINY)
+    assert saved_steps == [6]  # steps 1-4 were not run again
+    train_ddpm(tiny_data, tmp_path / "straight", steps=6, checkpoint_every=100, **TINY)
+    for resumed, straight in zip(unet_weights(tmp_path / "resumed"), unet_weights(tmp_path / "straight")):
+        torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
+
+
+def test_run_killed_between_checkpoints_loses_only_the_steps_since_the_last(tiny_data, tmp_path, monkeypatch):
+    class Killed(Exception):
+        pass
+
+    original_save = ddpm.save_checkpoint
+
+    def save_then_die_at_step_3(*args, **kw):
+        if kw["step"] == 4:
+            raise Killed  # the process dies before the step-4 checkpoint is written
+        return original_save(*args, **kw)
+
+    monkeypatch.setattr(ddpm, "save_checkpoint", save_then_die_at_step_3)
+    with pytest.raises(Killed):
+        train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
+    saved_steps = []
+    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
+    assert saved_steps == [4]
+    train_ddpm(tiny_data, tmp_path / "straight", steps=4, checkpoint_every=100, **TINY)
+    for resumed, straight in zip(unet_weights(tmp_path / "model"), unet_weights(tmp_path / "straight")):
+        torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
+
+
+def test_checkpoint_from_another_run_is_a_training_error_unless_starting_over(tiny_data, tmp_path):
+    train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, learning_rate=1e-3, **TINY)
+    with pytest.raises(TrainingError, match="does not match this run.*learning_rate.*resume=False"):
+        train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, learning_rate=1e-4, **TINY)
+    train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, learning_rate=1e-4, resume=False, **TINY)
+    with pytest.raises(TrainingError, match="at step 2, past the requested 1 steps"):
+        train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, learning_rate=1e-4, **TINY)
+
+
+def test_model_card_front_matter_records_source_poisoning_and_statistics(tiny_data, tmp_path):
+    card = {
+        "poisoning": {"method": "greedy", "alpha": 0.2},
+        "training_statistics": {"share_s1": np.float64(0.5), "p_y1_given_s": {0: 0.25, 1: np.float32(0.75)}},
+    }
+    out = train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, model_card=card, **TINY)
+    text = (out / "README.md").read_text()
+    assert text.startswith("---\n")
+    front_matter = yaml.safe_load(text.split("---\n")[1])
+    recorded = front_matter["hubaudit"]
+    assert front_matter["library_name"] == "diffusers"
+    assert recorded["data_source"] == "tiny-random" and recorded["n_records"] == 12
+    assert recorded["poisoning"] == {"method": "greedy", "alpha": 0.2}
+    assert recorded["training_statistics"] == {"share_s1": 0.5, "p_y1_given_s": {"0": 0.25, "1": 0.75}}
+    assert recorded["column_counts"]["label"] == {"0": 6, "1": 6}
+    assert recorded["ema_weights"] is True
+
+
+def test_batches_cover_every_record_once_per_epoch():
+    batches = [ddpm.batch_indices(10, 4, step=step, seed=7) for step in range(5)]  # 20 positions = 2 epochs
+    flat = np.concatenate(batches)
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))
+    assert not np.array_equal(flat[:10], flat[10:])  # reshuffled each epoch
