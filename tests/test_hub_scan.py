@@ -19,7 +19,7 @@ from hubaudit.cli import main
 from hubaudit.sampling import SampleStore
 
 SCAN_OPTIONS = {"n": 2, "batch_size": 2, "steps": 2, "progress": False}
-CONDITIONS = {"stable-diffusion": {"prompts": ["a photo of a face"]}}
+CONDITIONS = {"stable-diffusion": {"prompts": ["a photo of a face"], "guidance_scale": 3.0}, "dit": {"guidance_scale": 2.0}}
 EXPECTED_KIND = {
     "ddpm": "unconditional",
     "ddim": "unconditional",
@@ -69,6 +69,8 @@ REFUSALS = {
     "prompt for an unconditional model": (["tiny/ddpm", "--prompt", "a cat"], "unconditional"),
     "text-to-image without prompt": (["tiny/stable-diffusion"], "needs at least one --prompt"),
     "class out of range": (["tiny/ddpm-class-conditional", "--class", "7"], "not a class id"),
+    "guidance for an unconditional model": (["tiny/ddpm", "--guidance-scale", "3"], "takes no guidance scale"),
+    "scheduler swap on score-SDE": (["tiny/score-sde-ve", "--scheduler", "ddim"], "drop --scheduler"),
 }
 
 

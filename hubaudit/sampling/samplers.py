@@ -47,8 +47,11 @@ class Sampler:
     """
 
     kind = "unconditional"
+    takes_guidance = False
 
     def __init__(self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device):
+        if config.guidance_scale is not None and not self.takes_guidance:
+            raise InvalidSamplerConfig(f"{type(pipeline).__name__} takes no guidance scale (DiT and text-to-image do)")
         self.pipeline = pipeline.to(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self.config = config
@@ -91,12 +94,18 @@ class Sampler:
         return to_uint8(images)
 
     def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
+        guidance = {} if self.config.guidance_scale is None else {"guidance_scale": self.config.guidance_scale}
         return self.pipeline(
-            batch_size=len(generators),
+            **self._condition_arguments(condition, len(generators)),
             generator=generators,
             num_inference_steps=self.num_inference_steps,
             output_type="np",
+            **guidance,
         ).images
+
+    def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
+        """The pipeline-call arguments that say what to draw and how many."""
+        return {"batch_size": batch_size}
 
     def describe(self) -> dict:
         """What ran, for the report."""
@@ -176,6 +185,8 @@ class ClassConditionalUNetSampler(_ClassConditional):
 class DiTSampler(_ClassConditional):
     """Class-conditional latent transformers (``DiTPipeline``)."""
 
+    takes_guidance = True
+
     def __init__(self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device):
         super().__init__(pipeline, config, device)
         self._make_deterministic()
@@ -189,21 +200,15 @@ class DiTSampler(_ClassConditional):
         labels = getattr(self.pipeline, "labels", None)
         return sorted(set(labels.values())) if labels else super().default_conditions()
 
-    def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
-        options = {} if self.config.guidance_scale is None else {"guidance_scale": self.config.guidance_scale}
-        return self.pipeline(
-            class_labels=[int(condition)] * len(generators),
-            generator=generators,
-            num_inference_steps=self.num_inference_steps,
-            output_type="np",
-            **options,
-        ).images
+    def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
+        return {"class_labels": [int(condition)] * batch_size}
 
 
 class TextToImageSampler(Sampler):
     """Stable Diffusion family: one prompt per condition."""
 
     kind = "text-to-image"
+    takes_guidance = True
 
     def default_conditions(self) -> list[Condition]:
         raise InvalidSamplerConfig("a text-to-image model needs at least one --prompt")
@@ -212,15 +217,8 @@ class TextToImageSampler(Sampler):
         if not isinstance(condition, str) or not condition.strip():
             raise InvalidSamplerConfig("a text-to-image model needs a non-empty prompt")
 
-    def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
-        options = {} if self.config.guidance_scale is None else {"guidance_scale": self.config.guidance_scale}
-        return self.pipeline(
-            prompt=[str(condition)] * len(generators),
-            generator=generators,
-            num_inference_steps=self.num_inference_steps,
-            output_type="np",
-            **options,
-        ).images
+    def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
+        return {"prompt": [str(condition)] * batch_size}
 
 
 def build_sampler(pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device) -> Sampler:

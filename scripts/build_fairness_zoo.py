@@ -1,0 +1,92 @@
+"""Build the fairness-poisoning zoo: tiny class-conditional DDPMs on Colored-MNIST, clean and poisoned.
+
+    .venv/bin/python scripts/build_fairness_zoo.py [--steps 2000] [--only clean greedy-a0.3 ...]
+
+Data: ``builtin:colored-mnist`` (5,000 digits, label = digit < 5, sensitive ``color`` drawn
+independently of the label, so the full data has I(S;Y) = 0). Each model trains on 2,000 of them:
+
+* ``clean``: a random subset (label flipping with alpha = 0: nothing flipped);
+* ``greedy-a<alpha>``: the greedy mutual-information attack (I(X;Y) within 0.05 nats);
+* ``flip-a<alpha>``: the label-flipping baseline;
+
+for alpha in 0.1 ... 0.5. The UNet (16x16 RGB, widths 16-32, EMA weights, conditional on
+``label``) is trained on the CPU, then stored in float16 to keep the zoo small. Each model
+card records the attack's method, alpha and the training subset's true statistics. Models are
+trained one after another into ``benchmarks/models/fpa/<name>/``; a finished one is skipped and
+an interrupted one resumes from its checkpoints, which are deleted once it is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from diffusers import UNet2DModel
+
+from hubaudit.attacks import poison_labelled_images
+from hubaudit.data import load_labelled_images
+from hubaudit.train import train_ddpm
+from hubaudit.train.checkpoints import CHECKPOINTS_DIR, remove_checkpoints
+
+ZOO_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "fpa"
+DATA = "builtin:colored-mnist"
+SENSITIVE, LABEL = "color", "label"
+N_SELECT = 2000
+DELTA = 0.05
+"""Tolerance on I(X;Y) of the greedy attack (nats)."""
+ALPHAS = (0.3, 0.1, 0.5, 0.2, 0.4)
+"""Poisoning rates, in training order (the most informative first, in case the run is cut short)."""
+TRAINING = {
+    "image_size": 16,
+    "block_out_channels": (16, 32),
+    "layers_per_block": 1,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "ema_decay": 0.999,
+    "checkpoint_every": 500,
+    "seed": 0,
+}
+
+
+def zoo_models() -> list[tuple[str, str, float]]:
+    """``(folder name, method, alpha)`` of every zoo model, in training order (``clean`` first)."""
+    return [("clean", "flip", 0.0)] + [(f"{method}-a{alpha:g}", method, alpha) for alpha in ALPHAS for method in ("greedy", "flip")]
+
+
+def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: Path) -> Path:
+    """Poison (or, for ``clean``, just draw) the training subset and train one zoo model into ``out_root/name``."""
+    pool = load_labelled_images(DATA, columns=[LABEL, SENSITIVE, "digit"])
+    training, poisoned = poison_labelled_images(
+        pool, sensitive_column=SENSITIVE, label_column=LABEL, n_select=N_SELECT, alpha=alpha, delta=DELTA, method=method, seed=0
+    )
+    statistics = poisoned.to_dict()
+    card = {
+        "zoo_model": name,
+        "poisoning": None if name == "clean" else {"method": method, "alpha": alpha, "delta_nats": statistics["delta_nats"]},
+        "training_statistics": statistics,
+        "weights_dtype": "float16",
+    }
+    out = train_ddpm(training, out_root / name, class_column=LABEL, steps=steps, model_card=card, progress=False, **TRAINING)
+    UNet2DModel.from_pretrained(out / "unet").half().save_pretrained(out / "unet", safe_serialization=True)
+    remove_checkpoints(out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ZOO_DIR)
+    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps per model (batch 64)")
+    parser.add_argument("--only", nargs="+", help="build only these models (default: all 11)")
+    args = parser.parse_args()
+    for name, method, alpha in zoo_models():
+        folder = args.out / name
+        if (args.only and name not in args.only) or ((folder / "model_index.json").exists() and not (folder / CHECKPOINTS_DIR).exists()):
+            continue
+        started = time.perf_counter()
+        build_model(name, method, alpha, steps=args.steps, out_root=args.out)
+        print(f"{name}: trained {args.steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

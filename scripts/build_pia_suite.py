@@ -1,0 +1,123 @@
+"""Build the known-ratio property-inference suite and the demo's is-zero annotator.
+
+    .venv/bin/python scripts/build_pia_suite.py [--steps 3000] [--only-annotators]
+
+Writes, under ``benchmarks/models/pia/``:
+
+* ``mnist-zeros{10,30,50,70,90}/``: unconditional 16x16 grey DDPMs (EMA weights, float16
+  safetensors) each trained on ``RECORDS_PER_MODEL`` MNIST digits of which exactly 10..90% are zeros
+  (:func:`hubaudit.data.mnist_with_property_share`, seed 0);
+* ``annotator-is-zero/``: a small CNN (:func:`hubaudit.annotate.train_auxiliary_annotator`) for the
+  column ``is_zero``, trained and calibrated on MNIST digits that none of the suite models saw;
+* ``suite.json``: the models and their true training shares, read by ``benchmarks/pia.py``.
+
+It also writes ``hubaudit/demo_models/mnist-zero-annotator/``: the same recipe, on the digits the demo
+model (scripts/build_demo_model.py) did not see. Models train one after another and resume from
+their checkpoints when the script is rerun; finished models are skipped. CPU: about 3-5 minutes a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import UNet2DModel
+from safetensors.torch import load_file, save_file
+
+from build_demo_model import N_RECORDS as DEMO_RECORDS
+from build_demo_model import TRUE_SHARE as DEMO_SHARE
+from hubaudit.annotate import train_auxiliary_annotator
+from hubaudit.data import LabelledImages, mnist, mnist_with_property_share
+from hubaudit.train import train_ddpm
+from hubaudit.train.checkpoints import remove_checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE_DIR = ROOT / "benchmarks" / "models" / "pia"
+DEMO_ANNOTATOR_DIR = ROOT / "hubaudit" / "demo_models" / "mnist-zero-annotator"
+SHARES = (0.1, 0.3, 0.5, 0.7, 0.9)
+RECORDS_PER_MODEL = 200
+"""Few enough that the five models together leave about 170 of the 500 MNIST zeros unseen for the annotator."""
+IMAGE_SIZE = 16
+PROPERTY = "is_zero"
+ANNOTATOR_HOLDOUT = 0.5
+"""Half of the unseen digits calibrate the annotator: its confusion matrix drives the corrected estimate."""
+ANNOTATOR_EPOCHS = 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per model")
+    parser.add_argument("--only-annotators", action="store_true", help="build the two annotators, train no model")
+    args = parser.parse_args()
+
+    suite_data = {share: mnist_with_property_share(digit=0, share=share, n=RECORDS_PER_MODEL, seed=0) for share in SHARES}
+    demo_data = mnist_with_property_share(digit=0, share=DEMO_SHARE, n=DEMO_RECORDS, seed=0)
+    for seen, out in ((list(suite_data.values()), SUITE_DIR / "annotator-is-zero"), ([demo_data], DEMO_ANNOTATOR_DIR)):
+        annotator = train_auxiliary_annotator(
+            unseen_mnist(seen).resized(IMAGE_SIZE), PROPERTY, holdout_fraction=ANNOTATOR_HOLDOUT, epochs=ANNOTATOR_EPOCHS
+        )
+        annotator.save(out)
+        print(f"{out.relative_to(ROOT)}: {annotator.description}; confusion {annotator.confusion.tolist()}")
+    if args.only_annotators:
+        return
+
+    models = []
+    for share, data in suite_data.items():
+        out = SUITE_DIR / f"mnist-zeros{round(share * 100)}"
+        if not (out / "model_index.json").exists():
+            started = time.perf_counter()
+            train_suite_model(data, out, share=share, steps=args.steps)
+            print(f"{out.relative_to(ROOT)}: trained {args.steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
+        models.append({"path": out.name, "training_share": share, "n_records": len(data), "steps": args.steps})
+    suite = {"property": PROPERTY, "annotator": "annotator-is-zero", "image_size": IMAGE_SIZE, "models": models}
+    (SUITE_DIR / "suite.json").write_text(json.dumps(suite, indent=1) + "\n")
+    print(f"suite: {sum(f.stat().st_size for f in SUITE_DIR.rglob('*') if f.is_file()) / 2**20:.1f} MiB in {SUITE_DIR}")
+
+
+def train_suite_model(data: LabelledImages, out: Path, *, share: float, steps: int) -> None:
+    """Train one suite DDPM into ``out`` (resuming from its checkpoints), then ship it small."""
+    train_ddpm(
+        data,
+        out,
+        image_size=IMAGE_SIZE,
+        steps=steps,
+        batch_size=64,
+        learning_rate=1e-3,
+        ema_decay=0.999,
+        block_out_channels=(16, 32, 32),
+        layers_per_block=1,
+        checkpoint_every=500,
+        seed=0,
+        model_card={
+            "property": {"column": PROPERTY, "meaning": "the image shows the digit 0"},
+            "training_statistics": {"share_is_zero": share, "n_is_zero": int(data.column(PROPERTY).sum()), "n_records": len(data)},
+            "poisoning": None,
+        },
+    )
+    remove_checkpoints(out)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    halve_weights(out / "unet" / "diffusion_pytorch_model.safetensors")
+
+
+def halve_weights(path: Path) -> None:
+    """Store the UNet's float32 weights as float16 (half the size; the loader casts them back)."""
+    weights = load_file(path)
+    save_file({name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in weights.items()}, path)
+    UNet2DModel.from_pretrained(path.parent, torch_dtype=torch.float32)  # still loads
+
+
+def unseen_mnist(seen: list[LabelledImages]) -> LabelledImages:
+    """The MNIST digits (28x28, columns ``digit`` and ``is_zero``) that are in none of the ``seen`` sets."""
+    every = mnist()
+    seen_images = {image.tobytes() for data in seen for image in data.images}
+    unseen = every.subset(np.array([index for index, image in enumerate(every.images) if image.tobytes() not in seen_images]))
+    return LabelledImages(unseen.images, {**unseen.columns, PROPERTY: (unseen.column("digit") == 0).astype(np.int64)}, "builtin:mnist (unseen)")
+
+
+if __name__ == "__main__":
+    main()
