@@ -13,25 +13,11 @@ from typing import Any
 import huggingface_hub
 import numpy as np
 import torch
-from huggingface_hub.errors import (
-    GatedRepoError,
-    LocalEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-    RevisionResolutionError,
-)
+from huggingface_hub.errors import LocalEntryNotFoundError, RevisionResolutionError
 
 from hubaudit.annotate.base import Annotator, Attribute, as_rgb
-from hubaudit.errors import (
-    GatedRepo,
-    OfflineNotCached,
-    PickleWeightsRefused,
-    RemoteCodeRefused,
-    RepoNotFound,
-    RevisionNotFound,
-    UnsupportedAnnotatorModel,
-)
-from hubaudit.hub import parse_model_reference
+from hubaudit.errors import OfflineNotCached, PickleWeightsRefused, RemoteCodeRefused, UnsupportedAnnotatorModel
+from hubaudit.hub import hub_errors, parse_model_reference
 
 
 @dataclass(frozen=True)
@@ -117,23 +103,8 @@ def load_pretrained(
 
 def _pinned_commit(repo_id: str, revision: str | None, *, token: str | None) -> str:
     """The commit ``revision`` of ``repo_id`` points to (from the local cache when offline)."""
-    try:
-        return huggingface_hub.resolve_revision(repo_id, revision=revision, token=token).resolved
-    except GatedRepoError as err:
-        raise GatedRepo(repo_id, has_token=bool(token or huggingface_hub.get_token())) from err
-    except RevisionNotFoundError as err:
-        raise RevisionNotFound(repo_id, str(revision)) from err
-    except RepositoryNotFoundError as err:
-        if revision is not None and _repo_exists(repo_id, token=token):  # some mirrors answer "no repo" for "no revision"
-            raise RevisionNotFound(repo_id, revision) from err
-        raise RepoNotFound(repo_id) from err
-    except RevisionResolutionError as err:
-        raise OfflineNotCached(repo_id, revision) from err
-
-
-def _repo_exists(repo_id: str, *, token: str | None) -> bool:
-    try:
-        huggingface_hub.resolve_revision(repo_id, token=token)
-    except (RepositoryNotFoundError, RevisionResolutionError):
-        return False
-    return True
+    with hub_errors(repo_id, revision, token=token):
+        try:
+            return huggingface_hub.resolve_revision(repo_id, revision=revision, token=token).resolved
+        except RevisionResolutionError as err:
+            raise OfflineNotCached(repo_id, revision) from err

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +28,7 @@ from huggingface_hub.errors import (
 
 from hubaudit.errors import (
     GatedRepo,
+    HubAuditError,
     NotADiffusersRepo,
     OfflineNotCached,
     PickleWeightsRefused,
@@ -138,12 +141,11 @@ def load_pipeline(
         options |= {"safety_checker": None, "requires_safety_checker": False}
     diffusers.utils.logging.disable_progress_bar()
     try:
-        return diffusers.DiffusionPipeline.from_pretrained(resolved.location, **options)
-    except GatedRepoError as err:
-        raise GatedRepo(str(resolved.reference.repo_id), has_token=_has_token(token)) from err
-    except RepositoryNotFoundError as err:
-        raise RepoNotFound(str(resolved.reference.repo_id)) from err
+        with hub_errors(str(resolved.reference.repo_id), resolved.sha, token=token):
+            return diffusers.DiffusionPipeline.from_pretrained(resolved.location, **options)
     except (OSError, ValueError, KeyError) as err:
+        if isinstance(err, HubAuditError):
+            raise
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise PipelineLoadFailed(str(resolved.reference), reason) from err
 
@@ -161,6 +163,25 @@ def pickle_only_components(files: list[str]) -> list[str]:
     return sorted(folder for folder, kinds in by_folder.items() if kinds == {"pickle"})
 
 
+@contextmanager
+def hub_errors(repo_id: str, revision: str | None, *, token: str | None) -> Iterator[None]:
+    """Turn huggingface_hub's repository errors raised inside the block into hubaudit's.
+
+    Some Hub servers answer "repository not found" for an unknown revision; then the
+    repository itself is looked up to tell the two apart.
+    """
+    try:
+        yield
+    except GatedRepoError as err:
+        raise GatedRepo(repo_id, has_token=_has_token(token)) from err
+    except RevisionNotFoundError as err:
+        raise RevisionNotFound(repo_id, str(revision)) from err
+    except RepositoryNotFoundError as err:
+        if revision is not None and _repo_exists(repo_id, token=token):
+            raise RevisionNotFound(repo_id, revision) from err
+        raise RepoNotFound(repo_id) from err
+
+
 def _has_token(token: str | None) -> bool:
     return bool(token or huggingface_hub.get_token())
 
@@ -174,15 +195,8 @@ def _is_network_failure(err: Exception) -> bool:
 def _resolve_hub(reference: ModelReference, *, token: str | None) -> ResolvedModel:
     repo_id, revision = str(reference.repo_id), reference.revision
     try:
-        info = HfApi().model_info(repo_id, revision=revision, token=token)
-    except GatedRepoError as err:
-        raise GatedRepo(repo_id, has_token=_has_token(token)) from err
-    except RepositoryNotFoundError as err:
-        if revision is not None and _repo_exists(repo_id, token=token):
-            raise RevisionNotFound(repo_id, revision) from err  # some Hub servers answer 401 for a bad revision
-        raise RepoNotFound(repo_id) from err
-    except RevisionNotFoundError as err:
-        raise RevisionNotFound(repo_id, str(revision)) from err
+        with hub_errors(repo_id, revision, token=token):
+            info = HfApi().model_info(repo_id, revision=revision, token=token)
     except Exception as err:
         if not _is_network_failure(err):
             raise
