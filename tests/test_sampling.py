@@ -28,11 +28,15 @@ def class_conditional(tmp_path_factory) -> DiffusionPipeline:
     return DiffusionPipeline.from_pretrained(path)
 
 
-def test_noise_of_a_sample_depends_only_on_seed_and_index():
+def test_noise_of_a_sample_depends_only_on_seed_condition_and_index():
     first = torch.randn(4, generator=sample_generator(7, 3))
     assert torch.equal(first, torch.randn(4, generator=sample_generator(7, 3)))
     assert not torch.equal(first, torch.randn(4, generator=sample_generator(7, 4)))
     assert not torch.equal(first, torch.randn(4, generator=sample_generator(8, 3)))
+    class_1 = torch.randn(4, generator=sample_generator(7, 3, 1))
+    assert torch.equal(class_1, torch.randn(4, generator=sample_generator(7, 3, 1)))
+    assert not torch.equal(class_1, first)
+    assert not torch.equal(class_1, torch.randn(4, generator=sample_generator(7, 3, "1")))
 
 
 def test_images_do_not_depend_on_the_batch_they_were_drawn_in(ddpm):

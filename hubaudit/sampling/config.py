@@ -24,7 +24,7 @@ class SamplerConfig:
         scheduler: None keeps the model's scheduler; ``"ddim"`` or ``"dpmsolver++"`` swaps it.
         guidance_scale: classifier-free guidance for DiT and text-to-image; None uses the default.
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` (half precision on GPUs only).
-        seed: sample i's noise is drawn from (seed, i) alone.
+        seed: sample i's noise is drawn from (seed, condition, i) alone.
     """
 
     num_inference_steps: int | None = None

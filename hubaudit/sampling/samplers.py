@@ -1,6 +1,6 @@
 """One interface over pipeline kinds: ``generate(indices, condition) -> uint8 images``.
 
-Every sampler gives sample i the noise of :func:`sample_generator` (seed, i), passed to
+Every sampler gives sample i the noise of :func:`sample_generator` (seed, condition, i), passed to
 the pipeline as a list of per-sample generators, so an image does not depend on the batch
 it was drawn in. Pipelines that do not hand those generators to their scheduler
 (LDM, DiT) get a deterministic scheduler (DDIM) in place of a stochastic one.
@@ -88,7 +88,7 @@ class Sampler:
     def generate(self, indices: np.ndarray, condition: Condition = None) -> np.ndarray:
         """Images for sample ``indices`` (int ``[B]``) -> ``uint8 [B, H, W, C]``."""
         self.check_condition(condition)
-        generators = sample_generators(self.config.seed, indices)
+        generators = sample_generators(self.config.seed, indices, condition)
         with torch.inference_mode():
             images = self._run(generators, condition)
         return to_uint8(images)
