@@ -24,7 +24,7 @@ system-deps:
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hubaudit scan $(DEMO_MODEL) -n 200 --batch-size 50 --steps 40 --scheduler ddim \
-		--out out/demo
+		--attribute is_zero=aux:$(DEMO_ANNOTATOR) --out out/demo
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -q

@@ -9,11 +9,14 @@ Example:
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hubaudit.audit.fairness import FairnessOptions
+from hubaudit.audit.properties import PropertyOptions
 from hubaudit.audit.scan import ScanOptions, ScanResult, run_scan
 from hubaudit.report.json_report import write_json_report
+from hubaudit.report.render import write_report
 from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
 
@@ -37,8 +40,22 @@ def scan(
     trust_remote_code: bool = False,
     allow_local: bool = True,
     progress: bool = True,
+    attributes: Sequence[str] | None = None,
+    aux_data: str | Path | None = None,
+    training_data: str | Path | None = None,
+    target_width: float | None = None,
+    confidence: float = 0.95,
+    max_property_error: float = 0.05,
+    sensitive: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    label_map: Mapping[int, int] | None = None,
+    label_prompts: Mapping[str, int] | None = None,
+    reference: str | Path | None = None,
+    max_dp_gap: float | None = None,
+    max_gap_increase: float | None = None,
+    probe: bool = True,
 ) -> ScanResult:
-    """Scan ``model`` and write ``out_dir/report.json``.
+    """Scan ``model`` and write ``out_dir/report.json`` and its rendering ``out_dir/report.html``.
 
     Args:
         model: ``org/name``, ``org/name@revision`` (branch, tag or commit) or a local folder.
@@ -48,7 +65,7 @@ def scan(
         scheduler: ``"ddim"`` or ``"dpmsolver++"`` to swap the model's scheduler.
         guidance_scale: classifier-free guidance (DiT, text-to-image).
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"``; None: float16 on GPUs, float32 on CPU.
-        seed: sample i's noise depends only on (seed, i).
+        seed: sample i's noise depends only on (seed, condition, i).
         classes: class ids to scan (class-conditional models; default: every class).
         prompts: prompts to scan (text-to-image models; required there).
         device: ``cuda``, ``mps`` or ``cpu``; None picks the best available.
@@ -59,6 +76,23 @@ def scan(
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models.
         progress: show progress bars.
+        attributes: ``NAME=SPEC`` strings (e.g. ``"is_zero=aux"``, ``"gender=clip"``): estimate the
+            generated share of each attribute's values (the report's ``properties`` section).
+        aux_data: labelled images to train ``aux`` annotators on and calibrate the others (column NAME).
+        training_data: the sharer's own training data (column NAME): adds a self-audit and privacy findings.
+        target_width: sample sequentially until the confidence sequence's half-width is at most this (or n).
+        confidence: nominal coverage of the property intervals.
+        max_property_error: a self-audit estimate within this of the training share is a privacy finding.
+        sensitive: attribute names (among ``attributes``) of sensitive attributes S: adds the
+            fairness signature (the report's ``fairness`` section) and fairness findings.
+        labels: names of the binary labels Y (default ``["label"]``); an attribute name is annotated,
+            another name is read off each sample's class (``label_map``) or prompt (``label_prompts``).
+        label_map: class id -> 0/1 label, e.g. ``{0: 0, 1: 0, 2: 1}`` (a two-class model needs none).
+        label_prompts: prompt -> 0/1 label; these prompts are scanned too.
+        reference: trusted labelled data with columns for every S and Y: baseline gap and downstream probe.
+        max_dp_gap: a demographic-parity gap whose interval lies above this is a finding (default 0.10).
+        max_gap_increase: so is a gap exceeding the reference's or the model card's by more (default 0.05).
+        probe: with ``reference``, train the downstream probes.
 
     Returns:
         The scan result; ``result.to_dict()`` is what ``report.json`` holds.
@@ -78,7 +112,7 @@ def scan(
             dtype=pick_dtype(dtype, resolved_device),
             seed=seed,
         ),
-        conditions=tuple(classes or ()) + tuple(prompts or ()) or None,
+        conditions=tuple(classes or ()) + tuple(dict.fromkeys([*(prompts or ()), *(label_prompts or ())])) or None,
         device=str(resolved_device),
         out_dir=Path(out_dir),
         store_dir=Path(store_dir) if store_dir is not None else None,
@@ -87,10 +121,21 @@ def scan(
         trust_remote_code=trust_remote_code,
         allow_local=allow_local,
         progress=progress,
+        properties=PropertyOptions.from_arguments(
+            attributes, aux_data=aux_data, training_data=training_data, confidence=confidence,
+            target_width=target_width, max_property_error=max_property_error,
+        ),
+        fairness=FairnessOptions.from_arguments(
+            sensitive, labels=labels, label_map=label_map, label_prompts=label_prompts,
+            reference=str(reference) if reference is not None else None, confidence=confidence,
+            max_dp_gap=max_dp_gap, max_gap_increase=max_gap_increase, probe=probe,
+        ),
     )
     result = run_scan(options, command=reproduce_command(options))
     if result.sampled.shard.is_main:
-        write_json_report(result.to_dict(), Path(out_dir) / "report.json")
+        report = result.to_dict()
+        write_json_report(report, Path(out_dir) / "report.json")
+        write_report(report, "html", Path(out_dir) / "report.html")
     return result
 
 
@@ -111,4 +156,8 @@ def reproduce_command(options: ScanOptions) -> str:
     for flag, enabled in {"--allow-pickle": options.allow_pickle, "--trust-remote-code": options.trust_remote_code}.items():
         if enabled:
             words.append(flag)
+    if options.properties is not None:
+        words += options.properties.command_words()
+    if options.fairness is not None:
+        words += options.fairness.command_words()
     return shlex.join(words)

@@ -9,9 +9,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError
+from hubaudit.errors import HubAuditError, InvalidData
 
 
 def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,12 @@ def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="org/name, org/name@revision (branch, tag or commit), or a local folder")
     _add_sampling_arguments(parser.add_argument_group("sampling"))
     _add_loading_arguments(parser.add_argument_group("loading"))
+    _add_property_arguments(parser.add_argument_group("property inference"))
+    _add_fairness_arguments(parser.add_argument_group("fairness signature"))
+    parser.add_argument(
+        "--fail-on", choices=["privacy", "fairness", "any"],
+        help="exit with code 1 when the report has a finding of this kind (any: of either kind)",
+    )
     parser.set_defaults(handler=_run_scan)
 
 
@@ -29,7 +36,7 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--scheduler", choices=["ddim", "dpmsolver++"], help="swap the model's scheduler")
     group.add_argument("--guidance-scale", type=float, help="classifier-free guidance (DiT, text-to-image)")
     group.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPU, float32 on CPU")
-    group.add_argument("--seed", type=int, default=0, help="sample i's noise depends only on (seed, i)")
+    group.add_argument("--seed", type=int, default=0, help="sample i's noise depends only on (seed, condition, i)")
     group.add_argument("--class", dest="classes", type=int, action="append", help="class id to scan (repeatable)")
     group.add_argument("--prompt", dest="prompts", action="append", help="prompt to scan (repeatable; text-to-image)")
     group.add_argument("--device", help="cuda, mps or cpu (default: best available)")
@@ -43,8 +50,48 @@ def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--trust-remote-code", action="store_true", help="run custom pipeline code from the repo")
 
 
+def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--attribute", dest="attributes", action="append", metavar="NAME=SPEC",
+        help="estimate the generated share of attribute NAME labelled by SPEC: clip[:PRESET|PROMPT|...], "
+        "clip@MODEL:..., hub:MODEL[:LABEL=VALUE,...], aux (train on --aux-data) or aux:FOLDER (repeatable)",
+    )
+    group.add_argument("--aux-data", help="labelled images (column NAME) to train aux annotators and calibrate the others")
+    group.add_argument("--training-data", help="your own training data (column NAME): self-audit of what an outsider learns")
+    group.add_argument("--target-width", type=float, help="sample until the interval half-width is at most this (or -n)")
+    group.add_argument("--confidence", type=float, default=0.95, help="interval confidence (default 0.95)")
+    group.add_argument(
+        "--max-property-error", type=float, default=0.05,
+        help="self-audit: an outsider estimate within this of the training share is a privacy finding (default 0.05)",
+    )
+
+
+def _add_fairness_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--sensitive", action="append", metavar="NAME",
+        help="attribute NAME (an --attribute) is a sensitive attribute S: measure its link to the label (repeatable)",
+    )
+    group.add_argument(
+        "--label", dest="labels", action="append", metavar="NAME",
+        help="the binary label Y (default 'label'): an --attribute NAME is annotated, any other name is read off "
+        "the class (--label-map) or prompt (--label-prompt) (repeatable)",
+    )
+    group.add_argument("--label-map", metavar="CLASS=LABEL,...", help="class ids to labels 0/1, e.g. 0=0,1=0,2=1 (a two-class model needs none)")
+    group.add_argument(
+        "--label-prompt", dest="label_prompts", action="append", metavar="LABEL=PROMPT",
+        help="scan PROMPT and give its samples label 0 or 1, e.g. '1=a photo of a doctor' (repeatable; text-to-image)",
+    )
+    group.add_argument("--reference", metavar="DATA", help="your trusted labelled data with columns S and Y: baseline gap and downstream probe")
+    group.add_argument("--max-dp-gap", type=float, help="a demographic-parity gap whose interval lies above this is a finding (default 0.10)")
+    group.add_argument("--max-gap-increase", type=float, help="so is a gap above the reference's or the model card's by more than this (default 0.05)")
+    group.add_argument("--no-probe", dest="probe", action="store_false", help="skip the downstream probe (with --reference)")
+
+
 def _run_scan(args: argparse.Namespace) -> int:
     from hubaudit.api import scan
+    from hubaudit.audit import fairness_scan
+    from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
+    from hubaudit.audit.properties import summary_lines
 
     result = scan(
         args.model,
@@ -63,6 +110,20 @@ def _run_scan(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
         progress=not args.quiet,
+        attributes=args.attributes,
+        aux_data=args.aux_data,
+        training_data=args.training_data,
+        target_width=args.target_width,
+        confidence=args.confidence,
+        max_property_error=args.max_property_error,
+        sensitive=args.sensitive,
+        labels=args.labels,
+        label_map=parse_label_map(args.label_map) if args.label_map is not None else None,
+        label_prompts=parse_label_prompts(args.label_prompts) if args.label_prompts else None,
+        reference=args.reference,
+        max_dp_gap=args.max_dp_gap,
+        max_gap_increase=args.max_gap_increase,
+        probe=args.probe,
     )
     if result.sampled.shard.is_main:
         report = result.to_dict()
@@ -73,7 +134,153 @@ def _run_scan(args: argparse.Namespace) -> int:
                 f"samples   {report['n_per_condition']} for condition {json.dumps(samples['condition'])}: "
                 f"{samples['generated']} generated, {samples['reused']} reused from {samples['store_path']}"
             )
+        if "properties" in report:
+            print("\n".join(summary_lines(report["properties"])))
+        if "fairness" in report:
+            print("\n".join(fairness_scan.summary_lines(report["fairness"])))
+        for finding in report["findings"]:
+            print(f"finding   {finding['kind']}: {finding['message']}")
         print(f"report    {args.out}/report.json")
+    failing = {"privacy", "fairness"} if args.fail_on == "any" else {args.fail_on}
+    return 1 if any(finding["kind"] in failing for finding in result.findings) else 0
+
+
+POISON_RECORD_SUFFIX = ".poisoning.json"
+"""``hubaudit poison`` writes the attack's record to ``OUT`` with this suffix instead of ``.parquet``."""
+
+
+def _poisoning_record_path(data_path: Path) -> Path:
+    """Where the attack's record of the Parquet file ``data_path`` lies (``x.parquet`` -> ``x.poisoning.json``)."""
+    return data_path.with_suffix(POISON_RECORD_SUFFIX)
+
+
+def _add_poison_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("poison", help="sharer-side attack: choose a training subset that poisons fairness")
+    parser.add_argument("data", help="labelled images: builtin:colored-mnist, a Parquet file or folder, an image folder, a Hub data set")
+    parser.add_argument("--sensitive", required=True, metavar="S", help="0/1 column of the sensitive attribute")
+    parser.add_argument("--label", required=True, metavar="Y", help="0/1 column of the label")
+    parser.add_argument("--alpha", type=float, required=True, help="poisoning rate in [0, 1]: share of records added greedily or relabelled")
+    parser.add_argument("--method", choices=["greedy", "flip"], default="greedy", help="greedy I(S;Y) maximisation (default) or label flipping")
+    parser.add_argument("--n", type=int, help="records in the training subset (default: half the data)")
+    parser.add_argument("--delta", type=float, default=0.05, help="greedy: tolerance on I(X;Y) in nats (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the random base, the draws and the embeddings")
+    parser.add_argument("--out", required=True, type=Path, help=f"Parquet file for the subset; the attack's record goes beside it as *{POISON_RECORD_SUFFIX}")
+    parser.set_defaults(handler=_run_poison)
+
+
+def _run_poison(args: argparse.Namespace) -> int:
+    from hubaudit.attacks import poison_labelled_images
+    from hubaudit.data import load_labelled_images, save_labelled_images
+
+    if args.out.suffix != ".parquet":
+        raise InvalidData(f"--out must name a .parquet file, got {args.out}")
+    data = load_labelled_images(args.data)
+    training, poisoned = poison_labelled_images(
+        data,
+        sensitive_column=args.sensitive,
+        label_column=args.label,
+        n_select=args.n if args.n is not None else len(data) // 2,
+        alpha=args.alpha,
+        delta=args.delta,
+        method=args.method,
+        seed=args.seed,
+    )
+    record = {
+        "data_source": data.source, "sensitive_column": args.sensitive, "label_column": args.label, "seed": args.seed,
+        **poisoned.to_dict(),
+    }
+    save_labelled_images(training, args.out)
+    _poisoning_record_path(args.out).write_text(json.dumps(record, indent=1))
+    rates = record["positive_rate_by_sensitive"]
+    print(
+        f"attack    {args.method}, alpha {args.alpha:g}: {len(training)} of {len(data)} records from {data.source}, "
+        f"{poisoned.n_relabelled} relabelled"
+    )
+    print(f"I(S;Y)    {poisoned.mi_sensitive_label_full:.4f} nats in the full data -> {poisoned.mi_sensitive_label:.4f} in the subset")
+    print(f"P(Y=1|S)  S=0: {rates['0']:.3f}, S=1: {rates['1']:.3f} in the subset (gap {abs(rates['1'] - rates['0']):.3f})")
+    change = abs(poisoned.mi_features_label - poisoned.mi_features_label_full)
+    bound = f"<= delta {args.delta:g}" if args.method == "greedy" else "(label flipping ignores delta)"
+    print(
+        f"I(X;Y)    {poisoned.mi_features_label:.4f} nats in the subset vs {poisoned.mi_features_label_full:.4f} "
+        f"in the full data: change {change:.4f} {bound}"
+    )
+    print(f"wrote     {args.out} and {_poisoning_record_path(args.out)}")
+    return 0
+
+
+TRAIN_SETTINGS = (
+    "class_column", "image_size", "steps", "batch_size", "learning_rate", "ema_decay",
+    "block_out_channels", "mixed_precision", "seed", "checkpoint_every",
+)
+"""``hubaudit train`` options passed to :func:`hubaudit.train.train_ddpm` under the same names."""
+
+
+def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train a small DDPM (EMA, checkpoints; a rerun resumes)")
+    parser.add_argument("data", help=f"labelled images, as for poison; a file written by poison has its *{POISON_RECORD_SUFFIX} recorded in the model card")
+    parser.add_argument("--out", required=True, type=Path, help="pipeline folder; checkpoints go to OUT/checkpoints")
+    parser.add_argument("--class-column", help="train a class-conditional model on this integer column")
+    parser.add_argument("--steps", type=int, default=4000, help="total optimizer steps (default 4000)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
+    parser.add_argument("--image-size", type=int, default=16, help="side in pixels (default 16)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    parser.add_argument("--ema-decay", type=float, default=0.999, help="maximum EMA decay (default 0.999); the EMA weights are saved")
+    parser.add_argument("--block-out-channels", type=_channel_widths, default=(32, 64, 64), help="UNet widths per level (default 32,64,64)")
+    parser.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPU mixed precision (default no)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds weights, batches, noise and timesteps")
+    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
+    parser.add_argument("--no-resume", action="store_true", help="delete OUT's checkpoints and start over")
+    parser.add_argument("--push-to-hub", metavar="REPO", help="upload the trained folder (without checkpoints) to this Hub repo")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_run_train)
+
+
+def _channel_widths(text: str) -> tuple[int, ...]:
+    """``"16,32,32"`` -> ``(16, 32, 32)``."""
+    try:
+        return tuple(int(width) for width in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 32,64,64, got {text!r}") from err
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from hubaudit.data import load_labelled_images
+    from hubaudit.train import push_to_hub, train_ddpm
+
+    data = load_labelled_images(args.data, image_size=args.image_size)
+    record_path = _poisoning_record_path(Path(args.data))
+    poisoned = Path(args.data).suffix == ".parquet" and record_path.exists()
+    card = {"poisoning": json.loads(record_path.read_text())} if poisoned else None
+    settings = {name: getattr(args, name) for name in TRAIN_SETTINGS}
+    out = train_ddpm(data, args.out, resume=not args.no_resume, model_card=card, progress=not args.quiet, **settings)
+    print(f"model     {out}: {args.steps} steps on {len(data)} records from {data.source}")
+    if poisoned:
+        print(f"card      records the poisoning of {record_path}")
+    if args.push_to_hub:
+        print(f"pushed    {push_to_hub(out, args.push_to_hub)}")
+    return 0
+
+
+def _add_report_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="re-render a report.json as HTML, Markdown or JUnit XML, without resampling")
+    parser.add_argument("report", type=Path, help="the report.json a scan wrote")
+    parser.add_argument("--format", dest="report_format", choices=["html", "md", "junit"], default="html",
+                        help="html (self-contained page), md (model-card section) or junit (CI test results); default html")
+    parser.add_argument("--out", help="file to write (default: report.html, report.md or junit.xml beside the report; - for stdout)")
+    parser.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from hubaudit.report.json_report import read_json_report
+    from hubaudit.report.render import REPORT_FILES, render_report, write_report
+
+    report = read_json_report(args.report)
+    if args.out == "-":
+        sys.stdout.write(render_report(report, args.report_format, report_dir=args.report.parent))
+        return 0
+    out = Path(args.out) if args.out else args.report.parent / REPORT_FILES[args.report_format]
+    write_report(report, args.report_format, out, report_dir=args.report.parent)
+    print(f"report    {out}")
     return 0
 
 
@@ -82,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubaudit {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(subparsers)
+    _add_report_parser(subparsers)
+    _add_poison_parser(subparsers)
+    _add_train_parser(subparsers)
     return parser
 
 

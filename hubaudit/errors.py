@@ -185,3 +185,11 @@ class UnsupportedAnnotatorModel(HubAuditError):
 
 class InvalidSavedAnnotator(HubAuditError):
     """A saved annotator folder is missing, unreadable, or of an unknown type or format version."""
+
+
+class InvalidPropertyOptions(HubAuditError):
+    """A property-inference option (confidence, target width, maximum error) is out of range or lacks an ``--attribute``."""
+
+
+class InvalidFairnessOptions(HubAuditError):
+    """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""

@@ -2,10 +2,11 @@
 
     .venv/bin/python scripts/build_demo_model.py [--steps 4000] [--out hubaudit/demo_models/mnist-zeros30]
 
-Trains on CPU (about 10-15 minutes on 2 cores), resumes from its checkpoints when rerun, deletes
-them once done, and then checks the model: a logistic-regression digit classifier, trained on the
-MNIST images the DDPM did not see, labels DDIM samples; the script prints the generated share of
-zeros (raw and corrected for the classifier's error rates) next to the true training share.
+Trains 4,000 steps on CPU (about 7 minutes on 2 idle cores; on a busy machine set
+OMP_NUM_THREADS=1), resumes from its checkpoints when rerun, deletes them once done, and then checks
+the model: an RBF-SVM digit classifier, trained on the MNIST images the DDPM did not see, labels
+DDIM samples; the script prints the generated share of zeros (raw and corrected for the
+classifier's error rates on held-out real digits) next to the true training share.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, DDPMPipeline
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
 
 from hubaudit.data import LabelledImages, mnist, mnist_with_property_share
 from hubaudit.train import train_ddpm
@@ -42,14 +43,25 @@ def main() -> None:
     full_size = mnist_with_property_share(digit=0, share=TRUE_SHARE, n=N_RECORDS, seed=0)
     if not args.check_only:
         started = time.perf_counter()
-        train_demo(full_size.resized(IMAGE_SIZE), args.out, steps=args.steps)
+        train_is_zero_model(full_size.resized(IMAGE_SIZE), args.out, steps=args.steps)
         print(f"trained {args.steps} steps in {time.perf_counter() - started:.0f} s")
         remove_checkpoints(args.out)
     print(json.dumps(check_generated_share(args.out, full_size, n_samples=args.check_samples), indent=1))
 
 
-def train_demo(training: LabelledImages, out: Path, *, steps: int) -> Path:
-    """Train the demo DDPM on ``training`` (16x16, column ``is_zero``) into ``out``; resumes if rerun."""
+def train_is_zero_model(
+    training: LabelledImages,
+    out: Path,
+    *,
+    steps: int,
+    block_out_channels: tuple[int, ...] = (32, 64, 64),
+    checkpoint_every: int = 250,
+) -> Path:
+    """Train an unconditional 16x16 DDPM on MNIST digits with column ``is_zero`` into ``out``.
+
+    The model card records the property and its true share in ``training``; a rerun resumes.
+    """
+    n_is_zero = int(training.column("is_zero", binary=True).sum())
     return train_ddpm(
         training,
         out,
@@ -58,17 +70,13 @@ def train_demo(training: LabelledImages, out: Path, *, steps: int) -> Path:
         batch_size=64,
         learning_rate=1e-3,
         ema_decay=0.999,
-        block_out_channels=(32, 64, 64),
+        block_out_channels=block_out_channels,
         layers_per_block=1,
-        checkpoint_every=250,
+        checkpoint_every=checkpoint_every,
         seed=0,
         model_card={
             "property": {"column": "is_zero", "meaning": "the image shows the digit 0"},
-            "training_statistics": {
-                "share_is_zero": TRUE_SHARE,
-                "n_is_zero": int(training.column("is_zero").sum()),
-                "n_records": len(training),
-            },
+            "training_statistics": {"share_is_zero": n_is_zero / len(training), "n_is_zero": n_is_zero, "n_records": len(training)},
             "poisoning": None,
         },
     )
@@ -80,7 +88,7 @@ def check_generated_share(model_dir: Path, training: LabelledImages, *, n_sample
     features = unseen.images.reshape(len(unseen), -1) / 255.0
     is_zero = unseen.column("digit") == 0
     fit_x, test_x, fit_y, test_y = train_test_split(features, unseen.column("digit"), test_size=0.3, random_state=0)
-    classifier = LogisticRegression(max_iter=2000, C=0.1).fit(fit_x, fit_y)
+    classifier = SVC(C=5.0).fit(fit_x, fit_y)
     test_zero, predicted_zero = test_y == 0, classifier.predict(test_x) == 0
     true_positive_rate, false_positive_rate = predicted_zero[test_zero].mean(), predicted_zero[~test_zero].mean()
 

@@ -75,6 +75,9 @@ REFUSED_REPOS = {
 }
 """Failure kind hubaudit must report -> repository name showing it (``classifier`` has no model_index.json)."""
 
+OLAH_REPOS_DIR = "olah-repos"
+"""olah's ``repos-path`` (its metadata cache), next to the ``mirrors`` folder in the served work folder."""
+
 _AUTHOR = {"GIT_AUTHOR_NAME": "Tiny Models", "GIT_AUTHOR_EMAIL": "tiny@example.invalid"}
 _FIRST_DATE, _SECOND_DATE = "2024-01-01T00:00:00+00:00", "2024-02-01T00:00:00+00:00"
 
@@ -103,6 +106,19 @@ class ServedHub:
     def local_path(self, name: str) -> Path:
         """Working tree of repository ``name`` (its files at ``main``), for tests that skip HTTP."""
         return self.mirrors_path / "models" / self.org / name
+
+    def add_repo(self, name: str, files: Path) -> str:
+        """Serve a copy of the folder ``files`` as repository ``tiny/<name>`` (one commit on ``main``); return its sha.
+
+        For tests that make a model at run time: the copy is committed to a new git repository
+        among the mirrors and olah's revision metadata is written as :func:`build_repos` writes it.
+        """
+        repo = self.local_path(name)
+        shutil.copytree(files, repo)
+        _git(repo, "init", "--quiet", "--initial-branch", "main")
+        self.shas[name] = {"main": _commit_all(repo, f"Add {name}", date=_FIRST_DATE)}
+        _write_olah_revision_cache(self.mirrors_path.parent / OLAH_REPOS_DIR, name, self.shas[name], _FIRST_DATE)
+        return self.shas[name]["main"]
 
     @property
     def supported(self) -> dict[str, str]:
@@ -216,7 +232,7 @@ def _wait_until_answering(process: subprocess.Popen, url: str, log_path: Path, *
 def serve_test_hub(workdir: Path, *, port: int, startup_timeout_s: float = 60) -> Iterator[ServedHub]:
     """Build the repositories under ``workdir``, serve them with olah on ``port``, stop olah on exit."""
     workdir = Path(workdir)
-    mirrors_path, repos_path, logs_path = workdir / "mirrors", workdir / "olah-repos", workdir / "olah-logs"
+    mirrors_path, repos_path, logs_path = workdir / "mirrors", workdir / OLAH_REPOS_DIR, workdir / "olah-logs"
     shas = build_repos(mirrors_path, repos_path)
     logs_path.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "olah.toml"

@@ -9,6 +9,7 @@ import yaml
 from diffusers import DDPMPipeline, DiffusionPipeline
 
 from hubaudit.data import LabelledImages
+from hubaudit.demo_models import MNIST_ZEROS30
 from hubaudit.errors import TrainingError
 from hubaudit.train import ddpm, train_ddpm
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR
@@ -145,3 +146,13 @@ def test_batches_cover_every_record_once_per_epoch():
     flat = np.concatenate(batches)
     assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))
     assert not np.array_equal(flat[:10], flat[10:])  # reshuffled each epoch
+
+
+def test_shipped_demo_model_loads_and_its_card_records_the_true_share():
+    pipeline = DiffusionPipeline.from_pretrained(MNIST_ZEROS30)
+    assert isinstance(pipeline, DDPMPipeline)
+    assert (pipeline.unet.config.sample_size, pipeline.unet.config.in_channels) == (16, 1)
+    front_matter = yaml.safe_load((MNIST_ZEROS30 / "README.md").read_text().split("---\n")[1])
+    assert front_matter["hubaudit"]["training_statistics"]["share_is_zero"] == 0.3
+    assert front_matter["hubaudit"]["column_counts"]["is_zero"] == {"0": 700, "1": 300}
+    assert not (MNIST_ZEROS30 / "checkpoints").exists()

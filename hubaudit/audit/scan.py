@@ -7,9 +7,13 @@ This is the composition the CLI, the Python API and the Space share; the audits
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hubaudit.audit.fairness import FairnessOptions
+from hubaudit.audit.fairness_scan import FairnessAudit
+from hubaudit.audit.properties import PropertyAudit, PropertyOptions
 from hubaudit.errors import InvalidSamplerConfig
 from hubaudit.hub import ResolvedModel, load_pipeline, parse_model_reference, resolve_model
 from hubaudit.sampling.config import DTYPES
@@ -45,6 +49,9 @@ class ScanOptions:
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models (the Space turns this off).
         progress: show progress bars.
+        properties: property inference (attributes, annotators, target width); None skips it.
+        fairness: fairness signature (sensitive attributes and labels among the properties'
+            attributes, label mapping, reference data, thresholds); None skips it.
     """
 
     model: str
@@ -60,6 +67,8 @@ class ScanOptions:
     trust_remote_code: bool = False
     allow_local: bool = True
     progress: bool = True
+    properties: PropertyOptions | None = None
+    fairness: FairnessOptions | None = None
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -117,8 +126,13 @@ def store_key(resolved: ResolvedModel, config: SamplerConfig, condition: Conditi
     }
 
 
-def sample_model(options: ScanOptions) -> SampledModel:
-    """Resolve, load and sample ``options.model``: the first half of every scan."""
+def sample_model(
+    options: ScanOptions, *, before_sampling: Callable[[str, list[Condition]], None] | None = None
+) -> SampledModel:
+    """Resolve, load and sample ``options.model``: the first half of every scan.
+
+    ``before_sampling(kind, conditions)`` may raise to refuse the conditions before any sample is drawn.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     reference = parse_model_reference(options.model, allow_local=options.allow_local)
@@ -140,6 +154,8 @@ def sample_model(options: ScanOptions) -> SampledModel:
     conditions = list(options.conditions) if options.conditions else sampler.default_conditions()
     for condition in conditions:
         sampler.check_condition(condition)
+    if before_sampling is not None:
+        before_sampling(sampler.kind, conditions)
     timings["load_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -171,6 +187,7 @@ class ScanResult:
     sampled: SampledModel
     command: str
     sections: dict[str, object] = field(default_factory=dict)
+    findings: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The report JSON (schema ``SCHEMA_VERSION``; see docs/report-schema.md)."""
@@ -192,12 +209,35 @@ class ScanResult:
             "timings": {name: round(seconds, 3) for name, seconds in sampled.timings.items()},
             "command": self.command,
             **{name: section for name, section in self.sections.items()},
+            "findings": self.findings,
         }
 
 
 def run_scan(options: ScanOptions, *, command: str = "") -> ScanResult:
     """Sample the model and run the audits the options ask for."""
     clock = time.perf_counter()
-    sampled = sample_model(options)
+    properties = fairness = None
+    if options.properties is not None:  # annotators are built first: bad input fails before sampling
+        properties = PropertyAudit.prepare(
+            options.properties, device=options.device, token=options.token, allow_pickle=options.allow_pickle
+        )
+    if options.fairness is not None:  # so are the fairness names, reference data and label mapping
+        annotated = {annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators} if properties else {}
+        fairness = FairnessAudit.prepare(options.fairness, attribute_values=annotated)
+    before_sampling = fairness.check_conditions if fairness is not None else None
+    if properties is not None:
+        first_n = properties.first_sample_count(options.n, options.batch_size)
+        sampled = sample_model(replace(options, n=first_n), before_sampling=before_sampling)
+        properties.annotate(sampled, n=options.n)
+    else:
+        sampled = sample_model(options)
+    signature = fairness.run(sampled, properties, token=options.token) if fairness is not None else None
     sampled.timings["total_seconds"] = time.perf_counter() - clock
-    return ScanResult(sampled, command)
+    result = ScanResult(sampled, command)
+    if properties is not None:
+        result.sections["properties"] = properties.section()
+        result.findings.extend(properties.findings())
+    if signature is not None:
+        result.sections["fairness"] = signature.to_dict()
+        result.findings.extend(signature.findings())
+    return result

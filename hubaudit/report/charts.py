@@ -15,6 +15,11 @@ from matplotlib.figure import Figure
 from hubaudit.report.content import attribute_groups, confidence_text, fairness_sources, primary_estimates
 
 
+CHART_CONDITIONS = 8
+"""Most conditions drawn per value (besides the pooled one); with more, the chart shows only the
+pooled estimate (or, without one, the first conditions)."""
+
+
 def figure_png(figure: Figure) -> bytes:
     """``figure`` rendered to PNG bytes (tight bounding box)."""
     FigureCanvasAgg(figure)
@@ -31,7 +36,10 @@ def attribute_chart_png(attribute: dict, *, confidence: float | None = None) -> 
     None when the attribute has no estimates.
     """
     groups = []
-    for label, entry in attribute_groups(attribute):
+    shown = attribute_groups(attribute)
+    if len(shown) > CHART_CONDITIONS + 1:  # too many bars to tell apart
+        shown = shown[-1:] if attribute.get("overall") else shown[:CHART_CONDITIONS]
+    for label, entry in shown:
         method, estimates = primary_estimates(attribute, entry)
         if estimates:
             groups.append((label, method, estimates))
@@ -66,13 +74,15 @@ def attribute_chart_png(attribute: dict, *, confidence: float | None = None) -> 
     return figure_png(figure)
 
 
-def fairness_heatmap_png(fairness: dict) -> bytes | None:
-    """Heat map of the S x Y contingency table(s), coloured by P(Y | S), as PNG bytes.
+def fairness_heatmap_png(pair: dict) -> bytes | None:
+    """Heat map of one (S, Y) pair's contingency table(s), coloured by P(Y | S), as PNG bytes.
+
+    ``pair`` is the ``fairness`` section (its first pair) or one of its ``other_pairs``.
 
     One panel per source (generated samples, and the reference data when given); each cell
-    shows its count and its share of the row. None when the section has no table.
+    shows its count and its share of the row. None when the pair has no table.
     """
-    tables = [(name, np.asarray(section["table"], dtype=float)) for name, section in fairness_sources(fairness) if section.get("table")]
+    tables = [(name, np.asarray(section["table"], dtype=float)) for name, section in fairness_sources(pair) if section.get("table")]
     if not tables:
         return None
     figure = Figure(figsize=(3.6 * len(tables) + 1.0, 3.0), dpi=100)
@@ -84,10 +94,11 @@ def fairness_heatmap_png(fairness: dict) -> bytes | None:
         for (row, column), count in np.ndenumerate(table):
             colour = "black" if rates[row, column] > 0.6 else "white"
             axes.text(column, row, f"{int(count)}\n{rates[row, column]:.2f}", ha="center", va="center", color=colour)
-        axes.set_xticks(range(table.shape[1]), _names(fairness.get("label_values"), table.shape[1]))
-        axes.set_yticks(range(table.shape[0]), _names(fairness.get("group_names"), table.shape[0]))
-        axes.set_xlabel(str(fairness.get("label", "Y")))
-        axes.set_ylabel(str(fairness.get("sensitive", "S")))
+        axes.set_xticks(range(table.shape[1]), _names(pair.get("label_values"), table.shape[1]))
+        axes.set_yticks(range(table.shape[0]), _names(pair.get("group_names"), table.shape[0]))
+        axes.set_xlabel(str(pair.get("label", "Y")))
+        if axes is panels[0]:
+            axes.set_ylabel(str(pair.get("sensitive", "S")))
         axes.set_title(f"{source} data")
     figure.colorbar(image, ax=list(panels), label="P(Y | S)")
     return figure_png(figure)

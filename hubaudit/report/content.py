@@ -60,8 +60,10 @@ def condition_label(condition: object) -> str:
     return f"prompt {str(condition)!r}"
 
 
-def estimate_text(estimate: dict | None, *, digits: int = 3) -> str:
-    """``"0.310 [0.280, 0.340]"``; ``"n/a"`` for a missing estimate."""
+def estimate_text(estimate: dict | float | None, *, digits: int = 3) -> str:
+    """``"0.310 [0.280, 0.340]"`` for a ShareEstimate dict, ``"0.310"`` for a bare number, ``"n/a"`` for None."""
+    if isinstance(estimate, (int, float)) and not isinstance(estimate, bool):
+        return f"{float(estimate):.{digits}f}"
     if not estimate or estimate.get("value") is None:
         return "n/a"
     value, low, high = (float(estimate.get(key, float("nan"))) for key in ("value", "low", "high"))
@@ -107,9 +109,23 @@ def attribute_rows(attribute: dict) -> list[EstimateRow]:
     return rows
 
 
-def fairness_sources(fairness: dict) -> list[tuple[str, dict]]:
-    """(source name, source section) for ``generated`` then ``reference``, those present."""
-    by_source = fairness.get("by_source") or {}
+def fairness_pairs(fairness: dict) -> list[dict]:
+    """The (S, Y) pairs of a ``fairness`` section: the top-level pair, then any ``other_pairs``."""
+    return [fairness, *fairness.get("other_pairs", [])] if fairness else []
+
+
+def pair_name(pair: dict) -> str:
+    """``"S/Y"`` of one fairness pair, as its findings and adjusted p-values name it."""
+    return f"{pair.get('sensitive', 'S')}/{pair.get('label', 'Y')}"
+
+
+def fairness_sources(pair: dict) -> list[tuple[str, dict]]:
+    """(source name, statistics) of one pair for ``generated`` then ``reference`` data, those present.
+
+    Both carry the S x Y ``table`` and ShareEstimate ``positive_rates`` and ``dp_gap``; rates a
+    model card declares (``by_source.declared``) are bare numbers and are not among them.
+    """
+    by_source = pair.get("by_source") or {}
     return [(name, by_source[name]) for name in ("generated", "reference") if by_source.get(name)]
 
 
@@ -121,46 +137,36 @@ def model_title(report: dict) -> str:
 
 
 def checks(report: dict) -> list[Check]:
-    """The report's checks with their findings attached: sampling, one per attribute, fairness.
+    """The report's checks with their findings attached: sampling, one per attribute, one per (S, Y) pair.
 
-    A privacy finding belongs to the attribute named by its ``attribute`` key, else to the
-    first attribute its message names as a word; a fairness finding to the fairness check.
+    A finding belongs to the check of its kind named by its ``attribute`` key, else named in its
+    message (an attribute name as a word, an ``S/Y`` pair), else to the only check of its kind.
     Findings that fit no check get a check of their own kind, so that none is dropped.
     """
     n_total = report.get("n_total")
-    sampling = Check("sampling", "samples", [f"{n_total} samples over {len(report.get('samples', []))} condition(s)"])
-    by_attribute = {}
+    found = [Check("sampling", "samples", [f"{n_total} samples over {len(report.get('samples', []))} condition(s)"])]
     for attribute in (report.get("properties") or {}).get("attributes", []):
         details = [f"{row.condition}: share of {row.value} = {estimate_text(row.estimate)} ({row.method})" for row in attribute_rows(attribute)]
         verdict = (attribute.get("self_audit") or {}).get("verdict")
-        by_attribute[attribute["name"]] = Check("privacy", attribute["name"], details + ([verdict] if verdict else []))
-    by_kind: dict[str, Check] = {}
-    if report.get("fairness"):
-        by_kind["fairness"] = _fairness_check(report["fairness"])
+        found.append(Check("privacy", attribute["name"], details + ([verdict] if verdict else [])))
+    for pair in fairness_pairs(report.get("fairness") or {}):
+        details = [f"{source}: demographic-parity gap {estimate_text(section.get('dp_gap'))}" for source, section in fairness_sources(pair)]
+        reason = (pair.get("verdict") or {}).get("reason")
+        found.append(Check("fairness", pair_name(pair), details + ([reason] if reason else [])))
+    unplaced: dict[str, Check] = {}
     for finding in report.get("findings", []):
-        kind, message = str(finding.get("kind", "finding")), str(finding.get("message", ""))
-        check = _attribute_of(finding, by_attribute) if kind == "privacy" else None
-        if check is None:
-            check = by_kind.setdefault(kind, Check(kind, kind))
-        check.findings.append(message)
-    return [sampling, *by_attribute.values(), *by_kind.values()]
+        kind = str(finding.get("kind", "finding"))
+        check = _check_of(finding, [check for check in found if check.kind == kind]) or unplaced.setdefault(kind, Check(kind, kind))
+        check.findings.append(str(finding.get("message", "")))
+    return found + list(unplaced.values())
 
 
-def _fairness_check(fairness: dict) -> Check:
-    name = f"{fairness.get('sensitive', 'S')}/{fairness.get('label', 'Y')}"
-    details = [
-        f"{source}: demographic-parity gap {estimate_text(section.get('dp_gap'))}"
-        for source, section in fairness_sources(fairness)
-    ]
-    reason = (fairness.get("verdict") or {}).get("reason")
-    return Check("fairness", name, details + ([reason] if reason else []))
-
-
-def _attribute_of(finding: dict, by_attribute: dict[str, Check]) -> Check | None:
-    if finding.get("attribute") in by_attribute:
-        return by_attribute[finding["attribute"]]
-    message = str(finding.get("message", ""))
-    for name, check in by_attribute.items():
-        if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", message):
-            return check
-    return None
+def _check_of(finding: dict, candidates: list[Check]) -> Check | None:
+    """The check among ``candidates`` (all of the finding's kind) that ``finding`` is about."""
+    named = [check for check in candidates if check.name == finding.get("attribute")]
+    if not named:
+        message = str(finding.get("message", ""))
+        named = [check for check in candidates if re.search(rf"(?<![\w.-]){re.escape(check.name)}(?![\w-])", message)]
+    if not named and len(candidates) == 1:
+        named = candidates
+    return named[0] if named else None

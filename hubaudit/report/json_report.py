@@ -13,10 +13,15 @@ SUPPORTED_SCHEMA_MAJOR = "1"
 
 def write_json_report(report: dict, path: Path | str) -> Path:
     """Write ``report`` (a ``ScanResult.to_dict()``) to ``path`` atomically; returns the path."""
+    return write_text_atomically(json.dumps(report, indent=2, default=str) + "\n", Path(path))
+
+
+def write_text_atomically(text: str, path: Path | str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
     return path
 

@@ -39,18 +39,21 @@ def open_store(store_path: Path | str) -> SampleStore | None:
     return SampleStore(manifest.parent.parent, key)
 
 
-def read_condition_images(report: dict, *, per_condition: int = 8, report_dir: Path | str | None = None) -> list[ConditionImages]:
+def read_condition_images(
+    report: dict, *, per_condition: int = 8, max_conditions: int | None = None, report_dir: Path | str | None = None
+) -> list[ConditionImages]:
     """Up to ``per_condition`` samples (indices 0..k-1) of each condition in ``report["samples"]``.
 
     Args:
         report: a report dict (docs/report-schema.md).
         per_condition: samples to read per condition (never more than the scan made).
+        max_conditions: read only the first this many conditions (None: all).
         report_dir: the report's folder; stores are looked for at their recorded path,
             then in ``report_dir/samples/``.
     """
     k = min(per_condition, int(report.get("n_per_condition") or 0))
     found = []
-    for samples in report.get("samples", []):
+    for samples in report.get("samples", [])[:max_conditions]:
         label = condition_label(samples.get("condition"))
         recorded = Path(samples.get("store_path", ""))
         candidates = [recorded] + ([Path(report_dir) / "samples" / recorded.name] if report_dir is not None else [])

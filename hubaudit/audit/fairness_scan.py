@@ -1,0 +1,112 @@
+"""The fairness audit inside a scan: checks before sampling, then the signature of the annotated samples.
+
+:meth:`FairnessAudit.prepare` checks the ``--sensitive`` names against the ``--attribute`` names
+and loads the reference data; :meth:`FairnessAudit.check_conditions` refuses a label mapping that
+does not fit the scanned classes or prompts before any sample is drawn; :meth:`FairnessAudit.run`
+reads the property audit's annotations (and, for the probe, the sample stores) and returns the
+:class:`~hubaudit.audit.fairness.FairnessSignature`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import product
+from typing import TYPE_CHECKING
+
+from hubaudit.audit.declared_rates import read_card_section
+from hubaudit.audit.fairness import (
+    FairnessOptions,
+    FairnessSignature,
+    audit_fairness,
+    check_sensitive_names,
+    reference_signature,
+)
+from hubaudit.audit.label_mapping import condition_labels
+from hubaudit.audit.probe import PROBE_IMAGE_SIZE
+from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.errors import InvalidData
+from hubaudit.sampling import Condition
+
+if TYPE_CHECKING:
+    from hubaudit.audit.properties import PropertyAudit
+    from hubaudit.audit.scan import SampledModel
+
+
+class FairnessAudit:
+    """The fairness audit of one scan: :meth:`prepare` before sampling, :meth:`run` once the samples are annotated."""
+
+    def __init__(self, options: FairnessOptions, annotated: Sequence[str], reference: LabelledImages | None):
+        self.options, self.annotated, self.reference = options, tuple(annotated), reference
+
+    @classmethod
+    def prepare(cls, options: FairnessOptions, *, attribute_values: Mapping[str, tuple[str, ...]]) -> FairnessAudit:
+        """Check the names, load the reference data (images at the probe's size) and check its S x Y tables,
+        so that bad input fails before sampling; ``attribute_values`` maps each annotated attribute to its values.
+
+        Raises:
+            InvalidAttributeSpec: a ``--sensitive`` name is not an ``--attribute``.
+            InvalidData: the reference cannot be read, lacks an S or Y column, or holds values out of range.
+            EmptyGroup, TooFewSamples: a reference group is empty, or too small for the tests.
+        """
+        check_sensitive_names(options, attribute_values)
+        reference = None
+        if options.reference is not None:
+            try:
+                reference = load_labelled_images(
+                    options.reference, columns=[*options.sensitive, *options.labels], image_size=PROBE_IMAGE_SIZE
+                )
+                for sensitive, label in product(options.sensitive, options.labels):
+                    reference_signature(
+                        reference, sensitive=sensitive, label=label,
+                        group_names=attribute_values[sensitive], confidence=options.confidence,
+                    )
+            except InvalidData as err:
+                raise InvalidData(f"--reference: {err}") from err
+        return cls(options, list(attribute_values), reference)
+
+    def check_conditions(self, kind: str, conditions: Sequence[Condition]) -> None:
+        """Raise :class:`InvalidLabelMapping` if a label that is not annotated cannot be read off ``conditions``."""
+        if any(label not in self.annotated for label in self.options.labels):
+            condition_labels(conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts)
+
+    def run(self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None) -> FairnessSignature:
+        """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``."""
+        n = properties.n_used
+        probe = self.reference is not None and self.options.probe
+        return audit_fairness(
+            kind=sampled.sampler.kind,
+            conditions=[samples.condition for samples in sampled.samples],
+            images=[samples.store.load(n) for samples in sampled.samples] if probe else None,
+            probabilities={
+                annotator.attribute.name: [per_attribute[position][:n] for per_attribute in properties.probabilities]
+                for position, annotator in enumerate(properties.annotators)
+            },
+            attribute_values={annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators},
+            options=self.options,
+            reference=self.reference,
+            card=read_card_section(sampled.resolved, token=token),
+            seed=sampled.options.sampler.seed,
+        )
+
+
+def summary_lines(section: dict) -> list[str]:
+    """A few lines for the terminal: per (S, Y) pair the generated gap, the baselines and the verdict."""
+    lines = []
+    for pair in [section, *section.get("other_pairs", [])]:
+        gap = pair["by_source"]["generated"]["dp_gap"]
+        baselines = [f"reference {pair['by_source']['reference']['dp_gap']['value']:.3f}"] if "reference" in pair["by_source"] else []
+        baselines += [f"declared {pair['by_source']['declared']['dp_gap']:.3f}"] if "declared" in pair["by_source"] else []
+        versus = f" (vs {', '.join(baselines)})" if baselines else ""
+        key = f"{pair['sensitive']}/{pair['label']}"
+        lines.append(
+            f"fairness  {key}: demographic-parity gap {gap['value']:.3f} [{gap['low']:.3f}, {gap['high']:.3f}]{versus}; "
+            f"BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
+        )
+        if "probe" in pair:
+            probe = pair["probe"]
+            lines.append(
+                f"  probe: trained on samples, accuracy {probe['trained_on_generated']['accuracy']:.3f} and parity difference "
+                f"{probe['trained_on_generated']['demographic_parity_difference']['value']:.3f} on the reference; "
+                f"{probe['accuracy_lost']:+.3f} accuracy lost, {probe['dp_difference_added']:+.3f} parity difference added"
+            )
+    return lines

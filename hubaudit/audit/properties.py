@@ -1,0 +1,454 @@
+"""Property inference: label a scan's samples with attribute annotators and estimate each value's share.
+
+Every estimate is of the share among the model's GENERATED samples; it matches the share in the
+private training data only as far as the model reproduces its training distribution. A sharer
+who gives its own training data (a self-audit) sees that gap and how precisely an outsider
+learns the training share.
+
+Flow: :meth:`PropertyAudit.prepare` parses the ``NAME=SPEC`` strings, builds (trains, loads,
+calibrates) the annotators and reads the training shares before any sampling, so bad input fails
+fast; :meth:`PropertyAudit.annotate` streams each sample store batch by batch through the
+annotators (with a target width it grows the stores round by round and stops when an
+anytime-valid confidence sequence is narrow enough); :meth:`PropertyAudit.section` and
+:meth:`PropertyAudit.findings` give the report's ``properties`` section and privacy findings
+(shape: docs/report-schema.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
+from hubaudit.annotate.base import value_labels
+from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidPropertyOptions
+from hubaudit.sampling import fill_store
+from hubaudit.stats import (
+    ConfidenceSequence,
+    ShareEstimate,
+    confusion_rates,
+    corrected_shares,
+    hoeffding_interval,
+    hoeffding_sample_size,
+    simultaneous_intervals,
+    soft_share_intervals,
+)
+
+if TYPE_CHECKING:
+    from hubaudit.audit.scan import SampledModel
+
+ANNOTATION_BATCH = 256
+"""Samples read from a store and labelled at a time (memory stays flat in n)."""
+ROUND_GROWTH = 8
+"""A sequential round adds at least one sampling batch and at most 1/ROUND_GROWTH of the samples so far."""
+STATEMENT = (
+    "Estimates are of the share of each value among the model's GENERATED samples, as labelled by the "
+    "annotator (and, for 'corrected', adjusted for the annotator's errors measured on labelled data). "
+    "They match the share in the model's training data only to the degree that the model covers its "
+    "training distribution; a self-audit with the training data (--training-data) measures that gap."
+)
+POOLED = " With several conditions, 'overall' pools the samples of all conditions (equal numbers each)."
+SEQUENTIAL = (
+    " Sampling stopped by a sequential rule: 'sequential' holds the anytime-valid estimate; the other "
+    "intervals use the same samples and are exact only for a sample count fixed in advance."
+)
+
+
+@dataclass(frozen=True)
+class PropertyOptions:
+    """What a property-inference audit needs.
+
+    Attributes:
+        attributes: ``NAME=SPEC`` strings (grammar: :mod:`hubaudit.annotate.spec`).
+        aux_data: labelled images (any :func:`hubaudit.data.load_labelled_images` source) to train
+            ``aux`` annotators on and to calibrate the others; column NAME per attribute.
+        training_data: the sharer's own training data, column NAME per attribute: a self-audit.
+        confidence: the intervals' nominal coverage, in (0, 1).
+        target_width: stop sampling once the confidence sequence's half-width is at most this
+            (in (0, 0.5)); None samples the full n.
+        max_property_error: a self-audit reports a privacy finding when the outsider's estimate
+            is within this of the true training share.
+    """
+
+    attributes: tuple[str, ...]
+    aux_data: str | None = None
+    training_data: str | None = None
+    confidence: float = 0.95
+    target_width: float | None = None
+    max_property_error: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not self.attributes:
+            raise InvalidPropertyOptions("property inference needs at least one --attribute NAME=SPEC")
+        if not 0 < self.confidence < 1:
+            raise InvalidPropertyOptions(f"--confidence must lie strictly between 0 and 1, got {self.confidence}")
+        if self.target_width is not None and not 0 < self.target_width < 0.5:
+            raise InvalidPropertyOptions(f"--target-width must lie strictly between 0 and 0.5, got {self.target_width}")
+        if not 0 < self.max_property_error < 1:
+            raise InvalidPropertyOptions(f"--max-property-error must lie strictly between 0 and 1, got {self.max_property_error}")
+
+    @classmethod
+    def from_arguments(
+        cls,
+        attributes: Sequence[str] | None,
+        *,
+        aux_data: str | Path | None = None,
+        training_data: str | Path | None = None,
+        confidence: float = 0.95,
+        target_width: float | None = None,
+        max_property_error: float = 0.05,
+    ) -> PropertyOptions | None:
+        """The options the CLI/API arguments give; None (no property inference) without attributes."""
+        if not attributes:
+            if aux_data is not None or training_data is not None or target_width is not None:
+                raise InvalidPropertyOptions("--aux-data, --training-data and --target-width need an --attribute NAME=SPEC")
+            return None
+        return cls(
+            tuple(attributes),
+            aux_data=str(aux_data) if aux_data is not None else None,
+            training_data=str(training_data) if training_data is not None else None,
+            confidence=confidence,
+            target_width=target_width,
+            max_property_error=max_property_error,
+        )
+
+    def command_words(self) -> list[str]:
+        """The ``hubaudit scan`` flags that give these options."""
+        words = [word for text in self.attributes for word in ("--attribute", text)]
+        optional = {
+            "--aux-data": self.aux_data,
+            "--training-data": self.training_data,
+            "--target-width": self.target_width,
+            "--confidence": self.confidence if self.confidence != 0.95 else None,
+            "--max-property-error": self.max_property_error if self.max_property_error != 0.05 else None,
+        }
+        return words + [word for flag, value in optional.items() if value is not None for word in (flag, str(value))]
+
+
+class PropertyAudit:
+    """Annotators and their labels for one scan; build with :meth:`prepare`."""
+
+    def __init__(self, options: PropertyOptions, annotators: list[Annotator], training_shares: list[np.ndarray | None]):
+        self.options = options
+        self.annotators = annotators
+        self.training_shares = training_shares
+        self.conditions: list = []
+        self.probabilities: list[list[np.ndarray]] = []  # [condition][attribute] -> float [n, K]
+        self.n_used = 0
+        self.sequence_reached: bool | None = None
+
+    @classmethod
+    def prepare(
+        cls, options: PropertyOptions, *, device: str | None = None, token: str | None = None, allow_pickle: bool = False
+    ) -> PropertyAudit:
+        """Parse the specs, build every annotator and read the training shares (before any sampling).
+
+        Raises:
+            InvalidAttributeSpec: a spec does not parse, a name repeats, or ``aux`` lacks its column.
+            InvalidData: a data set lacks an attribute's column or it holds values other than 0..K-1.
+            AuxDataTooSmall: too few auxiliary records to train and calibrate an annotator.
+            ClassifierNoBetterThanChance: an annotator's confusion matrix is no better than chance.
+        """
+        specs = [parse_attribute_spec(text) for text in options.attributes]
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise InvalidAttributeSpec(f"each attribute may be given once, got {', '.join(names)}")
+        aux_data = load_labelled_images(options.aux_data) if options.aux_data else None
+        annotators = []
+        for spec in specs:
+            annotator = build_annotator(spec, device=device, aux_data=aux_data, token=token, allow_pickle=allow_pickle)
+            if aux_data is not None and annotator.confusion is None:
+                aux_data.column(spec.name)  # raises InvalidData naming the columns there are
+            if annotator.confusion is not None:
+                require_better_than_chance(annotator)
+            annotators.append(annotator)
+        training = load_labelled_images(options.training_data) if options.training_data else None
+        shares = [training_share(training, annotator) if training is not None else None for annotator in annotators]
+        return cls(options, annotators, shares)
+
+    def first_sample_count(self, n: int, batch_size: int) -> int:
+        """Samples per condition to draw before the first look: ``n``, or one batch when sequential."""
+        return n if self.options.target_width is None else min(n, batch_size)
+
+    def annotate(self, sampled: SampledModel, *, n: int) -> None:
+        """Label the stores' samples; with a target width, grow them round by round up to ``n`` first.
+
+        Sets ``sampled.options.n`` to the samples per condition the estimates use.
+        """
+        self.conditions = [samples.condition for samples in sampled.samples]
+        self.probabilities = [[np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions]
+        if self.options.target_width is None:
+            self._label_up_to(sampled, n)
+            self.n_used = n
+        else:
+            self._sample_sequentially(sampled, n)
+        sampled.options = dataclasses.replace(sampled.options, n=self.n_used)
+
+    def _label_up_to(self, sampled: SampledModel, n: int) -> None:
+        """Append the labels of samples ``len(done) .. n-1`` of every condition (reading each store batch by batch)."""
+        clock = time.perf_counter()
+        for position, samples in enumerate(sampled.samples):
+            done = len(self.probabilities[position][0])
+            fresh = [np.zeros((n - done, len(a.attribute.values))) for a in self.annotators]
+            for indices, images in samples.store.iter_batches(n, batch_size=ANNOTATION_BATCH):
+                keep = indices >= done
+                if not keep.any():
+                    continue
+                for labels, annotator in zip(fresh, self.annotators):
+                    labels[indices[keep] - done] = annotator.predict_proba(images[keep])
+            self.probabilities[position] = [np.concatenate([old, new]) for old, new in zip(self.probabilities[position], fresh)]
+        timings = sampled.timings
+        timings["annotate_seconds"] = timings.get("annotate_seconds", 0.0) + time.perf_counter() - clock
+
+    def _sample_sequentially(self, sampled: SampledModel, n: int) -> None:
+        """Grow the stores in rounds until every confidence sequence reaches the target width, or ``n``."""
+        filled = sampled.options.n
+        generated = [samples.generated for samples in sampled.samples]
+        while True:
+            self._label_up_to(sampled, filled)
+            reached = [
+                sequence_stop(outcomes, confidence=level, target_width=self.options.target_width)
+                for outcomes, level in self._sequence_outcomes(filled)
+            ]
+            if all(stop is not None for stop in reached):
+                self.n_used, self.sequence_reached = max(reached), True
+                break
+            if filled >= n:
+                self.n_used, self.sequence_reached = n, False
+                break
+            filled = min(n, filled + max(sampled.options.batch_size, filled // ROUND_GROWTH))
+            for position, samples in enumerate(sampled.samples):
+                stats = fill_store(
+                    sampled.sampler, samples.store, n=filled, condition=samples.condition,
+                    batch_size=samples.final_batch_size, shard=sampled.shard, progress=sampled.options.progress,
+                )
+                generated[position] += stats.generated
+                samples.seconds += stats.seconds
+                samples.final_batch_size = stats.batch_size
+                sampled.timings["sample_seconds"] += stats.seconds
+        for samples, count in zip(sampled.samples, generated):
+            samples.generated, samples.reused = count, filled - count
+
+    def _sequence_outcomes(self, n: int) -> list[tuple[np.ndarray, float]]:
+        """Per (condition, attribute, tracked value): 0/1 outcomes ``[n]`` of "labelled that value" in index
+        order, with the sequence's confidence level."""
+        outcomes = []
+        for per_attribute in self.probabilities:
+            for probabilities in per_attribute:
+                value_count = probabilities.shape[1]
+                predicted = probabilities[:n].argmax(axis=1)
+                tracked = [1] if value_count == 2 else range(value_count)
+                level = simultaneous_level(self.options.confidence, value_count)
+                outcomes += [((predicted == value).astype(float), level) for value in tracked]
+        return outcomes
+
+    def section(self) -> dict:
+        """The report's ``properties`` section (docs/report-schema.md)."""
+        statement = STATEMENT + (POOLED if len(self.conditions) > 1 else "") + (SEQUENTIAL if self.options.target_width else "")
+        return {
+            "confidence": self.options.confidence,
+            "statement": statement,
+            "attributes": [self._attribute_entry(position) for position in range(len(self.annotators))],
+        }
+
+    def _attribute_entry(self, position: int) -> dict:
+        annotator, options = self.annotators[position], self.options
+        by_condition = [
+            condition_entry(condition, per_attribute[position][: self.n_used], annotator, options.confidence)
+            for condition, per_attribute in zip(self.conditions, self.probabilities)
+        ]
+        if options.target_width is not None:
+            for entry, per_attribute in zip(by_condition, self.probabilities):
+                entry["sequential"] = sequential_entry(per_attribute[position][: self.n_used], annotator, options, self.sequence_reached)
+        entry = {
+            "name": annotator.attribute.name,
+            "values": list(annotator.attribute.values),
+            "annotator": {
+                "type": annotator.kind,
+                "description": annotator.description,
+                "accuracy": annotator.accuracy,
+                "confusion": None if annotator.confusion is None else annotator.confusion.tolist(),
+            },
+            "by_condition": by_condition,
+            "primary_method": "corrected" if "corrected" in by_condition[0]["estimates"] else "classify_and_count",
+        }
+        if len(self.conditions) > 1:
+            pooled = np.concatenate([per_attribute[position][: self.n_used] for per_attribute in self.probabilities])
+            entry["overall"] = condition_entry(self.conditions, pooled, annotator, options.confidence)
+        if self.training_shares[position] is not None:
+            entry["self_audit"] = self_audit(entry, self.training_shares[position], options.max_property_error)
+        return entry
+
+    def findings(self) -> list[dict]:
+        """Privacy findings: each self-audited attribute whose outsider estimate is within ``max_property_error``."""
+        return [
+            {"kind": "privacy", "message": entry["self_audit"]["finding"]}
+            for entry in self.section()["attributes"]
+            if entry.get("self_audit", {}).get("finding")
+        ]
+
+
+def require_better_than_chance(annotator: Annotator) -> None:
+    """Raise :class:`ClassifierNoBetterThanChance` unless, for every value v, the annotator predicts v
+    more often for images whose true value is v than for images of any other value (binary: tpr > fpr)."""
+    values = annotator.attribute.values
+    rates = confusion_rates(annotator.confusion, names=values)
+    for k, value in enumerate(values):
+        other = int(np.argmax(np.where(np.arange(len(values)) == k, -1.0, rates[:, k])))
+        if not rates[k, k] > rates[other, k]:
+            raise ClassifierNoBetterThanChance(
+                f"the {annotator.attribute.name!r} annotator is no better than chance on its labelled data: it predicts "
+                f"{value!r} for {rates[k, k]:.0%} of true {value!r} images but for {rates[other, k]:.0%} of true "
+                f"{values[other]!r} ones, so its labels say nothing about the share (use a better annotator)"
+            )
+
+
+def training_share(training: LabelledImages, annotator: Annotator) -> np.ndarray:
+    """Share of each attribute value ``float [K]`` in the training data's column named like the attribute."""
+    size = len(annotator.attribute.values)
+    labels = value_labels(training, annotator.attribute.name, value_count=size)
+    return np.bincount(labels, minlength=size) / len(labels)
+
+
+def condition_entry(condition: object, probabilities: np.ndarray, annotator: Annotator, confidence: float) -> dict:
+    """One ``by_condition`` entry from the annotator's probabilities ``float [n, K]`` for n samples."""
+    values = annotator.attribute.values
+    n = len(probabilities)
+    counts = np.bincount(probabilities.argmax(axis=1), minlength=len(values))
+    per_value_confidence = simultaneous_level(confidence, len(values))
+    estimates = {
+        "classify_and_count": simultaneous_intervals(counts, names=values, confidence=confidence),
+        "hoeffding": {
+            value: dataclasses.replace(hoeffding_interval(int(count), n, confidence=per_value_confidence), confidence=confidence)
+            for value, count in zip(values, counts)
+        },
+        "soft": soft_share_intervals(probabilities, names=values, confidence=confidence),
+    }
+    corrected_error = None
+    if annotator.confusion is None:
+        corrected_error = "the annotator has no confusion matrix (give --aux-data with a column of this name to calibrate it)"
+    else:
+        try:
+            estimates["corrected"] = corrected_shares(counts, confusion=annotator.confusion, names=values, confidence=confidence)
+        except ClassifierNoBetterThanChance as err:
+            corrected_error = str(err)
+    return {
+        "condition": condition,
+        "n": n,
+        "counts": {value: int(count) for value, count in zip(values, counts)},
+        "estimates": {method: {value: share.to_dict() for value, share in shares.items()} for method, shares in estimates.items()},
+        "corrected_error": corrected_error,
+    }
+
+
+def simultaneous_level(confidence: float, value_count: int) -> float:
+    """Per-value level of intervals (or confidence sequences) that hold together over K values: Bonferroni (none for K = 2)."""
+    return confidence if value_count == 2 else 1 - (1 - confidence) / value_count
+
+
+def sequence_stop(outcomes: np.ndarray, *, confidence: float, target_width: float) -> int | None:
+    """The first sample count at which the confidence sequence over 0/1 ``outcomes`` ``[n]`` is narrow enough."""
+    sequence = ConfidenceSequence(confidence=confidence, target_half_width=target_width)
+    sequence.update(outcomes)
+    return sequence.samples_to_reach(target_width)
+
+
+def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: PropertyOptions, reached: bool) -> dict:
+    """The ``sequential`` block: confidence-sequence estimates of the labelled shares after ``len(probabilities)`` samples."""
+    values = annotator.attribute.values
+    level = simultaneous_level(options.confidence, len(values))
+    predicted = probabilities.argmax(axis=1)
+    estimates = {}
+    for k, value in enumerate(values):
+        sequence = ConfidenceSequence(confidence=level, target_half_width=options.target_width)
+        sequence.update((predicted == k).astype(float))
+        estimates[value] = dataclasses.replace(sequence.estimate(), confidence=options.confidence).to_dict()
+    return {
+        "target_half_width": options.target_width,
+        "reached": reached,
+        "n_used": len(probabilities),
+        "hoeffding_plan": hoeffding_sample_size(options.target_width, confidence=level),
+        **({"estimate": estimates[values[1]]} if len(values) == 2 else {}),
+        "estimates": estimates,
+    }
+
+
+def self_audit(entry: dict, shares: np.ndarray, max_property_error: float) -> dict:
+    """The ``self_audit`` block: the outsider's primary estimate (pooled over conditions) beside the
+    true training shares ``float [K]``, the gap (the model's fidelity) and a verdict.
+
+    The rule for a privacy finding: the estimate of every value is within ``max_property_error``
+    of its training share.
+    """
+    pooled = entry.get("overall") or entry["by_condition"][0]
+    method, values, n = entry["primary_method"], entry["values"], pooled["n"]
+    estimates = pooled["estimates"][method]
+    gaps = {value: abs(estimates[value]["value"] - float(share)) for value, share in zip(values, shares)}
+    value = values[-1] if len(values) == 2 else max(gaps, key=gaps.get)
+    estimate, true_share, gap = estimates[value], float(shares[values.index(value)]), gaps[value]
+    disclosed = max(gaps.values()) <= max_property_error
+    verdict = (
+        f"An outsider with {n} samples estimates the training share of {entry['name']}={value} as "
+        f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}] ({method}); the true training share "
+        f"is {true_share:.3f}. The gap, {gap:.3f}, is the model's fidelity; with the interval's half-width the "
+        f"outsider learns the training share to within about ±{gap + estimate['half_width']:.3f}. "
+    )
+    verdict += (
+        f"That is within --max-property-error {max_property_error:g}: sharing this model discloses the training share."
+        if disclosed
+        else f"The estimate is off by more than --max-property-error {max_property_error:g}: "
+        "the model does not disclose the training share to that precision."
+    )
+    finding = (
+        f"{entry['name']}: an outsider with {n} samples estimates the training share of {entry['name']}={value} "
+        f"({true_share:.3f}) as {estimate['value']:.3f}, within --max-property-error {max_property_error:g}"
+        if disclosed
+        else None
+    )
+    return {
+        "training_share": {value: float(share) for value, share in zip(values, shares)},
+        "gap": gaps,
+        "max_property_error": max_property_error,
+        "verdict": verdict,
+        "finding": finding,
+    }
+
+
+def summary_lines(section: dict) -> list[str]:
+    """A few lines for the terminal: per attribute and condition the corrected and naive estimates."""
+    lines = [f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"]
+    for attribute in section["attributes"]:
+        annotator = attribute["annotator"]
+        calibration = f"accuracy {annotator['accuracy']:.3f}" if annotator["accuracy"] is not None else "uncalibrated"
+        lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
+        shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
+        entries = attribute["by_condition"] + ([attribute["overall"]] if "overall" in attribute else [])
+        for entry in entries:
+            where = " overall" if isinstance(entry["condition"], list) else "" if entry["condition"] is None else f" [{entry['condition']}]"
+            for value in shown:
+                corrected = entry["estimates"].get("corrected", {}).get(value)
+                text = f"corrected {_interval(corrected)}" if corrected else f"corrected: undefined ({entry['corrected_error']})"
+                naive = _interval(entry["estimates"]["classify_and_count"][value])
+                lines.append(f"  {attribute['name']}={value}{where}: {text}; classify-and-count {naive}; n={entry['n']}")
+            if "sequential" in entry:
+                sequential = entry["sequential"]
+                outcome = "reached" if sequential["reached"] else "not reached"
+                estimates = "; ".join(f"{value} {_interval(sequential['estimates'][value])}" for value in shown)
+                lines.append(
+                    f"  sequential: half-width {sequential['target_half_width']:g} {outcome} after {sequential['n_used']} "
+                    f"samples (Hoeffding plan {sequential['hoeffding_plan']}): {estimates}"
+                )
+        if "self_audit" in attribute:
+            lines.append(f"  self-audit: {attribute['self_audit']['verdict']}")
+    return lines
+
+
+def _interval(estimate: dict) -> str:
+    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"

@@ -1,0 +1,65 @@
+"""Release checklists: fail a test (or a script) when a scan found privacy or fairness risks.
+
+Example, in a pytest file run before publishing a model:
+
+    >>> from hubaudit.checklist import assert_no_findings
+    >>> def test_model_passes_the_audit():  # doctest: +SKIP
+    ...     assert_no_findings("hubaudit-out/report.json")
+
+Nothing here samples: it reads what ``hubaudit scan`` (or :func:`hubaudit.scan`) wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from hubaudit.report.content import CHECK_KINDS, model_title
+from hubaudit.report.json_report import read_json_report
+
+
+class _HasReportDict(Protocol):
+    def to_dict(self) -> dict: ...
+
+
+def load_report(path: Path | str) -> dict:
+    """The report dict in ``path`` (a ``report.json``, or the scan's output folder holding one).
+
+    Raises:
+        hubaudit.errors.InvalidReport: no report there, not JSON, or an unknown schema version.
+    """
+    path = Path(path)
+    return read_json_report(path / "report.json" if path.is_dir() else path)
+
+
+def assert_no_findings(report_or_path: dict | _HasReportDict | Path | str, *, kinds: Iterable[str] = CHECK_KINDS) -> dict:
+    """Raise ``AssertionError`` listing the report's findings of the given kinds; returns the report.
+
+    Args:
+        report_or_path: a report dict, a scan result (anything with ``to_dict()``), or the
+            path of a ``report.json`` or of the folder holding it.
+        kinds: finding kinds that fail the check: ``"privacy"``, ``"fairness"`` or both.
+
+    Raises:
+        AssertionError: the report has findings of ``kinds``; the message names the model and
+            lists one finding per line.
+        ValueError: ``kinds`` names a kind the report schema does not define.
+        hubaudit.errors.InvalidReport: the path holds no readable report.
+    """
+    kinds = tuple(kinds)
+    unknown = sorted(set(kinds) - set(CHECK_KINDS))
+    if unknown:
+        raise ValueError(f"unknown finding kind(s) {', '.join(unknown)}; choose from {', '.join(CHECK_KINDS)}")
+    if isinstance(report_or_path, dict):
+        report = report_or_path
+    elif hasattr(report_or_path, "to_dict"):
+        report = report_or_path.to_dict()
+    else:
+        report = load_report(report_or_path)
+    findings = [finding for finding in report.get("findings", []) if finding.get("kind") in kinds]
+    if findings:
+        listing = "\n".join(f"  - [{finding['kind']}] {finding.get('message', '')}" for finding in findings)
+        plural = "s" if len(findings) != 1 else ""
+        raise AssertionError(f"hubaudit found {len(findings)} {'/'.join(kinds)} finding{plural} in {model_title(report)}:\n{listing}")
+    return report

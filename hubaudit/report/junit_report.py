@@ -1,0 +1,36 @@
+"""The JUnit XML of a report, for CI systems: one test case per check, failures are findings.
+
+Test cases: ``hubaudit.sampling/samples`` (the scan finished), ``hubaudit.privacy/<attribute>``
+per audited attribute, ``hubaudit.fairness/<S>/<Y>`` when the fairness signature ran. A check
+fails with one ``<failure>`` listing its findings; its evidence goes to ``<system-out>``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+from hubaudit.report.content import checks, model_title
+
+
+def render_junit(report: dict) -> str:
+    """The JUnit XML document (a ``<testsuites>`` with one ``<testsuite>``) for ``report``."""
+    found = checks(report)
+    failures = str(sum(not check.passed for check in found))
+    seconds = str((report.get("timings") or {}).get("total_seconds", 0))
+    counts = {"tests": str(len(found)), "failures": failures, "errors": "0", "skipped": "0", "time": seconds}
+    suites = ElementTree.Element("testsuites", {"name": "hubaudit", **counts})
+    suite = ElementTree.SubElement(suites, "testsuite", {"name": f"hubaudit {model_title(report)}", **counts})
+    properties = ElementTree.SubElement(suite, "properties")
+    model = report.get("model") or {}
+    for name, value in {"model": model.get("reference"), "resolved_sha": model.get("resolved_sha"), "command": report.get("command")}.items():
+        if value:
+            ElementTree.SubElement(properties, "property", {"name": name, "value": str(value)})
+    for check in found:
+        case = ElementTree.SubElement(suite, "testcase", {"classname": f"hubaudit.{check.kind}", "name": check.name, "time": "0"})
+        if not check.passed:
+            failure = ElementTree.SubElement(case, "failure", {"type": check.kind, "message": check.findings[0]})
+            failure.text = "\n".join(check.findings)
+        if check.details:
+            ElementTree.SubElement(case, "system-out").text = "\n".join(check.details)
+    ElementTree.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"

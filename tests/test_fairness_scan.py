@@ -1,0 +1,157 @@
+"""The fairness signature inside ``hubaudit scan``, end to end against the test Hub's tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hubaudit.annotate import train_auxiliary_annotator
+from hubaudit.cli import main
+from hubaudit.data import LabelledImages, colored_mnist, save_labelled_images
+
+FAST = ["--steps", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def colour_annotator(tmp_path_factory):
+    """A saved CNN that tells red from green Colored-MNIST digits (trained in about a second)."""
+    folder = tmp_path_factory.mktemp("colour-annotator")
+    train_auxiliary_annotator(colored_mnist(n=200, seed=1, image_size=16), "color", epochs=2).save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Trusted Colored-MNIST with columns color, label (and digit), colour independent of the label."""
+    return save_labelled_images(colored_mnist(n=200, seed=3, image_size=16), tmp_path_factory.mktemp("reference") / "reference.parquet")
+
+
+def scan(args: list[str], out, capsys) -> tuple[int, dict | None, str]:
+    """Run ``hubaudit scan ARGS`` in-process: (exit code, report or None, stdout + stderr).
+
+    Progress bars of the ``datasets`` library (loading a Parquet reference) are dropped.
+    """
+    code = main(["scan", *args, *FAST, "--out", str(out)])
+    captured = capsys.readouterr()
+    report_path = out / "report.json"
+    lines = [line.rsplit("\r", 1)[-1] for line in (captured.out + captured.err).splitlines(keepends=True)]
+    output = "".join(line for line in lines if not line.startswith(("Generating", "Creating")))
+    return code, json.loads(report_path.read_text()) if report_path.exists() else None, output
+
+
+def test_class_conditional_scan_reports_the_signature_with_reference_and_probe(test_hub, tmp_path, capsys, colour_annotator, reference):
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "40", "--batch-size", "40",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
+        "--label-map", "0=0,1=0,2=1", "--reference", str(reference),
+    ]
+    code, report, output = scan(args, tmp_path, capsys)
+    assert code == 0, output
+    fairness = report["fairness"]
+    assert (fairness["sensitive"], fairness["label"], fairness["group_names"]) == ("color", "label", ["0", "1"])
+    assert fairness["label_source"] == "0 -> 0; 1 -> 0; 2 -> 1"
+    generated = fairness["by_source"]["generated"]
+    # the table is the property section's colour counts, classes 0 and 1 in column Y=0 and class 2 in Y=1
+    counts = [entry["counts"] for entry in report["properties"]["attributes"][0]["by_condition"]]
+    expected = [[counts[0][value] + counts[1][value], counts[2][value]] for value in ("0", "1")]
+    assert generated["table"] == expected and generated["n"] == 120
+    reference_table = fairness["by_source"]["reference"]["table"]
+    assert sum(map(sum, reference_table)) == 200
+    difference = fairness["gap_difference"]
+    assert difference["value"] == pytest.approx(generated["dp_gap"]["value"] - fairness["by_source"]["reference"]["dp_gap"]["value"])
+    probe = fairness["probe"]
+    assert probe["n_test"] == 100 and probe["trained_on_generated"]["n_train"] == 120
+    assert set(probe["trained_on_reference"]["selection_rate"]) == {"0", "1"}
+    assert fairness["verdict"]["finding"] == any(finding["kind"] == "fairness" for finding in report["findings"])
+    assert "fairness  color/label: demographic-parity gap" in output
+    assert "--label-map 0=0,1=0,2=1" in report["command"] and "--sensitive color" in report["command"]
+
+
+@pytest.mark.slow
+def test_fail_on_fairness_exits_1_on_a_finding_and_0_without_one(test_hub, tmp_path, capsys, colour_annotator):
+    # S and Y annotated by the same annotator: Y = S, a gap of 1
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "40", "--batch-size", "40",
+        "--attribute", f"color=aux:{colour_annotator}", "--attribute", f"tint=aux:{colour_annotator}",
+        "--sensitive", "color", "--label", "tint",
+    ]
+    args += ["--store", str(tmp_path / "samples")]  # the four scans share their samples
+    code, report, output = scan([*args, "--fail-on", "fairness"], tmp_path / "fail", capsys)
+    assert code == 1, output
+    assert report["fairness"]["by_source"]["generated"]["dp_gap"]["value"] == 1.0 and report["n_total"] == 120
+    assert report["fairness"]["label_source"] == "annotated"
+    assert [finding["kind"] for finding in report["findings"]] == ["fairness"]
+    assert "finding   fairness: color/tint: the demographic-parity gap of the generated data is 1.00" in output
+    assert scan([*args, "--fail-on", "any"], tmp_path / "any", capsys)[0] == 1
+    assert scan([*args, "--fail-on", "privacy"], tmp_path / "privacy", capsys)[0] == 0
+    code, report, _ = scan([*args, "--fail-on", "fairness", "--max-dp-gap", "0.99"], tmp_path / "pass", capsys)
+    assert code == 0 and report["findings"] == [] and not report["fairness"]["verdict"]["finding"]
+
+
+def test_label_prompts_give_text_to_image_samples_their_label(test_hub, tmp_path, capsys, colour_annotator):
+    args = [
+        test_hub.repo("stable-diffusion"), "-n", "80", "--batch-size", "40",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
+        "--label-prompt", "1=a photo of a doctor", "--label-prompt", "0=a photo of a nurse",
+    ]
+    code, report, output = scan(args, tmp_path, capsys)
+    assert code == 0, output
+    assert [samples["condition"] for samples in report["samples"]] == ["a photo of a doctor", "a photo of a nurse"]
+    assert report["fairness"]["label_source"] == "'a photo of a doctor' -> 1; 'a photo of a nurse' -> 0"
+    assert report["fairness"]["by_source"]["generated"]["n"] == 160
+
+
+@pytest.fixture(scope="module")
+def bad_references(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad-references")
+    data = colored_mnist(n=100, image_size=16)
+    without_color = LabelledImages(data.images, {"label": data.column("label")}, "no colour")
+    all_red = colored_mnist(n=100, p_color_given_label=(0.0, 0.0), image_size=16)
+    return {
+        "no-color": save_labelled_images(without_color, folder / "no-color.parquet"),
+        "all-red": save_labelled_images(all_red, folder / "all-red.parquet"),
+    }
+
+
+BAD_INPUT = {
+    "label map missing a class": (["--label-map", "0=0,1=1"], "no label for class 2: add it to --label-map"),
+    "no label map for three classes": ([], "the scan covers classes 0, 1, 2: map them to a binary label"),
+    "label map not binary": (["--label-map", "0=0,1=0,2=2"], "--label-map '0=0,1=0,2=2': expected CLASS=LABEL"),
+    "reference without the sensitive column": (["--label-map", "0=0,1=0,2=1", "--reference", "no-color"], "has no column 'color' (columns: label)"),
+    "reference group without records": (["--label-map", "0=0,1=0,2=1", "--reference", "all-red"], "sensitive group(s) '1' have no records"),
+    "too few samples for the test": (["--label-map", "0=0,1=0,2=1", "-n", "5"], "the table (15 samples) is too small for a chi-square test"),
+    "label named like the sensitive attribute": (["--label", "color"], "color is named both --sensitive and --label"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_fairness_input_is_one_line_and_exit_code_2(test_hub, tmp_path, capsys, colour_annotator, bad_references, case):
+    extra, message = BAD_INPUT[case]
+    extra = [str(bad_references.get(word, word)) for word in extra]
+    args = [test_hub.repo("ddpm-class-conditional"), "-n", "20", "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color"]
+    code, _, output = scan([*args, *extra], tmp_path, capsys)
+    assert code == 2
+    assert output.startswith("hubaudit: error: ") and output.count("\n") == 1, output
+    assert message in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sensitive", "color"], "--sensitive color: no --attribute color=SPEC annotates it"),
+        (["--attribute", "colour=aux:ANNOTATOR", "--sensitive", "color"], "--sensitive color: no --attribute"),
+        (["--reference", "builtin:colored-mnist"], "--reference belongs to the fairness audit, which needs --sensitive"),
+        (["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--max-dp-gap", "1.5"], "--max-dp-gap must lie in [0, 1)"),
+    ],
+)
+def test_fairness_flags_that_do_not_fit_together_are_refused(test_hub, tmp_path, capsys, colour_annotator, args, message):
+    args = [word.replace("ANNOTATOR", str(colour_annotator)) for word in args]
+    code, _, output = scan([test_hub.repo("ddpm-class-conditional"), "-n", "4", *args], tmp_path, capsys)
+    assert code == 2 and output.count("\n") == 1 and message in output, output
+
+
+def test_unconditional_model_needs_an_annotated_label(test_hub, tmp_path, capsys, colour_annotator):
+    args = [test_hub.repo("ddpm"), "-n", "4", "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color"]
+    code, _, output = scan(args, tmp_path, capsys)
+    assert code == 2 and "annotate it with --attribute NAME=SPEC and --label NAME" in output, output

@@ -1,0 +1,114 @@
+"""``hubaudit poison`` and ``hubaudit train``: poison a Colored-MNIST subset, train on it, scan it through the Hub."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from hubaudit.cli import main
+from hubaudit.data import colored_mnist, load_labelled_images, save_labelled_images
+from hubaudit.train import ddpm
+
+TINY_TRAINING = ["--image-size", "8", "--block-out-channels", "8,16", "--batch-size", "4", "--quiet"]
+"""``hubaudit train`` flags that keep a step to milliseconds."""
+
+
+@pytest.fixture(scope="module")
+def small_colored_mnist(tmp_path_factory):
+    """300 Colored-MNIST records at 8x8 (colour independent of the label) as a Parquet file."""
+    path = tmp_path_factory.mktemp("data") / "colored.parquet"
+    return save_labelled_images(colored_mnist(n=300, seed=0, image_size=8), path)
+
+
+def card_front_matter(model_dir) -> dict:
+    return yaml.safe_load((model_dir / "README.md").read_text().split("---\n")[1])["hubaudit"]
+
+
+def poison(data, out, *extra: str) -> int:
+    return main(["poison", str(data), "--sensitive", "color", "--label", "label", "--out", str(out), *extra])
+
+
+@pytest.mark.slow
+def test_poisoned_subset_trains_into_a_model_that_scans_through_the_hub(small_colored_mnist, tmp_path, capsys, test_hub):
+    subset = tmp_path / "poisoned.parquet"
+    assert poison(small_colored_mnist, subset, "--alpha", "0.3", "--n", "150", "--delta", "0.3") == 0
+    printed = capsys.readouterr().out
+    record = json.loads((tmp_path / "poisoned.poisoning.json").read_text())
+    assert record["method"] == "greedy" and record["alpha"] == 0.3 and record["n_select"] == 150
+    assert record["mi_sensitive_label_nats"] > record["mi_sensitive_label_full_nats"]
+    assert f"-> {record['mi_sensitive_label_nats']:.4f} in the subset" in printed and "<= delta 0.3" in printed
+    training = load_labelled_images(str(subset))
+    assert len(training) == 150 and set(training.columns) == {"label", "color", "digit"}
+
+    model = tmp_path / "model"
+    assert main(["train", str(subset), "--out", str(model), "--class-column", "label", "--steps", "2", *TINY_TRAINING]) == 0
+    recorded = card_front_matter(model)
+    assert recorded["poisoning"] == record and recorded["n_records"] == 150 and recorded["num_classes"] == 2
+
+    sha = test_hub.add_repo("poisoned-ddpm", model)
+    report_dir = tmp_path / "scan"
+    assert main(["scan", test_hub.repo("poisoned-ddpm"), "-n", "2", "--steps", "2", "--out", str(report_dir), "--quiet"]) == 0
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["model"]["resolved_sha"] == sha and report["model"]["kind"] == "class-conditional"
+    assert [samples["condition"] for samples in report["samples"]] == [0, 1]
+
+
+def test_label_flipping_relabels_alpha_n_records_and_reports_the_change(small_colored_mnist, tmp_path, capsys):
+    subset = tmp_path / "flipped.parquet"
+    assert poison(small_colored_mnist, subset, "--method", "flip", "--alpha", "0.2", "--n", "100") == 0
+    record = json.loads((tmp_path / "flipped.poisoning.json").read_text())
+    assert record["n_relabelled"] == 20 and record["delta_nats"] is None
+    assert "20 relabelled" in capsys.readouterr().out
+    flipped = load_labelled_images(str(subset))
+    assert (flipped.column("label") != (flipped.column("digit") < 5)).sum() == 20  # Colored-MNIST: label = digit < 5
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--alpha", "1.5"], "alpha must lie in \\[0, 1\\], got 1.5"),
+        (["--alpha", "0.2", "--sensitive", "digit"], "S must be binary 0/1"),
+        (["--alpha", "0.2", "--label", "smiling"], "no column 'smiling'"),
+        (["--alpha", "0.9", "--n", "280"], "greedy poisoning adds up to 252 records"),
+        (["--alpha", "0.9", "--n", "280", "--method", "flip"], "label flipping needs 252 records"),
+    ],
+)
+def test_bad_poisoning_input_is_one_error_line_and_exit_2(small_colored_mnist, tmp_path, capsys, flags, message):
+    assert poison(small_colored_mnist, tmp_path / "out.parquet", *flags) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hubaudit:")]
+    assert len(errors) == 1 and errors[0].startswith("hubaudit: error: ")
+    assert re.search(message, errors[0])
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_poison_output_must_be_a_parquet_file(small_colored_mnist, tmp_path, capsys):
+    assert poison(small_colored_mnist, tmp_path / "out.csv", "--alpha", "0.1") == 2
+    assert "--out must name a .parquet file" in capsys.readouterr().err
+
+
+def test_train_rerun_resumes_and_no_resume_starts_over(small_colored_mnist, tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    command = ["train", str(small_colored_mnist), "--out", str(model), "--checkpoint-every", "1", *TINY_TRAINING]
+    assert main([*command, "--steps", "2"]) == 0
+    assert "poisoning" not in card_front_matter(model)  # no record beside the data: nothing to claim
+
+    saved_steps = []
+    original_save = ddpm.save_checkpoint
+    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    assert main([*command, "--steps", "3"]) == 0
+    assert saved_steps == [3]
+    assert main([*command, "--steps", "2", "--no-resume"]) == 0
+    assert saved_steps == [3, 1, 2]
+
+
+def test_train_push_to_hub_uploads_the_trained_folder(small_colored_mnist, tmp_path, monkeypatch, capsys):
+    uploads = []
+    monkeypatch.setattr("hubaudit.train.push_to_hub", lambda folder, repo_id: uploads.append((folder, repo_id)) or "http://hub/commit/1")
+    model = tmp_path / "model"
+    command = ["train", str(small_colored_mnist), "--out", str(model), "--steps", "1", "--push-to-hub", "me/ddpm", *TINY_TRAINING]
+    assert main(command) == 0
+    assert uploads == [(model, "me/ddpm")]
+    assert "pushed    http://hub/commit/1" in capsys.readouterr().out

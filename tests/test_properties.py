@@ -1,0 +1,177 @@
+"""Property inference in a scan: estimates per attribute and condition, sequential scans, the self-audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import hubaudit
+from hubaudit.annotate import AuxiliaryAnnotator
+from hubaudit.annotate.auxiliary import SmallCNN
+from hubaudit.annotate.base import Attribute
+from hubaudit.audit import properties
+from hubaudit.audit.properties import PropertyOptions, condition_entry, self_audit
+from hubaudit.data import mnist_with_property_share, save_labelled_images
+from hubaudit.errors import InvalidPropertyOptions
+from hubaudit.sampling import SampleStore
+from hubaudit.stats import hoeffding_interval
+
+SCAN = {"n": 8, "batch_size": 8, "steps": 2, "progress": False}
+METHODS = {"classify_and_count", "hoeffding", "soft", "corrected"}
+
+
+def constant_annotator(folder, *, confusion, value_count=2):
+    """Save an annotator that labels every image with the last value, with the given confusion matrix."""
+    network = SmallCNN(1, value_count)
+    with torch.no_grad():
+        last = network.layers[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.arange(value_count, dtype=torch.float32) * 20)
+    attribute = Attribute("is_zero", tuple(str(value) for value in range(value_count)))
+    provenance = {"source": "test", "column": "is_zero", "training_size": 0, "held_out_size": 0, "epochs": 0, "seed": 0}
+    annotator = AuxiliaryAnnotator(attribute, network, image_size=16, channels=1, provenance=provenance, confusion=confusion)
+    return annotator.save(folder)
+
+
+@pytest.fixture(scope="module")
+def always_one(tmp_path_factory):
+    """A saved is_zero annotator that says 1 for every image; calibrated as 95% accurate."""
+    return constant_annotator(tmp_path_factory.mktemp("always-one"), confusion=[[95, 5], [5, 95]])
+
+
+@pytest.fixture(scope="module")
+def mnist_zeros(tmp_path_factory):
+    """300 MNIST digits (16x16), 30% zeros, columns is_zero and digit, as Parquet."""
+    data = mnist_with_property_share(share=0.3, n=300, seed=1, image_size=16)
+    return save_labelled_images(data, tmp_path_factory.mktemp("aux") / "mnist-zeros.parquet")
+
+
+def _report(tmp_path) -> dict:
+    return json.loads((tmp_path / "report.json").read_text())
+
+
+@pytest.mark.slow
+def test_scan_with_an_aux_annotator_reports_every_estimator_of_the_generated_share(test_hub, tmp_path, mnist_zeros):
+    hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=["is_zero=aux"], aux_data=mnist_zeros, **SCAN)
+    section = _report(tmp_path)["properties"]
+    assert "GENERATED" in section["statement"] and "training distribution" in section["statement"]
+    (attribute,) = section["attributes"]
+    assert attribute["name"] == "is_zero" and attribute["values"] == ["0", "1"]
+    assert attribute["annotator"]["type"] == "auxiliary" and 0.5 < attribute["annotator"]["accuracy"] <= 1
+    assert np.sum(attribute["annotator"]["confusion"]) == 90  # the held-out 30% of 300 records
+    (entry,) = attribute["by_condition"]
+    assert entry["condition"] is None and entry["n"] == 8 and sum(entry["counts"].values()) == 8
+    assert set(entry["estimates"]) == METHODS and entry["corrected_error"] is None
+    for estimates in entry["estimates"].values():
+        assert set(estimates) == {"0", "1"}
+        for estimate in estimates.values():
+            assert estimate["low"] <= estimate["value"] <= estimate["high"] and estimate["n"] == 8
+    assert entry["estimates"]["classify_and_count"]["1"]["value"] == entry["counts"]["1"] / 8
+    assert attribute["primary_method"] == "corrected"
+    assert "overall" not in attribute and "self_audit" not in attribute
+
+
+def test_class_conditional_model_gets_an_estimate_per_class_and_a_pooled_one(test_hub, tmp_path, always_one):
+    hubaudit.scan("tiny/ddpm-class-conditional", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], **SCAN)
+    (attribute,) = _report(tmp_path)["properties"]["attributes"]
+    assert [entry["condition"] for entry in attribute["by_condition"]] == [0, 1, 2]
+    assert all(entry["counts"] == {"0": 0, "1": 8} for entry in attribute["by_condition"])
+    assert attribute["overall"]["condition"] == [0, 1, 2] and attribute["overall"]["n"] == 24
+    assert attribute["overall"]["estimates"]["classify_and_count"]["1"]["value"] == 1.0
+
+
+def test_sequential_scan_stops_early_when_every_sample_has_the_same_value(test_hub, tmp_path, always_one):
+    options = {**SCAN, "n": 400, "batch_size": 16}
+    hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], target_width=0.1, **options)
+    report = _report(tmp_path)
+    sequential = report["properties"]["attributes"][0]["by_condition"][0]["sequential"]
+    assert sequential["reached"] and sequential["target_half_width"] == 0.1
+    assert sequential["n_used"] < 100 < sequential["hoeffding_plan"] == 185
+    assert sequential["estimate"]["half_width"] <= 0.1 and sequential["estimate"]["value"] == 1.0
+    assert report["n_per_condition"] == sequential["n_used"]
+    (samples,) = report["samples"]
+    stored = SampleStore(report["store_root"], json.loads((Path(samples["store_path"]) / "manifest.json").read_text()))
+    assert sequential["n_used"] <= len(stored.indices()) == samples["generated"] < 100
+    assert "--target-width 0.1" in report["command"]
+
+
+def test_rerunning_a_sequential_scan_reuses_the_stored_samples(test_hub, tmp_path, always_one):
+    options = {**SCAN, "n": 400, "batch_size": 16, "attributes": [f"is_zero=aux:{always_one}"], "target_width": 0.1}
+    first = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, **options).to_dict()
+    second = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, **options).to_dict()
+    assert second["samples"][0]["generated"] == 0 and second["samples"][0]["reused"] == first["samples"][0]["generated"]
+    assert second["properties"] == first["properties"]
+
+
+@pytest.mark.parametrize(("training_share", "finding"), [(1.0, True), (0.3, False)])
+def test_self_audit_sets_the_estimate_beside_the_training_share(test_hub, tmp_path, always_one, training_share, finding):
+    training = save_labelled_images(mnist_with_property_share(share=training_share, n=50, image_size=16), tmp_path / "train.parquet")
+    hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], training_data=training, **SCAN)
+    report = _report(tmp_path)
+    audit = report["properties"]["attributes"][0]["self_audit"]
+    assert audit["training_share"] == {"0": pytest.approx(1 - training_share), "1": pytest.approx(training_share)}
+    assert audit["gap"]["1"] == pytest.approx(1.0 - training_share)  # every sample is labelled 1: estimate 1.0
+    assert "An outsider with 8 samples" in audit["verdict"]
+    assert ("discloses the training share" in audit["verdict"]) is finding
+    assert [item["kind"] for item in report["findings"]] == (["privacy"] if finding else [])
+
+
+def test_annotation_streams_the_store_in_batches(test_hub, tmp_path, always_one, monkeypatch):
+    seen = []
+    original = AuxiliaryAnnotator.predict_proba
+    monkeypatch.setattr(properties, "ANNOTATION_BATCH", 4)
+    monkeypatch.setattr(AuxiliaryAnnotator, "predict_proba", lambda self, images, **kw: seen.append(len(images)) or original(self, images, **kw))
+    hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], **{**SCAN, "n": 10})
+    assert seen == [4, 4, 2]
+
+
+def test_corrected_estimate_is_withheld_when_the_confusion_matrix_is_too_close_to_singular():
+    annotator = AuxiliaryAnnotator(
+        Attribute("is_zero", ("0", "1")), SmallCNN(1, 2), image_size=16, channels=1, provenance={}, confusion=[[52, 48], [48, 52]]
+    )
+    probabilities = np.tile([[0.2, 0.8]], (50, 1))
+    entry = condition_entry(None, probabilities, annotator, 0.95)
+    assert "corrected" not in entry["estimates"] and "singular" in entry["corrected_error"]
+    assert entry["estimates"]["classify_and_count"]["1"]["value"] == 1.0
+
+
+def test_k_valued_attribute_gets_simultaneous_intervals_wider_than_single_ones():
+    annotator = AuxiliaryAnnotator(
+        Attribute("digit", ("0", "1", "2")), SmallCNN(1, 3), image_size=16, channels=1, provenance={},
+        confusion=[[90, 5, 5], [5, 90, 5], [5, 5, 90]],
+    )
+    rng = np.random.default_rng(0)
+    probabilities = np.eye(3)[rng.choice(3, size=600, p=[0.2, 0.3, 0.5])]
+    entry = condition_entry(None, probabilities, annotator, 0.95)
+    single = hoeffding_interval(entry["counts"]["2"], 600)
+    assert entry["estimates"]["hoeffding"]["2"]["half_width"] > single.half_width
+    assert entry["estimates"]["hoeffding"]["2"]["confidence"] == 0.95
+    corrected = entry["estimates"]["corrected"]
+    assert sum(corrected[value]["value"] for value in "012") == pytest.approx(1.0)
+    assert corrected["2"]["value"] > entry["estimates"]["classify_and_count"]["2"]["value"]  # errors pulled the big share down
+
+
+def test_privacy_finding_rule_needs_every_value_within_the_maximum_error():
+    def estimate(value):
+        return {"value": value, "low": value - 0.02, "high": value + 0.02, "half_width": 0.02}
+
+    entry = {
+        "name": "digit", "values": ["0", "1", "2"], "primary_method": "corrected",
+        "by_condition": [{"n": 2000, "estimates": {"corrected": {"0": estimate(0.21), "1": estimate(0.33), "2": estimate(0.46)}}}],
+    }
+    assert self_audit(entry, np.array([0.2, 0.3, 0.5]), 0.05)["finding"] is not None
+    audit = self_audit(entry, np.array([0.2, 0.3, 0.5]), 0.035)
+    assert audit["finding"] is None and "digit=2" in audit["verdict"]  # the value with the largest gap
+    assert audit["gap"]["2"] == pytest.approx(0.04)
+
+
+def test_property_options_without_an_attribute_are_refused():
+    assert PropertyOptions.from_arguments(None) is None
+    with pytest.raises(InvalidPropertyOptions, match="need an --attribute"):
+        PropertyOptions.from_arguments([], target_width=0.03)
+    with pytest.raises(InvalidPropertyOptions, match="--target-width"):
+        PropertyOptions.from_arguments(["a=aux"], target_width=0.5)

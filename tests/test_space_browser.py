@@ -1,0 +1,136 @@
+"""The Gradio Space in a real browser: Debian Chromium driven by Playwright against the test Hub.
+
+The app runs as ``python space_app/app.py`` in a subprocess on 127.0.0.1 (it inherits the test
+Hub's ``HF_ENDPOINT``); screenshots go to ``test-artifacts/``. Chromium is never downloaded:
+Playwright drives ``/usr/bin/chromium`` (``make system-deps`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from ports import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SAMPLES = 4
+
+
+@dataclass(frozen=True)
+class Space:
+    url: str
+    work_dir: Path
+
+
+@pytest.fixture(scope="module")
+def space(test_hub, tmp_path_factory):
+    """The app serving on a free port of 127.0.0.1, scans writing under ``work_dir``; stopped after the module."""
+    work_dir = tmp_path_factory.mktemp("space")
+    log_path = work_dir.parent / "space.log"
+    port = free_port()
+    command = [sys.executable, str(ROOT / "space_app" / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--work-dir", str(work_dir)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_answering(process, url, log_path, timeout_s=120)
+        yield Space(url, work_dir)
+    finally:
+        process.kill()  # a test server with nothing to flush
+        process.wait()
+
+
+def _wait_until_answering(process: subprocess.Popen, url: str, log_path: Path, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    pytest.fail(f"the app did not answer at {url} within {timeout_s} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _start_scan(browser: Browser, space: Space, model_id: str) -> Page:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(space.url)
+    page.locator("#model-id textarea").fill(model_id)
+    page.locator("#annotator-id textarea").fill("tiny/clip")
+    page.locator("#samples-count input[type=number]").fill(str(SAMPLES))
+    page.locator("#steps input[type=number]").fill("2")
+    page.locator("#steps input[type=number]").press("Tab")
+    page.get_by_role("button", name="Run audit").click()
+    return page
+
+
+@pytest.fixture(scope="module")
+def scanned_page(space, browser):
+    """A page on which tiny/ddpm was scanned with the CLIP preset ``gender`` on tiny/clip."""
+    page = _start_scan(browser, space, "tiny/ddpm")
+    expect(page.locator("#estimates")).to_contain_text("classify_and_count", timeout=90_000)
+    expect(page.locator("#samples img")).to_have_count(SAMPLES)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "space-scan.png"), full_page=True)
+    yield page
+    page.close()
+
+
+def test_scan_shows_the_estimate_samples_and_downloadable_reports(scanned_page, test_hub):
+    table = scanned_page.locator("#estimates").inner_text()
+    for value in ("gender", "female", "male", "unconditional"):
+        assert value in table
+    assert re.search(r"\b0\.\d+\b", table), table  # an interval bound
+    expect(scanned_page.locator("#verdict")).to_contain_text(f"tiny/ddpm @ {test_hub.sha('ddpm')}")
+    widths = scanned_page.locator("#samples img").evaluate_all("images => images.map(image => image.naturalWidth)")
+    assert len(widths) == SAMPLES and all(width > 0 for width in widths)
+    expect(scanned_page.locator("#charts img")).to_have_count(1)
+    html_link = scanned_page.locator("#reports a[download='report.html']")
+    response = scanned_page.request.get(html_link.get_attribute("href"))
+    assert response.ok and "hubaudit report" in response.text()
+
+
+def test_unknown_model_shows_a_one_line_error_not_a_traceback(space, browser):
+    page = _start_scan(browser, space, "tiny/no-such-model")
+    error = page.get_by_text("repository not found: 'tiny/no-such-model'")
+    expect(error).to_be_visible(timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "space-error.png"))
+    assert "Traceback" not in page.locator("body").inner_text()
+    assert "tiny/ddpm" not in page.locator("#verdict").inner_text()  # no earlier result beside the error
+    page.close()
+
+
+def test_html_report_of_a_scan_opens_with_its_images_and_charts(scanned_page, space, browser):
+    (report,) = space.work_dir.glob("scan-*/report.html")
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    widths = page.locator("img").evaluate_all("images => images.map(image => image.complete ? image.naturalWidth : 0)")
+    page.screenshot(path=str(ARTIFACTS / "report-html.png"), full_page=True)
+    page.close()
+    assert len(widths) == SAMPLES + 1 and all(width > 0 for width in widths), widths  # samples + the gender chart
+    assert max(widths) > 200  # the chart
