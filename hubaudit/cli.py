@@ -250,7 +250,9 @@ def _run_train(args: argparse.Namespace) -> int:
     data = load_labelled_images(args.data, image_size=args.image_size)
     record_path = _poisoning_record_path(Path(args.data))
     poisoned = Path(args.data).suffix == ".parquet" and record_path.exists()
-    card = {"poisoning": json.loads(record_path.read_text())} if poisoned else None
+    # The card keeps the attack's summary; its step-by-step I(S;Y) trace stays in the JSON beside the data.
+    record = json.loads(record_path.read_text()) if poisoned else {}
+    card = {"poisoning": {k: v for k, v in record.items() if k != "mi_sensitive_label_trace_nats"}} if poisoned else None
     settings = {name: getattr(args, name) for name in TRAIN_SETTINGS}
     out = train_ddpm(data, args.out, resume=not args.no_resume, model_card=card, progress=not args.quiet, **settings)
     print(f"model     {out}: {args.steps} steps on {len(data)} records from {data.source}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -46,7 +47,8 @@ def test_poisoned_subset_trains_into_a_model_that_scans_through_the_hub(small_co
     model = tmp_path / "model"
     assert main(["train", str(subset), "--out", str(model), "--class-column", "label", "--steps", "2", *TINY_TRAINING]) == 0
     recorded = card_front_matter(model)
-    assert recorded["poisoning"] == record and recorded["n_records"] == 150 and recorded["num_classes"] == 2
+    summary = {key: value for key, value in record.items() if key != "mi_sensitive_label_trace_nats"}
+    assert recorded["poisoning"] == summary and recorded["n_records"] == 150 and recorded["num_classes"] == 2
 
     sha = test_hub.add_repo("poisoned-ddpm", model)
     report_dir = tmp_path / "scan"
@@ -112,3 +114,17 @@ def test_train_push_to_hub_uploads_the_trained_folder(small_colored_mnist, tmp_p
     assert main(command) == 0
     assert uploads == [(model, "me/ddpm")]
     assert "pushed    http://hub/commit/1" in capsys.readouterr().out
+
+
+def test_committed_fairness_zoo_cards_record_method_alpha_and_true_statistics():
+    zoo = Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "fpa"
+    cards = {folder.name: card_front_matter(folder) for folder in zoo.iterdir() if (folder / "model_index.json").exists()}
+    expected = {"clean"} | {f"{method}-a{alpha}" for method in ("greedy", "flip") for alpha in (0.1, 0.2, 0.3, 0.4, 0.5)}
+    assert set(cards) == expected
+    assert cards["clean"]["poisoning"] is None
+    clean_information = cards["clean"]["training_statistics"]["mi_sensitive_label_nats"]
+    for name in expected - {"clean"}:
+        method, alpha = name.split("-a")
+        assert cards[name]["poisoning"]["method"] == method and cards[name]["poisoning"]["alpha"] == float(alpha)
+        assert cards[name]["training_statistics"]["mi_sensitive_label_nats"] > clean_information
+        assert cards[name]["n_records"] == 2000 and cards[name]["num_classes"] == 2

@@ -6,6 +6,8 @@ Every loader returns a :class:`LabelledImages`; every failure is one :class:`Inv
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import datasets
@@ -51,7 +53,8 @@ def load_labelled_images(
         data = _select_columns(data, columns)
         data = data.subset(np.arange(min(limit, len(data)))) if limit is not None else data
         return data.resized(image_size) if image_size is not None else data
-    dataset = _open_dataset(source, split=split)
+    with _quiet_datasets():
+        dataset = _open_dataset(source, split=split)
     if dataset.num_rows == 0:
         raise InvalidData(f"{source}: split {split!r} has no records")
     if limit is not None:
@@ -72,8 +75,21 @@ def save_labelled_images(data: LabelledImages, path: str | Path, *, image_column
     pil_images = [Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image) for image in data.images]
     table = {image_column: pil_images, **{name: data.column(name).tolist() for name in data.columns}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_dict(table, features=features).to_parquet(str(path))
+    with _quiet_datasets():
+        datasets.Dataset.from_dict(table, features=features).to_parquet(str(path))
     return path
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No ``datasets`` progress bars inside the block (the CLI's output stays one line per event)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
 
 
 def _open_dataset(source: str, *, split: str) -> datasets.Dataset:

@@ -58,7 +58,7 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, *, run_settings: dic
     if differing:
         changes = ", ".join(f"{key}: {saved['run_settings'].get(key)!r} -> {run_settings.get(key)!r}" for key in differing)
         raise TrainingError(
-            f"checkpoint {folder} does not match this run ({changes}); pass resume=False to start over"
+            f"checkpoint {folder} does not match this run ({changes}); start over with --no-resume (resume=False in Python)"
         )
     try:
         accelerator.load_state(str(folder))

@@ -119,7 +119,7 @@ def train_ddpm(
     ema.to(accelerator.device)  # accelerate restores custom state on the CPU
     if start_step > steps:
         raise TrainingError(
-            f"{checkpoint} is at step {start_step}, past the requested {steps} steps; pass resume=False to start over"
+            f"{checkpoint} is at step {start_step}, past the requested {steps} steps; start over with --no-resume (resume=False in Python)"
         )
 
     noise_scheduler = DDPMScheduler(num_train_timesteps=num_train_timesteps)
