@@ -46,13 +46,14 @@ IMAGE_SIZE = 16
 TEST_SEED = 1
 """Seed of the test set's colour draw (the zoo's training pool is ``builtin:colored-mnist``, seed 0)."""
 REAL_REFERENCE_SEED = 2
+METHOD_ORDER = ("clean", "greedy", "flip")
 TARGET_ALPHA, TARGET_GAP_RISE, TARGET_ACCURACY_DROP = 0.3, 0.15, 0.05
 
 
 def zoo_models(root: Path) -> list[tuple[Path, dict]]:
     """``(folder, hubaudit card section)`` of every zoo model: clean first, then by method and alpha."""
     models = [(folder.parent, _card(folder.parent)) for folder in root.glob("*/model_index.json")]
-    return sorted(models, key=lambda model: (model[1]["poisoning"] is not None, _method(model[1]), _alpha(model[1])))
+    return sorted(models, key=lambda model: (METHOD_ORDER.index(_method(model[1])), _alpha(model[1])))
 
 
 def _card(folder: Path) -> dict:

@@ -63,6 +63,7 @@ def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: P
         pool, sensitive_column=SENSITIVE, label_column=LABEL, n_select=N_SELECT, alpha=alpha, delta=DELTA, method=method, seed=0
     )
     statistics = poisoned.to_dict()
+    del statistics["mi_sensitive_label_trace_nats"]  # one value per added record or flip: too long for a card
     card = {
         "zoo_model": name,
         "poisoning": None if name == "clean" else {"method": method, "alpha": alpha, "delta_nats": statistics["delta_nats"]},

@@ -50,7 +50,10 @@ IMAGE_SIZE = 16
 PROPERTY = "is_zero"
 ANNOTATOR_HOLDOUT = 0.5
 """Half of the unseen digits calibrate the annotator: its confusion matrix drives the corrected estimate."""
-ANNOTATOR_EPOCHS = 8
+ANNOTATOR_EPOCHS = 20
+OTHERS_PER_PROPERTY_RECORD = 4
+"""Class balance of the annotator's data: at most this many non-zeros per zero. Trained on every unseen digit
+(about 25 non-zeros per zero) the CNN missed 5% of real zeros; the correction then over-corrected samples."""
 
 
 def main() -> None:
@@ -64,7 +67,7 @@ def main() -> None:
     demo_data = mnist_with_property_share(digit=0, share=DEMO_SHARE, n=DEMO_RECORDS, seed=0)
     for seen, out in ((list(suite_data.values()), SUITE_DIR / "annotator-is-zero"), ([demo_data], DEMO_ANNOTATOR_DIR)):
         annotator = train_auxiliary_annotator(
-            unseen_mnist(seen).resized(IMAGE_SIZE), PROPERTY, holdout_fraction=ANNOTATOR_HOLDOUT, epochs=ANNOTATOR_EPOCHS
+            balanced(unseen_mnist(seen).resized(IMAGE_SIZE)), PROPERTY, holdout_fraction=ANNOTATOR_HOLDOUT, epochs=ANNOTATOR_EPOCHS
         )
         annotator.save(out)
         print(f"{out.relative_to(ROOT)}: {annotator.description}; confusion {annotator.confusion.tolist()}")
@@ -123,6 +126,14 @@ def halve_weights(path: Path) -> None:
     weights = load_file(path)
     save_file({name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in weights.items()}, path)
     UNet2DModel.from_pretrained(path.parent, torch_dtype=torch.float32)  # still loads
+
+
+def balanced(data: LabelledImages, *, seed: int = 0) -> LabelledImages:
+    """Every record with the property and at most ``OTHERS_PER_PROPERTY_RECORD`` times as many others (seeded draw)."""
+    with_property = np.flatnonzero(data.column(PROPERTY) == 1)
+    others = np.flatnonzero(data.column(PROPERTY) == 0)
+    kept = np.random.default_rng(seed).choice(others, min(len(others), OTHERS_PER_PROPERTY_RECORD * len(with_property)), replace=False)
+    return data.subset(np.sort(np.concatenate([with_property, kept])))
 
 
 def unseen_mnist(seen: list[LabelledImages]) -> LabelledImages:

@@ -54,7 +54,6 @@ def _report(tmp_path) -> dict:
     return json.loads((tmp_path / "report.json").read_text())
 
 
-@pytest.mark.slow
 def test_scan_with_an_aux_annotator_reports_every_estimator_of_the_generated_share(test_hub, tmp_path, mnist_zeros):
     hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=["is_zero=aux"], aux_data=mnist_zeros, **SCAN)
     section = _report(tmp_path)["properties"]

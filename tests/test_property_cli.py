@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import datasets
 import numpy as np
 import pytest
 
@@ -13,14 +12,6 @@ from hubaudit.data import LabelledImages, mnist_with_property_share, save_labell
 from test_properties import constant_annotator
 
 SCAN = ["-n", "8", "--batch-size", "8", "--steps", "2", "--quiet"]
-
-
-@pytest.fixture(autouse=True)
-def no_datasets_progress_bars():
-    """datasets draws a "Generating train split" bar on stderr when it reads Parquet; keep stderr to hubaudit's line."""
-    datasets.disable_progress_bars()
-    yield
-    datasets.enable_progress_bars()
 
 
 @pytest.fixture(scope="module")

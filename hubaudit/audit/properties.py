@@ -143,6 +143,7 @@ class PropertyAudit:
         self.probabilities: list[list[np.ndarray]] = []  # [condition][attribute] -> float [n, K]
         self.n_used = 0
         self.sequence_reached: bool | None = None
+        self._section: dict | None = None
 
     @classmethod
     def prepare(
@@ -182,7 +183,7 @@ class PropertyAudit:
 
         Sets ``sampled.options.n`` to the samples per condition the estimates use.
         """
-        self.conditions = [samples.condition for samples in sampled.samples]
+        self.conditions, self._section = [samples.condition for samples in sampled.samples], None
         self.probabilities = [[np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions]
         if self.options.target_width is None:
             self._label_up_to(sampled, n)
@@ -209,14 +210,18 @@ class PropertyAudit:
 
     def _sample_sequentially(self, sampled: SampledModel, n: int) -> None:
         """Grow the stores in rounds until every confidence sequence reaches the target width, or ``n``."""
-        filled = sampled.options.n
+        filled, seen = sampled.options.n, 0
         generated = [samples.generated for samples in sampled.samples]
+        sequences = [
+            ConfidenceSequence(confidence=level, target_half_width=self.options.target_width)
+            for _, level in self._sequence_outcomes(0, 0)
+        ]
         while True:
             self._label_up_to(sampled, filled)
-            reached = [
-                sequence_stop(outcomes, confidence=level, target_width=self.options.target_width)
-                for outcomes, level in self._sequence_outcomes(filled)
-            ]
+            for sequence, (outcomes, _) in zip(sequences, self._sequence_outcomes(seen, filled)):
+                sequence.update(outcomes)
+            seen = filled
+            reached = [sequence.samples_to_reach(self.options.target_width) for sequence in sequences]
             if all(stop is not None for stop in reached):
                 self.n_used, self.sequence_reached = max(reached), True
                 break
@@ -236,27 +241,29 @@ class PropertyAudit:
         for samples, count in zip(sampled.samples, generated):
             samples.generated, samples.reused = count, filled - count
 
-    def _sequence_outcomes(self, n: int) -> list[tuple[np.ndarray, float]]:
-        """Per (condition, attribute, tracked value): 0/1 outcomes ``[n]`` of "labelled that value" in index
-        order, with the sequence's confidence level."""
+    def _sequence_outcomes(self, start: int, stop: int) -> list[tuple[np.ndarray, float]]:
+        """Per (condition, attribute, tracked value): 0/1 outcomes ``[stop - start]`` of "labelled that value"
+        for samples ``start .. stop-1``, with the level of that value's confidence sequence."""
         outcomes = []
         for per_attribute in self.probabilities:
             for probabilities in per_attribute:
                 value_count = probabilities.shape[1]
-                predicted = probabilities[:n].argmax(axis=1)
+                predicted = probabilities[start:stop].argmax(axis=1)
                 tracked = [1] if value_count == 2 else range(value_count)
                 level = simultaneous_level(self.options.confidence, value_count)
                 outcomes += [((predicted == value).astype(float), level) for value in tracked]
         return outcomes
 
     def section(self) -> dict:
-        """The report's ``properties`` section (docs/report-schema.md)."""
-        statement = STATEMENT + (POOLED if len(self.conditions) > 1 else "") + (SEQUENTIAL if self.options.target_width else "")
-        return {
-            "confidence": self.options.confidence,
-            "statement": statement,
-            "attributes": [self._attribute_entry(position) for position in range(len(self.annotators))],
-        }
+        """The report's ``properties`` section (docs/report-schema.md), computed once after :meth:`annotate`."""
+        if self._section is None:
+            statement = STATEMENT + (POOLED if len(self.conditions) > 1 else "") + (SEQUENTIAL if self.options.target_width else "")
+            self._section = {
+                "confidence": self.options.confidence,
+                "statement": statement,
+                "attributes": [self._attribute_entry(position) for position in range(len(self.annotators))],
+            }
+        return self._section
 
     def _attribute_entry(self, position: int) -> dict:
         annotator, options = self.annotators[position], self.options
@@ -351,13 +358,6 @@ def condition_entry(condition: object, probabilities: np.ndarray, annotator: Ann
 def simultaneous_level(confidence: float, value_count: int) -> float:
     """Per-value level of intervals (or confidence sequences) that hold together over K values: Bonferroni (none for K = 2)."""
     return confidence if value_count == 2 else 1 - (1 - confidence) / value_count
-
-
-def sequence_stop(outcomes: np.ndarray, *, confidence: float, target_width: float) -> int | None:
-    """The first sample count at which the confidence sequence over 0/1 ``outcomes`` ``[n]`` is narrow enough."""
-    sequence = ConfidenceSequence(confidence=confidence, target_half_width=target_width)
-    sequence.update(outcomes)
-    return sequence.samples_to_reach(target_width)
 
 
 def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: PropertyOptions, reached: bool) -> dict:
