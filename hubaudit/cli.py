@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,7 +92,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     from hubaudit.api import scan
     from hubaudit.audit import fairness_scan
     from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
-    from hubaudit.audit.properties import summary_lines
+    from hubaudit.audit.property_entries import summary_lines
 
     result = scan(
         args.model,
@@ -299,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    # The libraries' own warnings (missing torchvision, dtype casts) would bury hubaudit's one-line messages.
+    for variable in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
+        os.environ.setdefault(variable, "error")
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

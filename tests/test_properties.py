@@ -14,7 +14,8 @@ from hubaudit.annotate import AuxiliaryAnnotator
 from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
 from hubaudit.audit import properties
-from hubaudit.audit.properties import PropertyOptions, condition_entry, self_audit
+from hubaudit.audit.properties import PropertyOptions
+from hubaudit.audit.property_entries import condition_entry, self_audit
 from hubaudit.data import mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions
 from hubaudit.sampling import SampleStore
@@ -116,7 +117,7 @@ def test_self_audit_sets_the_estimate_beside_the_training_share(test_hub, tmp_pa
     assert audit["gap"]["1"] == pytest.approx(1.0 - training_share)  # every sample is labelled 1: estimate 1.0
     assert "An outsider with 8 samples" in audit["verdict"]
     assert ("discloses the training share" in audit["verdict"]) is finding
-    assert [item["kind"] for item in report["findings"]] == (["privacy"] if finding else [])
+    assert [(item["kind"], item.get("attribute")) for item in report["findings"]] == ([("privacy", "is_zero")] if finding else [])
 
 
 def test_annotation_streams_the_store_in_batches(test_hub, tmp_path, always_one, monkeypatch):

@@ -6,7 +6,6 @@ import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
