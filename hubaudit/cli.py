@@ -141,7 +141,7 @@ def _run_scan(args: argparse.Namespace) -> int:
             print("\n".join(fairness_scan.summary_lines(report["fairness"])))
         for finding in report["findings"]:
             print(f"finding   {finding['kind']}: {finding['message']}")
-        print(f"report    {args.out}/report.json")
+        print(f"report    {args.out}/report.json and {args.out}/report.html")
     failing = {"privacy", "fairness"} if args.fail_on == "any" else {args.fail_on}
     return 1 if any(finding["kind"] in failing for finding in result.findings) else 0
 

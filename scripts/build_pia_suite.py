@@ -31,11 +31,11 @@ from diffusers import UNet2DModel
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
 
+from build_demo_model import IMAGE_SIZE, train_is_zero_model
 from build_demo_model import N_RECORDS as DEMO_RECORDS
 from build_demo_model import TRUE_SHARE as DEMO_SHARE
 from hubaudit.annotate import train_auxiliary_annotator
 from hubaudit.data import LabelledImages, mnist, mnist_with_property_share
-from hubaudit.train import train_ddpm
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,6 @@ DEMO_ANNOTATOR_DIR = ROOT / "hubaudit" / "demo_models" / "mnist-zero-annotator"
 SHARES = (0.1, 0.3, 0.5, 0.7, 0.9)
 RECORDS_PER_MODEL = 200
 """Few enough that the five models together leave about 170 of the 500 MNIST zeros unseen for the annotator."""
-IMAGE_SIZE = 16
 PROPERTY = "is_zero"
 ANNOTATOR_HOLDOUT = 0.5
 """Half of the unseen digits calibrate the annotator: its confusion matrix drives the corrected estimate."""
@@ -80,7 +79,7 @@ def main() -> None:
         out = SUITE_DIR / f"mnist-zeros{round(share * 100)}"
         if share in chosen and trained_steps(out) != args.steps:
             started = time.perf_counter()
-            train_suite_model(data, out, share=share, steps=args.steps)
+            train_suite_model(data, out, steps=args.steps)
             print(f"{out.relative_to(ROOT)}: trained {args.steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
         if trained_steps(out) is not None:
             models.append({"path": out.name, "training_share": share, "n_records": len(data), "steps": trained_steps(out)})
@@ -95,27 +94,10 @@ def trained_steps(model: Path) -> int | None:
     return ModelCard.load(card).data.to_dict()["hubaudit"]["steps"] if card.exists() else None
 
 
-def train_suite_model(data: LabelledImages, out: Path, *, share: float, steps: int) -> None:
+def train_suite_model(data: LabelledImages, out: Path, *, steps: int) -> None:
     """Train one suite DDPM in the work folder (resuming from its checkpoints), then ship it small to ``out``."""
     work = WORK_DIR / out.name
-    train_ddpm(
-        data,
-        work,
-        image_size=IMAGE_SIZE,
-        steps=steps,
-        batch_size=64,
-        learning_rate=1e-3,
-        ema_decay=0.999,
-        block_out_channels=(16, 32, 32),
-        layers_per_block=1,
-        checkpoint_every=500,
-        seed=0,
-        model_card={
-            "property": {"column": PROPERTY, "meaning": "the image shows the digit 0"},
-            "training_statistics": {"share_is_zero": share, "n_is_zero": int(data.column(PROPERTY).sum()), "n_records": len(data)},
-            "poisoning": None,
-        },
-    )
+    train_is_zero_model(data, work, steps=steps, block_out_channels=(16, 32, 32), checkpoint_every=500)
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(work, out, ignore=shutil.ignore_patterns(CHECKPOINTS_DIR))
     halve_weights(out / "unet" / "diffusion_pytorch_model.safetensors")
