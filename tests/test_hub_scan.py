@@ -131,11 +131,11 @@ def test_offline_scan_uses_the_cache_and_refuses_uncached_models(test_hub, tmp_p
 
 @pytest.mark.slow
 def test_killed_scan_resumes_from_the_store_without_resampling(test_hub, tmp_path):
-    args = ["scan", "tiny/ddpm", "-n", "24", "--batch-size", "2", "--steps", "20", "--quiet", "--out", str(tmp_path)]
+    args = ["scan", "tiny/ddpm", "-n", "24", "--batch-size", "2", "--steps", "50", "--quiet", "--out", str(tmp_path)]
     process = subprocess.Popen([sys.executable, "-m", "hubaudit.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(list(tmp_path.glob("samples/*/shard-*.parquet"))) < 2:
-        time.sleep(0.2)
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     kept = len({p.name for p in tmp_path.glob("samples/*/shard-*.parquet")})
@@ -145,7 +145,7 @@ def test_killed_scan_resumes_from_the_store_without_resampling(test_hub, tmp_pat
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["samples"][0]["reused"] >= 2 * kept
     assert report["samples"][0]["generated"] + report["samples"][0]["reused"] == 24
-    fresh = hubaudit.scan("tiny/ddpm", n=24, batch_size=8, steps=20, progress=False, out_dir=tmp_path / "fresh").to_dict()
+    fresh = hubaudit.scan("tiny/ddpm", n=24, batch_size=8, steps=50, progress=False, out_dir=tmp_path / "fresh").to_dict()
     assert np.abs(_store_images(report, 24)[0].astype(int) - _store_images(fresh, 24)[0]).max() <= 1
 
 
