@@ -134,3 +134,22 @@ def test_html_report_of_a_scan_opens_with_its_images_and_charts(scanned_page, sp
     page.close()
     assert len(widths) == SAMPLES + 1 and all(width > 0 for width in widths), widths  # samples + the gender chart
     assert max(widths) > 200  # the chart
+
+
+def test_html_report_of_the_demo_model_opens_with_its_samples_and_estimate_chart(browser, tmp_path):
+    import hubaudit
+    from hubaudit.demo_models import MNIST_ZEROS30
+
+    annotator = MNIST_ZEROS30.parent / "mnist-zero-annotator"
+    hubaudit.scan(
+        str(MNIST_ZEROS30), n=12, batch_size=12, steps=10, scheduler="ddim", progress=False, out_dir=tmp_path,
+        attributes=[f"is_zero=aux:{annotator}"],
+    )
+    page = browser.new_page()
+    page.goto((tmp_path / "report.html").as_uri())
+    widths = page.locator("img").evaluate_all("images => images.map(image => image.complete ? image.naturalWidth : 0)")
+    text = page.locator("body").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "demo-report-html.png"), full_page=True)
+    page.close()
+    assert len(widths) == 8 + 1 and all(width > 0 for width in widths), widths  # 8 samples shown + the is_zero chart
+    assert "is_zero" in text and "corrected" in text
