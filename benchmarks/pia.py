@@ -96,7 +96,7 @@ def main() -> None:
 def scan_model(model: Path, annotator: Path, training_share: float, args: argparse.Namespace) -> dict:
     """Scan ``model`` at n (fixed) and sequentially; the row of the table plus the samples' pixel features."""
     import hubaudit
-    from hubaudit.sampling import SampleStore
+    from hubaudit.sampling import open_sample_store
     from hubaudit.stats import hoeffding_sample_size
 
     options = {
@@ -112,7 +112,7 @@ def scan_model(model: Path, annotator: Path, training_share: float, args: argpar
     ).to_dict()
     sequential = sequential_scan["properties"]["attributes"][0]["by_condition"][0]["sequential"]
     store_path = Path(fixed["samples"][0]["store_path"])
-    images = SampleStore(fixed["store_root"], json.loads((store_path / "manifest.json").read_text())).load(args.n)
+    images = open_sample_store(store_path).load(args.n)
     return {
         "model": model.name,
         "training_share": training_share,

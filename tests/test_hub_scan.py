@@ -16,7 +16,7 @@ import pytest
 import hubaudit
 from ports import free_port
 from hubaudit.cli import main
-from hubaudit.sampling import SampleStore
+from hubaudit.sampling import open_sample_store
 
 SCAN_OPTIONS = {"n": 2, "batch_size": 2, "steps": 2, "progress": False}
 CONDITIONS = {"stable-diffusion": {"prompts": ["a photo of a face"], "guidance_scale": 3.0}, "dit": {"guidance_scale": 2.0}}
@@ -32,8 +32,7 @@ EXPECTED_KIND = {
 
 
 def _store_images(report: dict, n: int) -> list[np.ndarray]:
-    root = Path(report["store_root"])
-    return [SampleStore(root, json.loads((Path(s["store_path"]) / "manifest.json").read_text())).load(n) for s in report["samples"]]
+    return [open_sample_store(samples["store_path"]).load(n) for samples in report["samples"]]
 
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED_KIND))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from hubaudit.audit.properties import PropertyOptions
 from hubaudit.audit.property_entries import condition_entry, self_audit
 from hubaudit.data import mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions
-from hubaudit.sampling import SampleStore
+from hubaudit.sampling import open_sample_store
 from hubaudit.stats import hoeffding_interval
 
 SCAN = {"n": 8, "batch_size": 8, "steps": 2, "progress": False}
@@ -94,7 +93,7 @@ def test_sequential_scan_stops_early_when_every_sample_has_the_same_value(test_h
     assert sequential["estimate"]["half_width"] <= 0.1 and sequential["estimate"]["value"] == 1.0
     assert report["n_per_condition"] == sequential["n_used"]
     (samples,) = report["samples"]
-    stored = SampleStore(report["store_root"], json.loads((Path(samples["store_path"]) / "manifest.json").read_text()))
+    stored = open_sample_store(samples["store_path"])
     assert sequential["n_used"] <= len(stored.indices()) == samples["generated"] < 100
     assert "--target-width 0.1" in report["command"]
 

@@ -9,7 +9,7 @@ from diffusers import DiffusionPipeline
 
 import tiny_models
 from hubaudit.errors import InvalidSamplerConfig, OutOfMemory
-from hubaudit.sampling import SampleStore, SamplerConfig, build_sampler, fill_store
+from hubaudit.sampling import SampleStore, SamplerConfig, build_sampler, fill_store, open_sample_store
 from hubaudit.sampling.noise import sample_generator
 
 CPU = torch.device("cpu")
@@ -142,3 +142,13 @@ def test_interrupted_fill_keeps_finished_batches_and_resumes_without_resampling(
     assert (stats.generated, stats.reused) == (3, 4)
     assert counting.batch_sizes == [2, 1]
     assert np.abs(store.load(7).astype(int) - sampler.generate(np.arange(7))).max() <= 1
+
+
+def test_an_existing_store_reopens_from_its_folder_alone(tmp_path):
+    store = SampleStore(tmp_path, {"sha": "a", "condition": 1})
+    store.write(np.array([0]), np.zeros((1, 4, 4, 1), dtype=np.uint8))
+    reopened = open_sample_store(store.path)
+    assert reopened.key == store.key and reopened.indices().tolist() == [0]
+    assert open_sample_store(tmp_path / "no-such-store") is None
+    renamed = store.path.rename(tmp_path / "renamed")
+    assert open_sample_store(renamed) is None  # under another name it would be a new, empty store

@@ -7,7 +7,6 @@ was moved keeps working when its stores sit in the default ``samples/`` folder b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import numpy as np
 
 from hubaudit.errors import IncompleteSampleStore
 from hubaudit.report.content import condition_label
-from hubaudit.sampling import SampleStore
-from hubaudit.sampling.store import store_key_digest
+from hubaudit.sampling.store import open_sample_store
 
 
 @dataclass(frozen=True)
@@ -26,17 +24,6 @@ class ConditionImages:
     condition: str
     images: np.ndarray | None
     missing: str = ""
-
-
-def open_store(store_path: Path | str) -> SampleStore | None:
-    """The store in folder ``store_path``, or None when it has no manifest or was renamed."""
-    manifest = Path(store_path) / "manifest.json"
-    if not manifest.is_file():
-        return None
-    key = json.loads(manifest.read_text())
-    if store_key_digest(key) != manifest.parent.name:
-        return None  # opening it under another name would start a new, empty store
-    return SampleStore(manifest.parent.parent, key)
 
 
 def read_condition_images(
@@ -57,7 +44,7 @@ def read_condition_images(
         label = condition_label(samples.get("condition"))
         recorded = Path(samples.get("store_path", ""))
         candidates = [recorded] + ([Path(report_dir) / "samples" / recorded.name] if report_dir is not None else [])
-        store = next((store for store in map(open_store, candidates) if store is not None), None)
+        store = next((store for store in map(open_sample_store, candidates) if store is not None), None)
         if store is None:
             found.append(ConditionImages(label, None, f"sample store not found at {recorded}"))
             continue

@@ -4,7 +4,7 @@ from hubaudit.sampling.config import Condition, SamplerConfig, pick_device, pick
 from hubaudit.sampling.noise import sample_generator
 from hubaudit.sampling.runner import FillStats, Shard, current_shard, fill_store
 from hubaudit.sampling.samplers import Sampler, build_sampler
-from hubaudit.sampling.store import SampleStore
+from hubaudit.sampling.store import SampleStore, open_sample_store
 
 __all__ = [
     "Condition",
@@ -16,6 +16,7 @@ __all__ = [
     "build_sampler",
     "current_shard",
     "fill_store",
+    "open_sample_store",
     "pick_device",
     "pick_dtype",
     "sample_generator",

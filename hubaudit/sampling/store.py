@@ -127,6 +127,21 @@ class SampleStore:
         return np.concatenate(images)[order]
 
 
+def open_sample_store(folder: Path | str) -> SampleStore | None:
+    """The existing store in ``folder`` (read by its ``manifest.json``), or None when there is none.
+
+    A folder renamed away from its key's digest is not opened: under another name it would be
+    a new, empty store.
+    """
+    manifest = Path(folder) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    key = json.loads(manifest.read_text())
+    if store_key_digest(key) != manifest.parent.name:
+        return None
+    return SampleStore(manifest.parent.parent, key)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
