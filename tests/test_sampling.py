@@ -8,7 +8,7 @@ import torch
 from diffusers import DiffusionPipeline
 
 import tiny_models
-from hubaudit.errors import InvalidSamplerConfig, OutOfMemory
+from hubaudit.errors import IncompleteSampleStore, InvalidSamplerConfig, OutOfMemory
 from hubaudit.sampling import SampleStore, SamplerConfig, build_sampler, fill_store, open_sample_store
 from hubaudit.sampling.noise import sample_generator
 
@@ -84,6 +84,10 @@ def test_store_streams_batches_and_loads_with_datasets(tmp_path):
     assert np.array_equal(store.load(5), images)
     batches = list(store.iter_batches(5, batch_size=2))
     assert [len(indices) for indices, _ in batches] == [2, 2, 1]
+    (tail_indices, tail_images), = store.iter_batches(5, start=3)
+    assert tail_indices.tolist() == [3, 4] and np.array_equal(tail_images, images[3:])
+    with pytest.raises(IncompleteSampleStore, match="lacks 2 of samples 3..6"):
+        list(store.iter_batches(7, start=3))
     loaded = datasets.load_dataset("parquet", data_files=str(store.path / "*.parquet"), split="train")
     by_index = {row["index"]: np.asarray(row["image"]) for row in loaded}
     assert np.array_equal(by_index[3], images[3])

@@ -190,12 +190,9 @@ class PropertyAudit:
         for position, samples in enumerate(sampled.samples):
             done = len(self.probabilities[position][0])
             fresh = [np.zeros((n - done, len(a.attribute.values))) for a in self.annotators]
-            for indices, images in samples.store.iter_batches(n, batch_size=ANNOTATION_BATCH):
-                keep = indices >= done
-                if not keep.any():
-                    continue
+            for indices, images in samples.store.iter_batches(n, start=done, batch_size=ANNOTATION_BATCH):
                 for labels, annotator in zip(fresh, self.annotators):
-                    labels[indices[keep] - done] = annotator.predict_proba(images[keep])
+                    labels[indices - done] = annotator.predict_proba(images)
             self.probabilities[position] = [np.concatenate([old, new]) for old, new in zip(self.probabilities[position], fresh)]
         timings = sampled.timings
         timings["annotate_seconds"] = timings.get("annotate_seconds", 0.0) + time.perf_counter() - clock

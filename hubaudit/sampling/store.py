@@ -93,20 +93,26 @@ class SampleStore:
         _write_atomically(shard, buffer.getvalue().to_pybytes())
         return shard
 
-    def iter_batches(self, n: int, *, batch_size: int = 256) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Samples ``0..n-1`` as (indices int ``[B]``, uint8 images ``[B, H, W, C]``), in storage order.
+    def iter_batches(
+        self, n: int, *, start: int = 0, batch_size: int = 256
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Samples ``start..n-1`` as (indices int ``[B]``, uint8 images ``[B, H, W, C]``), in storage order.
 
-        Reads one shard at a time, so memory stays flat in ``n``; each index comes once.
-        Raises ``IncompleteSampleStore`` if the store lacks any of the ``n`` samples.
+        Reads one shard at a time, so memory stays flat in ``n``; each index comes once. Shards
+        wholly below ``start`` are not read, and samples outside the range are not decoded.
+        Raises ``IncompleteSampleStore`` if the store lacks any sample of the range.
         """
         seen = np.zeros(n, dtype=bool)
+        seen[:start] = True
         pending_indices: list[int] = []
         pending_images: list[np.ndarray] = []
         for shard in self._shards():
+            if int(shard.name.split("-")[2]) < start:  # shard-FIRST-LAST-rRANK.parquet, indices ascending
+                continue
             table = pq.read_table(shard)
             for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist()):
                 if index >= n or seen[index]:
-                    continue  # beyond n, or a duplicate from an overlapping shard
+                    continue  # outside the range, or a duplicate from an overlapping shard
                 seen[index] = True
                 pending_indices.append(index)
                 pending_images.append(decode_png(cell["bytes"]))
@@ -117,7 +123,7 @@ class SampleStore:
             yield np.asarray(pending_indices), np.stack(pending_images)
         if not seen.all():
             raise IncompleteSampleStore(
-                f"sample store {self.path} lacks {int((~seen).sum())} of {n} samples: rerun the scan to fill it"
+                f"sample store {self.path} lacks {int((~seen).sum())} of samples {start}..{n - 1}: rerun the scan to fill it"
             )
 
     def load(self, n: int) -> np.ndarray:
