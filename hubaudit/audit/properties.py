@@ -282,11 +282,13 @@ class PropertyAudit:
             entry["self_audit"] = self_audit(entry, self.training_shares[position], options.max_property_error)
         return entry
 
-    def findings(self) -> list[dict]:
-        """Privacy findings: each self-audited attribute whose outsider estimate is within ``max_property_error``."""
+    @staticmethod
+    def findings(section: dict) -> list[dict]:
+        """Privacy findings of a :meth:`section`: each self-audited attribute whose outsider estimate
+        is within ``max_property_error``."""
         return [
             {"kind": "privacy", "attribute": entry["name"], "message": entry["self_audit"]["finding"]}
-            for entry in self.section()["attributes"]
+            for entry in section["attributes"]
             if entry.get("self_audit", {}).get("finding")
         ]
 

@@ -208,7 +208,7 @@ class ScanResult:
             "store_root": str(options.sample_root),
             "timings": {name: round(seconds, 3) for name, seconds in sampled.timings.items()},
             "command": self.command,
-            **{name: section for name, section in self.sections.items()},
+            **self.sections,
             "findings": self.findings,
         }
 
@@ -235,8 +235,9 @@ def run_scan(options: ScanOptions, *, command: str = "") -> ScanResult:
     sampled.timings["total_seconds"] = time.perf_counter() - clock
     result = ScanResult(sampled, command)
     if properties is not None:
-        result.sections["properties"] = properties.section()
-        result.findings.extend(properties.findings())
+        section = properties.section()  # computed once: its corrected intervals are bootstrapped
+        result.sections["properties"] = section
+        result.findings.extend(properties.findings(section))
     if signature is not None:
         result.sections["fairness"] = signature.to_dict()
         result.findings.extend(signature.findings())
