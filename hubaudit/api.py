@@ -11,13 +11,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hubaudit.audit.fairness import FairnessOptions
-from hubaudit.audit.properties import PropertyOptions
-from hubaudit.audit.scan import ScanOptions, ScanResult, run_scan
-from hubaudit.report.json_report import write_json_report
-from hubaudit.report.render import write_report
-from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
+from hubaudit.hub import parse_model_reference, resolve_model
+
+if TYPE_CHECKING:
+    from hubaudit.audit.scan import ScanOptions, ScanResult
 
 
 def scan(
@@ -28,6 +27,8 @@ def scan(
     steps: int | None = None,
     scheduler: str | None = None,
     guidance_scale: float | None = None,
+    height: int | None = None,
+    width: int | None = None,
     dtype: str | None = None,
     seed: int = 0,
     classes: Sequence[int] | None = None,
@@ -39,6 +40,7 @@ def scan(
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
     allow_local: bool = True,
+    keep_safety_checker: bool = False,
     progress: bool = True,
     attributes: Sequence[str] | None = None,
     aux_data: str | Path | None = None,
@@ -63,7 +65,10 @@ def scan(
         batch_size: samples per forward pass; halved automatically on out-of-memory.
         steps: denoising steps (None: the pipeline's default).
         scheduler: ``"ddim"`` or ``"dpmsolver++"`` to swap the model's scheduler.
-        guidance_scale: classifier-free guidance (DiT, text-to-image).
+        guidance_scale: classifier-free guidance (DiT, text-to-image); None: the pipeline's default,
+            which the report records.
+        height: image height in pixels (pipelines whose call takes one); None: the pipeline's default.
+        width: image width in pixels, likewise.
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"``; None: float16 on GPUs, float32 on CPU.
         seed: sample i's noise depends only on (seed, condition, i).
         classes: class ids to scan (class-conditional models; default: every class).
@@ -75,6 +80,8 @@ def scan(
         allow_pickle: accept pickle weights, which can run code when loaded.
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models.
+        keep_safety_checker: keep a safety checker the model ships (by default it is left out: it
+            blacks out the images it flags, which biases every share; the report says which).
         progress: show progress bars.
         attributes: ``NAME=SPEC`` strings (e.g. ``"is_zero=aux"``, ``"gender=clip"``): estimate the
             generated share of each attribute's values (the report's ``properties`` section).
@@ -100,6 +107,18 @@ def scan(
     Raises:
         hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure).
     """
+    # What the repository's files decide is refused before torch and diffusers are imported.
+    resolved = resolve_model(
+        parse_model_reference(model, allow_local=allow_local),
+        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+    )
+    from hubaudit.audit.fairness import FairnessOptions
+    from hubaudit.audit.properties import PropertyOptions
+    from hubaudit.audit.scan import ScanOptions, run_scan
+    from hubaudit.report.json_report import write_json_report
+    from hubaudit.report.render import write_report
+    from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
+
     resolved_device = pick_device(device)
     options = ScanOptions(
         model=model,
@@ -109,6 +128,8 @@ def scan(
             num_inference_steps=steps,
             scheduler=scheduler,
             guidance_scale=guidance_scale,
+            height=height,
+            width=width,
             dtype=pick_dtype(dtype, resolved_device),
             seed=seed,
         ),
@@ -120,6 +141,7 @@ def scan(
         allow_pickle=allow_pickle,
         trust_remote_code=trust_remote_code,
         allow_local=allow_local,
+        keep_safety_checker=keep_safety_checker,
         progress=progress,
         properties=PropertyOptions.from_arguments(
             attributes, aux_data=aux_data, training_data=training_data, confidence=confidence,
@@ -131,7 +153,7 @@ def scan(
             max_dp_gap=max_dp_gap, max_gap_increase=max_gap_increase, probe=probe,
         ),
     )
-    result = run_scan(options, command=reproduce_command(options))
+    result = run_scan(options, command=reproduce_command(options), resolved=resolved)
     if result.sampled.shard.is_main:
         report = result.to_dict()
         write_json_report(report, Path(out_dir) / "report.json")
@@ -147,13 +169,20 @@ def reproduce_command(options: ScanOptions) -> str:
         "--steps": config.num_inference_steps,
         "--scheduler": config.scheduler,
         "--guidance-scale": config.guidance_scale,
+        "--height": config.height,
+        "--width": config.width,
     }
     for flag, value in optional.items():
         if value is not None:
             words += [flag, str(value)]
     for condition in options.conditions or ():
         words += ["--prompt" if isinstance(condition, str) else "--class", str(condition)]
-    for flag, enabled in {"--allow-pickle": options.allow_pickle, "--trust-remote-code": options.trust_remote_code}.items():
+    flags = {
+        "--allow-pickle": options.allow_pickle,
+        "--trust-remote-code": options.trust_remote_code,
+        "--keep-safety-checker": options.keep_safety_checker,
+    }
+    for flag, enabled in flags.items():
         if enabled:
             words.append(flag)
     if options.properties is not None:
@@ -161,3 +190,41 @@ def reproduce_command(options: ScanOptions) -> str:
     if options.fairness is not None:
         words += options.fairness.command_words()
     return shlex.join(words)
+
+
+def inspect_model(
+    model: str, *, token: str | None = None, allow_local: bool = True, allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+) -> dict:
+    """What a scan of ``model`` can ask for, read from its files without loading any weight.
+
+    Returns:
+        ``{"reference", "resolved_sha", "pipeline_class", "kind", "num_classes", "class_names",
+        "default_steps", "default_guidance"}``: ``kind`` is ``unconditional``, ``class-conditional``
+        or ``text-to-image`` (None for a pipeline defined by repository code, known only once
+        loaded); ``class_names`` maps class ids to names where the model records them.
+
+    Raises:
+        hubaudit.errors.HubAuditError: the model cannot be scanned (the same refusals as :func:`scan`).
+
+    Example:
+        >>> hubaudit.api.inspect_model("facebook/DiT-XL-2-256")["kind"]  # doctest: +SKIP
+        'class-conditional'
+    """
+    resolved = resolve_model(
+        parse_model_reference(model, allow_local=allow_local),
+        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+    )
+    from hubaudit.audit.scan import model_capabilities
+
+    capabilities = model_capabilities(resolved, token=token)
+    return {
+        "reference": str(resolved.reference),
+        "resolved_sha": resolved.sha,
+        "pipeline_class": resolved.pipeline_class,
+        "kind": capabilities.kind if capabilities else None,
+        "num_classes": capabilities.num_classes if capabilities else None,
+        "class_names": dict(capabilities.class_names) if capabilities else {},
+        "default_steps": capabilities.default_steps if capabilities else None,
+        "default_guidance": capabilities.default_guidance if capabilities else None,
+    }

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError, InvalidData
+from hubaudit.errors import HubAuditError, InvalidData, first_line
 
 
 def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,9 +36,11 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--steps", type=int, help="denoising steps (default: the pipeline's)")
     group.add_argument("--scheduler", choices=["ddim", "dpmsolver++"], help="swap the model's scheduler")
     group.add_argument("--guidance-scale", type=float, help="classifier-free guidance (DiT, text-to-image)")
+    group.add_argument("--height", type=int, help="image height in pixels (default: the pipeline's)")
+    group.add_argument("--width", type=int, help="image width in pixels (default: the pipeline's)")
     group.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPU, float32 on CPU")
     group.add_argument("--seed", type=int, default=0, help="sample i's noise depends only on (seed, condition, i)")
-    group.add_argument("--class", dest="classes", type=int, action="append", help="class id to scan (repeatable)")
+    group.add_argument("--class", dest="classes", type=int, action="append", metavar="ID", help="class id to scan (repeatable; default every class of a model with at most 20)")
     group.add_argument("--prompt", dest="prompts", action="append", help="prompt to scan (repeatable; text-to-image)")
     group.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     group.add_argument("--out", default="hubaudit-out", help="output folder for report.json (default hubaudit-out)")
@@ -49,6 +51,10 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
 def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--allow-pickle", action="store_true", help="accept pickle weights (they can run code)")
     group.add_argument("--trust-remote-code", action="store_true", help="run custom pipeline code from the repo")
+    group.add_argument(
+        "--keep-safety-checker", action="store_true",
+        help="keep the model's safety checker (default: left out, since it blacks out the images it flags)",
+    )
 
 
 def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
@@ -90,9 +96,7 @@ def _add_fairness_arguments(group: argparse._ArgumentGroup) -> None:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from hubaudit.api import scan
-    from hubaudit.audit import fairness_scan
     from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
-    from hubaudit.audit.property_entries import summary_lines
 
     result = scan(
         args.model,
@@ -101,6 +105,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         steps=args.steps,
         scheduler=args.scheduler,
         guidance_scale=args.guidance_scale,
+        height=args.height,
+        width=args.width,
         dtype=args.dtype,
         seed=args.seed,
         classes=args.classes,
@@ -110,6 +116,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         store_dir=args.store,
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
+        keep_safety_checker=args.keep_safety_checker,
         progress=not args.quiet,
         attributes=args.attributes,
         aux_data=args.aux_data,
@@ -126,6 +133,9 @@ def _run_scan(args: argparse.Namespace) -> int:
         max_gap_increase=args.max_gap_increase,
         probe=args.probe,
     )
+    from hubaudit.audit import fairness_scan
+    from hubaudit.audit.property_entries import summary_lines
+
     if result.sampled.shard.is_main:
         report = result.to_dict()
         model = report["model"]
@@ -309,6 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HubAuditError as err:
         print(f"hubaudit: error: {err}", file=sys.stderr)
         return err.exit_code
+    except Exception as err:  # a library error no layer anticipated: still one line and exit 2, never a traceback
+        if os.environ.get("HUBAUDIT_DEBUG"):
+            raise
+        print(f"hubaudit: error: {type(err).__name__}: {first_line(err)} (HUBAUDIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("hubaudit: interrupted; finished samples are kept: rerun the same command to resume", file=sys.stderr)
         return 130

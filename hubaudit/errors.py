@@ -8,6 +8,11 @@ environment the tool cannot work in). Nothing else in the package prints errors.
 from __future__ import annotations
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of a library exception's message (or its class name): what a one-line error quotes."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 class HubAuditError(Exception):
     """Base class: a failure the user can act on; the CLI prints ``str(err)`` and exits 2."""
 
@@ -51,13 +56,39 @@ class NotADiffusersRepo(HubAuditError):
 
 
 class UnsupportedPipeline(HubAuditError):
-    """The pipeline class is not one hubaudit knows how to sample."""
+    """The pipeline's call cannot be driven as unconditional, class-conditional or text-to-image sampling."""
 
-    def __init__(self, reference: str, pipeline_class: str, supported: list[str]):
-        self.reference, self.pipeline_class, self.supported = reference, pipeline_class, supported
+    def __init__(self, reference: str, pipeline_class: str, reason: str):
+        self.reference, self.pipeline_class, self.reason = reference, pipeline_class, reason
+        super().__init__(f"{reference!r} is a {pipeline_class}, which hubaudit cannot sample: {reason}")
+
+
+class UnknownPipelineClass(HubAuditError):
+    """``model_index.json`` names a class the trusted library it points to does not have (a typo, or a newer diffusers)."""
+
+    def __init__(self, reference: str, class_name: str, library: str):
+        self.reference, self.class_name, self.library = reference, class_name, library
         super().__init__(
-            f"{reference!r} is a {pipeline_class}, which hubaudit cannot sample; supported: {', '.join(supported)}"
+            f"{reference!r} names unknown class {class_name} ({library} {_installed_version(library)} has no such class; "
+            "check model_index.json, or upgrade diffusers/transformers)"
         )
+
+
+def _installed_version(library: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(library)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+class InvalidModelIndex(HubAuditError):
+    """``model_index.json`` or a component config is not valid JSON, or names no pipeline class."""
+
+    def __init__(self, reference: str, file_name: str, reason: str):
+        self.reference, self.file_name, self.reason = reference, file_name, reason
+        super().__init__(f"{file_name} of {reference!r} is {reason}")
 
 
 class PickleWeightsRefused(HubAuditError):
@@ -117,6 +148,14 @@ class OutOfMemory(HubAuditError):
     def __init__(self, device: str):
         self.device = device
         super().__init__(f"out of memory on {device} even at batch size 1 (try --dtype float16 or a smaller model)")
+
+
+class SamplingFailed(HubAuditError):
+    """The pipeline, its scheduler or its components raised while drawing samples."""
+
+    def __init__(self, pipeline_class: str, reason: str):
+        self.pipeline_class, self.reason = pipeline_class, reason
+        super().__init__(f"sampling {pipeline_class} failed: {reason}")
 
 
 class StoreMismatch(HubAuditError):
@@ -181,6 +220,14 @@ class InvalidReport(HubAuditError):
 
 class UnsupportedAnnotatorModel(HubAuditError):
     """The model cannot serve as the requested annotator (not CLIP/SigLIP, not an image classifier, no processor)."""
+
+
+class AnnotationFailed(HubAuditError):
+    """An annotator's model raised on the samples (weights that do not fit its config, wrong image shape)."""
+
+    def __init__(self, annotator: str, reason: str):
+        self.annotator, self.reason = annotator, reason
+        super().__init__(f"annotating with {annotator} failed: {reason}")
 
 
 class InvalidSavedAnnotator(HubAuditError):

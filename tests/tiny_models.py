@@ -319,3 +319,24 @@ def save_remote_code_pipeline(path: Path) -> Path:
 def save_unsupported_pipeline(path: Path) -> Path:
     """A tiny, loadable ``StableDiffusionUpscalePipeline``."""
     return save_pipeline(build_stable_diffusion_upscale, path)
+
+
+def _edit_model_index(path: Path, edit: Callable[[dict], None]) -> Path:
+    index_path = Path(path) / "model_index.json"
+    model_index = json.loads(index_path.read_text())
+    edit(model_index)
+    index_path.write_text(json.dumps(model_index, indent=2))
+    return Path(path)
+
+
+def save_misspelt_pipeline(path: Path) -> Path:
+    """A DDPM whose ``_class_name`` is a typo (``DDPMPipline``): an unknown class, not remote code."""
+    return _edit_model_index(save_pipeline(build_ddpm, path), lambda index: index.update(_class_name="DDPMPipline"))
+
+
+def save_malformed_model_index(path: Path) -> Path:
+    """A DDPM whose ``model_index.json`` is cut off mid-object (not valid JSON)."""
+    path = save_pipeline(build_ddpm, path)
+    index_path = path / "model_index.json"
+    index_path.write_text(index_path.read_text()[:40])
+    return path

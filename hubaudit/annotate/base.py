@@ -21,7 +21,7 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from hubaudit.data import LabelledImages
-from hubaudit.errors import InvalidAttributeSpec, InvalidData
+from hubaudit.errors import AnnotationFailed, HubAuditError, InvalidAttributeSpec, InvalidData, first_line
 
 CONFIG_FILE = "annotator.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -165,7 +165,12 @@ class Annotator(ABC):
         batches = []
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
-                scores = self._predict_batch(images[start : start + batch_size])
+                try:
+                    scores = self._predict_batch(images[start : start + batch_size])
+                except HubAuditError:
+                    raise
+                except Exception as err:  # the model's own error: one line naming the annotator
+                    raise AnnotationFailed(self.description, first_line(err)) from err
                 batches.append(scores.cpu().double().softmax(dim=1).numpy())  # float64 on the CPU: mps has none
         if not batches:
             return np.zeros((0, len(self.attribute.values)))

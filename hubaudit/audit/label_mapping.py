@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from hubaudit.errors import InvalidLabelMapping
-from hubaudit.sampling import Condition
+
+if TYPE_CHECKING:  # the CLI parses label maps before it imports torch
+    from hubaudit.sampling import Condition
 
 LABEL_VALUES = ("0", "1")
 _LABEL_ASSIGNMENT = re.compile(r"\s*([^=]+?)\s*=\s*(.*?)\s*")

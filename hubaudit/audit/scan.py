@@ -15,10 +15,12 @@ from hubaudit.audit.fairness import FairnessOptions
 from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.properties import PropertyAudit, PropertyOptions
 from hubaudit.errors import InvalidSamplerConfig
-from hubaudit.hub import ResolvedModel, load_pipeline, parse_model_reference, resolve_model
+from hubaudit.hub import ResolvedModel, parse_model_reference, resolve_model
+from hubaudit.hub.loading import load_pipeline, pipeline_class_of, safety_checker_state
 from hubaudit.sampling.config import DTYPES
 from hubaudit.sampling import (
     Condition,
+    PipelineCapabilities,
     SampleStore,
     Sampler,
     SamplerConfig,
@@ -27,7 +29,11 @@ from hubaudit.sampling import (
     current_shard,
     fill_store,
     pick_device,
+    pipeline_capabilities,
 )
+
+#: Component configs read before loading: what decides the kind, the classes and the step limit.
+_CONFIG_FILES = ("unet/config.json", "transformer/config.json", "scheduler/scheduler_config.json")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class ScanOptions:
         allow_pickle: accept pickle weights (they can run code when loaded).
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models (the Space turns this off).
+        keep_safety_checker: keep a safety checker the model ships (it blacks out the images it
+            flags, which biases every share; by default it is left out and the report says so).
         progress: show progress bars.
         properties: property inference (attributes, annotators, target width); None skips it.
         fairness: fairness signature (sensitive attributes and labels among the properties'
@@ -66,6 +74,7 @@ class ScanOptions:
     allow_pickle: bool = False
     trust_remote_code: bool = False
     allow_local: bool = True
+    keep_safety_checker: bool = False
     progress: bool = True
     properties: PropertyOptions | None = None
     fairness: FairnessOptions | None = None
@@ -113,6 +122,7 @@ class SampledModel:
     samples: list[ConditionSamples]
     shard: Shard
     timings: dict[str, float]
+    safety_checker: str = "absent"
 
 
 def store_key(resolved: ResolvedModel, config: SamplerConfig, condition: Condition) -> dict:
@@ -126,19 +136,52 @@ def store_key(resolved: ResolvedModel, config: SamplerConfig, condition: Conditi
     }
 
 
+def resolve_options_model(options: ScanOptions) -> ResolvedModel:
+    """Pin and check ``options.model`` from its files alone (no torch, no diffusers): the fast refusals."""
+    reference = parse_model_reference(options.model, allow_local=options.allow_local)
+    return resolve_model(
+        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code
+    )
+
+
+def model_capabilities(resolved: ResolvedModel, *, token: str | None = None) -> PipelineCapabilities | None:
+    """How to drive the model, from its pipeline class and component configs, before any weight loads.
+
+    None for a pipeline defined by repository code: its capabilities are read once it is loaded.
+    """
+    pipeline_class = pipeline_class_of(resolved)
+    if pipeline_class is None:
+        return None
+    configs = {path.partition("/")[0]: resolved.read_json(path, token=token) for path in _CONFIG_FILES}
+    return pipeline_capabilities(
+        pipeline_class, {name: config for name, config in configs.items() if config},
+        reference=str(resolved.reference), class_names=resolved.model_index.get("id2label"),
+    )
+
+
 def sample_model(
-    options: ScanOptions, *, before_sampling: Callable[[str, list[Condition]], None] | None = None
+    options: ScanOptions,
+    *,
+    resolved: ResolvedModel | None = None,
+    before_sampling: Callable[[str, list[Condition]], None] | None = None,
 ) -> SampledModel:
     """Resolve, load and sample ``options.model``: the first half of every scan.
 
+    Settings and conditions the model cannot take are refused before its weights load.
     ``before_sampling(kind, conditions)`` may raise to refuse the conditions before any sample is drawn.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    reference = parse_model_reference(options.model, allow_local=options.allow_local)
-    resolved = resolve_model(
-        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code
-    )
+    resolved = resolved or resolve_options_model(options)
+    capabilities = model_capabilities(resolved, token=options.token)
+    conditions = list(options.conditions) if options.conditions else None
+    if capabilities is not None:
+        capabilities.check_settings(options.sampler)
+        conditions = conditions or capabilities.default_conditions()
+        for condition in conditions:
+            capabilities.check_condition(condition)
+        if before_sampling is not None:
+            before_sampling(capabilities.kind, conditions)
     timings["resolve_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -147,15 +190,17 @@ def sample_model(
         token=options.token,
         allow_pickle=options.allow_pickle,
         trust_remote_code=options.trust_remote_code,
+        keep_safety_checker=options.keep_safety_checker,
         dtype=DTYPES[options.sampler.dtype],
     )
     shard = current_shard()
-    sampler = build_sampler(pipeline, options.sampler, pick_device(options.device))
-    conditions = list(options.conditions) if options.conditions else sampler.default_conditions()
-    for condition in conditions:
-        sampler.check_condition(condition)
-    if before_sampling is not None:
-        before_sampling(sampler.kind, conditions)
+    sampler = build_sampler(pipeline, options.sampler, pick_device(options.device), capabilities)
+    if capabilities is None:  # repository code: checked now that its class is known
+        conditions = conditions or sampler.default_conditions()
+        for condition in conditions:
+            sampler.check_condition(condition)
+        if before_sampling is not None:
+            before_sampling(sampler.kind, conditions)
     timings["load_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -168,7 +213,8 @@ def sample_model(
         )
         samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
     timings["sample_seconds"] = time.perf_counter() - clock
-    return SampledModel(options, resolved, sampler, samples, shard, timings)
+    safety = safety_checker_state(resolved, keep_safety_checker=options.keep_safety_checker)
+    return SampledModel(options, resolved, sampler, samples, shard, timings, safety)
 
 
 SCHEMA_VERSION = "1.0"
@@ -200,6 +246,7 @@ class ScanResult:
                 "pipeline_class": sampled.resolved.pipeline_class,
                 "kind": sampled.sampler.kind,
                 "offline": sampled.resolved.offline,
+                "safety_checker": sampled.safety_checker,
             },
             "sampler": {**options.sampler.to_dict(), **sampled.sampler.describe(), "batch_size": options.batch_size},
             "n_per_condition": options.n,
@@ -213,9 +260,10 @@ class ScanResult:
         }
 
 
-def run_scan(options: ScanOptions, *, command: str = "") -> ScanResult:
-    """Sample the model and run the audits the options ask for."""
+def run_scan(options: ScanOptions, *, command: str = "", resolved: ResolvedModel | None = None) -> ScanResult:
+    """Sample the model and run the audits the options ask for (``resolved``: the model, if already resolved)."""
     clock = time.perf_counter()
+    resolved = resolved or resolve_options_model(options)  # the refusals that need only metadata come first
     properties = fairness = None
     if options.properties is not None:  # annotators are built first: bad input fails before sampling
         properties = PropertyAudit.prepare(
@@ -227,10 +275,10 @@ def run_scan(options: ScanOptions, *, command: str = "") -> ScanResult:
     before_sampling = fairness.check_conditions if fairness is not None else None
     if properties is not None:
         first_n = properties.first_sample_count(options.n, options.batch_size)
-        sampled = sample_model(replace(options, n=first_n), before_sampling=before_sampling)
+        sampled = sample_model(replace(options, n=first_n), resolved=resolved, before_sampling=before_sampling)
         properties.annotate(sampled, n=options.n)
     else:
-        sampled = sample_model(options)
+        sampled = sample_model(options, resolved=resolved, before_sampling=before_sampling)
     signature = fairness.run(sampled, properties, token=options.token) if fairness is not None else None
     sampled.timings["total_seconds"] = time.perf_counter() - clock
     result = ScanResult(sampled, command)

@@ -1,21 +1,15 @@
-"""Resolve a model reference, load its pipeline safely, record the exact sha."""
+"""Resolve a model reference, check it from its files, load its pipeline safely, record the exact sha.
 
-from hubaudit.hub.loading import (
-    SUPPORTED_PIPELINES,
-    ResolvedModel,
-    hub_errors,
-    load_pipeline,
-    pickle_only_components,
-    resolve_model,
-)
+Importing this package does not import torch or diffusers: :mod:`hubaudit.hub.loading` does.
+"""
+
 from hubaudit.hub.reference import ModelReference, parse_model_reference
+from hubaudit.hub.resolve import ResolvedModel, hub_errors, pickle_only_components, resolve_model
 
 __all__ = [
-    "SUPPORTED_PIPELINES",
     "ModelReference",
     "ResolvedModel",
     "hub_errors",
-    "load_pipeline",
     "parse_model_reference",
     "pickle_only_components",
     "resolve_model",

@@ -1,124 +1,57 @@
-"""Resolve a model reference to an exact commit and load its diffusers pipeline safely.
+"""Load a resolved pipeline through diffusers: weights from safetensors only, no repository code unless asked.
 
-Safety rules: weights load from safetensors only unless ``allow_pickle``; code from the
-repository (custom pipelines or components) never runs unless ``trust_remote_code``.
-Every Hub failure becomes one :mod:`hubaudit.errors` class.
+This is where diffusers is imported; :mod:`hubaudit.hub.resolve` decides the refusals that need
+only the repository's files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+import inspect
 
 import diffusers
-import huggingface_hub
 import torch
-from huggingface_hub import HfApi, hf_hub_download, snapshot_download
-from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
+import transformers
 
-from hubaudit.errors import (
-    GatedRepo,
-    HubAuditError,
-    NotADiffusersRepo,
-    OfflineNotCached,
-    PickleWeightsRefused,
-    PipelineLoadFailed,
-    RemoteCodeRefused,
-    RepoNotFound,
-    RevisionNotFound,
-    UnsupportedPipeline,
-)
-from hubaudit.hub.reference import ModelReference
+from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
+from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
 
-#: Pipeline classes hubaudit samples, by how they are conditioned.
-SUPPORTED_PIPELINES: dict[str, str] = {
-    "DDPMPipeline": "unconditional",  # becomes class-conditional when its UNet has class embeddings
-    "DDIMPipeline": "unconditional",
-    "ScoreSdeVePipeline": "unconditional",
-    "LDMPipeline": "unconditional",
-    "DiTPipeline": "class-conditional",
-    "StableDiffusionPipeline": "text-to-image",
-    "StableDiffusionXLPipeline": "text-to-image",
-}
-_TRUSTED_LIBRARIES = {"diffusers", "transformers", None}
-_PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
-# The HTTP library's base error (httpx or requests, by huggingface_hub version); its
-# subclasses other than HfHubHTTPError are transport failures: no connection, time-out.
-_HTTP_LIBRARY_ERROR = HfHubHTTPError.__mro__[1]
+SAFETY_CHECKER = "safety_checker"
+"""The component that blacks out images it flags (Stable Diffusion 1.x, DeepFloyd IF): it biases every share."""
 
 
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A model pinned to exact content, checked and ready to load.
+def pipeline_class_of(resolved: ResolvedModel) -> type | None:
+    """The diffusers class of ``resolved``'s pipeline, after checking every class it names exists.
 
-    Attributes:
-        reference: what the user asked for.
-        sha: the commit sha on the Hub, or ``local-<sha256 of the files>`` for a folder.
-        pipeline_class: ``_class_name`` from ``model_index.json``.
-        model_index: the parsed ``model_index.json``.
-        files: repository-relative paths of every file in the model.
-        location: what ``from_pretrained`` is given: the repo id, or the local folder.
-        offline: True when the Hub could not be reached and the local cache was used.
-    """
-
-    reference: ModelReference
-    sha: str
-    pipeline_class: str
-    model_index: dict
-    files: list[str] = field(repr=False)
-    location: str
-    offline: bool = False
-
-    @property
-    def needs_remote_code(self) -> str | None:
-        """What in the model would run repository code, or None."""
-        if isinstance(self.model_index.get("_class_name"), list) or self.pipeline_class not in dir(diffusers):
-            return f"custom pipeline {self.pipeline_class}"
-        for name, spec in self.model_index.items():
-            if not name.startswith("_") and isinstance(spec, list) and spec and spec[0] not in _TRUSTED_LIBRARIES:
-                return f"component {name!r} from {spec[0]!r}"
-        return None
-
-
-def resolve_model(
-    reference: ModelReference,
-    *,
-    token: str | None = None,
-    allow_pickle: bool = False,
-    trust_remote_code: bool = False,
-) -> ResolvedModel:
-    """Pin ``reference`` to a commit, read its ``model_index.json`` and check it is safe to load.
+    Returns None for a pipeline defined by repository code (known only once loaded).
 
     Raises:
-        RepoNotFound, RevisionNotFound, GatedRepo, OfflineNotCached: the Hub said no.
-        NotADiffusersRepo: no ``model_index.json``.
-        RemoteCodeRefused: custom code needed and ``trust_remote_code`` is False.
-        UnsupportedPipeline: a pipeline class hubaudit cannot sample.
-        PickleWeightsRefused: a component has only pickle weights and ``allow_pickle`` is False.
+        UnknownPipelineClass: the pipeline or a component names a class its library does not have.
     """
-    if reference.local_path is not None:
-        resolved = _resolve_local(reference)
-    else:
-        resolved = _resolve_hub(reference, token=token)
-    remote_code = resolved.needs_remote_code
-    if remote_code and not trust_remote_code:
-        raise RemoteCodeRefused(str(reference), remote_code)
-    if not remote_code and resolved.pipeline_class not in SUPPORTED_PIPELINES:
-        raise UnsupportedPipeline(str(reference), resolved.pipeline_class, sorted(SUPPORTED_PIPELINES))
-    pickle_only = pickle_only_components(resolved.files)
-    if pickle_only and not allow_pickle:
-        raise PickleWeightsRefused(str(reference), pickle_only)
-    return resolved
+    for library, class_name in resolved.components.values():
+        module = _library_module(library)
+        if module is not None and class_name not in dir(module):
+            raise UnknownPipelineClass(str(resolved.reference), class_name, library if library in TRUSTED_LIBRARIES else f"diffusers.pipelines.{library}")
+    if resolved.custom_code:
+        return None
+    if resolved.pipeline_class not in dir(diffusers):
+        raise UnknownPipelineClass(str(resolved.reference), resolved.pipeline_class, "diffusers")
+    return getattr(diffusers, resolved.pipeline_class)
+
+
+def _library_module(library: str):
+    """The module a trusted library's classes live in; None for repository code."""
+    if library == "diffusers":
+        return diffusers
+    if library == "transformers":
+        return transformers
+    return getattr(diffusers.pipelines, library, None) if is_diffusers_pipeline_module(library) else None
+
+
+def safety_checker_state(resolved: ResolvedModel, *, keep_safety_checker: bool) -> str:
+    """``"removed"``, ``"kept"`` or ``"absent"``: what happens to the model's safety checker, for the report."""
+    if SAFETY_CHECKER not in resolved.components:
+        return "absent"
+    return "kept" if keep_safety_checker else "removed"
 
 
 def load_pipeline(
@@ -127,9 +60,14 @@ def load_pipeline(
     token: str | None = None,
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
+    keep_safety_checker: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> diffusers.DiffusionPipeline:
-    """Load the pinned pipeline through ``DiffusionPipeline.from_pretrained``, on the CPU in ``dtype``."""
+    """Load the pinned pipeline through ``DiffusionPipeline.from_pretrained``, on the CPU in ``dtype``.
+
+    A safety checker is left out unless ``keep_safety_checker``: it replaces the images it flags
+    by black ones, which biases every estimated share.
+    """
     options: dict = {
         "use_safetensors": None if allow_pickle else True,
         "trust_remote_code": trust_remote_code,
@@ -137,137 +75,16 @@ def load_pipeline(
     }
     if resolved.reference.local_path is None:
         options |= {"revision": resolved.sha, "token": token, "local_files_only": resolved.offline}
-    if resolved.pipeline_class.startswith("StableDiffusion"):
-        options |= {"safety_checker": None, "requires_safety_checker": False}
+    pipeline_class = pipeline_class_of(resolved)
+    if safety_checker_state(resolved, keep_safety_checker=keep_safety_checker) == "removed":
+        options[SAFETY_CHECKER] = None
+        if pipeline_class is not None and "requires_safety_checker" in inspect.signature(pipeline_class).parameters:
+            options["requires_safety_checker"] = False
     diffusers.utils.logging.disable_progress_bar()
     try:
         with hub_errors(str(resolved.reference.repo_id), resolved.sha, token=token):
             return diffusers.DiffusionPipeline.from_pretrained(resolved.location, **options)
-    except (OSError, ValueError, KeyError) as err:
-        if isinstance(err, HubAuditError):
-            raise
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise PipelineLoadFailed(str(resolved.reference), reason) from err
-
-
-def pickle_only_components(files: list[str]) -> list[str]:
-    """Folders (pipeline components) holding pickle weights but no ``.safetensors`` file."""
-    by_folder: dict[str, set[str]] = {}
-    for path in files:
-        parts = PurePosixPath(path)
-        folder = str(parts.parent) if str(parts.parent) != "." else "(root)"
-        if parts.suffix == ".safetensors":
-            by_folder.setdefault(folder, set()).add("safe")
-        elif parts.suffix in _PICKLE_SUFFIXES:
-            by_folder.setdefault(folder, set()).add("pickle")
-    return sorted(folder for folder, kinds in by_folder.items() if kinds == {"pickle"})
-
-
-@contextmanager
-def hub_errors(repo_id: str, revision: str | None, *, token: str | None) -> Iterator[None]:
-    """Turn huggingface_hub's repository errors raised inside the block into hubaudit's.
-
-    Some Hub servers answer "repository not found" for an unknown revision; then the
-    repository itself is looked up to tell the two apart.
-    """
-    try:
-        yield
-    except GatedRepoError as err:
-        raise GatedRepo(repo_id, has_token=_has_token(token)) from err
-    except RevisionNotFoundError as err:
-        raise RevisionNotFound(repo_id, str(revision)) from err
-    except RepositoryNotFoundError as err:
-        if revision is not None and _repo_exists(repo_id, token=token):
-            raise RevisionNotFound(repo_id, revision) from err
-        raise RepoNotFound(repo_id) from err
-
-
-def _has_token(token: str | None) -> bool:
-    return bool(token or huggingface_hub.get_token())
-
-
-def _is_network_failure(err: Exception) -> bool:
-    if isinstance(err, HfHubHTTPError):
-        return False
-    return isinstance(err, (OfflineModeIsEnabled, ConnectionError, TimeoutError, _HTTP_LIBRARY_ERROR))
-
-
-def _resolve_hub(reference: ModelReference, *, token: str | None) -> ResolvedModel:
-    repo_id, revision = str(reference.repo_id), reference.revision
-    try:
-        with hub_errors(repo_id, revision, token=token):
-            info = HfApi().model_info(repo_id, revision=revision, token=token)
-    except Exception as err:
-        if not _is_network_failure(err):
-            raise
-        return _resolve_cached(reference, token=token)
-    files = [sibling.rfilename for sibling in info.siblings or []]
-    if "model_index.json" not in files:
-        raise NotADiffusersRepo(str(reference))
-    # Downloading by the user's revision records revision -> sha in the cache, for offline reruns.
-    index_path = Path(hf_hub_download(repo_id, "model_index.json", revision=revision, token=token))
-    if index_path.parent.name != info.sha:  # the branch moved since model_info: stay on what it saw
-        index_path = Path(hf_hub_download(repo_id, "model_index.json", revision=info.sha, token=token))
-    model_index = _read_model_index(index_path, reference)
-    return ResolvedModel(reference, str(info.sha), _pipeline_class(model_index), model_index, files, repo_id)
-
-
-def _repo_exists(repo_id: str, *, token: str | None) -> bool:
-    try:
-        HfApi().model_info(repo_id, token=token)
-    except HfHubHTTPError:
-        return False
-    return True
-
-
-def _resolve_cached(reference: ModelReference, *, token: str | None) -> ResolvedModel:
-    """The Hub is unreachable: use the cached snapshot of the revision, if any."""
-    repo_id = str(reference.repo_id)
-    try:
-        snapshot = Path(snapshot_download(repo_id, revision=reference.revision, token=token, local_files_only=True))
-    except Exception as err:
-        raise OfflineNotCached(repo_id, reference.revision) from err
-    index_file = snapshot / "model_index.json"
-    if not index_file.is_file():
-        raise NotADiffusersRepo(str(reference))
-    model_index = _read_model_index(index_file, reference)
-    files = sorted(str(p.relative_to(snapshot).as_posix()) for p in snapshot.rglob("*") if p.is_file())
-    return ResolvedModel(reference, snapshot.name, _pipeline_class(model_index), model_index, files, repo_id, offline=True)
-
-
-def _resolve_local(reference: ModelReference) -> ResolvedModel:
-    folder = Path(str(reference.local_path))
-    index_file = folder / "model_index.json"
-    if not index_file.is_file():
-        raise NotADiffusersRepo(str(reference))
-    model_index = _read_model_index(index_file, reference)
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
-    files = [p.relative_to(folder).as_posix() for p in paths]
-    return ResolvedModel(reference, _fingerprint(folder, paths), _pipeline_class(model_index), model_index, files, str(folder))
-
-
-def _fingerprint(folder: Path, paths: list[Path]) -> str:
-    """``local-`` + sha256 over every file's relative path and content."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return "local-" + digest.hexdigest()
-
-
-def _read_model_index(path: Path, reference: ModelReference) -> dict:
-    try:
-        model_index = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise NotADiffusersRepo(str(reference)) from err
-    if not isinstance(model_index, dict) or "_class_name" not in model_index:
-        raise NotADiffusersRepo(str(reference))
-    return model_index
-
-
-def _pipeline_class(model_index: dict) -> str:
-    name = model_index["_class_name"]
-    return str(name[-1] if isinstance(name, list) else name)
-
+    except HubAuditError:
+        raise
+    except Exception as err:  # a library's error about these files: corrupt weights, bad config, missing code
+        raise PipelineLoadFailed(str(resolved.reference), first_line(err)) from err

@@ -25,6 +25,8 @@ class SamplerConfig:
         guidance_scale: classifier-free guidance for DiT and text-to-image; None uses the default.
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` (half precision on GPUs only).
         seed: sample i's noise is drawn from (seed, condition, i) alone.
+        height: image height in pixels for pipelines whose call takes one; None: the pipeline's default.
+        width: image width in pixels, likewise.
     """
 
     num_inference_steps: int | None = None
@@ -32,6 +34,8 @@ class SamplerConfig:
     guidance_scale: float | None = None
     dtype: str = "float32"
     seed: int = 0
+    height: int | None = None
+    width: int | None = None
 
     def __post_init__(self) -> None:
         if self.num_inference_steps is not None and self.num_inference_steps < 1:
@@ -40,6 +44,10 @@ class SamplerConfig:
             raise InvalidSamplerConfig(f"unknown scheduler {self.scheduler!r}; choose from {', '.join(SCHEDULERS)}")
         if self.dtype not in DTYPES:
             raise InvalidSamplerConfig(f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
+        for name in ("height", "width"):
+            side = getattr(self, name)
+            if side is not None and not 8 <= side <= 8192:
+                raise InvalidSamplerConfig(f"{name} must be between 8 and 8192 pixels, got {side}")
         if self.seed < 0:
             raise InvalidSamplerConfig(f"seed must be non-negative, got {self.seed}")
 

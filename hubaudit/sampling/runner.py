@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from hubaudit.errors import OutOfMemory
 from hubaudit.sampling.config import Condition
-from hubaudit.sampling.samplers import Sampler
+from hubaudit.sampling.samplers import Sampler, is_out_of_memory
 from hubaudit.sampling.store import SampleStore
 
 
@@ -58,12 +58,6 @@ class FillStats:
         return self.generated / self.seconds if self.seconds > 0 else 0.0
 
 
-def _is_out_of_memory(err: BaseException) -> bool:
-    return isinstance(err, torch.OutOfMemoryError) or (
-        isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
-    )
-
-
 def fill_store(
     sampler: Sampler,
     store: SampleStore,
@@ -91,7 +85,7 @@ def fill_store(
             try:
                 images = sampler.generate(batch, condition)
             except Exception as err:
-                if not _is_out_of_memory(err):
+                if not is_out_of_memory(err):
                     raise
                 if batch_size == 1:
                     raise OutOfMemory(str(sampler.device)) from err

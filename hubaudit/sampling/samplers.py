@@ -1,21 +1,25 @@
 """One interface over pipeline kinds: ``generate(indices, condition) -> uint8 images``.
 
 Every sampler gives sample i the noise of :func:`sample_generator` (seed, condition, i), passed to
-the pipeline as a list of per-sample generators, so an image does not depend on the batch
-it was drawn in. Pipelines that do not hand those generators to their scheduler
-(LDM, DiT) get a deterministic scheduler (DDIM) in place of a stochastic one.
+the pipeline as a list of per-sample generators, so an image does not depend on the batch it was
+drawn in. Where a pipeline would still couple the samples of a batch, hubaudit runs its loop
+itself: UNets with class embeddings that their pipeline cannot pass, and predictor-corrector
+schedulers whose corrector step size is a batch mean (run per sample here). Pipelines that do not
+hand their generators to a stochastic scheduler get a deterministic one (DDIM) in its place.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
-from hubaudit.errors import InvalidSamplerConfig
+from hubaudit.errors import HubAuditError, InvalidSamplerConfig, SamplingFailed, first_line
+from hubaudit.sampling.capabilities import PipelineCapabilities, pipeline_capabilities
 from hubaudit.sampling.config import Condition, SamplerConfig
 from hubaudit.sampling.noise import sample_generators
 
@@ -28,8 +32,7 @@ _STOCHASTIC_SCHEDULERS = {
     "LCMScheduler",
     "TCDScheduler",
 }
-#: Above this many classes, a class-conditional scan must name the classes it wants.
-MAX_DEFAULT_CLASSES = 20
+_SCHEDULER_STEP = re.compile(r"scheduler\.step\(")
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -37,33 +40,54 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(images, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for a device out-of-memory error (the runner halves the batch and retries)."""
+    return isinstance(err, torch.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+    )
+
+
 class Sampler:
-    """Wraps a loaded pipeline; subclasses implement one pipeline kind.
+    """Draws samples by calling the pipeline with per-sample generators.
 
     Args:
         pipeline: a loaded diffusers pipeline, in the config's dtype (moved to ``device`` here).
         config: steps, scheduler swap, guidance, dtype, seed.
         device: where to run.
+        capabilities: how to drive the pipeline (:func:`pipeline_capabilities`).
     """
 
-    kind = "unconditional"
-    takes_guidance = False
-
-    def __init__(self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device):
-        if config.guidance_scale is not None and not self.takes_guidance:
-            raise InvalidSamplerConfig(f"{type(pipeline).__name__} takes no guidance scale (DiT and text-to-image do)")
+    def __init__(
+        self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device, capabilities: PipelineCapabilities
+    ):
+        capabilities.check_settings(config)
+        self.capabilities = capabilities
         self.pipeline = pipeline.to(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self.config = config
         self.device = device
         self.scheduler_note = ""
         self._swap_scheduler()
-        call_defaults = inspect.signature(type(pipeline).__call__).parameters
-        default_steps = call_defaults.get("num_inference_steps")
-        self.num_inference_steps = config.num_inference_steps or (default_steps.default if default_steps else 50)
+        if not _passes_generator_to_scheduler(type(pipeline)):
+            self._make_deterministic()
+        self.num_inference_steps = config.num_inference_steps or capabilities.default_steps or 50
+        # Resolution binning would snap the requested size to the nearest trained aspect-ratio bin.
+        self.call_options = {"use_resolution_binning": False} if "use_resolution_binning" in capabilities.parameters else {}
+        self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
+
+    @property
+    def kind(self) -> str:
+        return self.capabilities.kind
 
     def _swap_scheduler(self) -> None:
+        if self.config.scheduler is None:
+            return
         scheduler = self.pipeline.scheduler
+        if "beta_start" not in scheduler.config:
+            raise InvalidSamplerConfig(
+                f"{type(scheduler).__name__} is not a noise-schedule (beta) scheduler: --scheduler "
+                f"{self.config.scheduler} cannot replace it; drop --scheduler"
+            )
         if self.config.scheduler == "ddim":
             self.pipeline.scheduler = DDIMScheduler.from_config(scheduler.config)
         elif self.config.scheduler == "dpmsolver++":
@@ -78,19 +102,29 @@ class Sampler:
 
     def default_conditions(self) -> list[Condition]:
         """The conditions a scan covers when the user names none."""
-        return [None]
+        return self.capabilities.default_conditions()
 
     def check_condition(self, condition: Condition) -> None:
         """Raise :class:`InvalidSamplerConfig` if the pipeline cannot take ``condition``."""
-        if condition is not None:
-            raise InvalidSamplerConfig(f"{type(self.pipeline).__name__} is unconditional: it takes no class or prompt")
+        self.capabilities.check_condition(condition)
 
     def generate(self, indices: np.ndarray, condition: Condition = None) -> np.ndarray:
-        """Images for sample ``indices`` (int ``[B]``) -> ``uint8 [B, H, W, C]``."""
+        """Images for sample ``indices`` (int ``[B]``) -> ``uint8 [B, H, W, C]``.
+
+        Raises:
+            SamplingFailed: the pipeline or its scheduler raised (out-of-memory errors pass through).
+        """
         self.check_condition(condition)
         generators = sample_generators(self.config.seed, indices, condition)
-        with torch.inference_mode():
-            images = self._run(generators, condition)
+        try:
+            with torch.inference_mode():
+                images = self._run(generators, condition)
+        except HubAuditError:
+            raise
+        except Exception as err:
+            if is_out_of_memory(err):
+                raise
+            raise SamplingFailed(self.capabilities.pipeline_class, first_line(err)) from err
         return to_uint8(images)
 
     def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
@@ -101,11 +135,17 @@ class Sampler:
             num_inference_steps=self.num_inference_steps,
             output_type="np",
             **guidance,
+            **self.call_options,
         ).images
 
     def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
         """The pipeline-call arguments that say what to draw and how many."""
-        return {"batch_size": batch_size}
+        if self.kind == "text-to-image":
+            return {"prompt": [str(condition)] * batch_size}
+        arguments = {"batch_size": batch_size} if "batch_size" in self.capabilities.parameters else {}
+        if self.kind == "class-conditional":
+            arguments["class_labels"] = [int(condition)] * batch_size
+        return arguments
 
     def describe(self) -> dict:
         """What ran, for the report."""
@@ -114,59 +154,21 @@ class Sampler:
             "pipeline_class": type(self.pipeline).__name__,
             "scheduler_class": type(self.pipeline.scheduler).__name__,
             "num_inference_steps": self.num_inference_steps,
+            "guidance_scale": self.capabilities.effective_guidance(self.config),
             "device": str(self.device),
         }
+        if self.call_options:
+            description["call_options"] = dict(self.call_options)
         if self.scheduler_note:
             description["scheduler_note"] = self.scheduler_note
         return description
 
 
-class LatentSampler(Sampler):
-    """Unconditional latent diffusion (``LDMPipeline``)."""
+class ClassEmbeddingUNetSampler(Sampler):
+    """A ``batch_size`` pipeline (DDPM, DDIM, ...) whose ``UNet2DModel`` has class embeddings.
 
-    def __init__(self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device):
-        super().__init__(pipeline, config, device)
-        self._make_deterministic()
-
-
-class ScoreSdeSampler(Sampler):
-    """Score-SDE / NCSN++ (``ScoreSdeVePipeline``): predictor-corrector, no scheduler swap."""
-
-    def _swap_scheduler(self) -> None:
-        if self.config.scheduler is not None:
-            raise InvalidSamplerConfig("ScoreSdeVePipeline uses its own predictor-corrector scheduler; drop --scheduler")
-
-
-class _ClassConditional(Sampler):
-    kind = "class-conditional"
-
-    @property
-    def num_classes(self) -> int:
-        raise NotImplementedError
-
-    def default_conditions(self) -> list[Condition]:
-        if self.num_classes > MAX_DEFAULT_CLASSES:
-            raise InvalidSamplerConfig(
-                f"the model has {self.num_classes} classes: name the ones to scan with --classes"
-            )
-        return list(range(self.num_classes))
-
-    def check_condition(self, condition: Condition) -> None:
-        if not isinstance(condition, int) or not 0 <= condition < self.num_classes:
-            raise InvalidSamplerConfig(
-                f"class {condition!r} is not a class id of this model (0..{self.num_classes - 1})"
-            )
-
-
-class ClassConditionalUNetSampler(_ClassConditional):
-    """A DDPM/DDIM pipeline whose ``UNet2DModel`` has class embeddings.
-
-    diffusers has no pipeline for it, so this runs the ``DDPMPipeline`` loop with ``class_labels``.
+    Its pipeline's call cannot pass ``class_labels``, so this runs the DDPM loop with them.
     """
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.pipeline.unet.config.num_class_embeds)
 
     def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
         unet, scheduler = self.pipeline.unet, self.pipeline.scheduler
@@ -182,55 +184,81 @@ class ClassConditionalUNetSampler(_ClassConditional):
         return (image / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
 
 
-class DiTSampler(_ClassConditional):
-    """Class-conditional latent transformers (``DiTPipeline``)."""
+class PredictorCorrectorSampler(Sampler):
+    """Score-SDE (``ScoreSdeVePipeline``): the pipeline's predictor-corrector loop with a per-sample corrector.
 
-    takes_guidance = True
+    The scheduler's ``step_correct`` sets one step size from the batch's mean gradient and noise
+    norms, which couples the samples of a batch; here it runs on each sample alone (with that
+    sample's generator), the UNet on the whole batch.
+    """
 
-    def __init__(self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device):
-        super().__init__(pipeline, config, device)
-        self._make_deterministic()
+    def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
+        unet, scheduler = self.pipeline.unet, self.pipeline.scheduler
+        size = unet.config.sample_size
+        shape = (len(generators), unet.config.in_channels, size, size)
+        sample = randn_tensor(shape, generator=generators, device=self.device, dtype=unet.dtype) * scheduler.init_noise_sigma
+        scheduler.set_timesteps(self.num_inference_steps)
+        scheduler.set_sigmas(self.num_inference_steps)
+        for i, timestep in enumerate(scheduler.timesteps):
+            sigma = scheduler.sigmas[i] * torch.ones(shape[0], device=self.device)
+            for _ in range(scheduler.config.correct_steps):
+                model_output = unet(sample, sigma).sample
+                sample = torch.cat([
+                    scheduler.step_correct(model_output[j : j + 1], sample[j : j + 1], generator=generator).prev_sample
+                    for j, generator in enumerate(generators)
+                ])
+            output = scheduler.step_pred(unet(sample, sigma).sample, timestep, sample, generator=generators)
+            sample, sample_mean = output.prev_sample, output.prev_sample_mean
+        return sample_mean.clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
 
-    @property
-    def num_classes(self) -> int:
-        return int(self.pipeline.transformer.config.num_embeds_ada_norm)
+    def _swap_scheduler(self) -> None:
+        if self.config.scheduler is not None:
+            raise InvalidSamplerConfig(f"{type(self.pipeline).__name__} uses a predictor-corrector scheduler; drop --scheduler")
 
-    def default_conditions(self) -> list[Condition]:
-        """The classes named in the model's ``id2label``, else every class."""
-        labels = getattr(self.pipeline, "labels", None)
-        return sorted(set(labels.values())) if labels else super().default_conditions()
-
-    def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
-        return {"class_labels": [int(condition)] * batch_size}
-
-
-class TextToImageSampler(Sampler):
-    """Stable Diffusion family: one prompt per condition."""
-
-    kind = "text-to-image"
-    takes_guidance = True
-
-    def default_conditions(self) -> list[Condition]:
-        raise InvalidSamplerConfig("a text-to-image model needs at least one --prompt")
-
-    def check_condition(self, condition: Condition) -> None:
-        if not isinstance(condition, str) or not condition.strip():
-            raise InvalidSamplerConfig("a text-to-image model needs a non-empty prompt")
-
-    def _condition_arguments(self, condition: Condition, batch_size: int) -> dict:
-        return {"prompt": [str(condition)] * batch_size}
+    def describe(self) -> dict:
+        return {**super().describe(), "scheduler_note": "corrector step size computed per sample (batch-invariant)"}
 
 
-def build_sampler(pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device) -> Sampler:
-    """The sampler for ``pipeline``'s kind (pipelines with remote code are sampled as unconditional)."""
-    name = type(pipeline).__name__
-    if name in {"DDPMPipeline", "DDIMPipeline"} and getattr(pipeline.unet.config, "num_class_embeds", None):
-        return ClassConditionalUNetSampler(pipeline, config, device)
-    samplers = {
-        "LDMPipeline": LatentSampler,
-        "ScoreSdeVePipeline": ScoreSdeSampler,
-        "DiTPipeline": DiTSampler,
-        "StableDiffusionPipeline": TextToImageSampler,
-        "StableDiffusionXLPipeline": TextToImageSampler,
-    }
-    return samplers.get(name, Sampler)(pipeline, config, device)
+def pipeline_configs(pipeline: DiffusionPipeline) -> dict[str, dict]:
+    """Component name -> config of a loaded pipeline's components that have one."""
+    return {name: dict(component.config) for name, component in pipeline.components.items() if hasattr(component, "config")}
+
+
+def build_sampler(
+    pipeline: DiffusionPipeline,
+    config: SamplerConfig,
+    device: torch.device,
+    capabilities: PipelineCapabilities | None = None,
+) -> Sampler:
+    """The sampler for ``pipeline``, chosen by what it can do (capabilities read off it when not given)."""
+    if capabilities is None:
+        capabilities = pipeline_capabilities(
+            type(pipeline), pipeline_configs(pipeline), reference=type(pipeline).__name__,
+            class_names=pipeline.config.get("id2label"),
+        )
+    if capabilities.class_embedding_loop:
+        return ClassEmbeddingUNetSampler(pipeline, config, device, capabilities)
+    if hasattr(pipeline, "unet") and hasattr(pipeline.scheduler, "step_correct") and hasattr(pipeline.scheduler, "step_pred"):
+        return PredictorCorrectorSampler(pipeline, config, device, capabilities)
+    return Sampler(pipeline, config, device, capabilities)
+
+
+def _passes_generator_to_scheduler(pipeline_class: type) -> bool:
+    """True unless the call's source has a ``scheduler.step(...)`` that is given no generator.
+
+    diffusers pipelines pass it as ``generator=`` or inside ``**extra_step_kwargs``; a pipeline
+    whose source cannot be read (or that calls no scheduler step itself) is taken to pass it.
+    """
+    try:
+        source = inspect.getsource(pipeline_class.__call__)
+    except (OSError, TypeError):
+        return True
+    for match in _SCHEDULER_STEP.finditer(source):
+        depth, end = 1, match.end()
+        while depth and end < len(source):
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        arguments = source[match.end() : end]
+        if "generator" not in arguments and "**" not in arguments:
+            return False
+    return True

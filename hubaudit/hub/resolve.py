@@ -1,0 +1,280 @@
+"""Resolve a model reference to exact content and check, from metadata alone, that it is safe to load.
+
+Nothing here imports torch or diffusers: a refusal that the repository's files decide (not found,
+gated, offline, not a pipeline, pickle-only weights, code from an unknown library) answers in
+well under a second. Every Hub failure becomes one :mod:`hubaudit.errors` class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import huggingface_hub
+from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from hubaudit.errors import (
+    GatedRepo,
+    InvalidModelIndex,
+    NotADiffusersRepo,
+    OfflineNotCached,
+    PickleWeightsRefused,
+    RemoteCodeRefused,
+    RepoNotFound,
+    RevisionNotFound,
+)
+from hubaudit.hub.reference import ModelReference
+
+MODEL_INDEX = "model_index.json"
+#: Libraries whose classes ``from_pretrained`` imports from installed packages (no repository code).
+TRUSTED_LIBRARIES = ("diffusers", "transformers")
+_PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+# The HTTP library's base error (httpx or requests, by huggingface_hub version); its
+# subclasses other than HfHubHTTPError are transport failures: no connection, time-out.
+_HTTP_LIBRARY_ERROR = HfHubHTTPError.__mro__[1]
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model pinned to exact content, checked and ready to load.
+
+    Attributes:
+        reference: what the user asked for.
+        sha: the commit sha on the Hub, or ``local-<sha256 of the files>`` for a folder.
+        pipeline_class: ``_class_name`` from ``model_index.json``.
+        model_index: the parsed ``model_index.json``.
+        files: repository-relative paths of every file in the model.
+        location: what ``from_pretrained`` is given: the repo id, or the local folder.
+        offline: True when the Hub could not be reached and the local cache was used.
+    """
+
+    reference: ModelReference
+    sha: str
+    pipeline_class: str
+    model_index: dict
+    files: list[str] = field(repr=False)
+    location: str
+    offline: bool = False
+
+    @property
+    def components(self) -> dict[str, tuple[str, str]]:
+        """Component name -> (library, class) for every non-empty component of ``model_index.json``."""
+        return {
+            name: (str(spec[0]), str(spec[1]))
+            for name, spec in self.model_index.items()
+            if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2 and spec[0] and spec[1]
+        }
+
+    @property
+    def custom_code(self) -> str | None:
+        """What in ``model_index.json`` would import code from outside diffusers and transformers, or None.
+
+        A component's library is trusted when it is ``diffusers``, ``transformers`` or one of the
+        pipeline modules inside the installed diffusers (``stable_diffusion``, ``deepfloyd_if``, ...),
+        where diffusers records the classes those modules define. Whether the class exists there is
+        checked when the pipeline class is imported (:func:`hubaudit.hub.loading.check_classes`).
+        """
+        if isinstance(self.model_index.get("_class_name"), list):
+            return f"custom pipeline {self.pipeline_class} from the repository"
+        for name, (library, _) in self.components.items():
+            if library not in TRUSTED_LIBRARIES and not is_diffusers_pipeline_module(library):
+                return f"component {name!r} from {library!r}"
+        return None
+
+    def fetch(self, relative_path: str, *, token: str | None = None) -> Path:
+        """A local path to one of the model's files (downloaded at the pinned sha for Hub models)."""
+        if self.reference.local_path is not None:
+            return Path(self.location) / relative_path
+        with hub_errors(self.location, self.sha, token=token):
+            return Path(
+                hf_hub_download(self.location, relative_path, revision=self.sha, token=token, local_files_only=self.offline)
+            )
+
+    def read_json(self, relative_path: str, *, token: str | None = None) -> dict:
+        """A JSON file of the model (a component config), parsed; {} when the model has no such file."""
+        if relative_path not in self.files:
+            return {}
+        return read_json_object(self.fetch(relative_path, token=token), str(self.reference))
+
+
+def is_diffusers_pipeline_module(library: str) -> bool:
+    """True when ``library`` names a pipeline module of the installed diffusers (``diffusers/pipelines/<library>``).
+
+    Checked on the file system, so diffusers is not imported.
+    """
+    spec = importlib.util.find_spec("diffusers")
+    if spec is None or not spec.submodule_search_locations or not library.isidentifier():
+        return False
+    return any((Path(root) / "pipelines" / library / "__init__.py").is_file() for root in spec.submodule_search_locations)
+
+
+def resolve_model(
+    reference: ModelReference,
+    *,
+    token: str | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+) -> ResolvedModel:
+    """Pin ``reference`` to a commit, read its ``model_index.json`` and check it is safe to load.
+
+    Raises:
+        RepoNotFound, RevisionNotFound, GatedRepo, OfflineNotCached: the Hub said no.
+        NotADiffusersRepo: no ``model_index.json``.
+        InvalidModelIndex: ``model_index.json`` is not valid JSON or names no pipeline class.
+        RemoteCodeRefused: custom code needed and ``trust_remote_code`` is False.
+        PickleWeightsRefused: a component has only pickle weights and ``allow_pickle`` is False.
+    """
+    resolved = _resolve_local(reference) if reference.local_path is not None else _resolve_hub(reference, token=token)
+    custom_code = resolved.custom_code
+    if custom_code and not trust_remote_code:
+        raise RemoteCodeRefused(str(reference), custom_code)
+    pickle_only = pickle_only_components(resolved.files)
+    if pickle_only and not allow_pickle:
+        raise PickleWeightsRefused(str(reference), pickle_only)
+    return resolved
+
+
+def pickle_only_components(files: list[str]) -> list[str]:
+    """Folders (pipeline components) holding pickle weights but no ``.safetensors`` file."""
+    by_folder: dict[str, set[str]] = {}
+    for path in files:
+        parts = PurePosixPath(path)
+        folder = str(parts.parent) if str(parts.parent) != "." else "(root)"
+        if parts.suffix == ".safetensors":
+            by_folder.setdefault(folder, set()).add("safe")
+        elif parts.suffix in _PICKLE_SUFFIXES:
+            by_folder.setdefault(folder, set()).add("pickle")
+    return sorted(folder for folder, kinds in by_folder.items() if kinds == {"pickle"})
+
+
+@contextmanager
+def hub_errors(repo_id: str, revision: str | None, *, token: str | None) -> Iterator[None]:
+    """Turn huggingface_hub's repository errors raised inside the block into hubaudit's.
+
+    Some Hub servers answer "repository not found" for an unknown revision; then the
+    repository itself is looked up to tell the two apart.
+    """
+    try:
+        yield
+    except GatedRepoError as err:
+        raise GatedRepo(repo_id, has_token=_has_token(token)) from err
+    except RevisionNotFoundError as err:
+        raise RevisionNotFound(repo_id, str(revision)) from err
+    except RepositoryNotFoundError as err:
+        if revision is not None and _repo_exists(repo_id, token=token):
+            raise RevisionNotFound(repo_id, revision) from err
+        raise RepoNotFound(repo_id) from err
+
+
+def read_json_object(path: Path, reference: str) -> dict:
+    """Parse the JSON object in ``path``; :class:`InvalidModelIndex` names the line and column when it is not one."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InvalidModelIndex(reference, Path(path).name, f"not valid JSON (line {err.lineno}, column {err.colno})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidModelIndex(reference, Path(path).name, f"unreadable ({err.__class__.__name__})") from err
+    if not isinstance(value, dict):
+        raise InvalidModelIndex(reference, Path(path).name, "not a JSON object")
+    return value
+
+
+def _has_token(token: str | None) -> bool:
+    return bool(token or huggingface_hub.get_token())
+
+
+def _is_network_failure(err: Exception) -> bool:
+    if isinstance(err, HfHubHTTPError):
+        return False
+    return isinstance(err, (OfflineModeIsEnabled, ConnectionError, TimeoutError, _HTTP_LIBRARY_ERROR))
+
+
+def _resolve_hub(reference: ModelReference, *, token: str | None) -> ResolvedModel:
+    repo_id, revision = str(reference.repo_id), reference.revision
+    try:
+        with hub_errors(repo_id, revision, token=token):
+            info = HfApi().model_info(repo_id, revision=revision, token=token)
+    except Exception as err:
+        if not _is_network_failure(err):
+            raise
+        return _resolve_cached(reference, token=token)
+    files = [sibling.rfilename for sibling in info.siblings or []]
+    if MODEL_INDEX not in files:
+        raise NotADiffusersRepo(str(reference))
+    # Downloading by the user's revision records revision -> sha in the cache, for offline reruns.
+    with hub_errors(repo_id, revision, token=token):
+        index_path = Path(hf_hub_download(repo_id, MODEL_INDEX, revision=revision, token=token))
+        if index_path.parent.name != info.sha:  # the branch moved since model_info: stay on what it saw
+            index_path = Path(hf_hub_download(repo_id, MODEL_INDEX, revision=info.sha, token=token))
+    model_index = _read_model_index(index_path, reference)
+    return ResolvedModel(reference, str(info.sha), _pipeline_class(model_index), model_index, files, repo_id)
+
+
+def _repo_exists(repo_id: str, *, token: str | None) -> bool:
+    try:
+        HfApi().model_info(repo_id, token=token)
+    except HfHubHTTPError:
+        return False
+    return True
+
+
+def _resolve_cached(reference: ModelReference, *, token: str | None) -> ResolvedModel:
+    """The Hub is unreachable: use the cached snapshot of the revision, if any."""
+    repo_id = str(reference.repo_id)
+    try:
+        snapshot = Path(snapshot_download(repo_id, revision=reference.revision, token=token, local_files_only=True))
+    except Exception as err:
+        raise OfflineNotCached(repo_id, reference.revision) from err
+    index_file = snapshot / MODEL_INDEX
+    if not index_file.is_file():
+        raise NotADiffusersRepo(str(reference))
+    model_index = _read_model_index(index_file, reference)
+    files = sorted(str(p.relative_to(snapshot).as_posix()) for p in snapshot.rglob("*") if p.is_file())
+    return ResolvedModel(reference, snapshot.name, _pipeline_class(model_index), model_index, files, repo_id, offline=True)
+
+
+def _resolve_local(reference: ModelReference) -> ResolvedModel:
+    folder = Path(str(reference.local_path))
+    index_file = folder / MODEL_INDEX
+    if not index_file.is_file():
+        raise NotADiffusersRepo(str(reference))
+    model_index = _read_model_index(index_file, reference)
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
+    files = [p.relative_to(folder).as_posix() for p in paths]
+    return ResolvedModel(reference, _fingerprint(folder, paths), _pipeline_class(model_index), model_index, files, str(folder))
+
+
+def _fingerprint(folder: Path, paths: list[Path]) -> str:
+    """``local-`` + sha256 over every file's relative path and content."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return "local-" + digest.hexdigest()
+
+
+def _read_model_index(path: Path, reference: ModelReference) -> dict:
+    model_index = read_json_object(path, str(reference))
+    name = model_index.get("_class_name")
+    if not (isinstance(name, str) and name) and not (isinstance(name, list) and name and all(isinstance(n, str) for n in name)):
+        raise InvalidModelIndex(str(reference), MODEL_INDEX, "missing its pipeline class (_class_name)")
+    return model_index
+
+
+def _pipeline_class(model_index: dict) -> str:
+    name = model_index["_class_name"]
+    return str(name[-1] if isinstance(name, list) else name)

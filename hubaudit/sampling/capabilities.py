@@ -1,0 +1,168 @@
+"""What a pipeline can be asked to draw, read off its ``__call__`` signature and its component configs.
+
+hubaudit chooses how to drive a pipeline by what its call takes, never by a list of class names:
+
+- a ``prompt`` parameter: text-to-image, one prompt per condition;
+- ``class_labels`` with a class count in a component config (``num_embeds_ada_norm`` of a DiT
+  transformer, ``num_class_embeds`` of a UNet): class-conditional;
+- ``batch_size``: unconditional, unless its UNet has class embeddings that the call cannot pass
+  (then hubaudit runs the pipeline's denoising loop itself, with ``class_labels``);
+- anything that needs an input image, or has no ``generator`` to make sample i depend on (seed, i)
+  alone, cannot be sampled.
+
+The same object checks the scan's settings before any weight is loaded.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hubaudit.errors import InvalidSamplerConfig, UnsupportedPipeline
+from hubaudit.sampling.config import Condition, SamplerConfig
+
+KINDS = ("unconditional", "class-conditional", "text-to-image")
+#: Call parameters that make a pipeline transform an input rather than sample from the model.
+IMAGE_INPUTS = ("image", "image_embeds", "mask_image", "control_image", "video", "init_image")
+#: Above this many classes, a class-conditional scan must name the classes it wants.
+MAX_DEFAULT_CLASSES = 20
+#: Parameters hubaudit passes itself; any other required parameter makes a pipeline unsupported.
+_DRIVEN = {"prompt", "class_labels", "batch_size", "generator", "num_inference_steps", "output_type", "guidance_scale"}
+
+
+@dataclass(frozen=True)
+class PipelineCapabilities:
+    """How hubaudit drives one pipeline class, and what a scan of it may ask for.
+
+    Attributes:
+        pipeline_class: the class name.
+        kind: ``unconditional``, ``class-conditional`` or ``text-to-image``.
+        parameters: names of the call's parameters.
+        default_steps: the call's default ``num_inference_steps`` (None if it has none).
+        default_guidance: the call's default ``guidance_scale`` (None if it takes none).
+        num_classes: classes of a class-conditional model (None otherwise).
+        class_names: class id -> name from ``id2label``, where the model records it.
+        num_train_timesteps: the scheduler's training steps (an upper bound on ``--steps``), if known.
+        class_embedding_loop: the UNet has class embeddings its pipeline's call cannot pass.
+    """
+
+    pipeline_class: str
+    kind: str
+    parameters: frozenset[str]
+    default_steps: int | None = None
+    default_guidance: float | None = None
+    num_classes: int | None = None
+    class_names: dict[int, str] = field(default_factory=dict)
+    num_train_timesteps: int | None = None
+    class_embedding_loop: bool = False
+
+    @property
+    def takes_guidance(self) -> bool:
+        return "guidance_scale" in self.parameters
+
+    def effective_guidance(self, config: SamplerConfig) -> float | None:
+        """The guidance scale the samples are drawn with: the user's, else the pipeline's default."""
+        return config.guidance_scale if config.guidance_scale is not None else self.default_guidance
+
+    def check_settings(self, config: SamplerConfig) -> None:
+        """Refuse settings the pipeline cannot honour, before the model is loaded."""
+        if config.guidance_scale is not None and not self.takes_guidance:
+            raise InvalidSamplerConfig(f"{self.pipeline_class} takes no guidance scale; drop --guidance-scale")
+        sides = [name for name in ("height", "width") if getattr(config, name) is not None and name not in self.parameters]
+        if sides:
+            raise InvalidSamplerConfig(f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}")
+        steps = config.num_inference_steps
+        if steps is not None and self.num_train_timesteps is not None and steps > self.num_train_timesteps:
+            raise InvalidSamplerConfig(
+                f"--steps {steps} is more than the {self.num_train_timesteps} steps {self.pipeline_class}'s scheduler was trained with"
+            )
+
+    def default_conditions(self) -> list[Condition]:
+        """The conditions a scan covers when the user names none."""
+        if self.kind == "text-to-image":
+            raise InvalidSamplerConfig(f"{self.pipeline_class} is a text-to-image model: give at least one --prompt")
+        if self.kind == "unconditional":
+            return [None]
+        classes = sorted(self.class_names) if self.class_names else list(range(int(self.num_classes or 0)))
+        if len(classes) > MAX_DEFAULT_CLASSES:
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class} has {len(classes)} classes: name the ones to scan with --class ID (repeatable)"
+            )
+        return classes
+
+    def check_condition(self, condition: Condition) -> None:
+        """Raise :class:`InvalidSamplerConfig` if the pipeline cannot take ``condition``."""
+        if self.kind == "unconditional" and condition is not None:
+            raise InvalidSamplerConfig(f"{self.pipeline_class} is unconditional: it takes no class or prompt")
+        if self.kind == "text-to-image" and (not isinstance(condition, str) or not condition.strip()):
+            raise InvalidSamplerConfig(f"{self.pipeline_class} is a text-to-image model: it needs a non-empty --prompt")
+        if self.kind == "class-conditional" and (
+            isinstance(condition, bool) or not isinstance(condition, int) or not 0 <= condition < int(self.num_classes or 0)
+        ):
+            raise InvalidSamplerConfig(
+                f"class {condition!r} is not a class id of this model (0..{int(self.num_classes or 0) - 1})"
+            )
+
+
+def pipeline_capabilities(
+    pipeline_class: type, configs: Mapping[str, Mapping], *, reference: str, class_names: Mapping | None = None
+) -> PipelineCapabilities:
+    """Read how to drive ``pipeline_class`` from its call signature and ``configs`` (component name -> config).
+
+    Raises:
+        UnsupportedPipeline: the call needs an input image or an argument hubaudit cannot give,
+            takes no per-sample ``generator``, or takes neither a prompt, class labels nor a batch size.
+    """
+    name = pipeline_class.__name__
+    signature = inspect.signature(pipeline_class.__call__)
+    parameters = {key: value for key, value in signature.parameters.items() if key != "self"}
+    names = frozenset(parameters)
+
+    def unsupported(reason: str) -> UnsupportedPipeline:
+        return UnsupportedPipeline(reference, name, reason)
+
+    inputs = [key for key in IMAGE_INPUTS if key in names]
+    if inputs:
+        raise unsupported(f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model")
+    required = [
+        key for key, parameter in parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and key not in _DRIVEN
+    ]
+    if required:
+        raise unsupported(f"its call needs {', '.join(required)}, which a scan cannot give")
+    if "generator" not in names:
+        raise unsupported("its call takes no generator, so samples could not be made reproducible")
+    unet, transformer = configs.get("unet", {}), configs.get("transformer", {})
+    classes, loop = None, False
+    if "prompt" in names:
+        kind = "text-to-image"
+    elif "class_labels" in names and (transformer.get("num_embeds_ada_norm") or unet.get("num_class_embeds")):
+        kind, classes = "class-conditional", int(transformer.get("num_embeds_ada_norm") or unet["num_class_embeds"])
+    elif "batch_size" in names:
+        kind = "unconditional"
+        if unet.get("num_class_embeds") and "unet" in configs:
+            kind, classes, loop = "class-conditional", int(unet["num_class_embeds"]), True
+    else:
+        raise unsupported("its call takes neither a prompt, class labels nor a batch size")
+    scheduler = configs.get("scheduler", {})
+    return PipelineCapabilities(
+        pipeline_class=name,
+        kind=kind,
+        parameters=names,
+        default_steps=_default(parameters, "num_inference_steps"),
+        default_guidance=_default(parameters, "guidance_scale"),
+        num_classes=classes,
+        class_names={int(key): str(value) for key, value in (class_names or {}).items()} if classes else {},
+        num_train_timesteps=scheduler.get("num_train_timesteps"),
+        class_embedding_loop=loop,
+    )
+
+
+def _default(parameters: Mapping[str, inspect.Parameter], name: str):
+    parameter = parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty or isinstance(parameter.default, bool):
+        return None
+    return parameter.default if isinstance(parameter.default, (int, float)) else None
