@@ -41,6 +41,8 @@ def scan(
     trust_remote_code: bool = False,
     allow_local: bool = True,
     keep_safety_checker: bool = False,
+    base: str | None = None,
+    lora_scale: float = 1.0,
     progress: bool = True,
     attributes: Sequence[str] | None = None,
     aux_data: str | Path | None = None,
@@ -82,6 +84,9 @@ def scan(
         allow_local: accept local folders as models.
         keep_safety_checker: keep a safety checker the model ships (by default it is left out: it
             blacks out the images it flags, which biases every share; the report says which).
+        base: base pipeline (``org/name[@revision]``) of a LoRA, textual-inversion or single-file
+            repository; default: the ``base_model`` its model card names.
+        lora_scale: weight of a LoRA adapter (1: as trained; 0: the base model).
         progress: show progress bars.
         attributes: ``NAME=SPEC`` strings (e.g. ``"is_zero=aux"``, ``"gender=clip"``): estimate the
             generated share of each attribute's values (the report's ``properties`` section).
@@ -110,7 +115,7 @@ def scan(
     # What the repository's files decide is refused before torch and diffusers are imported.
     resolved = resolve_model(
         parse_model_reference(model, allow_local=allow_local),
-        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
     )
     from hubaudit.audit.fairness import FairnessOptions
     from hubaudit.audit.properties import PropertyOptions
@@ -142,6 +147,8 @@ def scan(
         trust_remote_code=trust_remote_code,
         allow_local=allow_local,
         keep_safety_checker=keep_safety_checker,
+        base=base,
+        lora_scale=lora_scale,
         progress=progress,
         properties=PropertyOptions.from_arguments(
             attributes, aux_data=aux_data, training_data=training_data, confidence=confidence,
@@ -185,6 +192,10 @@ def reproduce_command(options: ScanOptions) -> str:
     for flag, enabled in flags.items():
         if enabled:
             words.append(flag)
+    if options.base is not None:
+        words += ["--base", options.base]
+    if options.lora_scale != 1.0:
+        words += ["--lora-scale", str(options.lora_scale)]
     if options.properties is not None:
         words += options.properties.command_words()
     if options.fairness is not None:
@@ -194,7 +205,7 @@ def reproduce_command(options: ScanOptions) -> str:
 
 def inspect_model(
     model: str, *, token: str | None = None, allow_local: bool = True, allow_pickle: bool = False,
-    trust_remote_code: bool = False,
+    trust_remote_code: bool = False, base: str | None = None,
 ) -> dict:
     """What a scan of ``model`` can ask for, read from its files without loading any weight.
 
@@ -213,7 +224,7 @@ def inspect_model(
     """
     resolved = resolve_model(
         parse_model_reference(model, allow_local=allow_local),
-        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
     )
     from hubaudit.audit.scan import model_capabilities
 

@@ -55,6 +55,8 @@ def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
         "--keep-safety-checker", action="store_true",
         help="keep the model's safety checker (default: left out, since it blacks out the images it flags)",
     )
+    group.add_argument("--base", metavar="MODEL", help="base pipeline of a LoRA, embedding or single-file repo (default: its card's base_model)")
+    group.add_argument("--lora-scale", type=float, default=1.0, help="weight of a LoRA adapter (default 1; 0 is the base model)")
 
 
 def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
@@ -117,6 +119,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
         keep_safety_checker=args.keep_safety_checker,
+        base=args.base,
+        lora_scale=args.lora_scale,
         progress=not args.quiet,
         attributes=args.attributes,
         aux_data=args.aux_data,

@@ -240,3 +240,38 @@ class InvalidPropertyOptions(HubAuditError):
 
 class InvalidFairnessOptions(HubAuditError):
     """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""
+
+
+# --- hub: adapters ----------------------------------------------------------------------------
+
+
+class AdapterWithoutBase(HubAuditError):
+    """A LoRA, embedding or single-file repository whose base pipeline is unknown, or is itself an adapter."""
+
+    def __init__(self, reference: str, kind: str, base: str | None = None):
+        self.reference, self.kind, self.base = reference, kind, base
+        if base is None:
+            message = f"{reference!r} holds {kind} weights but its model card names no base_model: pass --base ORG/NAME"
+        else:
+            message = f"{reference!r} holds {kind} weights whose base {base!r} is not a diffusers pipeline either: pass --base ORG/NAME"
+        super().__init__(message)
+
+
+class AdapterDoesNotFit(HubAuditError):
+    """A LoRA or textual-inversion file cannot be applied to the base pipeline (keys, shapes or token do not fit)."""
+
+    def __init__(self, weight_name: str, kind: str, reason: str):
+        self.weight_name, self.kind, self.reason = weight_name, kind, reason
+        super().__init__(
+            f"{kind} {weight_name!r} does not fit the base model: {reason} "
+            "(check base_model in its model card, or pass --base ORG/NAME)"
+        )
+
+
+class SingleFileNeedsConfig(HubAuditError):
+    """A single-file checkpoint has no diffusers config (the base model's folder with ``model_index.json``) to load it by."""
+
+    def __init__(self, weight_name: str, config_folder: str | None):
+        self.weight_name, self.config_folder = weight_name, config_folder
+        where = "none was given" if config_folder is None else f"{config_folder} has no model_index.json"
+        super().__init__(f"single-file checkpoint {weight_name!r} needs a diffusers config ({where}): pass --base ORG/NAME")

@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import adapter_models
+import family_models
 import tiny_models
 
 ORG = "tiny"
@@ -58,10 +60,16 @@ CLASSIFIER_LABELS = {0: "female", 1: "male"}
 """Labels of the ``tiny/classifier`` image classifier."""
 
 REPO_BUILDERS: dict[str, Callable[[Path], Path]] = {
-    **{kind: partial(tiny_models.save_pipeline, build) for kind, build in tiny_models.SUPPORTED_PIPELINES.items()},
+    **{name: family.save for name, family in family_models.FAMILIES.items()},
     "pickle-only": tiny_models.save_pickle_only_ddpm,
     "remote-code": tiny_models.save_remote_code_pipeline,
     "unsupported": tiny_models.save_unsupported_pipeline,
+    "misspelt-class": tiny_models.save_misspelt_pipeline,
+    "malformed-index": tiny_models.save_malformed_model_index,
+    "lora": adapter_models.save_diffusers_lora,
+    "lora-kohya": adapter_models.save_kohya_lora,
+    "textual-inversion": adapter_models.save_textual_inversion,
+    "single-file": adapter_models.save_single_file_checkpoint,
     "classifier": partial(tiny_models.save_tiny_image_classifier, id2label=CLASSIFIER_LABELS),
     "clip": tiny_models.save_tiny_clip,
 }
@@ -72,6 +80,8 @@ REFUSED_REPOS = {
     "pickle-only": "pickle-only",
     "remote-code": "remote-code",
     "unsupported": "unsupported",
+    "unknown-class": "misspelt-class",
+    "malformed-index": "malformed-index",
 }
 """Failure kind hubaudit must report -> repository name showing it (``classifier`` has no model_index.json)."""
 
@@ -122,8 +132,8 @@ class ServedHub:
 
     @property
     def supported(self) -> dict[str, str]:
-        """Pipeline kind hubaudit samples -> repository id (kinds of ``tiny_models.SUPPORTED_PIPELINES``)."""
-        return {kind: self.repo(kind) for kind in tiny_models.SUPPORTED_PIPELINES}
+        """Family hubaudit samples -> repository id (the families of ``family_models.FAMILIES``)."""
+        return {name: self.repo(name) for name in family_models.FAMILIES}
 
     @property
     def refused(self) -> dict[str, str]:

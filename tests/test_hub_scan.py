@@ -46,7 +46,7 @@ REFUSALS = {
         ["tiny/stable-diffusion-3", "--prompt", "a cat", "--scheduler", "ddim"], "is not a noise-schedule (beta) scheduler"
     ),
     "error raised inside the pipeline": (
-        ["tiny/stable-diffusion", "--prompt", "a cat", "--height", "12"], "sampling StableDiffusionPipeline failed: "
+        ["tiny/stable-diffusion", "--prompt", "a cat", "--height", "12", "--width", "20"], "sampling StableDiffusionPipeline failed: "
     ),
     "bad reference": (["not a repo"], "not a model reference"),
     "local folder without model_index": (["."], "not a diffusers pipeline"),

@@ -16,7 +16,7 @@ from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.properties import PropertyAudit, PropertyOptions
 from hubaudit.errors import InvalidSamplerConfig
 from hubaudit.hub import ResolvedModel, parse_model_reference, resolve_model
-from hubaudit.hub.loading import load_pipeline, pipeline_class_of, safety_checker_state
+from hubaudit.hub.loading import apply_adapter_of, load_pipeline, pipeline_class_of, safety_checker_state
 from hubaudit.sampling.config import DTYPES
 from hubaudit.sampling import (
     Condition,
@@ -54,6 +54,9 @@ class ScanOptions:
         allow_pickle: accept pickle weights (they can run code when loaded).
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models (the Space turns this off).
+        base: the base pipeline of a LoRA, embedding or single-file repository (default: the
+            ``base_model`` its card names).
+        lora_scale: weight of a LoRA adapter (0 gives the base model).
         keep_safety_checker: keep a safety checker the model ships (it blacks out the images it
             flags, which biases every share; by default it is left out and the report says so).
         progress: show progress bars.
@@ -75,6 +78,8 @@ class ScanOptions:
     trust_remote_code: bool = False
     allow_local: bool = True
     keep_safety_checker: bool = False
+    base: str | None = None
+    lora_scale: float = 1.0
     progress: bool = True
     properties: PropertyOptions | None = None
     fairness: FairnessOptions | None = None
@@ -123,24 +128,35 @@ class SampledModel:
     shard: Shard
     timings: dict[str, float]
     safety_checker: str = "absent"
+    adapter: dict | None = None
 
 
-def store_key(resolved: ResolvedModel, config: SamplerConfig, condition: Condition) -> dict:
+def store_key(
+    resolved: ResolvedModel, config: SamplerConfig, condition: Condition, *, lora_scale: float = 1.0,
+    safety_checker: str = "absent",
+) -> dict:
     """What a sample depends on, beyond its index: the store's key."""
-    return {
+    key = {
         "model": str(resolved.reference),
         "sha": resolved.sha,
         "pipeline_class": resolved.pipeline_class,
         "sampler": config.to_dict(),
         "condition": condition,
     }
+    if resolved.base is not None:
+        key["base_sha"] = resolved.base.sha
+        key["lora_scale"] = lora_scale
+    if safety_checker != "absent":
+        key["safety_checker"] = safety_checker
+    return key
 
 
 def resolve_options_model(options: ScanOptions) -> ResolvedModel:
     """Pin and check ``options.model`` from its files alone (no torch, no diffusers): the fast refusals."""
     reference = parse_model_reference(options.model, allow_local=options.allow_local)
     return resolve_model(
-        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code
+        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code,
+        base=options.base, allow_local=options.allow_local,
     )
 
 
@@ -152,10 +168,11 @@ def model_capabilities(resolved: ResolvedModel, *, token: str | None = None) -> 
     pipeline_class = pipeline_class_of(resolved)
     if pipeline_class is None:
         return None
-    configs = {path.partition("/")[0]: resolved.read_json(path, token=token) for path in _CONFIG_FILES}
+    source = resolved.pipeline_model
+    configs = {path.partition("/")[0]: source.read_json(path, token=token) for path in _CONFIG_FILES}
     return pipeline_capabilities(
         pipeline_class, {name: config for name, config in configs.items() if config},
-        reference=str(resolved.reference), class_names=resolved.model_index.get("id2label"),
+        reference=str(resolved.reference), class_names=source.model_index.get("id2label"),
     )
 
 
@@ -193,6 +210,7 @@ def sample_model(
         keep_safety_checker=options.keep_safety_checker,
         dtype=DTYPES[options.sampler.dtype],
     )
+    adapter = apply_adapter_of(pipeline, resolved, scale=options.lora_scale, token=options.token)
     shard = current_shard()
     sampler = build_sampler(pipeline, options.sampler, pick_device(options.device), capabilities)
     if capabilities is None:  # repository code: checked now that its class is known
@@ -204,17 +222,18 @@ def sample_model(
     timings["load_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    safety = safety_checker_state(resolved, keep_safety_checker=options.keep_safety_checker)
     samples = []
     for condition in conditions:
-        store = SampleStore(options.sample_root, store_key(resolved, options.sampler, condition))
+        key = store_key(resolved, options.sampler, condition, lora_scale=options.lora_scale, safety_checker=safety)
+        store = SampleStore(options.sample_root, key)
         stats = fill_store(
             sampler, store, n=options.n, condition=condition, batch_size=options.batch_size,
             shard=shard, progress=options.progress,
         )
         samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
     timings["sample_seconds"] = time.perf_counter() - clock
-    safety = safety_checker_state(resolved, keep_safety_checker=options.keep_safety_checker)
-    return SampledModel(options, resolved, sampler, samples, shard, timings, safety)
+    return SampledModel(options, resolved, sampler, samples, shard, timings, safety, adapter)
 
 
 SCHEMA_VERSION = "1.0"
@@ -247,6 +266,7 @@ class ScanResult:
                 "kind": sampled.sampler.kind,
                 "offline": sampled.resolved.offline,
                 "safety_checker": sampled.safety_checker,
+                **_adapter_fields(sampled),
             },
             "sampler": {**options.sampler.to_dict(), **sampled.sampler.describe(), "batch_size": options.batch_size},
             "n_per_condition": options.n,
@@ -258,6 +278,17 @@ class ScanResult:
             **self.sections,
             "findings": self.findings,
         }
+
+
+def _adapter_fields(sampled: SampledModel) -> dict:
+    """The report's ``model.base`` and ``model.adapter`` for a LoRA, embedding or single-file repository."""
+    base = sampled.resolved.base
+    if base is None:
+        return {}
+    return {
+        "base": {"reference": str(base.reference), "resolved_sha": base.sha},
+        "adapter": {**(sampled.adapter or {}), "scale": sampled.options.lora_scale},
+    }
 
 
 def run_scan(options: ScanOptions, *, command: str = "", resolved: ResolvedModel | None = None) -> ScanResult:

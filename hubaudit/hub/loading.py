@@ -7,12 +7,15 @@ only the repository's files.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path, PurePosixPath
 
 import diffusers
 import torch
 import transformers
+from huggingface_hub import snapshot_download
 
 from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
+from hubaudit.hub.adapters import apply_adapter, load_single_file
 from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
 
 SAFETY_CHECKER = "safety_checker"
@@ -27,6 +30,7 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
     Raises:
         UnknownPipelineClass: the pipeline or a component names a class its library does not have.
     """
+    resolved = resolved.pipeline_model
     for library, class_name in resolved.components.values():
         module = _library_module(library)
         if module is not None and class_name not in dir(module):
@@ -49,7 +53,7 @@ def _library_module(library: str):
 
 def safety_checker_state(resolved: ResolvedModel, *, keep_safety_checker: bool) -> str:
     """``"removed"``, ``"kept"`` or ``"absent"``: what happens to the model's safety checker, for the report."""
-    if SAFETY_CHECKER not in resolved.components:
+    if SAFETY_CHECKER not in resolved.pipeline_model.components:
         return "absent"
     return "kept" if keep_safety_checker else "removed"
 
@@ -66,25 +70,55 @@ def load_pipeline(
     """Load the pinned pipeline through ``DiffusionPipeline.from_pretrained``, on the CPU in ``dtype``.
 
     A safety checker is left out unless ``keep_safety_checker``: it replaces the images it flags
-    by black ones, which biases every estimated share.
+    by black ones, which biases every estimated share. A single-file checkpoint loads through
+    ``from_single_file`` with its base pipeline's configs; a LoRA or an embedding is applied to the
+    loaded base by :func:`apply_adapter_of`.
     """
-    options: dict = {
-        "use_safetensors": None if allow_pickle else True,
-        "trust_remote_code": trust_remote_code,
-        "dtype": dtype,
-    }
-    if resolved.reference.local_path is None:
-        options |= {"revision": resolved.sha, "token": token, "local_files_only": resolved.offline}
-    pipeline_class = pipeline_class_of(resolved)
-    if safety_checker_state(resolved, keep_safety_checker=keep_safety_checker) == "removed":
+    source = resolved.pipeline_model
+    options: dict = {"dtype": dtype}
+    pipeline_class = pipeline_class_of(source)
+    if safety_checker_state(source, keep_safety_checker=keep_safety_checker) == "removed":
         options[SAFETY_CHECKER] = None
         if pipeline_class is not None and "requires_safety_checker" in inspect.signature(pipeline_class).parameters:
             options["requires_safety_checker"] = False
     diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+    if resolved.adapter is not None and resolved.adapter.kind == "single-file":
+        checkpoint = resolved.fetch(resolved.adapter.weight_name, token=token)
+        return load_single_file(source.pipeline_class, checkpoint, config_folder=_config_folder(source, token=token), **options)
+    options |= {"use_safetensors": None if allow_pickle else True, "trust_remote_code": trust_remote_code}
+    if source.reference.local_path is None:
+        options |= {"revision": source.sha, "token": token, "local_files_only": source.offline}
     try:
-        with hub_errors(str(resolved.reference.repo_id), resolved.sha, token=token):
-            return diffusers.DiffusionPipeline.from_pretrained(resolved.location, **options)
+        with hub_errors(str(source.reference.repo_id), source.sha, token=token):
+            return diffusers.DiffusionPipeline.from_pretrained(source.location, **options)
     except HubAuditError:
         raise
     except Exception as err:  # a library's error about these files: corrupt weights, bad config, missing code
-        raise PipelineLoadFailed(str(resolved.reference), first_line(err)) from err
+        raise PipelineLoadFailed(str(source.reference), first_line(err)) from err
+
+
+def apply_adapter_of(
+    pipeline: diffusers.DiffusionPipeline, resolved: ResolvedModel, *, scale: float = 1.0, token: str | None = None
+) -> dict | None:
+    """Apply ``resolved``'s LoRA or embedding to its loaded base pipeline; what was applied, for the report (None: no adapter)."""
+    adapter = resolved.adapter
+    if adapter is None:
+        return None
+    description = {"kind": adapter.kind, "format": adapter.format, "weight_name": adapter.weight_name}
+    if adapter.kind == "single-file":
+        return description
+    weights = resolved.fetch(adapter.weight_name, token=token)
+    root = weights.parents[len(PurePosixPath(adapter.weight_name).parts) - 1]  # the folder weight_name is relative to
+    return {**description, **apply_adapter(pipeline, adapter, root, scale=scale)}
+
+
+def _config_folder(source: ResolvedModel, *, token: str | None) -> Path:
+    """A local folder with the base pipeline's configs and tokenizer files (no weights), for ``from_single_file``."""
+    if source.reference.local_path is not None:
+        return Path(source.location)
+    with hub_errors(source.location, source.sha, token=token):
+        return Path(snapshot_download(
+            source.location, revision=source.sha, token=token, local_files_only=source.offline,
+            allow_patterns=["*.json", "*.txt", "*.model", "tokenizer*/*"],
+        ))

@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
 )
 
 from hubaudit.errors import (
+    AdapterWithoutBase,
     GatedRepo,
     InvalidModelIndex,
     NotADiffusersRepo,
@@ -35,9 +36,11 @@ from hubaudit.errors import (
     RepoNotFound,
     RevisionNotFound,
 )
-from hubaudit.hub.reference import ModelReference
+from hubaudit.hub.adapters import AdapterSpec, detect_adapter, safetensors_tensor_names
+from hubaudit.hub.reference import ModelReference, parse_model_reference
 
 MODEL_INDEX = "model_index.json"
+CARD = "README.md"
 #: Libraries whose classes ``from_pretrained`` imports from installed packages (no repository code).
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
 _PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -58,6 +61,9 @@ class ResolvedModel:
         files: repository-relative paths of every file in the model.
         location: what ``from_pretrained`` is given: the repo id, or the local folder.
         offline: True when the Hub could not be reached and the local cache was used.
+        adapter: for a LoRA, embedding or single-file repository, what it holds (else None);
+            ``pipeline_class`` and ``model_index`` are then the base pipeline's.
+        base: the resolved base pipeline of an adapter (else None).
     """
 
     reference: ModelReference
@@ -67,6 +73,13 @@ class ResolvedModel:
     files: list[str] = field(repr=False)
     location: str
     offline: bool = False
+    adapter: AdapterSpec | None = None
+    base: ResolvedModel | None = None
+
+    @property
+    def pipeline_model(self) -> ResolvedModel:
+        """The model whose ``model_index.json`` and component folders build the pipeline: the base of an adapter."""
+        return self.base if self.base is not None else self
 
     @property
     def components(self) -> dict[str, tuple[str, str]]:
@@ -126,17 +139,33 @@ def resolve_model(
     token: str | None = None,
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
+    base: str | None = None,
+    allow_local: bool = True,
 ) -> ResolvedModel:
     """Pin ``reference`` to a commit, read its ``model_index.json`` and check it is safe to load.
 
+    A repository without ``model_index.json`` that holds a LoRA, a textual-inversion embedding
+    or a single-file checkpoint resolves to that adapter on its base pipeline: ``base``
+    (``org/name[@revision]``, or a folder with ``allow_local``) or the card's ``base_model``.
+
     Raises:
         RepoNotFound, RevisionNotFound, GatedRepo, OfflineNotCached: the Hub said no.
-        NotADiffusersRepo: no ``model_index.json``.
+        NotADiffusersRepo: no ``model_index.json`` and no adapter weights.
+        AdapterWithoutBase: an adapter whose base model is unknown (or is itself an adapter).
         InvalidModelIndex: ``model_index.json`` is not valid JSON or names no pipeline class.
         RemoteCodeRefused: custom code needed and ``trust_remote_code`` is False.
         PickleWeightsRefused: a component has only pickle weights and ``allow_pickle`` is False.
     """
-    resolved = _resolve_local(reference) if reference.local_path is not None else _resolve_hub(reference, token=token)
+    pinned = _pin_local(reference) if reference.local_path is not None else _pin_hub(reference, token=token)
+    if MODEL_INDEX not in pinned.files:
+        return _resolve_adapter(
+            pinned, token=token, base=base, allow_local=allow_local, allow_pickle=allow_pickle,
+            trust_remote_code=trust_remote_code,
+        )
+    model_index = _read_model_index(pinned.fetch(MODEL_INDEX, token=token), reference)
+    resolved = ResolvedModel(
+        reference, pinned.sha, _pipeline_class(model_index), model_index, pinned.files, pinned.location, pinned.offline
+    )
     custom_code = resolved.custom_code
     if custom_code and not trust_remote_code:
         raise RemoteCodeRefused(str(reference), custom_code)
@@ -144,6 +173,31 @@ def resolve_model(
     if pickle_only and not allow_pickle:
         raise PickleWeightsRefused(str(reference), pickle_only)
     return resolved
+
+
+def _resolve_adapter(
+    pinned: _PinnedFiles, *, token: str | None, base: str | None, allow_local: bool, allow_pickle: bool,
+    trust_remote_code: bool,
+) -> ResolvedModel:
+    """A repository without ``model_index.json``: LoRA, embedding or single-file checkpoint on a base pipeline."""
+    reference = str(pinned.reference)
+    card = pinned.fetch(CARD, token=token).read_text(encoding="utf-8", errors="replace") if CARD in pinned.files else None
+    adapter = detect_adapter(pinned.files, lambda name: safetensors_tensor_names(pinned.fetch(name, token=token)), card)
+    if adapter is None:
+        raise NotADiffusersRepo(reference)
+    base_text = base or adapter.base_model
+    if not base_text:
+        raise AdapterWithoutBase(reference, adapter.kind)
+    base_model = resolve_model(
+        parse_model_reference(base_text, allow_local=allow_local),
+        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, allow_local=allow_local,
+    )
+    if base_model.base is not None:
+        raise AdapterWithoutBase(reference, adapter.kind, base_text)
+    return ResolvedModel(
+        pinned.reference, pinned.sha, base_model.pipeline_class, base_model.model_index, pinned.files,
+        pinned.location, pinned.offline, adapter=adapter, base=base_model,
+    )
 
 
 def pickle_only_components(files: list[str]) -> list[str]:
@@ -201,7 +255,23 @@ def _is_network_failure(err: Exception) -> bool:
     return isinstance(err, (OfflineModeIsEnabled, ConnectionError, TimeoutError, _HTTP_LIBRARY_ERROR))
 
 
-def _resolve_hub(reference: ModelReference, *, token: str | None) -> ResolvedModel:
+@dataclass(frozen=True)
+class _PinnedFiles:
+    """A reference pinned to exact content: its sha, file list, and where ``from_pretrained`` finds it."""
+
+    reference: ModelReference
+    sha: str
+    files: list[str]
+    location: str
+    offline: bool = False
+
+    def fetch(self, relative_path: str, *, token: str | None) -> Path:
+        return ResolvedModel(self.reference, self.sha, "", {}, self.files, self.location, self.offline).fetch(
+            relative_path, token=token
+        )
+
+
+def _pin_hub(reference: ModelReference, *, token: str | None) -> _PinnedFiles:
     repo_id, revision = str(reference.repo_id), reference.revision
     try:
         with hub_errors(repo_id, revision, token=token):
@@ -209,17 +279,15 @@ def _resolve_hub(reference: ModelReference, *, token: str | None) -> ResolvedMod
     except Exception as err:
         if not _is_network_failure(err):
             raise
-        return _resolve_cached(reference, token=token)
+        return _pin_cached(reference, token=token)
     files = [sibling.rfilename for sibling in info.siblings or []]
-    if MODEL_INDEX not in files:
-        raise NotADiffusersRepo(str(reference))
-    # Downloading by the user's revision records revision -> sha in the cache, for offline reruns.
-    with hub_errors(repo_id, revision, token=token):
-        index_path = Path(hf_hub_download(repo_id, MODEL_INDEX, revision=revision, token=token))
-        if index_path.parent.name != info.sha:  # the branch moved since model_info: stay on what it saw
-            index_path = Path(hf_hub_download(repo_id, MODEL_INDEX, revision=info.sha, token=token))
-    model_index = _read_model_index(index_path, reference)
-    return ResolvedModel(reference, str(info.sha), _pipeline_class(model_index), model_index, files, repo_id)
+    # One download by the user's revision records revision -> sha in the cache, for offline reruns;
+    # every file is then read at the sha model_info saw, even if the branch has moved since.
+    first_file = MODEL_INDEX if MODEL_INDEX in files else CARD if CARD in files else None
+    if first_file is not None:
+        with hub_errors(repo_id, revision, token=token):
+            hf_hub_download(repo_id, first_file, revision=revision, token=token)
+    return _PinnedFiles(reference, str(info.sha), files, repo_id)
 
 
 def _repo_exists(repo_id: str, *, token: str | None) -> bool:
@@ -230,30 +298,22 @@ def _repo_exists(repo_id: str, *, token: str | None) -> bool:
     return True
 
 
-def _resolve_cached(reference: ModelReference, *, token: str | None) -> ResolvedModel:
+def _pin_cached(reference: ModelReference, *, token: str | None) -> _PinnedFiles:
     """The Hub is unreachable: use the cached snapshot of the revision, if any."""
     repo_id = str(reference.repo_id)
     try:
         snapshot = Path(snapshot_download(repo_id, revision=reference.revision, token=token, local_files_only=True))
     except Exception as err:
         raise OfflineNotCached(repo_id, reference.revision) from err
-    index_file = snapshot / MODEL_INDEX
-    if not index_file.is_file():
-        raise NotADiffusersRepo(str(reference))
-    model_index = _read_model_index(index_file, reference)
     files = sorted(str(p.relative_to(snapshot).as_posix()) for p in snapshot.rglob("*") if p.is_file())
-    return ResolvedModel(reference, snapshot.name, _pipeline_class(model_index), model_index, files, repo_id, offline=True)
+    return _PinnedFiles(reference, snapshot.name, files, repo_id, offline=True)
 
 
-def _resolve_local(reference: ModelReference) -> ResolvedModel:
+def _pin_local(reference: ModelReference) -> _PinnedFiles:
     folder = Path(str(reference.local_path))
-    index_file = folder / MODEL_INDEX
-    if not index_file.is_file():
-        raise NotADiffusersRepo(str(reference))
-    model_index = _read_model_index(index_file, reference)
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts)
     files = [p.relative_to(folder).as_posix() for p in paths]
-    return ResolvedModel(reference, _fingerprint(folder, paths), _pipeline_class(model_index), model_index, files, str(folder))
+    return _PinnedFiles(reference, _fingerprint(folder, paths), files, str(folder))
 
 
 def _fingerprint(folder: Path, paths: list[Path]) -> str:

@@ -71,8 +71,11 @@ class Sampler:
         if not _passes_generator_to_scheduler(type(pipeline)):
             self._make_deterministic()
         self.num_inference_steps = config.num_inference_steps or capabilities.default_steps or 50
-        # Resolution binning would snap the requested size to the nearest trained aspect-ratio bin.
-        self.call_options = {"use_resolution_binning": False} if "use_resolution_binning" in capabilities.parameters else {}
+        # Resolution binning would snap the requested size to the nearest trained aspect-ratio bin;
+        # caption cleaning rewrites prompts only where beautifulsoup4 and ftfy happen to be installed.
+        self.call_options = {
+            option: False for option in ("use_resolution_binning", "clean_caption") if option in capabilities.parameters
+        }
         self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
 
     @property
