@@ -2,7 +2,9 @@
 
 It runs the same scan as ``hubaudit scan`` (:func:`hubaudit.api.scan`), for Hub ids only
 (``allow_local=False``: nobody names a server path from the web), with every field checked,
-one scan at a time (the queue runs one GPU job), and errors shown as one-line messages.
+one scan at a time (the queue runs one GPU job), and errors shown as one-line messages. Checking a
+model (:func:`hubaudit.api.inspect_model`, no weights loaded) shows its kind and the fields it
+takes: prompts for a text-to-image model, classes for a class-conditional one, a guidance scale.
 
 Run locally: ``python space_app/app.py [--host 127.0.0.1] [--port 7860] [--work-dir DIR]``;
 on Spaces, ``app.py`` is started as is (``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT`` apply).
@@ -16,7 +18,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import gradio as gr
 from PIL import Image
 
 from hubaudit.annotate import CLIP_PRESETS, DEFAULT_CLIP_MODEL, parse_attribute_spec
-from hubaudit.api import scan
+from hubaudit.api import inspect_model, scan
 from hubaudit.errors import HubAuditError, InvalidAttributeSpec, InvalidModelReference, InvalidSamplerConfig
 from hubaudit.hub import parse_model_reference
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
@@ -33,7 +35,17 @@ from hubaudit.report.markdown_report import findings_lines, render_markdown
 from hubaudit.report.samples import read_condition_images
 
 MAX_SAMPLES = 256
-"""Most samples one web request may ask for."""
+"""Most samples one web request may ask for, over all its prompts or classes."""
+MAX_PROMPTS = 4
+"""Most prompts one request may scan (text-to-image models)."""
+MAX_PROMPT_CHARS = 300
+"""Longest prompt accepted."""
+MAX_CLASSES = 8
+"""Most classes one request may scan (class-conditional models)."""
+DEFAULT_CLASSES = 4
+"""Classes the class picker starts with (the first ones)."""
+MAX_GUIDANCE = 20.0
+"""Largest classifier-free guidance scale accepted."""
 MAX_STEPS = 200
 """Most denoising steps one web request may ask for."""
 GALLERY_PER_CONDITION = 16
@@ -45,29 +57,44 @@ _LOG = logging.getLogger("hubaudit.space")
 
 @dataclass(frozen=True)
 class ScanRequest:
-    """A checked web request: ``model`` is ``org/name[@revision]``, ``attributes`` ``NAME=SPEC`` strings."""
+    """A checked web request: ``model`` is ``org/name[@revision]``, ``attributes`` ``NAME=SPEC`` strings.
+
+    ``n`` is samples per condition: per prompt (``prompts``), per class (``classes``) or in all.
+    """
 
     model: str
     attributes: tuple[str, ...]
     n: int
     steps: int
+    prompts: tuple[str, ...] = ()
+    classes: tuple[int, ...] = ()
+    guidance_scale: float | None = None
 
 
-def scan_request(
-    model_id: str, revision: str, presets: Sequence[str], custom_attributes: str, annotator_id: str, n: float, steps: float
-) -> ScanRequest:
-    """Check every field of the form; raises a :class:`HubAuditError` naming the first bad one.
-
-    ``custom_attributes`` holds one attribute per line, ``NAME: PROMPT | PROMPT [| ...]`` (or
-    ``NAME: VALUE:PROMPT | VALUE:PROMPT``); presets and custom attributes use the CLIP model
-    ``annotator_id``.
-    """
-    model_id, revision, annotator_id = (text.strip() for text in (model_id or "", revision or "", annotator_id or ""))
+def model_reference(model_id: str, revision: str) -> str:
+    """``org/name[@revision]`` from the two fields; raises :class:`InvalidModelReference` (local paths too)."""
+    model_id, revision = (model_id or "").strip(), (revision or "").strip()
     if revision:
         if "@" in model_id or not _REVISION.fullmatch(revision) or ".." in revision:
             raise InvalidModelReference(f"{model_id}@{revision}")
         model_id = f"{model_id}@{revision}"
     parse_model_reference(model_id, allow_local=False)
+    return model_id
+
+
+def scan_request(
+    model_id: str, revision: str, presets: Sequence[str], custom_attributes: str, annotator_id: str, n: float, steps: float,
+    *, info: Mapping | None = None, prompts: str = "", classes: Sequence[int | str] = (), guidance: float | None = None,
+) -> ScanRequest:
+    """Check every field of the form; raises a :class:`HubAuditError` naming the first bad one.
+
+    ``custom_attributes`` holds one attribute per line, ``NAME: PROMPT | PROMPT [| ...]`` (or
+    ``NAME: VALUE:PROMPT | VALUE:PROMPT``); presets and custom attributes use the CLIP model
+    ``annotator_id``. ``info`` is :func:`hubaudit.api.inspect_model`'s answer for the model: of
+    ``prompts`` (one per line), ``classes`` and ``guidance``, only the fields its kind takes are read.
+    """
+    model = model_reference(model_id, revision)
+    annotator_id = (annotator_id or "").strip()
     try:
         parse_model_reference(annotator_id, allow_local=False)
     except InvalidModelReference as err:
@@ -77,16 +104,64 @@ def scan_request(
         raise InvalidAttributeSpec(f"no CLIP preset {', '.join(unknown)} (presets: {', '.join(CLIP_PRESETS)})")
     attributes = [f"{preset}=clip@{annotator_id}" for preset in presets or ()]
     for line in filter(None, (line.strip() for line in (custom_attributes or "").splitlines())):
-        name, colon, prompts = line.partition(":")
-        if not colon or "|" not in prompts:
+        name, colon, attribute_prompts = line.partition(":")
+        if not colon or "|" not in attribute_prompts:
             raise InvalidAttributeSpec(f"custom attribute {line!r}: expected NAME: PROMPT | PROMPT (one attribute per line)")
-        attributes.append(f"{name.strip()}=clip@{annotator_id}:{prompts.strip()}")
+        attributes.append(f"{name.strip()}=clip@{annotator_id}:{attribute_prompts.strip()}")
     names = [parse_attribute_spec(text).name for text in attributes]
     if not names:
         raise InvalidAttributeSpec("choose at least one attribute (a preset or a custom CLIP attribute)")
     if len(set(names)) != len(names):
         raise InvalidAttributeSpec(f"attribute names must differ: {', '.join(names)}")
-    return ScanRequest(model_id, tuple(attributes), _whole_number("samples", n, MAX_SAMPLES), _whole_number("steps", steps, MAX_STEPS))
+    info = info or {}
+    kind = info.get("kind")
+    chosen_prompts = _prompts(model, prompts) if kind == "text-to-image" else ()
+    chosen_classes = _classes(model, classes, int(info.get("num_classes") or 0)) if kind == "class-conditional" else ()
+    per_condition = _whole_number("samples", n, MAX_SAMPLES)
+    conditions = max(1, len(chosen_prompts) + len(chosen_classes))
+    if per_condition * conditions > MAX_SAMPLES:
+        raise InvalidSamplerConfig(
+            f"{per_condition} samples x {conditions} {'prompts' if chosen_prompts else 'classes'} = "
+            f"{per_condition * conditions}: at most {MAX_SAMPLES} samples per scan"
+        )
+    scale = _guidance(guidance) if info.get("default_guidance") is not None else None
+    return ScanRequest(model, tuple(attributes), per_condition, _whole_number("steps", steps, MAX_STEPS),
+                       chosen_prompts, chosen_classes, scale)
+
+
+def _prompts(model: str, text: str) -> tuple[str, ...]:
+    prompts = tuple(dict.fromkeys(filter(None, (line.strip() for line in (text or "").splitlines()))))
+    if not prompts:
+        raise InvalidSamplerConfig(f"{model} is a text-to-image model: enter at least one prompt (one per line)")
+    if len(prompts) > MAX_PROMPTS:
+        raise InvalidSamplerConfig(f"{len(prompts)} prompts: at most {MAX_PROMPTS} per scan")
+    too_long = next((prompt for prompt in prompts if len(prompt) > MAX_PROMPT_CHARS), None)
+    if too_long is not None:
+        raise InvalidSamplerConfig(f"prompt {too_long[:40]!r}... has {len(too_long)} characters: at most {MAX_PROMPT_CHARS}")
+    return prompts
+
+
+def _classes(model: str, classes: Sequence[int | str], num_classes: int) -> tuple[int, ...]:
+    try:  # the picker's values are ids; "ID: name" strings are read too
+        ids = tuple(dict.fromkeys(int(str(value).partition(":")[0]) for value in classes or ()))
+    except ValueError:
+        raise InvalidSamplerConfig(f"classes must be class ids, got {list(classes)}") from None
+    if not ids:
+        raise InvalidSamplerConfig(f"{model} is a class-conditional model: choose at least one class")
+    if len(ids) > MAX_CLASSES:
+        raise InvalidSamplerConfig(f"{len(ids)} classes: at most {MAX_CLASSES} per scan")
+    outside = [class_id for class_id in ids if not 0 <= class_id < num_classes]
+    if outside:
+        raise InvalidSamplerConfig(f"class {outside[0]} is not a class of {model} (0 to {num_classes - 1})")
+    return ids
+
+
+def _guidance(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if not 0 <= float(value) <= MAX_GUIDANCE:  # NaN fails too
+        raise InvalidSamplerConfig(f"guidance scale must be from 0 to {MAX_GUIDANCE:g}, got {value}")
+    return float(value)
 
 
 def _whole_number(name: str, value: float | None, maximum: int) -> int:
@@ -111,7 +186,8 @@ def run_request(request: ScanRequest, work_root: Path) -> ScanView:
     """Scan as the request says in a fresh folder under ``work_root``; the samples are deleted after rendering."""
     out_dir = Path(tempfile.mkdtemp(prefix="scan-", dir=work_root))
     result = scan(request.model, n=request.n, steps=request.steps, attributes=list(request.attributes),
-                  out_dir=out_dir, allow_local=False, progress=True)
+                  prompts=list(request.prompts) or None, classes=list(request.classes) or None,
+                  guidance_scale=request.guidance_scale, out_dir=out_dir, allow_local=False, progress=True)
     report = result.to_dict()
     view = ScanView(
         verdict=_verdict_markdown(report),
@@ -147,6 +223,53 @@ def _charts(report: dict) -> list[tuple[Image.Image, str]]:
     return [(Image.open(io.BytesIO(png)), caption) for png, caption in charts if png]
 
 
+def describe_model(info: Mapping) -> str:
+    """One Markdown line for :func:`hubaudit.api.inspect_model`'s answer: the kind and what the form asks for it."""
+    kind = info.get("kind")
+    asks = {
+        "text-to-image": f"enter up to {MAX_PROMPTS} prompts below, one per line.",
+        "class-conditional": f"{info.get('num_classes')} classes: pick up to {MAX_CLASSES} below.",
+        "unconditional": "it takes no prompt or class.",
+    }.get(kind, "its pipeline is defined by repository code.")
+    defaults = [f"{info['default_steps']} steps" if info.get("default_steps") else "",
+                f"guidance {info['default_guidance']:g}" if info.get("default_guidance") is not None else ""]
+    line = f"**{kind or 'unknown kind'}** (`{info.get('pipeline_class')}` at `{str(info.get('resolved_sha'))[:12]}`): {asks}"
+    return line + (f" Defaults: {', '.join(filter(None, defaults))}." if any(defaults) else "")
+
+
+def class_choices(info: Mapping) -> list[tuple[str, int]]:
+    """The class picker's ``("ID: name", ID)`` choices (names where the model records them)."""
+    names = {int(key): str(value) for key, value in (info.get("class_names") or {}).items()}
+    ids = sorted(names) or range(int(info.get("num_classes") or 0))
+    return [(f"{class_id}: {names[class_id]}" if class_id in names else str(class_id), class_id) for class_id in ids]
+
+
+def check_model(model_id: str, revision: str) -> tuple:
+    """The check step: the model's description, then updates to the prompts, class and guidance fields."""
+    hidden = gr.update(visible=False)
+    if not (model_id or "").strip():
+        return "", hidden, hidden, hidden
+    try:
+        info = inspect_model(model_reference(model_id, revision), allow_local=False)
+    except Exception as err:
+        return f"**Cannot scan this model:** {_error_line(err, 'the check')}", hidden, hidden, hidden
+    choices = class_choices(info) if info.get("kind") == "class-conditional" else []
+    return (
+        describe_model(info),
+        gr.update(visible=info.get("kind") == "text-to-image"),
+        gr.update(visible=bool(choices), choices=choices, value=[value for _, value in choices[:DEFAULT_CLASSES]]),
+        gr.update(visible=info.get("default_guidance") is not None, value=info.get("default_guidance")),
+    )
+
+
+def _error_line(err: Exception, doing: str) -> str:
+    """The one line a failure shows; call inside ``except`` (other exceptions are bugs: logged here)."""
+    if isinstance(err, HubAuditError):
+        return str(err)
+    _LOG.exception("%s failed", doing)
+    return f"internal error ({type(err).__name__}); {doing} did not finish"
+
+
 def _cleared() -> tuple:
     """Blank outputs while a scan waits or runs, so that no earlier result shows beside a new error."""
     return "Scanning (scans run one at a time)...", None, None, None, None, ""
@@ -157,16 +280,16 @@ def build_demo(*, work_root: Path | str | None = None) -> gr.Blocks:
     work_root = Path(work_root) if work_root is not None else Path(tempfile.mkdtemp(prefix="hubaudit-space-"))
     work_root.mkdir(parents=True, exist_ok=True)
 
-    def audit(model_id, revision, presets, custom_attributes, annotator_id, n, steps, progress=gr.Progress(track_tqdm=True)):
-        try:
-            request = scan_request(model_id, revision, presets, custom_attributes, annotator_id, n, steps)
+    def audit(model_id, revision, presets, custom_attributes, annotator_id, n, steps, prompts, classes, guidance,
+              progress=gr.Progress(track_tqdm=True)):
+        try:  # the model is inspected again: the fields it takes are those of the model scanned, checked or not
+            info = inspect_model(model_reference(model_id, revision), allow_local=False)
+            request = scan_request(model_id, revision, presets, custom_attributes, annotator_id, n, steps,
+                                   info=info, prompts=prompts, classes=classes, guidance=guidance)
             progress(0, desc=f"Loading {request.model}")
             view = run_request(request, work_root)
-        except HubAuditError as err:
-            raise gr.Error(str(err), duration=None, print_exception=False) from None
-        except Exception as err:  # a bug, not bad input: log it here, show one line there
-            _LOG.exception("scan failed")
-            raise gr.Error(f"internal error ({type(err).__name__}); the scan did not finish", duration=None, print_exception=False) from None
+        except Exception as err:
+            raise gr.Error(_error_line(err, "the scan"), duration=None, print_exception=False) from None
         return view.verdict, view.estimates, view.charts, view.samples, view.files, view.model_card
 
     with gr.Blocks(title="hubaudit") as demo:
@@ -179,13 +302,23 @@ def build_demo(*, work_root: Path | str | None = None) -> gr.Blocks:
             with gr.Column(scale=1):
                 model_id = gr.Textbox(label="Model id", placeholder="org/name", elem_id="model-id")
                 revision = gr.Textbox(label="Revision (optional)", placeholder="branch, tag or commit sha", elem_id="revision")
+                check = gr.Button("Check model", size="sm", elem_id="check")
+                model_info = gr.Markdown(elem_id="model-info")
+                prompts = gr.Textbox(
+                    label=f"Prompts (one per line, at most {MAX_PROMPTS})", lines=3, visible=False, elem_id="prompts",
+                    max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1), placeholder="a photo of a doctor",
+                )
+                classes = gr.Dropdown(label=f"Classes (at most {MAX_CLASSES})", multiselect=True, max_choices=MAX_CLASSES,
+                                      choices=[], value=[], visible=False, elem_id="classes")
+                guidance = gr.Number(label="Guidance scale", minimum=0, maximum=MAX_GUIDANCE, visible=False, elem_id="guidance")
                 presets = gr.CheckboxGroup(list(CLIP_PRESETS), value=["gender"], label="Attributes (CLIP presets)", elem_id="presets")
                 custom_attributes = gr.Textbox(
                     label="Custom CLIP attributes (one per line)", lines=2, elem_id="custom-attributes",
                     placeholder="smile: a photo of a smiling person | a photo of a person with a neutral face",
                 )
                 annotator_id = gr.Textbox(label="Annotator model id (CLIP or SigLIP)", value=DEFAULT_CLIP_MODEL, elem_id="annotator-id")
-                n = gr.Slider(1, MAX_SAMPLES, value=64, step=1, label="Samples", elem_id="samples-count")
+                n = gr.Slider(1, MAX_SAMPLES, value=64, step=1, elem_id="samples-count",
+                              label=f"Samples per prompt or class (at most {MAX_SAMPLES} in all)")
                 steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label="Denoising steps", elem_id="steps")
                 run = gr.Button("Run audit", variant="primary", elem_id="run")
             with gr.Column(scale=2):
@@ -195,10 +328,12 @@ def build_demo(*, work_root: Path | str | None = None) -> gr.Blocks:
                 samples = gr.Gallery(label="Samples", columns=8, format="png", height="auto", elem_id="samples")
                 files = gr.File(label="Reports (JSON, HTML)", file_count="multiple", elem_id="reports")
                 model_card = gr.Code(label="Model card section (Markdown)", language="markdown", elem_id="model-card")
+        gr.on([check.click, model_id.submit, model_id.blur, revision.submit, revision.blur], check_model,
+              [model_id, revision], [model_info, prompts, classes, guidance], concurrency_limit=4, concurrency_id="check")
         outputs = [verdict, estimates, charts, samples, files, model_card]
         run.click(_cleared, None, outputs, queue=False).then(
             audit,
-            [model_id, revision, presets, custom_attributes, annotator_id, n, steps],
+            [model_id, revision, presets, custom_attributes, annotator_id, n, steps, prompts, classes, guidance],
             outputs,
             concurrency_limit=1,
             concurrency_id="scan",
