@@ -10,7 +10,6 @@ every text encoder's vocabulary (and special token ids) follows its tokenizer.
 
 from __future__ import annotations
 
-import string
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -50,12 +49,10 @@ from transformers import (
     CLIPTokenizer,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
-    T5Config,
-    T5EncoderModel,
-    T5TokenizerFast,
 )
 
 import tiny_models
+from families_transformer import build_t5_tokenizer, t5_encoder
 from family_spec import Family
 
 # --- tokenizers and text encoders ----------------------------------------------------------------
@@ -76,18 +73,6 @@ def clip_text_config(tokenizer: CLIPTokenizer, **fields) -> CLIPTextConfig:
 
 _SD2_TEXT_ENCODER = dict(num_hidden_layers=5, hidden_act="gelu")
 """What the SD 2.x and SDXL tests' CLIP text encoders change: 5 layers, exact GELU."""
-
-_T5_SPECIALS = ("<pad>", "</s>", "<unk>")
-"""T5's special tokens, at the ids ``T5Config`` defaults to (0, 1, 2)."""
-
-
-def build_t5_tokenizer() -> T5TokenizerFast:
-    """A T5 Unigram tokenizer over printable ASCII characters and their ``▁``-prefixed forms."""
-    characters = string.ascii_letters + string.digits + string.punctuation
-    pieces = [*_T5_SPECIALS, "▁", *characters, *("▁" + char for char in characters)]
-    vocabulary = [(piece, 0.0 if piece in _T5_SPECIALS else -1.0) for piece in pieces]
-    return T5TokenizerFast(vocab=vocabulary, extra_ids=0, model_max_length=512)
-
 
 # --- autoencoders --------------------------------------------------------------------------------
 
@@ -356,9 +341,7 @@ def build_deepfloyd_if() -> IFPipeline:
         variance_type="learned_range",
     )
     tokenizer = build_t5_tokenizer()
-    # hf-internal-testing/tiny-random-t5's shape: 5 layers, 32 wide
-    text_encoder = T5EncoderModel(T5Config(d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5,
-                                           relative_attention_num_buckets=8, vocab_size=len(tokenizer)))
+    text_encoder = t5_encoder(tokenizer)
     return IFPipeline(
         tokenizer=tokenizer,
         text_encoder=text_encoder,
