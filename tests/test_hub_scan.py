@@ -37,6 +37,7 @@ REFUSALS = {
     "pickle only": (["tiny/pickle-only"], "pickle-only weights"),
     "remote code": (["tiny/remote-code"], "--trust-remote-code"),
     "unsupported": (["tiny/unsupported"], "StableDiffusionUpscalePipeline, which hubaudit cannot sample: its call transforms an input (image)"),
+    "unsupported with remote code allowed": (["tiny/unsupported", "--trust-remote-code"], "which hubaudit cannot sample"),
     "unknown class": (["tiny/misspelt-class"], "unknown class DDPMPipline (diffusers"),
     "malformed model_index.json": (["tiny/malformed-index"], "model_index.json of 'tiny/malformed-index' is not valid JSON (line"),
     "unknown class with remote code allowed": (["tiny/misspelt-class", "--trust-remote-code"], "unknown class DDPMPipline"),
