@@ -108,12 +108,7 @@ class ResolvedModel:
 
     def fetch(self, relative_path: str, *, token: str | None = None) -> Path:
         """A local path to one of the model's files (downloaded at the pinned sha for Hub models)."""
-        if self.reference.local_path is not None:
-            return Path(self.location) / relative_path
-        with hub_errors(self.location, self.sha, token=token):
-            return Path(
-                hf_hub_download(self.location, relative_path, revision=self.sha, token=token, local_files_only=self.offline)
-            )
+        return _fetch_pinned(self, relative_path, token=token)
 
     def read_json(self, relative_path: str, *, token: str | None = None) -> dict:
         """A JSON file of the model (a component config), parsed; {} when the model has no such file."""
@@ -266,8 +261,16 @@ class _PinnedFiles:
     offline: bool = False
 
     def fetch(self, relative_path: str, *, token: str | None) -> Path:
-        return ResolvedModel(self.reference, self.sha, "", {}, self.files, self.location, self.offline).fetch(
-            relative_path, token=token
+        return _fetch_pinned(self, relative_path, token=token)
+
+
+def _fetch_pinned(pinned: ResolvedModel | _PinnedFiles, relative_path: str, *, token: str | None) -> Path:
+    """A local path to a file of a pinned model: in its folder, or downloaded at its sha."""
+    if pinned.reference.local_path is not None:
+        return Path(pinned.location) / relative_path
+    with hub_errors(pinned.location, pinned.sha, token=token):
+        return Path(
+            hf_hub_download(pinned.location, relative_path, revision=pinned.sha, token=token, local_files_only=pinned.offline)
         )
 
 
