@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubaudit.hub import parse_model_reference, resolve_model
+from hubaudit.hub import resolve_reference
 
 if TYPE_CHECKING:
     from hubaudit.audit.scan import ScanOptions, ScanResult
@@ -113,9 +113,8 @@ def scan(
         hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure).
     """
     # What the repository's files decide is refused before torch and diffusers are imported.
-    resolved = resolve_model(
-        parse_model_reference(model, allow_local=allow_local),
-        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
+    resolved = resolve_reference(
+        model, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local
     )
     from hubaudit.audit.fairness import FairnessOptions
     from hubaudit.audit.properties import PropertyOptions
@@ -222,9 +221,8 @@ def inspect_model(
         >>> hubaudit.api.inspect_model("facebook/DiT-XL-2-256")["kind"]  # doctest: +SKIP
         'class-conditional'
     """
-    resolved = resolve_model(
-        parse_model_reference(model, allow_local=allow_local),
-        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
+    resolved = resolve_reference(
+        model, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local
     )
     from hubaudit.audit.scan import model_capabilities
 

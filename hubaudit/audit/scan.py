@@ -15,7 +15,7 @@ from hubaudit.audit.fairness import FairnessOptions
 from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.properties import PropertyAudit, PropertyOptions
 from hubaudit.errors import InvalidSamplerConfig
-from hubaudit.hub import ResolvedModel, parse_model_reference, resolve_model
+from hubaudit.hub import ResolvedModel, resolve_reference
 from hubaudit.hub.loading import apply_adapter_of, load_pipeline, pipeline_class_of, safety_checker_state
 from hubaudit.sampling.config import DTYPES
 from hubaudit.sampling import (
@@ -153,10 +153,9 @@ def store_key(
 
 def resolve_options_model(options: ScanOptions) -> ResolvedModel:
     """Pin and check ``options.model`` from its files alone (no torch, no diffusers): the fast refusals."""
-    reference = parse_model_reference(options.model, allow_local=options.allow_local)
-    return resolve_model(
-        reference, token=options.token, allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code,
-        base=options.base, allow_local=options.allow_local,
+    return resolve_reference(
+        options.model, token=options.token, allow_pickle=options.allow_pickle,
+        trust_remote_code=options.trust_remote_code, base=options.base, allow_local=options.allow_local,
     )
 
 
@@ -176,6 +175,20 @@ def model_capabilities(resolved: ResolvedModel, *, token: str | None = None) -> 
     )
 
 
+def _checked_conditions(
+    model: PipelineCapabilities | Sampler,
+    requested: tuple[Condition, ...] | None,
+    before_sampling: Callable[[str, list[Condition]], None] | None,
+) -> list[Condition]:
+    """The conditions to scan (``requested``, else the model's default), each checked against the model."""
+    conditions = list(requested) if requested else model.default_conditions()
+    for condition in conditions:
+        model.check_condition(condition)
+    if before_sampling is not None:
+        before_sampling(model.kind, conditions)
+    return conditions
+
+
 def sample_model(
     options: ScanOptions,
     *,
@@ -191,14 +204,9 @@ def sample_model(
     clock = time.perf_counter()
     resolved = resolved or resolve_options_model(options)
     capabilities = model_capabilities(resolved, token=options.token)
-    conditions = list(options.conditions) if options.conditions else None
     if capabilities is not None:
         capabilities.check_settings(options.sampler)
-        conditions = conditions or capabilities.default_conditions()
-        for condition in conditions:
-            capabilities.check_condition(condition)
-        if before_sampling is not None:
-            before_sampling(capabilities.kind, conditions)
+        conditions = _checked_conditions(capabilities, options.conditions, before_sampling)
     timings["resolve_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -214,11 +222,7 @@ def sample_model(
     shard = current_shard()
     sampler = build_sampler(pipeline, options.sampler, pick_device(options.device), capabilities)
     if capabilities is None:  # repository code: checked now that its class is known
-        conditions = conditions or sampler.default_conditions()
-        for condition in conditions:
-            sampler.check_condition(condition)
-        if before_sampling is not None:
-            before_sampling(sampler.kind, conditions)
+        conditions = _checked_conditions(sampler, options.conditions, before_sampling)
     timings["load_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -287,7 +291,7 @@ def _adapter_fields(sampled: SampledModel) -> dict:
         return {}
     return {
         "base": {"reference": str(base.reference), "resolved_sha": base.sha},
-        "adapter": {**(sampled.adapter or {}), "scale": sampled.options.lora_scale},
+        "adapter": sampled.adapter,
     }
 
 

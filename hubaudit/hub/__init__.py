@@ -4,7 +4,7 @@ Importing this package does not import torch or diffusers: :mod:`hubaudit.hub.lo
 """
 
 from hubaudit.hub.reference import ModelReference, parse_model_reference
-from hubaudit.hub.resolve import ResolvedModel, hub_errors, pickle_only_components, resolve_model
+from hubaudit.hub.resolve import ResolvedModel, hub_errors, pickle_only_components, resolve_model, resolve_reference
 
 __all__ = [
     "ModelReference",
@@ -13,4 +13,5 @@ __all__ = [
     "parse_model_reference",
     "pickle_only_components",
     "resolve_model",
+    "resolve_reference",
 ]

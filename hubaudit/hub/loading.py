@@ -7,6 +7,7 @@ only the repository's files.
 from __future__ import annotations
 
 import inspect
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
 import diffusers
@@ -105,12 +106,11 @@ def apply_adapter_of(
     adapter = resolved.adapter
     if adapter is None:
         return None
-    description = {"kind": adapter.kind, "format": adapter.format, "weight_name": adapter.weight_name}
-    if adapter.kind == "single-file":
-        return description
+    if adapter.kind == "single-file":  # loaded as the pipeline itself by load_pipeline
+        return asdict(adapter) | {"scale": None}
     weights = resolved.fetch(adapter.weight_name, token=token)
     root = weights.parents[len(PurePosixPath(adapter.weight_name).parts) - 1]  # the folder weight_name is relative to
-    return {**description, **apply_adapter(pipeline, adapter, root, scale=scale)}
+    return apply_adapter(pipeline, adapter, root, scale=scale)
 
 
 def _config_folder(source: ResolvedModel, *, token: str | None) -> Path:

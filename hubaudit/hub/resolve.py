@@ -36,11 +36,10 @@ from hubaudit.errors import (
     RepoNotFound,
     RevisionNotFound,
 )
-from hubaudit.hub.adapters import AdapterSpec, detect_adapter, safetensors_tensor_names
+from hubaudit.hub.adapters import MODEL_CARD, AdapterSpec, detect_adapter, safetensors_tensor_names
 from hubaudit.hub.reference import ModelReference, parse_model_reference
 
 MODEL_INDEX = "model_index.json"
-CARD = "README.md"
 #: Libraries whose classes ``from_pretrained`` imports from installed packages (no repository code).
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
 _PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -176,22 +175,37 @@ def _resolve_adapter(
 ) -> ResolvedModel:
     """A repository without ``model_index.json``: LoRA, embedding or single-file checkpoint on a base pipeline."""
     reference = str(pinned.reference)
-    card = pinned.fetch(CARD, token=token).read_text(encoding="utf-8", errors="replace") if CARD in pinned.files else None
+    card = pinned.fetch(MODEL_CARD, token=token).read_text(encoding="utf-8", errors="replace") if MODEL_CARD in pinned.files else None
     adapter = detect_adapter(pinned.files, lambda name: safetensors_tensor_names(pinned.fetch(name, token=token)), card)
     if adapter is None:
         raise NotADiffusersRepo(reference)
     base_text = base or adapter.base_model
     if not base_text:
         raise AdapterWithoutBase(reference, adapter.kind)
-    base_model = resolve_model(
-        parse_model_reference(base_text, allow_local=allow_local),
-        token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, allow_local=allow_local,
+    base_model = resolve_reference(
+        base_text, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, allow_local=allow_local
     )
     if base_model.base is not None:
         raise AdapterWithoutBase(reference, adapter.kind, base_text)
     return ResolvedModel(
         pinned.reference, pinned.sha, base_model.pipeline_class, base_model.model_index, pinned.files,
         pinned.location, pinned.offline, adapter=adapter, base=base_model,
+    )
+
+
+def resolve_reference(
+    text: str,
+    *,
+    token: str | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    base: str | None = None,
+    allow_local: bool = True,
+) -> ResolvedModel:
+    """:func:`resolve_model` of the reference ``text`` (``org/name[@revision]``, or a folder with ``allow_local``)."""
+    return resolve_model(
+        parse_model_reference(text, allow_local=allow_local), token=token, allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
     )
 
 
@@ -286,7 +300,7 @@ def _pin_hub(reference: ModelReference, *, token: str | None) -> _PinnedFiles:
     files = [sibling.rfilename for sibling in info.siblings or []]
     # One download by the user's revision records revision -> sha in the cache, for offline reruns;
     # every file is then read at the sha model_info saw, even if the branch has moved since.
-    first_file = MODEL_INDEX if MODEL_INDEX in files else CARD if CARD in files else None
+    first_file = MODEL_INDEX if MODEL_INDEX in files else MODEL_CARD if MODEL_CARD in files else None
     if first_file is not None:
         with hub_errors(repo_id, revision, token=token):
             hf_hub_download(repo_id, first_file, revision=revision, token=token)
