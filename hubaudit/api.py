@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubaudit.files import writable_folder
 from hubaudit.hub import resolve_reference
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def scan(
     out_dir: Path | str = "hubaudit-out",
     store_dir: Path | str | None = None,
     token: str | None = None,
-    allow_pickle: bool = False,
+    allow_pickle: bool | str = False,
     trust_remote_code: bool = False,
     allow_local: bool = True,
     keep_safety_checker: bool = False,
@@ -79,7 +80,8 @@ def scan(
         out_dir: where the report and (by default) the sample store go.
         store_dir: sample store root (default ``out_dir/samples``); rerunning resumes from it.
         token: Hub token (default: ``HF_TOKEN`` or the stored login).
-        allow_pickle: accept pickle weights, which can run code when loaded.
+        allow_pickle: accept pickle weights, which can run code when loaded, once picklescan finds no
+            dangerous import in them (the report's ``model.pickle_scan``); ``"unsafe"`` accepts flagged ones too.
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models.
         keep_safety_checker: keep a safety checker the model ships (by default it is left out: it
@@ -112,6 +114,9 @@ def scan(
     Raises:
         hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure).
     """
+    writable_folder(out_dir, "--out")  # output folders that cannot be written are refused before any work
+    if store_dir is not None:
+        writable_folder(store_dir, "--store")
     # What the repository's files decide is refused before torch and diffusers are imported.
     resolved = resolve_reference(
         model, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local
@@ -183,8 +188,9 @@ def reproduce_command(options: ScanOptions) -> str:
             words += [flag, str(value)]
     for condition in options.conditions or ():
         words += ["--prompt" if isinstance(condition, str) else "--class", str(condition)]
+    if options.allow_pickle:
+        words.append("--allow-pickle=unsafe" if options.allow_pickle == "unsafe" else "--allow-pickle")
     flags = {
-        "--allow-pickle": options.allow_pickle,
         "--trust-remote-code": options.trust_remote_code,
         "--keep-safety-checker": options.keep_safety_checker,
     }

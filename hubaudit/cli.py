@@ -1,6 +1,8 @@
 """The ``hubaudit`` command line: a thin front end over :mod:`hubaudit.api`.
 
-Exit codes: 0 pass, 1 findings (with ``--fail-on``), 2 error (one line on stderr), 130 interrupted.
+Exit codes (docs/user-guide-cli.md): 0 done, no finding asked for; 1 findings (with ``--fail-on``);
+2 error, one line on stderr; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Finished samples
+and checkpoints are kept in every case.
 """
 
 from __future__ import annotations
@@ -8,12 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError, InvalidData, first_line
+from hubaudit.errors import HubAuditError, Interrupted, InvalidData, first_line
+from hubaudit.files import writable_folder
+from hubaudit.verbosity import quiet_libraries
+
+EXIT_CODES = {0: "done (no finding of a --fail-on kind)", 1: "findings (--fail-on)", 2: "error: bad input or environment",
+              130: "interrupted (Ctrl-C)", 143: "terminated (SIGTERM)"}
+"""Every exit code the CLI returns, as docs/user-guide-cli.md lists them."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``hubaudit: error: ...``) and exit code 2, without the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"hubaudit: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +66,11 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--allow-pickle", action="store_true", help="accept pickle weights (they can run code)")
+    group.add_argument(
+        "--allow-pickle", nargs="?", const=True, default=False, type=_pickle_mode, metavar="unsafe",
+        help="accept pickle weights (they can run code) that picklescan finds no dangerous import in; "
+        "--allow-pickle=unsafe accepts flagged ones too",
+    )
     group.add_argument("--trust-remote-code", action="store_true", help="run custom pipeline code from the repo")
     group.add_argument(
         "--keep-safety-checker", action="store_true",
@@ -57,6 +78,13 @@ def _add_loading_arguments(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument("--base", metavar="MODEL", help="base pipeline of a LoRA, embedding or single-file repo (default: its card's base_model)")
     group.add_argument("--lora-scale", type=float, default=1.0, help="weight of a LoRA adapter (default 1; 0 is the base model)")
+
+
+def _pickle_mode(text: str) -> str:
+    """``--allow-pickle=unsafe``: the only value the flag takes."""
+    if text != "unsafe":
+        raise argparse.ArgumentTypeError(f"the only value is 'unsafe' (--allow-pickle=unsafe), got {text!r}")
+    return text
 
 
 def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
@@ -189,6 +217,7 @@ def _run_poison(args: argparse.Namespace) -> int:
 
     if args.out.suffix != ".parquet":
         raise InvalidData(f"--out must name a .parquet file, got {args.out}")
+    writable_folder(args.out.parent, "the folder of --out")
     data = load_labelled_images(args.data)
     training, poisoned = poison_labelled_images(
         data,
@@ -260,8 +289,10 @@ def _channel_widths(text: str) -> tuple[int, ...]:
 
 def _run_train(args: argparse.Namespace) -> int:
     from hubaudit.data import load_labelled_images
-    from hubaudit.train import push_to_hub, train_ddpm
+    from hubaudit.train import check_can_upload, push_to_hub, train_ddpm
 
+    if args.push_to_hub:
+        check_can_upload(args.push_to_hub)  # before training: an upload that cannot happen should not wait for the end
     data = load_labelled_images(args.data, image_size=args.image_size)
     record_path = _poisoning_record_path(Path(args.data))
     poisoned = Path(args.data).suffix == ".parquet" and record_path.exists()
@@ -302,7 +333,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hubaudit", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="hubaudit", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hubaudit {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(subparsers)
@@ -313,24 +344,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
-    # The libraries' own warnings (missing torchvision, dtype casts) would bury hubaudit's one-line messages.
-    for variable in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY"):
-        os.environ.setdefault(variable, "error")
+    """Run the CLI; returns the exit code (:data:`EXIT_CODES`)."""
     args = build_parser().parse_args(argv)
+    quiet_libraries(progress_bars=not getattr(args, "quiet", False), force=getattr(args, "quiet", False))
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return args.handler(args)
     except HubAuditError as err:
         print(f"hubaudit: error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        print("hubaudit: interrupted; finished samples are kept: rerun the same command to resume", file=sys.stderr)
+        return 130
+    except OSError as err:  # a file the user named: missing, a folder, permissions, disk full
+        print(f"hubaudit: error: {err.strerror or first_line(err)}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("hubaudit: error: out of memory (host RAM): lower --batch-size or -n", file=sys.stderr)
+        return 2
     except Exception as err:  # a library error no layer anticipated: still one line and exit 2, never a traceback
         if os.environ.get("HUBAUDIT_DEBUG"):
             raise
         print(f"hubaudit: error: {type(err).__name__}: {first_line(err)} (HUBAUDIT_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("hubaudit: interrupted; finished samples are kept: rerun the same command to resume", file=sys.stderr)
-        return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum, frame) -> None:
+    """SIGTERM ends the command like Ctrl-C does: through the error boundary, keeping what finished."""
+    raise Interrupted()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
+def loading_reason(err: BaseException) -> str:
+    """A library's loading error in one line; torch's ``load_state_dict`` says what did not fit on the line after its first."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return f"{lines[0]} {lines[1]}" if len(lines) > 1 and lines[0].endswith(":") else first_line(err)
+
+
 class HubAuditError(Exception):
     """Base class: a failure the user can act on; the CLI prints ``str(err)`` and exits 2."""
 
@@ -98,7 +104,18 @@ class PickleWeightsRefused(HubAuditError):
         self.reference, self.components = reference, components
         super().__init__(
             f"{reference!r} has pickle-only weights for {', '.join(components)}; "
-            "loading them can run arbitrary code (pass --allow-pickle to accept the risk)"
+            "loading them can run arbitrary code (pass --allow-pickle to load them once picklescan finds no dangerous import)"
+        )
+
+
+class UnsafePickle(HubAuditError):
+    """With ``--allow-pickle``, a pickle file the scanner flags (dangerous imports, or unparseable)."""
+
+    def __init__(self, reference: str, file_name: str, found: str):
+        self.reference, self.file_name, self.found = reference, file_name, found
+        super().__init__(
+            f"{file_name} of {reference!r} imports {found} when unpickled (picklescan); refused: "
+            "it can run code (pass --allow-pickle=unsafe only if you trust its author)"
         )
 
 
@@ -125,6 +142,14 @@ class InvalidModelReference(HubAuditError):
     def __init__(self, reference: str):
         self.reference = reference
         super().__init__(f"not a model reference: {reference!r} (expected org/name, org/name@revision or a folder)")
+
+
+class LocalPathRefused(HubAuditError):
+    """A front end that takes Hub ids only (the Space) was given a path on its own machine."""
+
+    def __init__(self, text: str, field: str = "model"):
+        self.text, self.field = text, field
+        super().__init__(f"{field} {text!r} is a path on this machine; only Hub ids (org/name) are accepted here")
 
 
 class PipelineLoadFailed(HubAuditError):
@@ -164,6 +189,72 @@ class StoreMismatch(HubAuditError):
 
 class IncompleteSampleStore(HubAuditError):
     """The sample store lacks some of the samples asked for (the scan that fills it did not finish)."""
+
+
+class InvalidSampleStore(HubAuditError):
+    """A sample store's ``manifest.json`` cannot be read or is not a JSON object."""
+
+    def __init__(self, manifest, reason: str):
+        self.manifest, self.reason = manifest, reason
+        super().__init__(
+            f"sample store manifest {manifest} is {reason}: delete the folder {manifest.parent} "
+            "to draw its samples again, or pass another --store"
+        )
+
+
+class StoreLocked(HubAuditError):
+    """Another scan is filling the same sample store."""
+
+    def __init__(self, path, owner: str | None):
+        self.path, self.owner = path, owner
+        by = f" (process {owner})" if owner else ""
+        super().__init__(
+            f"sample store {path} is in use by another scan{by}: wait for it to finish (then rerun to reuse its "
+            "samples), or pass another --store"
+        )
+
+
+class NotEnoughDisk(HubAuditError):
+    """The samples asked for would not fit on the disk that holds the sample store."""
+
+    def __init__(self, path, needed_bytes: float, free_bytes: float, kept: int):
+        self.path, self.needed_bytes, self.free_bytes, self.kept = path, needed_bytes, free_bytes, kept
+        super().__init__(
+            f"the samples asked for need about {_gib(needed_bytes)} more in {path}, which has {_gib(free_bytes)} free: "
+            f"lower -n, free space or pass --store on a larger disk ({kept} samples drawn so far are kept)"
+        )
+
+
+def _gib(size: float) -> str:
+    return f"{size / 2**30:.2f} GiB" if size >= 2**27 else f"{size / 2**20:.1f} MiB"
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+class CannotWrite(HubAuditError):
+    """A file or folder the command writes cannot be written (a file where a folder should be, permissions, disk full)."""
+
+    def __init__(self, path, reason: str, kept: str = ""):
+        self.path, self.reason, self.kept = path, reason, kept
+        super().__init__(f"cannot write {path}: {reason}" + (f" ({kept})" if kept else ""))
+
+
+class CannotRead(HubAuditError):
+    """An input file or folder named on the command line cannot be read (missing, permissions, a folder where a file should be)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot read {path}: {reason}")
+
+
+class Interrupted(HubAuditError):
+    """The process was asked to stop (SIGTERM); what finished is kept."""
+
+    exit_code = 143
+
+    def __init__(self):
+        super().__init__("terminated; finished samples are kept: rerun the same command to resume")
 
 
 # --- data, annotation, statistics ------------------------------------------------------------
@@ -206,6 +297,15 @@ class InvalidAttackConfig(HubAuditError):
 
 class TrainingError(HubAuditError):
     """A training run cannot start or resume (bad data folder, incompatible checkpoint)."""
+
+
+class UploadFailed(HubAuditError):
+    """A trained model could not be uploaded to the Hub (offline, no token, refused); it stays saved locally."""
+
+    def __init__(self, repo_id: str, reason: str, folder: str | None = None):
+        self.repo_id, self.reason, self.folder = repo_id, reason, folder
+        kept = f"; the trained model is saved in {folder}" if folder else " (nothing was trained)"
+        super().__init__(f"cannot upload to {repo_id}: {reason}{kept}")
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -275,3 +375,17 @@ class SingleFileNeedsConfig(HubAuditError):
         self.weight_name, self.config_folder = weight_name, config_folder
         where = "none was given" if config_folder is None else f"{config_folder} has no model_index.json"
         super().__init__(f"single-file checkpoint {weight_name!r} needs a diffusers config ({where}): pass --base ORG/NAME")
+
+
+# --- space ------------------------------------------------------------------------------------
+
+
+class ModelTooLarge(HubAuditError):
+    """A model repository is larger than the Space downloads for one scan (its files at the revision, summed)."""
+
+    def __init__(self, reference: str, size_bytes: int, max_bytes: int):
+        self.reference, self.size_bytes, self.max_bytes = reference, size_bytes, max_bytes
+        super().__init__(
+            f"{reference} is {_gib(size_bytes)} on the Hub, over this Space's cap of {_gib(max_bytes)} per model: "
+            "scan it with the hubaudit command line instead"
+        )

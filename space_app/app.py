@@ -1,10 +1,24 @@
 """hubaudit as a Gradio app (a Hugging Face Space): audit a diffusion model on the Hub from a browser.
 
-It runs the same scan as ``hubaudit scan`` (:func:`hubaudit.api.scan`), for Hub ids only
-(``allow_local=False``: nobody names a server path from the web), with every field checked,
+It runs the same scan as ``hubaudit scan`` (:func:`hubaudit.api.scan`), with every field checked,
 one scan at a time (the queue runs one GPU job), and errors shown as one-line messages. Checking a
 model (:func:`hubaudit.api.inspect_model`, no weights loaded) shows its kind and the fields it
 takes: prompts for a text-to-image model, classes for a class-conditional one, a guidance scale.
+
+Limits, so that visitors cannot turn the Space against its host:
+
+- Hub ids only: a model, revision or annotator id that is a path on this machine is refused
+  (:class:`~hubaudit.errors.LocalPathRefused`), custom attribute names are plain names, and the
+  scan runs with ``allow_local=False`` (no local model, annotator or data set is ever loaded).
+- :data:`MAX_MODEL_BYTES`: the model and the annotator model repositories are sized on the Hub
+  before a scan; a larger one is refused (:class:`~hubaudit.errors.ModelTooLarge`).
+- :data:`MAX_SAMPLES`, :data:`MAX_STEPS` (and the prompt, class and guidance caps) bound the work.
+- :data:`REPORT_MAX_AGE_SECONDS`: older report folders are deleted at startup and before each scan
+  (:func:`prune_old_scans`); Gradio's copies of outputs expire as fast.
+- :data:`MAX_CACHE_BYTES`: after each scan the Hub cache is trimmed back under the cap, least
+  recently used revisions first (:func:`trim_hub_cache`).
+
+:func:`build_demo` takes each of the three as a keyword argument (tests use small values).
 
 Run locally: ``python space_app/app.py [--host 127.0.0.1] [--port 7860] [--work-dir DIR]``;
 on Spaces, ``app.py`` is started as is (``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT`` apply).
@@ -18,17 +32,27 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from huggingface_hub import HfApi, RepoFile, scan_cache_dir
+from huggingface_hub import constants as hub_constants
 from PIL import Image
 
 from hubaudit.annotate import CLIP_PRESETS, DEFAULT_CLIP_MODEL, parse_attribute_spec
 from hubaudit.api import inspect_model, scan
-from hubaudit.errors import HubAuditError, InvalidAttributeSpec, InvalidModelReference, InvalidSamplerConfig
-from hubaudit.hub import parse_model_reference
+from hubaudit.errors import (
+    HubAuditError,
+    InvalidAttributeSpec,
+    InvalidModelReference,
+    InvalidSamplerConfig,
+    LocalPathRefused,
+    ModelTooLarge,
+)
+from hubaudit.hub import hub_errors, parse_model_reference
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
 from hubaudit.report.content import attribute_rows, fairness_pairs, model_title, pair_name
 from hubaudit.report.markdown_report import findings_lines, render_markdown
@@ -48,10 +72,17 @@ MAX_GUIDANCE = 20.0
 """Largest classifier-free guidance scale accepted."""
 MAX_STEPS = 200
 """Most denoising steps one web request may ask for."""
+MAX_MODEL_BYTES = 10 * 2**30
+"""Largest model or annotator repository a scan may use, in bytes: all its files at the revision, summed."""
+REPORT_MAX_AGE_SECONDS = 3600
+"""Seconds after which a scan's report folder (``scan-*`` under the work folder) is deleted."""
+MAX_CACHE_BYTES = 50 * 2**30
+"""Size of the Hub cache, in bytes, that each scan trims it back under (least recently used revisions first)."""
 GALLERY_PER_CONDITION = 16
 """Samples shown per condition."""
 ESTIMATE_HEADERS = ["attribute", "condition", "value", "count", "share", "low", "high", "method"]
 _REVISION = re.compile(r"[A-Za-z0-9][\w.\-/]{0,99}")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][\w.-]*")
 _LOG = logging.getLogger("hubaudit.space")
 
 
@@ -72,14 +103,25 @@ class ScanRequest:
 
 
 def model_reference(model_id: str, revision: str) -> str:
-    """``org/name[@revision]`` from the two fields; raises :class:`InvalidModelReference` (local paths too)."""
+    """``org/name[@revision]`` from the two fields; raises :class:`InvalidModelReference` or :class:`LocalPathRefused`."""
     model_id, revision = (model_id or "").strip(), (revision or "").strip()
     if revision:
-        if "@" in model_id or not _REVISION.fullmatch(revision) or ".." in revision:
+        if "@" in model_id:
             raise InvalidModelReference(f"{model_id}@{revision}")
         model_id = f"{model_id}@{revision}"
-    parse_model_reference(model_id, allow_local=False)
-    return model_id
+    return hub_id(model_id, "model")
+
+
+def hub_id(text: str, field: str) -> str:
+    """``text`` if it is ``org/name[@revision]`` and no path on this machine, else :class:`InvalidModelReference`
+    or :class:`LocalPathRefused` (naming ``field``)."""
+    try:
+        revision = parse_model_reference(text, allow_local=False).revision
+    except LocalPathRefused:
+        raise LocalPathRefused(text, field) from None
+    if revision is not None and (not _REVISION.fullmatch(revision) or ".." in revision):
+        raise InvalidModelReference(text)
+    return text
 
 
 def scan_request(
@@ -94,9 +136,8 @@ def scan_request(
     ``prompts`` (one per line), ``classes`` and ``guidance``, only the fields its kind takes are read.
     """
     model = model_reference(model_id, revision)
-    annotator_id = (annotator_id or "").strip()
     try:
-        parse_model_reference(annotator_id, allow_local=False)
+        annotator_id = hub_id((annotator_id or "").strip(), "annotator model")
     except InvalidModelReference as err:
         raise InvalidAttributeSpec(f"annotator model: {err}") from None
     unknown = sorted(set(presets or ()) - set(CLIP_PRESETS))
@@ -107,8 +148,12 @@ def scan_request(
         name, colon, attribute_prompts = line.partition(":")
         if not colon or "|" not in attribute_prompts:
             raise InvalidAttributeSpec(f"custom attribute {line!r}: expected NAME: PROMPT | PROMPT (one attribute per line)")
+        if not _ATTRIBUTE_NAME.fullmatch(name.strip()):
+            raise InvalidAttributeSpec(
+                f"custom attribute name {name.strip()!r}: use letters, digits, _ . - (starting with a letter, digit or _)"
+            )
         attributes.append(f"{name.strip()}=clip@{annotator_id}:{attribute_prompts.strip()}")
-    names = [parse_attribute_spec(text).name for text in attributes]
+    names = [parse_attribute_spec(text, allow_local=False).name for text in attributes]
     if not names:
         raise InvalidAttributeSpec("choose at least one attribute (a preset or a custom CLIP attribute)")
     if len(set(names)) != len(names):
@@ -170,6 +215,53 @@ def _whole_number(name: str, value: float | None, maximum: int) -> int:
     return int(value)
 
 
+def repo_size_bytes(reference: str) -> int:
+    """Bytes of all the files of the Hub model ``org/name[@revision]`` at that revision (default: its main branch)."""
+    parsed = parse_model_reference(reference, allow_local=False)
+    with hub_errors(str(parsed.repo_id), parsed.revision, token=None):
+        entries = HfApi().list_repo_tree(str(parsed.repo_id), revision=parsed.revision, recursive=True)
+        return sum(entry.size for entry in entries if isinstance(entry, RepoFile))
+
+
+def check_model_sizes(references: Sequence[str], max_bytes: int) -> None:
+    """Raise :class:`ModelTooLarge` for the first of ``references`` (``org/name[@revision]``) over ``max_bytes`` bytes."""
+    for reference in references:
+        size = repo_size_bytes(reference)
+        if size > max_bytes:
+            raise ModelTooLarge(reference, size, max_bytes)
+
+
+def prune_old_scans(work_root: Path | str, max_age_seconds: float, now: float | None = None) -> list[Path]:
+    """Delete the ``scan-*`` folders under ``work_root`` last modified over ``max_age_seconds`` seconds before
+    ``now`` (seconds since the epoch; default: now); return the folders deleted."""
+    cutoff = (time.time() if now is None else now) - max_age_seconds
+    old = [path for path in sorted(Path(work_root).glob("scan-*")) if path.is_dir() and path.stat().st_mtime < cutoff]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
+
+
+def trim_hub_cache(cache_dir: Path | str, max_bytes: int) -> list[str]:
+    """Delete the least recently accessed revisions of the Hub cache ``cache_dir`` until it holds at most
+    ``max_bytes`` bytes; return them as ``repo_id@commit``, oldest first."""
+    if not Path(cache_dir).is_dir():
+        return []
+    cache = scan_cache_dir(cache_dir)
+    revisions = sorted(
+        ((repo, revision) for repo in cache.repos for revision in repo.revisions),
+        key=lambda item: max((file.blob_last_accessed for file in item[1].files), default=item[1].last_modified),
+    )
+    deleted, strategy = [], None
+    for repo, revision in revisions:  # blobs shared by revisions are freed with the last one: the strategy counts them
+        if cache.size_on_disk - (strategy.expected_freed_size if strategy else 0) <= max_bytes:
+            break
+        deleted.append((repo, revision))
+        strategy = cache.delete_revisions(*(revision.commit_hash for _, revision in deleted))
+    if strategy is not None:
+        strategy.execute()
+    return [f"{repo.repo_id}@{revision.commit_hash}" for repo, revision in deleted]
+
+
 @dataclass(frozen=True)
 class ScanView:
     """What the page shows after a scan."""
@@ -183,13 +275,20 @@ class ScanView:
 
 
 def run_request(request: ScanRequest, work_root: Path) -> ScanView:
-    """Scan as the request says in a fresh folder under ``work_root``; the samples are deleted after rendering."""
+    """Scan as the request says in a fresh folder under ``work_root``; the samples are deleted once rendered or failed."""
     out_dir = Path(tempfile.mkdtemp(prefix="scan-", dir=work_root))
+    try:
+        return _scan_view(request, out_dir)
+    finally:
+        shutil.rmtree(out_dir / "samples", ignore_errors=True)  # the HTML report inlines what it shows
+
+
+def _scan_view(request: ScanRequest, out_dir: Path) -> ScanView:
     result = scan(request.model, n=request.n, steps=request.steps, attributes=list(request.attributes),
                   prompts=list(request.prompts) or None, classes=list(request.classes) or None,
                   guidance_scale=request.guidance_scale, out_dir=out_dir, allow_local=False, progress=True)
     report = result.to_dict()
-    view = ScanView(
+    return ScanView(
         verdict=_verdict_markdown(report),
         estimates=[
             [row.attribute, row.condition, row.value, row.count,
@@ -205,8 +304,6 @@ def run_request(request: ScanRequest, work_root: Path) -> ScanView:
         files=[str(out_dir / "report.json"), str(out_dir / "report.html")],
         model_card=render_markdown(report),
     )
-    shutil.rmtree(out_dir / "samples", ignore_errors=True)  # the HTML report inlines what it shows
-    return view
 
 
 def _verdict_markdown(report: dict) -> str:
@@ -275,24 +372,39 @@ def _cleared() -> tuple:
     return "Scanning (scans run one at a time)...", None, None, None, None, ""
 
 
-def build_demo(*, work_root: Path | str | None = None) -> gr.Blocks:
-    """The app; scans write under ``work_root`` (default: a fresh temporary folder)."""
+def build_demo(
+    *,
+    work_root: Path | str | None = None,
+    cache_dir: Path | str | None = None,
+    max_model_bytes: int = MAX_MODEL_BYTES,
+    report_max_age_seconds: int = REPORT_MAX_AGE_SECONDS,
+    max_cache_bytes: int = MAX_CACHE_BYTES,
+) -> gr.Blocks:
+    """The app; scans write under ``work_root`` (default: a fresh temporary folder) and download into the Hub
+    cache ``cache_dir`` (default: huggingface_hub's ``HF_HUB_CACHE``); the limits are in bytes and seconds."""
     work_root = Path(work_root) if work_root is not None else Path(tempfile.mkdtemp(prefix="hubaudit-space-"))
     work_root.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(cache_dir if cache_dir is not None else hub_constants.HF_HUB_CACHE)
+    prune_old_scans(work_root, report_max_age_seconds)
 
     def audit(model_id, revision, presets, custom_attributes, annotator_id, n, steps, prompts, classes, guidance,
               progress=gr.Progress(track_tqdm=True)):
-        try:  # the model is inspected again: the fields it takes are those of the model scanned, checked or not
+        try:
+            prune_old_scans(work_root, report_max_age_seconds)
+            # the model is inspected again: the fields it takes are those of the model scanned, checked or not
             info = inspect_model(model_reference(model_id, revision), allow_local=False)
             request = scan_request(model_id, revision, presets, custom_attributes, annotator_id, n, steps,
                                    info=info, prompts=prompts, classes=classes, guidance=guidance)
+            check_model_sizes([request.model, annotator_id.strip()], max_model_bytes)
             progress(0, desc=f"Loading {request.model}")
             view = run_request(request, work_root)
         except Exception as err:
             raise gr.Error(_error_line(err, "the scan"), duration=None, print_exception=False) from None
+        finally:
+            trim_hub_cache(cache_dir, max_cache_bytes)
         return view.verdict, view.estimates, view.charts, view.samples, view.files, view.model_card
 
-    with gr.Blocks(title="hubaudit") as demo:
+    with gr.Blocks(title="hubaudit", delete_cache=(report_max_age_seconds, report_max_age_seconds)) as demo:
         gr.Markdown(
             "# hubaudit: audit a shared diffusion model\n"
             "Samples a diffusion model from the Hugging Face Hub, labels the samples with a CLIP model and "

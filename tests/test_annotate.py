@@ -20,6 +20,7 @@ from hubaudit.errors import (
     PickleWeightsRefused,
     RepoNotFound,
     RevisionNotFound,
+    UnsafePickle,
     UnsupportedAnnotatorModel,
 )
 
@@ -129,6 +130,17 @@ def test_pickle_weights_are_refused_unless_allowed(clip_folder, tmp_path):
         ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(pickled))
     allowed = ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(pickled), allow_pickle=True)
     assert allowed.predict_proba(_images(2)).shape == (2, 2)
+    assert allowed.pickle_scan["verdict"] == "clean" and list(allowed.pickle_scan["files"]) == ["pytorch_model.bin"]
+    assert "pickle weights, picklescan" in allowed.description
+
+
+def test_pickle_weights_that_run_code_are_refused_even_when_pickle_is_allowed(clip_folder, tmp_path):
+    pickled = shutil.copytree(clip_folder, tmp_path / "pickled")
+    (pickled / "model.safetensors").unlink()
+    (pickled / "pytorch_model.bin").write_bytes(tiny_models.code_running_pickle(tmp_path / "pwned"))
+    with pytest.raises(UnsafePickle, match="pytorch_model.bin of .* imports posix.mkdir"):
+        ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(pickled), allow_pickle=True)
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_a_model_of_the_wrong_kind_is_refused(clip_folder, classifier_folder):

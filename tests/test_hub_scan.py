@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 import hubaudit
+import tiny_models
 from ports import free_port
 from hubaudit.cli import main
+from hubaudit.hub.pickles import scan_pickle_files
 from hubaudit.sampling import open_sample_store
 
 SCAN_OPTIONS = {"n": 2, "batch_size": 2, "steps": 2, "progress": False}
@@ -149,3 +151,26 @@ def test_two_processes_produce_the_same_samples_as_one(test_hub, tmp_path):
     sharded = json.loads((tmp_path / "two" / "report.json").read_text())
     single = hubaudit.scan("tiny/ddpm", n=10, batch_size=4, steps=3, progress=False, out_dir=tmp_path / "one").to_dict()
     assert np.abs(_store_images(sharded, 10)[0].astype(int) - _store_images(single, 10)[0]).max() <= 1
+
+
+def test_allowed_pickle_weights_are_scanned_first_and_the_verdict_is_reported(test_hub, tmp_path):
+    report = hubaudit.scan("tiny/pickle-only", allow_pickle=True, out_dir=tmp_path, **SCAN_OPTIONS).to_dict()
+    verdict = report["model"]["pickle_scan"]
+    assert verdict["scanner"].startswith("picklescan ") and verdict["verdict"] == "clean"
+    assert list(verdict["files"]) == ["unet/diffusion_pytorch_model.bin"]
+    assert verdict["files"]["unet/diffusion_pytorch_model.bin"]["dangerous_globals"] == []
+    assert "--allow-pickle" in report["command"]
+
+
+def test_a_pickle_that_runs_code_is_refused_before_loading_even_with_allow_pickle(tmp_path, capsys):
+    model = tiny_models.save_pickle_only_ddpm(tmp_path / "model")
+    marker = tmp_path / "pwned"
+    weights = model / "unet" / "diffusion_pytorch_model.bin"
+    weights.write_bytes(tiny_models.code_running_pickle(marker, nested=True))
+    code = main(["scan", str(model), "-n", "1", "--steps", "1", "--quiet", "--out", str(tmp_path / "out"), "--allow-pickle"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "unet/diffusion_pytorch_model.bin" in err and "imports posix.mkdir" in err and "--allow-pickle=unsafe" in err
+    assert not marker.exists() and not (tmp_path / "out" / "samples").exists()
+    verdict = scan_pickle_files("m", {"w.bin": weights}, allow_pickle="unsafe")
+    assert verdict["verdict"] == "flagged" and verdict["accepted_unsafe"] and not marker.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +87,19 @@ def test_undefined_correction_is_said_and_no_number_is_printed(test_hub, tmp_pat
     corrected = line.split(";")[0]
     assert "corrected: undefined" in corrected and "singular" in corrected
     assert not re.search(r"\d\.\d{3} \[", corrected)
+
+
+def test_a_saved_annotator_is_recalibrated_on_aux_data_and_the_report_says_so(test_hub, tmp_path, capsys, inputs):
+    import json
+
+    demo_annotator = Path(__file__).resolve().parents[1] / "hubaudit" / "demo_models" / "mnist-zero-annotator"
+    words = ["scan", "tiny/ddpm", *SCAN, "--out", str(tmp_path), "--attribute", f"is_zero=aux:{demo_annotator}"]
+    assert main(words) == 0
+    saved = json.loads((tmp_path / "report.json").read_text())["properties"]["attributes"][0]["annotator"]
+    assert saved["calibration"] == "supplied with the annotator" and saved["confusion"] == [[397, 3], [0, 100]]
+    assert main([*words, "--aux-data", str(inputs["mnist"])]) == 0
+    out = capsys.readouterr().out
+    annotator = json.loads((tmp_path / "report.json").read_text())["properties"]["attributes"][0]["annotator"]
+    assert annotator["calibration"] == f"300 records of {inputs['mnist']} (column is_zero)"
+    assert np.asarray(annotator["confusion"]).sum() == 300
+    assert f"on 300 records of {inputs['mnist']}" in out

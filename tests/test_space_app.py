@@ -1,14 +1,27 @@
-"""The Space checks every field of its form before anything loads (the browser test drives the rest)."""
+"""The Space checks every field of its form before anything loads, and keeps within its limits (the browser test
+drives the rest)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import sys
+import time
 from pathlib import Path
 
+import gradio as gr
 import pytest
+from huggingface_hub import scan_cache_dir, snapshot_download
 
-from hubaudit.errors import InvalidAttributeSpec, InvalidModelReference, InvalidSamplerConfig
+from hubaudit import api
+from hubaudit.errors import (
+    InvalidAttributeSpec,
+    InvalidModelReference,
+    InvalidSamplerConfig,
+    LocalPathRefused,
+    ModelTooLarge,
+)
 
 _SPEC = importlib.util.spec_from_file_location("space_app_module", Path(__file__).resolve().parents[1] / "space_app" / "app.py")
 app = importlib.util.module_from_spec(_SPEC)
@@ -40,8 +53,6 @@ def test_revision_is_pinned_on_the_model_id():
 
 
 @pytest.mark.parametrize(("changes", "error", "message"), [
-    ({"model_id": "/etc"}, InvalidModelReference, "not a model reference"),
-    ({"model_id": "."}, InvalidModelReference, "not a model reference"),
     ({"model_id": ""}, InvalidModelReference, "not a model reference"),
     ({"model_id": "org/model@main", "revision": "v1"}, InvalidModelReference, "org/model@main@v1"),
     ({"revision": "../x"}, InvalidModelReference, "not a model reference"),
@@ -49,7 +60,7 @@ def test_revision_is_pinned_on_the_model_id():
     ({"presets": [], "custom_attributes": " "}, InvalidAttributeSpec, "at least one attribute"),
     ({"presets": ["wings"]}, InvalidAttributeSpec, "no CLIP preset wings"),
     ({"custom_attributes": "smile: a smiling face"}, InvalidAttributeSpec, "expected NAME: PROMPT | PROMPT"),
-    ({"custom_attributes": "bad name: a | b"}, InvalidAttributeSpec, "NAME=SPEC"),
+    ({"custom_attributes": "bad name: a | b"}, InvalidAttributeSpec, "custom attribute name 'bad name'"),
     ({"custom_attributes": "gender: a woman | a man"}, InvalidAttributeSpec, "must differ"),
     ({"n": 0}, InvalidSamplerConfig, "samples must be a whole number from 1 to 256"),
     ({"n": 257}, InvalidSamplerConfig, "from 1 to 256"),
@@ -148,3 +159,166 @@ def test_a_conditional_model_is_scanned_per_prompt_or_class_into_gallery_and_rep
     assert [caption for _, caption in view.samples] == [f"{condition} #{index}" for condition in conditions for index in (0, 1)]
     assert {row[1] for row in view.estimates} == {*conditions, "all conditions"}, view.estimates
     assert all(Path(path).is_file() for path in view.files) and "gender" in view.model_card
+
+
+def _refusal(demo: gr.Blocks, **changes) -> str:
+    """The error the demo's scan step (the *Run audit* button) shows for the form ``VALID`` with ``changes``."""
+    fields = {**VALID, "prompts": "", "classes": [], "guidance": None, **changes}
+    audit = next(function.fn for function in demo.fns.values() if function.name == "audit")
+    names = ("model_id", "revision", "presets", "custom_attributes", "annotator_id", "n", "steps", "prompts", "classes", "guidance")
+    with pytest.raises(gr.Error) as refused:
+        audit(*(fields[name] for name in names))
+    return refused.value.message
+
+
+def _nothing_loads(monkeypatch) -> list[str]:
+    """Make the scan fail the test if it starts; return the models inspected (their files read, no weights)."""
+    inspected = []
+    monkeypatch.setattr(app, "inspect_model", lambda model, **_: inspected.append(model) or UNCONDITIONAL)
+    monkeypatch.setattr(app, "scan", lambda *_, **__: pytest.fail("the scan started"))
+    return inspected
+
+
+@pytest.fixture
+def org_name_folder(tmp_path, monkeypatch) -> str:
+    """``org/name``: spelt as a Hub id, and a folder in the working directory (``tmp_path``)."""
+    (tmp_path / "org" / "name").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return "org/name"
+
+
+@pytest.mark.parametrize(("changes", "error", "message"), [
+    ({"model_id": "/etc"}, LocalPathRefused, "model '/etc' is a path on this machine; only Hub ids"),
+    ({"model_id": "."}, LocalPathRefused, "model '.' is a path on this machine"),
+    ({"model_id": "org/name"}, LocalPathRefused, "model 'org/name' is a path on this machine"),
+    ({"revision": "../x"}, InvalidModelReference, "not a model reference: 'org/model@../x'"),
+    ({"annotator_id": "org/name"}, LocalPathRefused, "annotator model 'org/name' is a path on this machine"),
+    ({"annotator_id": "/models/clip"}, InvalidAttributeSpec, "annotator model: not a model reference"),
+    ({"annotator_id": "org/clip@v2:aux"}, InvalidAttributeSpec, "annotator model: not a model reference"),
+    ({"custom_attributes": "x=aux:/tmp/a: a | b"}, InvalidAttributeSpec, "custom attribute name 'x=aux'"),
+    ({"custom_attributes": "x=hub:org/name: a | b"}, InvalidAttributeSpec, "custom attribute name 'x=hub'"),
+    ({"custom_attributes": "../x: a | b"}, InvalidAttributeSpec, "custom attribute name '../x'"),
+])
+def test_local_paths_in_any_field_are_refused_in_one_line_before_anything_loads(
+    org_name_folder, tmp_path, monkeypatch, changes, error, message,
+):
+    with pytest.raises(error, match=re.escape(message)):
+        _request(**changes)
+    inspected = _nothing_loads(monkeypatch)
+    demo = app.build_demo(work_root=tmp_path / "work", cache_dir=tmp_path / "hub-cache")
+    shown = _refusal(demo, **changes)
+    assert shown.startswith(message) and "\n" not in shown
+    assert inspected == ([] if {"model_id", "revision"} & set(changes) else ["org/model"])
+    assert not list((tmp_path / "work").iterdir())  # no scan folder either
+
+
+def test_plain_custom_attributes_on_a_hub_annotator_are_accepted(org_name_folder):
+    request = _request(presets=[], custom_attributes="x: a | b\nx.2-y_: v:a | w:b")
+    assert request.attributes == ("x=clip@openai/clip-vit-base-patch32:a | b", "x.2-y_=clip@openai/clip-vit-base-patch32:v:a | w:b")
+
+
+@pytest.mark.parametrize(("options", "refused"), [
+    pytest.param({"attributes": ["z=aux:labelled"]}, "saved annotator 'labelled'", id="saved-annotator-folder"),
+    pytest.param({"attributes": ["g=clip@org/name"]}, "model 'org/name'", id="clip-model-folder"),
+    pytest.param({"attributes": ["g=hub:org/name"]}, "model 'org/name'", id="classifier-folder"),
+    pytest.param({"attributes": ["z=aux"], "aux_data": "labelled"}, "data set 'labelled'", id="aux-data-folder"),
+    pytest.param({"attributes": ["z=aux"], "aux_data": "org/name"}, "data set 'org/name'", id="aux-data-hub-spelt-folder"),
+    pytest.param({"attributes": ["gender=clip@tiny/clip"], "training_data": "data.parquet"}, "data set 'data.parquet'",
+                 id="training-data-file"),
+    pytest.param({"attributes": ["gender=clip@tiny/clip", "smiling=clip@tiny/clip"], "sensitive": ["gender"],
+                  "labels": ["smiling"], "reference": "data.parquet"}, "data set 'data.parquet'", id="reference-file"),
+])
+def test_the_api_scan_without_local_paths_refuses_each_local_input_before_sampling(
+    test_hub, org_name_folder, tmp_path, options, refused,
+):
+    (tmp_path / "labelled").mkdir()
+    (tmp_path / "data.parquet").write_bytes(b"PAR1")
+    out_dir = tmp_path / "out"
+    with pytest.raises(LocalPathRefused, match=f"^{refused} is a path on this machine"):
+        api.scan("tiny/ddpm", n=2, steps=2, out_dir=out_dir, allow_local=False, progress=False, **options)
+    assert not (out_dir / "samples").exists() or not list((out_dir / "samples").iterdir())
+
+
+def test_a_model_or_annotator_over_the_size_cap_is_refused_before_the_scan(test_hub, tmp_path, monkeypatch):
+    ddpm = test_hub.local_path("ddpm")
+    files = [path for path in ddpm.rglob("*") if path.is_file() and ".git" not in path.relative_to(ddpm).parts]
+    assert app.repo_size_bytes("tiny/ddpm") == sum(path.stat().st_size for path in files)
+    assert app.repo_size_bytes("tiny/ddpm@v1") == app.repo_size_bytes("tiny/ddpm") - (ddpm / "README.md").stat().st_size
+    model_bytes, annotator_bytes = app.repo_size_bytes("tiny/ddpm"), app.repo_size_bytes("tiny/clip")
+    assert model_bytes < annotator_bytes
+    app.check_model_sizes(["tiny/ddpm", "tiny/clip"], annotator_bytes)  # at the cap: accepted
+    with pytest.raises(ModelTooLarge, match=r"^tiny/ddpm is 0\.2 MiB on the Hub, over this Space's cap of 0\.1 MiB per model"):
+        app.check_model_sizes(["tiny/ddpm"], 2**17)
+
+    monkeypatch.setattr(app, "scan", lambda *_, **__: pytest.fail("the scan started"))
+    form = {"model_id": "tiny/ddpm", "annotator_id": "tiny/clip"}
+    for cap, refused in [(2**17, "tiny/ddpm is 0.2 MiB on the Hub"), (model_bytes, "tiny/clip is 0.2 MiB on the Hub")]:
+        demo = app.build_demo(work_root=tmp_path / "work", cache_dir=tmp_path / "hub-cache", max_model_bytes=cap)
+        assert _refusal(demo, **form).startswith(refused)
+    assert _refusal(demo, **{**form, "annotator_id": "tiny/no-such-clip"}).startswith("repository not found: 'tiny/no-such-clip'")
+
+
+def test_prune_deletes_only_scan_folders_older_than_the_age(tmp_path):
+    now = time.time()
+    ages = {"scan-old": 7200, "scan-older": 10**6, "scan-fresh": 60, "not-a-scan": 7200, "scan-file.txt": 7200}
+    for name, age in ages.items():
+        path = tmp_path / name
+        if name.endswith(".txt"):
+            path.write_text("x")
+        else:
+            path.mkdir()
+            (path / "report.json").write_text("{}")
+        os.utime(path, (now - age, now - age))
+    assert app.prune_old_scans(tmp_path, 3600, now=now) == [tmp_path / "scan-old", tmp_path / "scan-older"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["not-a-scan", "scan-file.txt", "scan-fresh"]
+    assert app.prune_old_scans(tmp_path, 30, now=now) == [tmp_path / "scan-fresh"]
+
+
+def _download(cache: Path, repo_id: str, age_seconds: float) -> None:
+    """Download ``repo_id`` into the Hub cache ``cache`` and date its files as last read ``age_seconds`` ago."""
+    snapshot = Path(snapshot_download(repo_id, cache_dir=cache))
+    stamp = time.time() - age_seconds
+    for path in snapshot.rglob("*"):
+        if path.is_file():
+            os.utime(path, (stamp, stamp))  # the blob the snapshot links to
+
+
+def test_trim_deletes_the_least_recently_accessed_revisions_down_to_the_cap(test_hub, tmp_path):
+    cache = tmp_path / "hub-cache"  # not the tests' cache
+    for repo_id, age in [("tiny/ddpm", 3000), ("tiny/clip", 2000), ("tiny/classifier", 1000)]:
+        _download(cache, repo_id, age)
+    info = scan_cache_dir(cache)
+    sizes = {repo.repo_id: repo.size_on_disk for repo in info.repos}
+    assert app.trim_hub_cache(cache, info.size_on_disk) == []
+    assert app.trim_hub_cache(cache, info.size_on_disk - 1) == [f"tiny/ddpm@{test_hub.sha('ddpm')}"]
+    assert app.trim_hub_cache(cache, sizes["tiny/classifier"]) == [f"tiny/clip@{test_hub.sha('clip')}"]
+    assert [repo.repo_id for repo in scan_cache_dir(cache).repos] == ["tiny/classifier"]
+    assert app.trim_hub_cache(tmp_path / "no-cache", 0) == []
+
+
+def test_the_demo_prunes_old_reports_at_startup_and_per_scan_and_trims_the_cache_after_each(
+    test_hub, tmp_path, monkeypatch,
+):
+    work, cache = tmp_path / "work", tmp_path / "hub-cache"
+    _download(cache, "tiny/classifier", 0)
+    (work / "scan-old").mkdir(parents=True)
+    os.utime(work / "scan-old", (time.time() - 120, time.time() - 120))
+    demo = app.build_demo(work_root=work, cache_dir=cache, report_max_age_seconds=60, max_cache_bytes=0)
+    assert not (work / "scan-old").exists()
+    (work / "scan-old").mkdir()
+    os.utime(work / "scan-old", (time.time() - 120, time.time() - 120))
+    _nothing_loads(monkeypatch)
+    assert _refusal(demo, model_id="").startswith("not a model reference")  # a refused scan prunes and trims too
+    assert not (work / "scan-old").exists() and scan_cache_dir(cache).repos == frozenset()
+
+
+def test_a_failed_scan_leaves_no_samples_behind(tmp_path, monkeypatch):
+    def failing_scan(model, *, out_dir, **_):
+        (out_dir / "samples").mkdir()
+        (out_dir / "samples" / "shard.npy").write_bytes(b"x")
+        raise InvalidSamplerConfig("sampling failed")
+
+    monkeypatch.setattr(app, "scan", failing_scan)
+    with pytest.raises(InvalidSamplerConfig):
+        app.run_request(_request(), tmp_path)
+    assert [list(folder.iterdir()) for folder in tmp_path.glob("scan-*")] == [[]]

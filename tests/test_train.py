@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 import torch
 import yaml
-from diffusers import DDPMPipeline, DiffusionPipeline
+from accelerate import Accelerator
+from diffusers import DDPMPipeline, DiffusionPipeline, UNet2DModel
+from diffusers.training_utils import EMAModel
 
+import tiny_models
 from hubaudit.data import LabelledImages
 from hubaudit.demo_models import MNIST_ZEROS30
 from hubaudit.errors import TrainingError
 from hubaudit.train import ddpm, train_ddpm
-from hubaudit.train.checkpoints import CHECKPOINTS_DIR
+from hubaudit.train.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_checkpoint, save_checkpoint
 
 TINY = {"image_size": 8, "batch_size": 4, "block_out_channels": (8, 16), "progress": False}
 """Settings that keep a training step to milliseconds."""
@@ -121,6 +127,69 @@ def test_checkpoint_from_another_run_is_a_training_error_unless_starting_over(ti
     train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, learning_rate=1e-4, resume=False, **TINY)
     with pytest.raises(TrainingError, match="at step 2, past the requested 1 steps"):
         train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, learning_rate=1e-4, **TINY)
+
+
+def test_checkpoint_holds_only_safetensors_and_json(tiny_data, tmp_path):
+    train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
+    checkpoint = latest_checkpoint(tmp_path / "model")
+    assert sorted(path.name for path in checkpoint.iterdir()) == [
+        "ema.safetensors", "model.safetensors", "optimizer.safetensors", "training_state.json",
+    ]
+    state = json.loads((checkpoint / "training_state.json").read_text())
+    assert state["step"] == 1 and state["ema"]["optimization_step"] == 1 and state["grad_scaler"] is None
+    assert "params" not in state["optimizer_param_groups"][0]
+
+
+def test_checkpoint_restores_optimizer_ema_and_gradient_scaler(tmp_path):
+    def training_state():
+        torch.manual_seed(0)
+        unet = ddpm.build_unet(image_size=8, channels=1, block_out_channels=(8,), layers_per_block=1, num_classes=None)
+        return {"unet": unet, "optimizer": torch.optim.AdamW(unet.parameters()), "ema": EMAModel(unet.parameters(), model_cls=UNet2DModel, model_config=unet.config)}
+
+    accelerator = Accelerator()
+    accelerator.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)  # the CPU has no fp16 scaler of its own
+    trained = training_state()
+    trained["unet"](torch.randn(2, 1, 8, 8), 3).sample.square().mean().backward()
+    trained["optimizer"].step()
+    trained["ema"].step(trained["unet"].parameters())
+    folder = save_checkpoint(accelerator, tmp_path, step=1, run_settings={"seed": 0}, **trained)
+    scaler_state = accelerator.scaler.state_dict()
+    accelerator.scaler = torch.amp.GradScaler("cpu")
+    restored = training_state()
+    assert load_checkpoint(accelerator, folder, run_settings={"seed": 0}, **restored) == 1
+    assert accelerator.scaler.state_dict() == scaler_state
+    assert restored["ema"].optimization_step == 1
+    for saved, loaded in zip(trained["ema"].shadow_params, restored["ema"].shadow_params, strict=True):
+        torch.testing.assert_close(loaded, saved, rtol=0, atol=0)
+    saved_optimizer, loaded_optimizer = trained["optimizer"].state_dict(), restored["optimizer"].state_dict()
+    assert loaded_optimizer["param_groups"][0]["lr"] == saved_optimizer["param_groups"][0]["lr"]
+    torch.testing.assert_close(loaded_optimizer["state"], saved_optimizer["state"], rtol=0, atol=0)
+
+
+def test_planted_pickle_in_a_checkpoint_is_refused_and_never_unpickled(tiny_data, tmp_path):
+    proof = tmp_path / "proof"
+    pickle.loads(tiny_models.code_running_pickle(proof))  # the payload does run code when unpickled
+    assert proof.exists()
+    train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
+    marker = tmp_path / "marker"
+    (latest_checkpoint(tmp_path / "model") / "custom_checkpoint_0.pkl").write_bytes(tiny_models.code_running_pickle(marker))
+    with pytest.raises(TrainingError, match=r"holds pickle files \(custom_checkpoint_0\.pkl\), which hubaudit never loads.*--no-resume") as err:
+        train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, **TINY)
+    assert "\n" not in str(err.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("file_name", ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "training_state.json"])
+def test_corrupt_or_missing_checkpoint_file_is_a_training_error(tiny_data, tmp_path, file_name):
+    train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
+    checkpoint = latest_checkpoint(tmp_path / "model")
+    (checkpoint / file_name).write_bytes(b"not a checkpoint")
+    with pytest.raises(TrainingError, match="cannot resume from"):
+        train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, **TINY)
+    if file_name != "training_state.json":  # without training_state.json the folder is not a checkpoint
+        (checkpoint / file_name).unlink()
+        with pytest.raises(TrainingError, match="cannot resume from"):
+            train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, **TINY)
 
 
 def test_model_card_front_matter_records_source_poisoning_and_statistics(tiny_data, tmp_path):

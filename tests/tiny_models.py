@@ -7,6 +7,8 @@ Nothing here downloads anything: the CLIP tokenizer gets a hand-written byte-lev
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -340,3 +342,19 @@ def save_malformed_model_index(path: Path) -> Path:
     index_path = path / "model_index.json"
     index_path.write_text(index_path.read_text()[:40])
     return path
+
+
+class _MakesFolderWhenUnpickled:
+    """Unpickling this runs ``os.mkdir(folder)``: the code a planted pickle would run."""
+
+    def __init__(self, folder: Path):
+        self.folder = str(folder)
+
+    def __reduce__(self):
+        return os.mkdir, (self.folder,)
+
+
+def code_running_pickle(folder: Path, *, nested: bool = False) -> bytes:
+    """A pickle whose loading creates ``folder`` (proof that code ran); ``nested`` hides it in a state dict."""
+    payload = _MakesFolderWhenUnpickled(folder)
+    return pickle.dumps({"weight": payload} if nested else payload)

@@ -118,6 +118,8 @@ class Annotator(ABC):
         self.attribute = attribute
         self.device = resolve_device(device)
         self.confusion = confusion
+        self.calibration: str | None = None if confusion is None else "supplied with the annotator"
+        """Where ``confusion`` was measured (records, source, column), for reports; None if uncalibrated."""
 
     @property
     def confusion(self) -> np.ndarray | None:
@@ -181,6 +183,7 @@ class Annotator(ABC):
         labels = value_labels(data, column, value_count=len(self.attribute.values))
         predicted = self.predict_proba(data.images, batch_size=batch_size).argmax(axis=1)
         self.confusion = confusion_matrix(labels, predicted, labels=range(len(self.attribute.values)))
+        self.calibration = f"{len(data)} records of {data.source or 'labelled data'} (column {column})"
         return self.confusion
 
     def save(self, directory: str | Path) -> Path:

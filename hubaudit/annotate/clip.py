@@ -51,6 +51,7 @@ class ClipAnnotator(PretrainedAnnotator):
         token: Hub token for private or gated models (never saved).
         device: where to run; None picks cuda, mps, cpu.
         allow_pickle: also accept pickle (``.bin``) weights, which can run code when loaded.
+        allow_local: accept a folder as ``model_id`` (the Space turns this off).
         confusion: calibration counts ``[K, K]``, if known.
     """
 
@@ -66,11 +67,13 @@ class ClipAnnotator(PretrainedAnnotator):
         token: str | None = None,
         device: str | torch.device | None = None,
         allow_pickle: bool = False,
+        allow_local: bool = True,
         confusion: np.ndarray | None = None,
     ):
         attribute = Attribute.from_value_names(name, prompts)  # checked before the model loads
         loaded = load_pretrained(
-            AutoModel, AutoProcessor, model_id, revision=revision, token=token, allow_pickle=allow_pickle, expected="a CLIP/SigLIP model"
+            AutoModel, AutoProcessor, model_id, revision=revision, token=token, allow_pickle=allow_pickle,
+            expected="a CLIP/SigLIP model", allow_local=allow_local,
         )
         if not hasattr(loaded.model, "get_text_features") or not hasattr(loaded.processor, "tokenizer"):
             raise UnsupportedAnnotatorModel(f"{model_id} is not an image-text model like CLIP or SigLIP ({type(loaded.model).__name__})")

@@ -26,7 +26,7 @@ class HubClassifierAnnotator(PretrainedAnnotator):
         label_to_value: model label (as in its ``id2label``) -> attribute value; several labels
             may share a value; values ordered as in :meth:`Attribute.from_value_names`.
             None: every label is its own value, in label-id order.
-        revision, token, device, allow_pickle, confusion: as for :class:`ClipAnnotator`.
+        revision, token, device, allow_pickle, allow_local, confusion: as for :class:`ClipAnnotator`.
 
     Raises:
         InvalidLabelMapping: the mapping names labels the model does not have.
@@ -44,6 +44,7 @@ class HubClassifierAnnotator(PretrainedAnnotator):
         token: str | None = None,
         device: str | torch.device | None = None,
         allow_pickle: bool = False,
+        allow_local: bool = True,
         confusion: np.ndarray | None = None,
     ):
         loaded = load_pretrained(
@@ -54,6 +55,7 @@ class HubClassifierAnnotator(PretrainedAnnotator):
             token=token,
             allow_pickle=allow_pickle,
             expected="an image classifier",
+            allow_local=allow_local,
         )
         labels = [loaded.model.config.id2label[index] for index in range(loaded.model.config.num_labels)]
         if label_to_value is None:

@@ -12,7 +12,7 @@ from hubaudit.annotate.auxiliary import AuxiliaryAnnotator
 from hubaudit.annotate.base import CONFIG_FILE, FORMAT_VERSION, Annotator
 from hubaudit.annotate.clip import ClipAnnotator
 from hubaudit.annotate.hub_classifier import HubClassifierAnnotator
-from hubaudit.errors import InvalidSavedAnnotator
+from hubaudit.errors import InvalidSavedAnnotator, loading_reason
 
 
 def load_annotator(
@@ -46,5 +46,5 @@ def load_annotator(
         if kind == ClipAnnotator.kind:
             return ClipAnnotator(name, config["prompts"], model_id=model_id, **options)
         return HubClassifierAnnotator(name, model_id, label_to_value=config["label_to_value"], **options)
-    except (KeyError, TypeError, OSError, SafetensorError) as err:
-        raise InvalidSavedAnnotator(f"{directory}: cannot load the saved annotator ({type(err).__name__}: {err})") from err
+    except (KeyError, TypeError, OSError, SafetensorError, RuntimeError) as err:  # RuntimeError: weights that do not fit the config
+        raise InvalidSavedAnnotator(f"{directory}: cannot load the saved annotator ({type(err).__name__}: {loading_reason(err)})") from err

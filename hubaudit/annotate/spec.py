@@ -41,7 +41,7 @@ from hubaudit.annotate.clip import CLIP_PRESETS, DEFAULT_CLIP_MODEL, ClipAnnotat
 from hubaudit.annotate.hub_classifier import HubClassifierAnnotator
 from hubaudit.annotate.saved import load_annotator
 from hubaudit.data import LabelledImages
-from hubaudit.errors import InvalidAttributeSpec, InvalidModelReference
+from hubaudit.errors import InvalidAttributeSpec, InvalidModelReference, LocalPathRefused
 from hubaudit.hub import parse_model_reference
 
 _NAME = re.compile(r"[A-Za-z0-9_][\w.-]*")
@@ -85,11 +85,14 @@ class SavedAnnotatorSpec:
 AttributeSpec = ClipSpec | HubClassifierSpec | AuxTrainSpec | SavedAnnotatorSpec
 
 
-def parse_attribute_spec(text: str) -> AttributeSpec:
+def parse_attribute_spec(text: str, *, allow_local: bool = True) -> AttributeSpec:
     """Parse ``NAME=SPEC`` (grammar in the module docstring).
+
+    ``allow_local=False`` (the Space) refuses model folders and saved annotators (``aux:PATH``).
 
     Raises:
         InvalidAttributeSpec: bad syntax, unknown preset, or a malformed model reference.
+        LocalPathRefused: a folder or ``aux:PATH`` with ``allow_local=False``.
     """
     name, equals, spec = text.partition("=")
     name, spec = name.strip(), spec.strip()
@@ -98,12 +101,14 @@ def parse_attribute_spec(text: str) -> AttributeSpec:
     kind, _, argument = spec.partition(":")
     try:
         if kind == "clip" or kind.startswith("clip@"):
-            model_id = _model_id(kind.removeprefix("clip@")) if kind != "clip" else DEFAULT_CLIP_MODEL
+            model_id = _model_id(kind.removeprefix("clip@"), allow_local) if kind != "clip" else DEFAULT_CLIP_MODEL
             return ClipSpec(name, _clip_prompts(name, argument, text), model_id)
         if kind == "hub":
             model_id, _, mapping = argument.partition(":")
-            return HubClassifierSpec(name, _model_id(model_id), _label_mapping(mapping, text) if mapping else None)
+            return HubClassifierSpec(name, _model_id(model_id, allow_local), _label_mapping(mapping, text) if mapping else None)
         if kind == "aux":
+            if argument and not allow_local:
+                raise LocalPathRefused(argument, "saved annotator")
             return SavedAnnotatorSpec(name, Path(argument).expanduser()) if argument else AuxTrainSpec(name)
     except InvalidModelReference as err:
         raise InvalidAttributeSpec(f"--attribute {text!r}: {err}") from err
@@ -117,12 +122,14 @@ def build_annotator(
     aux_data: LabelledImages | None = None,
     token: str | None = None,
     allow_pickle: bool = False,
+    allow_local: bool = True,
 ) -> Annotator:
     """The annotator ``spec`` describes, with attribute name ``spec.name``.
 
-    An uncalibrated annotator (CLIP, classifier, or a saved one without a confusion matrix)
-    is calibrated on ``aux_data`` when it has a column ``spec.name``; a trained one keeps the
-    confusion matrix of its own held-out split.
+    An annotator that is not trained here (CLIP, classifier, or a saved one) is calibrated on
+    ``aux_data`` when it has a column ``spec.name``: a saved annotator's own confusion matrix is
+    then replaced (its ``calibration`` says so). A trained one keeps the confusion matrix of its
+    own held-out split. ``allow_local=False`` refuses model folders.
 
     Raises:
         InvalidAttributeSpec: ``aux`` without ``aux_data`` or without the column ``spec.name``.
@@ -132,22 +139,22 @@ def build_annotator(
             columns = ", ".join(sorted(aux_data.columns)) if aux_data is not None else "no --aux-data given"
             raise InvalidAttributeSpec(f"{spec.name}=aux trains on the auxiliary data column {spec.name!r} (columns: {columns})")
         return train_auxiliary_annotator(aux_data, spec.name, device=device)
-    hub_options = {"token": token, "device": device, "allow_pickle": allow_pickle}
+    hub_options = {"token": token, "device": device, "allow_pickle": allow_pickle, "allow_local": allow_local}
     if isinstance(spec, ClipSpec):
         annotator: Annotator = ClipAnnotator(spec.name, spec.prompts, model_id=spec.model_id, **hub_options)
     elif isinstance(spec, HubClassifierSpec):
         annotator = HubClassifierAnnotator(spec.name, spec.model_id, label_to_value=spec.label_to_value, **hub_options)
     else:
-        annotator = load_annotator(spec.path, **hub_options)
+        annotator = load_annotator(spec.path, token=token, device=device, allow_pickle=allow_pickle)  # aux:PATH needs allow_local
         annotator.attribute = Attribute(spec.name, annotator.attribute.values)
-    if annotator.confusion is None and aux_data is not None and spec.name in aux_data.columns:
+    if aux_data is not None and spec.name in aux_data.columns:
         annotator.calibrate(aux_data, spec.name)
     return annotator
 
 
-def _model_id(text: str) -> str:
-    """``text`` checked to be ``org/name[@revision]`` or an existing folder."""
-    parse_model_reference(text)
+def _model_id(text: str, allow_local: bool) -> str:
+    """``text`` checked to be ``org/name[@revision]`` or (``allow_local``) an existing folder."""
+    parse_model_reference(text, allow_local=allow_local)
     return text
 
 

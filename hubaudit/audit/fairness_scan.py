@@ -39,9 +39,12 @@ class FairnessAudit:
         self.options, self.annotated, self.reference = options, tuple(annotated), reference
 
     @classmethod
-    def prepare(cls, options: FairnessOptions, *, attribute_values: Mapping[str, tuple[str, ...]]) -> FairnessAudit:
+    def prepare(
+        cls, options: FairnessOptions, *, attribute_values: Mapping[str, tuple[str, ...]], allow_local: bool = True
+    ) -> FairnessAudit:
         """Check the names, load the reference data (images at the probe's size) and check its S x Y tables,
-        so that bad input fails before sampling; ``attribute_values`` maps each annotated attribute to its values.
+        so that bad input fails before sampling; ``attribute_values`` maps each annotated attribute to its values;
+        ``allow_local=False`` refuses a local reference.
 
         Raises:
             InvalidAttributeSpec: a ``--sensitive`` name is not an ``--attribute``.
@@ -53,7 +56,8 @@ class FairnessAudit:
         if options.reference is not None:
             try:
                 reference = load_labelled_images(
-                    options.reference, columns=[*options.sensitive, *options.labels], image_size=PROBE_IMAGE_SIZE
+                    options.reference, columns=[*options.sensitive, *options.labels], image_size=PROBE_IMAGE_SIZE,
+                    allow_local=allow_local,
                 )
                 for sensitive, label in product(options.sensitive, options.labels):
                     reference_signature(

@@ -28,7 +28,7 @@ import numpy as np
 from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
 from hubaudit.annotate.base import value_labels
 from hubaudit.data import LabelledImages, load_labelled_images
-from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidPropertyOptions
+from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidPropertyOptions
 from hubaudit.audit.property_entries import condition_entry, self_audit, sequential_entry, simultaneous_level
 from hubaudit.sampling import fill_store
 from hubaudit.stats import ConfidenceSequence, confusion_rates
@@ -139,9 +139,14 @@ class PropertyAudit:
 
     @classmethod
     def prepare(
-        cls, options: PropertyOptions, *, device: str | None = None, token: str | None = None, allow_pickle: bool = False
+        cls, options: PropertyOptions, *, device: str | None = None, token: str | None = None, allow_pickle: bool = False,
+        allow_local: bool = True,
     ) -> PropertyAudit:
         """Parse the specs, build every annotator and read the training shares (before any sampling).
+
+        With auxiliary data, every attribute needs its column there: ``aux`` annotators train on it
+        and every other annotator is calibrated on it (a saved one is recalibrated, as its report
+        entry's ``calibration`` says). ``allow_local=False`` refuses local paths in every option.
 
         Raises:
             InvalidAttributeSpec: a spec does not parse, a name repeats, or ``aux`` lacks its column.
@@ -149,20 +154,25 @@ class PropertyAudit:
             AuxDataTooSmall: too few auxiliary records to train and calibrate an annotator.
             ClassifierNoBetterThanChance: an annotator's confusion matrix is no better than chance.
         """
-        specs = [parse_attribute_spec(text) for text in options.attributes]
+        specs = [parse_attribute_spec(text, allow_local=allow_local) for text in options.attributes]
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
             raise InvalidAttributeSpec(f"each attribute may be given once, got {', '.join(names)}")
-        aux_data = load_labelled_images(options.aux_data) if options.aux_data else None
+        aux_data = load_labelled_images(options.aux_data, allow_local=allow_local) if options.aux_data else None
+        for name in names if aux_data is not None else ():
+            try:
+                aux_data.column(name)
+            except InvalidData as err:
+                raise InvalidData(f"--aux-data calibrates every attribute: {err}") from None
         annotators = []
         for spec in specs:
-            annotator = build_annotator(spec, device=device, aux_data=aux_data, token=token, allow_pickle=allow_pickle)
-            if aux_data is not None and annotator.confusion is None:
-                aux_data.column(spec.name)  # raises InvalidData naming the columns there are
+            annotator = build_annotator(
+                spec, device=device, aux_data=aux_data, token=token, allow_pickle=allow_pickle, allow_local=allow_local
+            )
             if annotator.confusion is not None:
                 require_better_than_chance(annotator)
             annotators.append(annotator)
-        training = load_labelled_images(options.training_data) if options.training_data else None
+        training = load_labelled_images(options.training_data, allow_local=allow_local) if options.training_data else None
         shares = [training_share(training, annotator) if training is not None else None for annotator in annotators]
         return cls(options, annotators, shares)
 
@@ -271,6 +281,7 @@ class PropertyAudit:
                 "description": annotator.description,
                 "accuracy": annotator.accuracy,
                 "confusion": None if annotator.confusion is None else annotator.confusion.tolist(),
+                "calibration": annotator.calibration,
             },
             "by_condition": by_condition,
             "primary_method": "corrected" if "corrected" in by_condition[0]["estimates"] else "classify_and_count",

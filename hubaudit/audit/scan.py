@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from hubaudit.sampling import (
     pipeline_capabilities,
 )
 
+MAX_SAMPLES_PER_CONDITION = 10_000_000
+"""Most samples per condition a scan may ask for (the store's index bookkeeping is O(n) memory)."""
+
 #: Component configs read before loading: what decides the kind, the classes and the step limit.
 _CONFIG_FILES = ("unet/config.json", "transformer/config.json", "scheduler/scheduler_config.json")
 
@@ -51,7 +55,8 @@ class ScanOptions:
         out_dir: where ``report.json`` (and, by default, the sample store) go.
         store_dir: the sample store root; default ``out_dir / "samples"``.
         token: Hub token; None uses ``HF_TOKEN`` or the stored login.
-        allow_pickle: accept pickle weights (they can run code when loaded).
+        allow_pickle: accept pickle weights (they can run code when loaded) once picklescan finds no
+            dangerous import in them; ``"unsafe"`` accepts those it flags too.
         trust_remote_code: run custom pipeline code from the repository.
         allow_local: accept local folders as models (the Space turns this off).
         base: the base pipeline of a LoRA, embedding or single-file repository (default: the
@@ -74,7 +79,7 @@ class ScanOptions:
     out_dir: Path = Path("hubaudit-out")
     store_dir: Path | None = None
     token: str | None = None
-    allow_pickle: bool = False
+    allow_pickle: bool | str = False
     trust_remote_code: bool = False
     allow_local: bool = True
     keep_safety_checker: bool = False
@@ -85,8 +90,8 @@ class ScanOptions:
     fairness: FairnessOptions | None = None
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise InvalidSamplerConfig(f"n must be at least 1, got {self.n}")
+        if not 1 <= self.n <= MAX_SAMPLES_PER_CONDITION:
+            raise InvalidSamplerConfig(f"n must be from 1 to {MAX_SAMPLES_PER_CONDITION:,} samples per condition, got {self.n:,}")
         if self.batch_size < 1:
             raise InvalidSamplerConfig(f"batch size must be at least 1, got {self.batch_size}")
 
@@ -114,6 +119,7 @@ class ConditionSamples:
             "reused": self.reused,
             "seconds": round(self.seconds, 3),
             "final_batch_size": self.final_batch_size,
+            "set_aside_shards": list(self.store.set_aside),
         }
 
 
@@ -192,6 +198,7 @@ def _checked_conditions(
 def sample_model(
     options: ScanOptions,
     *,
+    locks: ExitStack,
     resolved: ResolvedModel | None = None,
     before_sampling: Callable[[str, list[Condition]], None] | None = None,
 ) -> SampledModel:
@@ -199,6 +206,7 @@ def sample_model(
 
     Settings and conditions the model cannot take are refused before its weights load.
     ``before_sampling(kind, conditions)`` may raise to refuse the conditions before any sample is drawn.
+    The main process holds each sample store's lock until ``locks`` closes (the end of the scan).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -231,6 +239,8 @@ def sample_model(
     for condition in conditions:
         key = store_key(resolved, options.sampler, condition, lora_scale=options.lora_scale, safety_checker=safety)
         store = SampleStore(options.sample_root, key)
+        if shard.is_main:
+            locks.enter_context(store.lock())
         stats = fill_store(
             sampler, store, n=options.n, condition=condition, batch_size=options.batch_size,
             shard=shard, progress=options.progress,
@@ -270,6 +280,7 @@ class ScanResult:
                 "kind": sampled.sampler.kind,
                 "offline": sampled.resolved.offline,
                 "safety_checker": sampled.safety_checker,
+                "pickle_scan": sampled.resolved.pipeline_model.pickle_scan,
                 **_adapter_fields(sampled),
             },
             "sampler": {**options.sampler.to_dict(), **sampled.sampler.describe(), "batch_size": options.batch_size},
@@ -297,23 +308,29 @@ def _adapter_fields(sampled: SampledModel) -> dict:
 
 def run_scan(options: ScanOptions, *, command: str = "", resolved: ResolvedModel | None = None) -> ScanResult:
     """Sample the model and run the audits the options ask for (``resolved``: the model, if already resolved)."""
+    with ExitStack() as locks:
+        return _run_scan(options, command=command, resolved=resolved, locks=locks)
+
+
+def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | None, locks: ExitStack) -> ScanResult:
     clock = time.perf_counter()
     resolved = resolved or resolve_options_model(options)  # the refusals that need only metadata come first
     properties = fairness = None
     if options.properties is not None:  # annotators are built first: bad input fails before sampling
         properties = PropertyAudit.prepare(
-            options.properties, device=options.device, token=options.token, allow_pickle=options.allow_pickle
+            options.properties, device=options.device, token=options.token, allow_pickle=options.allow_pickle,
+            allow_local=options.allow_local,
         )
     if options.fairness is not None:  # so are the fairness names, reference data and label mapping
         annotated = {annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators} if properties else {}
-        fairness = FairnessAudit.prepare(options.fairness, attribute_values=annotated)
+        fairness = FairnessAudit.prepare(options.fairness, attribute_values=annotated, allow_local=options.allow_local)
     before_sampling = fairness.check_conditions if fairness is not None else None
     if properties is not None:
         first_n = properties.first_sample_count(options.n, options.batch_size)
-        sampled = sample_model(replace(options, n=first_n), resolved=resolved, before_sampling=before_sampling)
+        sampled = sample_model(replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling)
         properties.annotate(sampled, n=options.n)
     else:
-        sampled = sample_model(options, resolved=resolved, before_sampling=before_sampling)
+        sampled = sample_model(options, locks=locks, resolved=resolved, before_sampling=before_sampling)
     signature = fairness.run(sampled, properties, token=options.token) if fairness is not None else None
     sampled.timings["total_seconds"] = time.perf_counter() - clock
     result = ScanResult(sampled, command)

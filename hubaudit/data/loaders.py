@@ -17,7 +17,7 @@ from PIL import Image
 
 from hubaudit.data.builtin import BUILTIN_PREFIX, load_builtin
 from hubaudit.data.labelled import LabelledImages, resize_image
-from hubaudit.errors import InvalidData
+from hubaudit.errors import InvalidData, LocalPathRefused
 
 HUB_DATASET_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 """A Hub data set id: ``name`` or ``org/name`` (letters, digits, ``_ . -``)."""
@@ -33,6 +33,7 @@ def load_labelled_images(
     split: str = "train",
     limit: int | None = None,
     image_size: int | None = None,
+    allow_local: bool = True,
 ) -> LabelledImages:
     """Load images and integer label columns from ``source``.
 
@@ -45,9 +46,18 @@ def load_labelled_images(
         split: the split to read (``train`` unless the data set names others).
         limit: keep only the first ``limit`` records.
         image_size: resize every image to ``image_size x image_size`` (needed when sizes differ).
+        allow_local: accept local files and folders (the Space turns this off: builtins and Hub ids only).
+
+    Raises:
+        InvalidData: the source cannot be read, is empty, or lacks a column.
+        LocalPathRefused: ``source`` is a path on this machine and ``allow_local`` is False.
     """
     if limit is not None and limit < 1:
         raise InvalidData(f"limit must be at least 1, got {limit}")
+    if image_size is not None and image_size < 1:
+        raise InvalidData(f"image size must be at least 1 pixel, got {image_size}")
+    if not allow_local and not source.startswith(BUILTIN_PREFIX) and (Path(source).expanduser().exists() or not HUB_DATASET_ID.match(source)):
+        raise LocalPathRefused(source, "data set")
     if source.startswith(BUILTIN_PREFIX):
         data = load_builtin(source, split=split)
         data = _select_columns(data, columns)

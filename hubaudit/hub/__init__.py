@@ -4,7 +4,8 @@ Importing this package does not import torch or diffusers: :mod:`hubaudit.hub.lo
 """
 
 from hubaudit.hub.reference import ModelReference, parse_model_reference
-from hubaudit.hub.resolve import ResolvedModel, hub_errors, pickle_only_components, resolve_model, resolve_reference
+from hubaudit.hub.pickles import pickle_only_components
+from hubaudit.hub.resolve import ResolvedModel, hub_errors, resolve_model, resolve_reference
 
 __all__ = [
     "ModelReference",

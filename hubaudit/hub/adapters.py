@@ -28,7 +28,7 @@ from hubaudit.errors import (
     PipelineLoadFailed,
     SingleFileNeedsConfig,
     UnknownPipelineClass,
-    first_line,
+    loading_reason,
 )
 
 ADAPTER_NAME = "audited"
@@ -189,15 +189,9 @@ def apply_adapter(pipeline, spec: AdapterSpec, folder: Path, *, scale: float = 1
         else:
             _load_embedding(pipeline, spec, folder)
     except (ValueError, LookupError, RuntimeError) as err:  # diffusers, peft, torch: keys or shapes that do not fit
-        raise AdapterDoesNotFit(spec.weight_name, spec.kind, _one_line_reason(err)) from err
+        raise AdapterDoesNotFit(spec.weight_name, spec.kind, loading_reason(err)) from err
     scale_applied = scale if spec.kind == "lora" else None
     return asdict(spec) | {"scale": scale_applied, "tensors": len(names)}
-
-
-def _one_line_reason(err: BaseException) -> str:
-    """A library error in one line; torch's ``load_state_dict`` says what did not fit on the line after its first."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return f"{lines[0]} {lines[1]}" if len(lines) > 1 and lines[0].endswith(":") else first_line(err)
 
 
 def _load_lora(pipeline, spec: AdapterSpec, folder: Path, names: list[str], scale: float) -> None:
@@ -287,5 +281,5 @@ def load_single_file(
             str(checkpoint), config=str(config_folder), local_files_only=True, dtype=dtype, **options
         )
     except Exception as err:  # diffusers' error about this checkpoint: missing component, keys that do not fit
-        raise PipelineLoadFailed(str(checkpoint), _one_line_reason(err)) from err
+        raise PipelineLoadFailed(str(checkpoint), loading_reason(err)) from err
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubaudit.errors import InvalidModelReference
+from hubaudit.errors import InvalidModelReference, LocalPathRefused
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -33,15 +33,20 @@ def parse_model_reference(text: str, *, allow_local: bool = True) -> ModelRefere
     """Parse ``org/name``, ``org/name@revision`` or (with ``allow_local``) an existing folder.
 
     An existing folder wins over a Hub id of the same spelling. The Space passes
-    ``allow_local=False`` so that web users can name Hub models only.
+    ``allow_local=False`` so that web users can name Hub models only: then a text that is a path
+    on this machine is refused (:class:`LocalPathRefused`), since libraries that take
+    ``org/name`` (transformers, datasets) load a folder of that name when there is one.
 
     Example:
         >>> parse_model_reference("google/ddpm-cifar10-32@main")
         ModelReference(repo_id='google/ddpm-cifar10-32', revision='main', local_path=None)
     """
     text = text.strip()
-    if allow_local and text and Path(text).expanduser().is_dir():
-        return ModelReference(local_path=Path(text).expanduser().resolve())
+    if text and Path(text).expanduser().exists():
+        if not allow_local:
+            raise LocalPathRefused(text)
+        if Path(text).expanduser().is_dir():
+            return ModelReference(local_path=Path(text).expanduser().resolve())
     repo_id, _, revision = text.partition("@")
     if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision == "" and "@" in text):
         raise InvalidModelReference(text)

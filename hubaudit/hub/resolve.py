@@ -12,8 +12,8 @@ import importlib.util
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import huggingface_hub
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
@@ -37,12 +37,12 @@ from hubaudit.errors import (
     RevisionNotFound,
 )
 from hubaudit.hub.adapters import MODEL_CARD, AdapterSpec, detect_adapter, safetensors_tensor_names
+from hubaudit.hub.pickles import loaded_pickle_files, pickle_only_components, scan_pickle_files
 from hubaudit.hub.reference import ModelReference, parse_model_reference
 
 MODEL_INDEX = "model_index.json"
 #: Libraries whose classes ``from_pretrained`` imports from installed packages (no repository code).
 TRUSTED_LIBRARIES = ("diffusers", "transformers")
-_PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 # The HTTP library's base error (httpx or requests, by huggingface_hub version); its
 # subclasses other than HfHubHTTPError are transport failures: no connection, time-out.
 _HTTP_LIBRARY_ERROR = HfHubHTTPError.__mro__[1]
@@ -63,6 +63,8 @@ class ResolvedModel:
         adapter: for a LoRA, embedding or single-file repository, what it holds (else None);
             ``pipeline_class`` and ``model_index`` are then the base pipeline's.
         base: the resolved base pipeline of an adapter (else None).
+        pickle_scan: with ``allow_pickle``, picklescan's verdict on the pickle weights that load
+            (:func:`hubaudit.hub.pickles.scan_pickle_files`); None when none load.
     """
 
     reference: ModelReference
@@ -74,6 +76,7 @@ class ResolvedModel:
     offline: bool = False
     adapter: AdapterSpec | None = None
     base: ResolvedModel | None = None
+    pickle_scan: dict | None = None
 
     @property
     def pipeline_model(self) -> ResolvedModel:
@@ -149,6 +152,7 @@ def resolve_model(
         InvalidModelIndex: ``model_index.json`` is not valid JSON or names no pipeline class.
         RemoteCodeRefused: custom code needed and ``trust_remote_code`` is False.
         PickleWeightsRefused: a component has only pickle weights and ``allow_pickle`` is False.
+        UnsafePickle: with ``allow_pickle``, such weights import dangerous globals (unless ``allow_pickle="unsafe"``).
     """
     pinned = _pin_local(reference) if reference.local_path is not None else _pin_hub(reference, token=token)
     if MODEL_INDEX not in pinned.files:
@@ -166,6 +170,9 @@ def resolve_model(
     pickle_only = pickle_only_components(resolved.files)
     if pickle_only and not allow_pickle:
         raise PickleWeightsRefused(str(reference), pickle_only)
+    if pickle_only:
+        files = {path: resolved.fetch(path, token=token) for path in loaded_pickle_files(resolved.files)}
+        resolved = replace(resolved, pickle_scan=scan_pickle_files(str(reference), files, allow_pickle=allow_pickle))
     return resolved
 
 
@@ -207,19 +214,6 @@ def resolve_reference(
         parse_model_reference(text, allow_local=allow_local), token=token, allow_pickle=allow_pickle,
         trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
     )
-
-
-def pickle_only_components(files: list[str]) -> list[str]:
-    """Folders (pipeline components) holding pickle weights but no ``.safetensors`` file."""
-    by_folder: dict[str, set[str]] = {}
-    for path in files:
-        parts = PurePosixPath(path)
-        folder = str(parts.parent) if str(parts.parent) != "." else "(root)"
-        if parts.suffix == ".safetensors":
-            by_folder.setdefault(folder, set()).add("safe")
-        elif parts.suffix in _PICKLE_SUFFIXES:
-            by_folder.setdefault(folder, set()).add("pickle")
-    return sorted(folder for folder, kinds in by_folder.items() if kinds == {"pickle"})
 
 
 @contextmanager

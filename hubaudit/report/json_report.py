@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
-import os
 from pathlib import Path
 
 from hubaudit.errors import InvalidReport
+from hubaudit.files import write_atomically, writing
 
 SUPPORTED_SCHEMA_MAJOR = "1"
 
@@ -17,12 +18,17 @@ def write_json_report(report: dict, path: Path | str) -> Path:
 
 
 def write_text_atomically(text: str, path: Path | str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename; returns the path."""
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename; returns the path.
+
+    Raises:
+        CannotWrite: the folder cannot be created or written, or ``path`` is a folder.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with writing(path):
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text.encode("utf-8"))
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hubaudit.errors import InvalidReport, first_line
 from hubaudit.report.html_report import render_html
 from hubaudit.report.json_report import write_text_atomically
 from hubaudit.report.junit_report import render_junit
@@ -14,14 +15,19 @@ REPORT_FILES = {"html": "report.html", "md": "report.md", "junit": "junit.xml"}
 
 
 def render_report(report: dict, report_format: str, *, report_dir: Path | str | None = None) -> str:
-    """``report`` as ``"html"``, ``"md"`` or ``"junit"`` text; ``report_dir``: where moved sample stores are looked for."""
-    if report_format == "html":
-        return render_html(report, report_dir=report_dir)
-    if report_format == "md":
-        return render_markdown(report)
-    if report_format == "junit":
-        return render_junit(report)
-    raise ValueError(f"unknown report format {report_format!r}; choose from {', '.join(REPORT_FILES)}")
+    """``report`` as ``"html"``, ``"md"`` or ``"junit"`` text; ``report_dir``: where moved sample stores are looked for.
+
+    Raises:
+        InvalidReport: a field has the wrong type or shape (a report edited by hand or by another tool).
+    """
+    renderers = {"html": lambda: render_html(report, report_dir=report_dir), "md": lambda: render_markdown(report),
+                 "junit": lambda: render_junit(report)}
+    if report_format not in renderers:
+        raise ValueError(f"unknown report format {report_format!r}; choose from {', '.join(REPORT_FILES)}")
+    try:
+        return renderers[report_format]()
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as err:
+        raise InvalidReport(f"the report has a field of the wrong type or shape ({type(err).__name__}: {first_line(err)})") from err
 
 
 def write_report(report: dict, report_format: str, path: Path | str, *, report_dir: Path | str | None = None) -> Path:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
-from hubaudit.errors import OutOfMemory
+from hubaudit.errors import NotEnoughDisk, OutOfMemory
 from hubaudit.sampling.config import Condition
 from hubaudit.sampling.samplers import Sampler, is_out_of_memory
 from hubaudit.sampling.store import SampleStore
@@ -71,8 +72,10 @@ def fill_store(
     """Generate the samples ``0..n-1`` that ``store`` lacks; each batch is on disk before the next starts.
 
     On out-of-memory the batch size halves and the same indices are retried; at batch
-    size 1 it raises :class:`OutOfMemory`. All processes of a sharded run must call this
-    together: the missing indices are read before anyone writes.
+    size 1 it raises :class:`OutOfMemory`. Once the first batch is on disk, the space the rest
+    needs is estimated from its size, and :class:`NotEnoughDisk` is raised if the disk cannot hold
+    it. All processes of a sharded run must call this together: the missing indices are read
+    before anyone writes.
     """
     missing = store.missing(n)
     shard.barrier()
@@ -94,8 +97,22 @@ def fill_store(
                     torch.cuda.empty_cache()
                 bar.write(f"out of memory: batch size halved to {batch_size}")
                 continue
-            store.write(batch, images, rank=shard.rank)
+            written = store.write(batch, images, rank=shard.rank)
+            if position == 0:
+                _check_disk_space(store, written.stat().st_size / len(batch), len(missing) - len(batch) * shard.world)
             position += len(batch)
             bar.update(len(batch))
     shard.barrier()  # past it, every process has stored its share of the missing samples
     return FillStats(len(missing), n - len(missing), time.perf_counter() - start, batch_size)
+
+
+DISK_MARGIN = 1.1
+"""The space the remaining samples need is estimated as this times the first batch's bytes per sample."""
+
+
+def _check_disk_space(store: SampleStore, bytes_per_sample: float, remaining: int) -> None:
+    """Raise :class:`NotEnoughDisk` if ``remaining`` more samples would not fit beside ``store``."""
+    needed = DISK_MARGIN * bytes_per_sample * max(remaining, 0)
+    free = shutil.disk_usage(store.path).free
+    if needed > free:
+        raise NotEnoughDisk(store.path, needed, free, len(store.indices()))

@@ -2,10 +2,13 @@
 
 A store folder holds the samples of one (model sha, sampler config, seed, condition): its
 ``manifest.json`` records that key, and each finished batch is one Parquet file written
-atomically (temporary name, then rename), so a killed scan loses no finished sample and a
-rerun generates only the missing indices. Shards carry the Hugging Face ``datasets``
-feature metadata, so ``datasets.load_dataset("parquet", data_files=f"{path}/*.parquet")``
-loads a store with an ``index`` column and a decoded ``image`` column.
+atomically (temporary name, fsync, rename, fsync of the folder), so a killed scan or a power loss
+loses no finished sample and a rerun generates only the missing indices. The scan that writes a
+store holds its lock (:meth:`SampleStore.lock`), so no two scans fill one store; on taking it,
+leftover temporary files are removed and shards that cannot be read are set aside as
+``*.corrupt`` (their samples are then missing and regenerated). Shards carry the Hugging Face
+``datasets`` feature metadata, so ``datasets.load_dataset("parquet", data_files=f"{path}/*.parquet")``
+loads a store with an ``index`` column (each index once) and a decoded ``image`` column.
 """
 
 from __future__ import annotations
@@ -13,17 +16,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 from PIL import Image
 
-from hubaudit.errors import IncompleteSampleStore, StoreMismatch
+from hubaudit.errors import CannotWrite, IncompleteSampleStore, InvalidSampleStore, StoreLocked, StoreMismatch, first_line
+from hubaudit.files import write_atomically, writing
 
+MANIFEST = "manifest.json"
+LOCK_FILE = ".lock"
+LOCK_OWNER_FILE = ".lock.owner"
+CORRUPT_SUFFIX = ".corrupt"
+_LOG = logging.getLogger("hubaudit.store")
 _FEATURES = {"index": {"dtype": "int64", "_type": "Value"}, "image": {"_type": "Image"}}
 _SCHEMA = pa.schema(
     [("index", pa.int64()), ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())]))],
@@ -55,26 +67,78 @@ class SampleStore:
     Args:
         root: the folder holding every store of a scan (one sub-folder per key).
         key: what the samples depend on (model sha, sampler config, seed, condition); JSON-able.
+
+    Raises:
+        CannotWrite: the folder cannot be created or written.
+        InvalidSampleStore: its ``manifest.json`` is not valid JSON.
+        StoreMismatch: its manifest holds another key.
     """
 
     def __init__(self, root: Path | str, key: dict):
         self.key = key
         self.path = Path(root) / store_key_digest(key)
-        self.path.mkdir(parents=True, exist_ok=True)
-        manifest = self.path / "manifest.json"
+        self.set_aside: list[str] = []
+        """Names of the shards this process found unreadable and renamed to ``*.corrupt``."""
+        with writing(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+        manifest = self.path / MANIFEST
         if manifest.exists():
-            stored = json.loads(manifest.read_text())
-            if stored != json.loads(json.dumps(key)):
+            if read_manifest(manifest) != json.loads(json.dumps(key)):
                 raise StoreMismatch(f"sample store {self.path} holds samples of a different model or configuration")
         else:
-            _write_atomically(manifest, json.dumps(key, indent=2, sort_keys=True).encode())
+            with writing(manifest):
+                write_atomically(manifest, json.dumps(key, indent=2, sort_keys=True).encode())
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store for one scan: refuse if another process holds it, then tidy it (stale temporary
+        files removed, unreadable shards set aside).
+
+        Raises:
+            StoreLocked: another scan holds the store (the lock is released when that process ends, even on kill -9).
+        """
+        lock = FileLock(self.path / LOCK_FILE)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:  # a TimeoutError, hence an OSError: caught before writing() would see it
+            raise StoreLocked(self.path, _lock_owner(self.path)) from None
+        except OSError as err:
+            raise CannotWrite(self.path / LOCK_FILE, err.strerror or first_line(err)) from None
+        try:
+            with writing(self.path / LOCK_OWNER_FILE):
+                (self.path / LOCK_OWNER_FILE).write_text(str(os.getpid()))
+            for temporary in self.path.glob(".*.tmp"):
+                temporary.unlink(missing_ok=True)
+            for shard in self._shards():
+                try:
+                    pq.read_table(shard, columns=["index"])
+                except (OSError, pa.ArrowException) as err:
+                    self._set_aside(shard, err)
+            yield
+        finally:
+            lock.release()
 
     def _shards(self) -> list[Path]:
         return sorted(self.path.glob("shard-*.parquet"))
 
+    def _set_aside(self, shard: Path, err: BaseException) -> None:
+        """Rename an unreadable shard to ``*.corrupt`` (its samples become missing) and say so."""
+        try:
+            shard.rename(shard.with_name(shard.name + CORRUPT_SUFFIX))
+        except FileNotFoundError:  # another process of the same scan set it aside first
+            pass
+        self.set_aside.append(shard.name)
+        _LOG.warning("sample store %s: shard %s cannot be read (%s); set aside as %s%s, its samples are drawn again",
+                     self.path, shard.name, first_line(err), shard.name, CORRUPT_SUFFIX)
+
     def indices(self) -> np.ndarray:
-        """Sorted unique sample indices on disk (int64)."""
-        parts = [pq.read_table(shard, columns=["index"])["index"].to_numpy() for shard in self._shards()]
+        """Sorted unique sample indices in readable shards (int64)."""
+        parts = []
+        for shard in self._shards():
+            try:
+                parts.append(pq.read_table(shard, columns=["index"])["index"].to_numpy())
+            except (OSError, pa.ArrowException):
+                continue  # set aside by the lock holder; its samples count as missing
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def missing(self, n: int) -> np.ndarray:
@@ -82,7 +146,11 @@ class SampleStore:
         return np.setdiff1d(np.arange(n, dtype=np.int64), self.indices(), assume_unique=True)
 
     def write(self, indices: np.ndarray, images: np.ndarray, *, rank: int = 0) -> Path:
-        """Store one batch: ``indices`` int ``[B]``, ``images`` uint8 ``[B, H, W, C]``."""
+        """Store one batch: ``indices`` int ``[B]``, ``images`` uint8 ``[B, H, W, C]``.
+
+        Raises:
+            CannotWrite: the disk is full or the folder cannot be written (the batches before stay).
+        """
         rows = {
             "index": pa.array(np.asarray(indices, dtype=np.int64)),
             "image": pa.array([{"bytes": encode_png(image), "path": None} for image in images], type=_SCHEMA.field("image").type),
@@ -90,7 +158,11 @@ class SampleStore:
         shard = self.path / f"shard-{int(indices[0]):09d}-{int(indices[-1]):09d}-r{rank}.parquet"
         buffer = pa.BufferOutputStream()
         pq.write_table(pa.Table.from_pydict(rows, schema=_SCHEMA), buffer)
-        _write_atomically(shard, buffer.getvalue().to_pybytes())
+        try:
+            with writing(shard):
+                write_atomically(shard, buffer.getvalue().to_pybytes())
+        except CannotWrite as err:
+            raise CannotWrite(err.path, err.reason, f"{len(self.indices())} samples are kept in {self.path}; rerun to resume") from None
         return shard
 
     def iter_batches(
@@ -100,7 +172,10 @@ class SampleStore:
 
         Reads one shard at a time, so memory stays flat in ``n``; each index comes once. Shards
         wholly below ``start`` are not read, and samples outside the range are not decoded.
-        Raises ``IncompleteSampleStore`` if the store lacks any sample of the range.
+
+        Raises:
+            IncompleteSampleStore: the store lacks a sample of the range, or a shard cannot be read
+                (it is set aside, so that a rerun draws its samples again).
         """
         seen = np.zeros(n, dtype=bool)
         seen[:start] = True
@@ -109,13 +184,21 @@ class SampleStore:
         for shard in self._shards():
             if int(shard.name.split("-")[2]) < start:  # shard-FIRST-LAST-rRANK.parquet, indices ascending
                 continue
-            table = pq.read_table(shard)
-            for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist()):
-                if index >= n or seen[index]:
-                    continue  # outside the range, or a duplicate from an overlapping shard
+            try:
+                table = pq.read_table(shard)
+                cells = [(index, cell["bytes"]) for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist())
+                         if index < n and not seen[index]]  # outside the range, or a duplicate from an overlapping shard
+                decoded = [(index, decode_png(data)) for index, data in cells]
+            except (OSError, pa.ArrowException, ValueError) as err:
+                self._set_aside(shard, err)
+                raise IncompleteSampleStore(
+                    f"sample store {self.path}: shard {shard.name} cannot be read ({first_line(err)}); "
+                    f"it was set aside as {shard.name}{CORRUPT_SUFFIX}: rerun the same command to draw its samples again"
+                ) from err
+            for index, image in decoded:
                 seen[index] = True
                 pending_indices.append(index)
-                pending_images.append(decode_png(cell["bytes"]))
+                pending_images.append(image)
                 if len(pending_indices) == batch_size:
                     yield np.asarray(pending_indices), np.stack(pending_images)
                     pending_indices, pending_images = [], []
@@ -138,17 +221,35 @@ def open_sample_store(folder: Path | str) -> SampleStore | None:
 
     A folder renamed away from its key's digest is not opened: under another name it would be
     a new, empty store.
+
+    Raises:
+        InvalidSampleStore: the manifest is not valid JSON.
     """
-    manifest = Path(folder) / "manifest.json"
+    manifest = Path(folder) / MANIFEST
     if not manifest.is_file():
         return None
-    key = json.loads(manifest.read_text())
+    key = read_manifest(manifest)
     if store_key_digest(key) != manifest.parent.name:
         return None
     return SampleStore(manifest.parent.parent, key)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def read_manifest(manifest: Path) -> dict:
+    """A store's key from its ``manifest.json``; raises :class:`InvalidSampleStore` if it is not a JSON object."""
+    try:
+        key = json.loads(manifest.read_text())
+    except json.JSONDecodeError as err:
+        raise InvalidSampleStore(manifest, f"not valid JSON (line {err.lineno}, column {err.colno})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidSampleStore(manifest, first_line(err)) from None
+    if not isinstance(key, dict):
+        raise InvalidSampleStore(manifest, "not a JSON object")
+    return key
+
+
+def _lock_owner(folder: Path) -> str | None:
+    """The process id the lock holder wrote, if readable."""
+    try:
+        return (folder / LOCK_OWNER_FILE).read_text().strip() or None
+    except OSError:
+        return None

@@ -2,8 +2,10 @@
 
 Training runs under ``accelerate`` (one or several GPUs, mixed precision, or the CPU), keeps an
 EMA copy of the weights (the copy that is shipped), checkpoints every ``checkpoint_every`` steps and
-resumes from the newest checkpoint when rerun. Batches, noise and timesteps are drawn from
-generators seeded by ``(seed, step)``, so a resumed run takes the same steps as an uninterrupted one.
+resumes from the newest checkpoint when rerun. A checkpoint (:mod:`hubaudit.train.checkpoints`) is
+safetensors and JSON only: the UNet, the EMA weights, AdamW's state and the fp16 gradient scaler;
+nothing is unpickled on resume. Batches, noise and timesteps are drawn from generators seeded by
+``(seed, step)``, so a resumed run takes the same steps as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -110,13 +112,14 @@ def train_ddpm(
     ema = EMAModel(unet.parameters(), decay=ema_decay, model_cls=UNet2DModel, model_config=unet.config)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=learning_rate)
     unet, optimizer = accelerator.prepare(unet, optimizer)
-    accelerator.register_for_checkpointing(ema)
+    unwrapped_unet = accelerator.unwrap_model(unet)
+    checkpointed = {"unet": unwrapped_unet, "optimizer": optimizer, "ema": ema}
 
     if not resume:
         remove_checkpoints(out_dir)
     checkpoint = latest_checkpoint(out_dir)
-    start_step = load_checkpoint(accelerator, checkpoint, run_settings=run_settings) if checkpoint else 0
-    ema.to(accelerator.device)  # accelerate restores custom state on the CPU
+    start_step = load_checkpoint(accelerator, checkpoint, run_settings=run_settings, **checkpointed) if checkpoint else 0
+    ema.to(accelerator.device)  # made on the CPU before prepare; loaded on the CPU
     if start_step > steps:
         raise TrainingError(
             f"{checkpoint} is at step {start_step}, past the requested {steps} steps; start over with --no-resume (resume=False in Python)"
@@ -146,11 +149,11 @@ def train_ddpm(
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            save_checkpoint(accelerator, out_dir, step=step + 1, run_settings=run_settings)
+            save_checkpoint(accelerator, out_dir, step=step + 1, run_settings=run_settings, **checkpointed)
     bar.close()
 
     if accelerator.is_main_process:
-        _save_pipeline(accelerator.unwrap_model(unet), ema, out_dir, num_train_timesteps)
+        _save_pipeline(unwrapped_unet, ema, out_dir, num_train_timesteps)
         training = {
             "data_source": data.source,
             "n_records": len(data),

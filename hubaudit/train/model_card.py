@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import huggingface_hub
 import numpy as np
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
+from hubaudit.errors import UploadFailed, first_line
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR
 
 CARD_KEY = "hubaudit"
@@ -44,16 +46,30 @@ def write_model_card(out_dir: Path, *, training: dict, extra: dict | None) -> Pa
     return path
 
 
+def check_can_upload(repo_id: str) -> None:
+    """Raise :class:`UploadFailed` now if an upload to ``repo_id`` cannot happen (offline mode), before any training."""
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        raise UploadFailed(repo_id, "HF_HUB_OFFLINE is set (unset it, or drop --push-to-hub)")
+
+
 def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, private: bool = False) -> str:
-    """Upload the pipeline folder ``out_dir`` (without its checkpoints) to ``repo_id``; return the commit URL."""
+    """Upload the pipeline folder ``out_dir`` (without its checkpoints) to ``repo_id``; return the commit URL.
+
+    Raises:
+        UploadFailed: offline mode, no or a read-only token, no network, or the Hub refused the upload.
+    """
     api = HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    commit = api.upload_folder(
-        folder_path=str(out_dir),
-        repo_id=repo_id,
-        ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
-        commit_message="Upload DDPM trained with hubaudit",
-    )
+    check_can_upload(repo_id)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        commit = api.upload_folder(
+            folder_path=str(out_dir),
+            repo_id=repo_id,
+            ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
+            commit_message="Upload DDPM trained with hubaudit",
+        )
+    except Exception as err:  # network, auth and Hub errors come in many classes; each is one line here
+        raise UploadFailed(repo_id, f"{type(err).__name__}: {first_line(err)}", str(out_dir)) from err
     return commit.commit_url
 
 

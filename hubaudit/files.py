@@ -1,0 +1,58 @@
+"""Writing files so that a failure is one clear error and a crash leaves no torn file."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from hubaudit.errors import CannotWrite, first_line
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash or power loss leaves the old file or the whole new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself reaches the disk
+    finally:
+        os.close(folder)
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Turn an ``OSError`` while writing ``path`` (disk full, permissions, a file where a folder should be)
+    into :class:`CannotWrite` naming the path and the reason."""
+    try:
+        yield
+    except OSError as err:
+        reason = "no space left on device" if err.errno == errno.ENOSPC else err.strerror or first_line(err)
+        raise CannotWrite(Path(err.filename or path), reason) from None
+
+
+def writable_folder(path: Path | str, what: str) -> Path:
+    """Create ``path`` (a folder the command writes, named ``what`` in errors, e.g. ``--out``) and check it can be written.
+
+    Raises:
+        CannotWrite: it is a file, or it cannot be created or written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CannotWrite(path, f"{what} exists and is not a folder")
+    with writing(path):
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".hubaudit-write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    return path
