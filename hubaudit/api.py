@@ -216,7 +216,8 @@ def inspect_model(
 
     Returns:
         ``{"reference", "resolved_sha", "pipeline_class", "kind", "num_classes", "class_names",
-        "default_steps", "default_guidance"}``: ``kind`` is ``unconditional``, ``class-conditional``
+        "default_steps", "default_guidance", "base"}``: ``base`` is the base pipeline of a LoRA, embedding or
+        single-file repository (``{"reference", "resolved_sha"}``, else None); ``kind`` is ``unconditional``, ``class-conditional``
         or ``text-to-image`` (None for a pipeline defined by repository code, known only once
         loaded); ``class_names`` maps class ids to names where the model records them.
 
@@ -242,4 +243,5 @@ def inspect_model(
         "class_names": dict(capabilities.class_names) if capabilities else {},
         "default_steps": capabilities.default_steps if capabilities else None,
         "default_guidance": capabilities.default_guidance if capabilities else None,
+        "base": None if resolved.base is None else {"reference": str(resolved.base.reference), "resolved_sha": resolved.base.sha},
     }

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError, Interrupted, InvalidData, first_line
+from hubaudit.errors import HubAuditError, InvalidData, Terminated, first_line
 from hubaudit.files import writable_folder
 from hubaudit.verbosity import quiet_libraries
 
@@ -188,6 +188,76 @@ def _run_scan(args: argparse.Namespace) -> int:
     return 1 if any(finding["kind"] in failing for finding in result.findings) else 0
 
 
+def _add_scan_many_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scan-many", help="scan many Hub models, one Ray task each, and summarise them (needs hubaudit[fleet])",
+        description="Every scan option applies to every model. --out is the fleet folder: each model's scan goes to "
+        "OUT/ORG--NAME/ (its sample store to OUT/ORG--NAME/samples unless --store), the summary to OUT/fleet.json, "
+        "fleet.csv and fleet.html. A model whose report is of its current commit and the same command is not scanned again.",
+    )
+    sources = parser.add_argument_group("models (any combination; each model is scanned once)")
+    sources.add_argument("--models-file", type=Path, metavar="FILE", help="one org/name[@revision] per line; # starts a comment")
+    sources.add_argument("--author", metavar="ORG", help="the Hub models of this user or organisation")
+    sources.add_argument("--search", metavar="TEXT", help="the Hub models whose id contains TEXT")
+    sources.add_argument("--filter", dest="filters", action="append", metavar="TAG", help="the Hub models with this tag (repeatable: all of them)")
+    sources.add_argument("--limit", type=int, help="at most this many models from the Hub listing (default: all it lists)")
+    _add_sampling_arguments(parser.add_argument_group("sampling"))
+    _add_loading_arguments(parser.add_argument_group("loading"))
+    _add_property_arguments(parser.add_argument_group("property inference"))
+    _add_fairness_arguments(parser.add_argument_group("fairness signature"))
+    cluster = parser.add_argument_group("Ray")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--address", help="run on this Ray cluster: HEAD:6379 (from one of its nodes) or ray://HEAD:10001 (default: a local Ray)")
+    where.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: every core)")
+    cluster.add_argument("--cpus-per-scan", type=float, default=1, help="CPUs each scan reserves (default 1)")
+    cluster.add_argument("--gpus-per-scan", type=float, help="GPUs each scan reserves; 0.5 puts two on one GPU (default 1 if this machine has CUDA, else 0: CPU scans)")
+    parser.add_argument(
+        "--fail-on", choices=["privacy", "fairness", "any"],
+        help="exit with code 1 when a model's report has a finding of this kind (any: of either kind)",
+    )
+    parser.add_argument("--fail-on-error", action="store_true", help="exit with code 2 when a model's scan failed (and no --fail-on finding)")
+    parser.set_defaults(handler=functools.partial(_run_scan_many, parser))
+
+
+def _run_scan_many(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from hubaudit import fleet
+
+    if not (args.models_file or args.author or args.search or args.filters):
+        parser.error("no models to scan: give --models-file, --author, --search and/or --filter")
+    fleet.import_ray()
+    models = fleet.fleet_models(
+        models_file=args.models_file, author=args.author, search=args.search, filters=args.filters, limit=args.limit
+    )
+    out = writable_folder(args.out, "--out").resolve()
+    gpus_per_scan = args.gpus_per_scan if args.gpus_per_scan is not None else fleet.default_gpus_per_scan()
+    with fleet.ray_session(address=args.address, num_cpus=args.num_cpus):
+        rows = fleet.scan_fleet(
+            models, out, _fleet_scan_keywords(args), cpus_per_scan=args.cpus_per_scan, gpus_per_scan=gpus_per_scan,
+            on_row=lambda row: print(fleet.row_line(row), flush=True),
+        )
+    fleet.write_fleet_summary(rows, out)
+    print(fleet.counts_line(rows, args.out))
+    return fleet.fleet_exit_code(rows, fail_on=args.fail_on, fail_on_error=args.fail_on_error)
+
+
+def _fleet_scan_keywords(args: argparse.Namespace) -> dict:
+    """The :func:`hubaudit.api.scan` keyword arguments (but ``out_dir``) that scan-many's scan options give every model."""
+    import inspect
+
+    from hubaudit.api import scan
+    from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
+
+    named_alike = {name: value for name, value in vars(args).items() if name in inspect.signature(scan).parameters}
+    return {
+        **named_alike,
+        "store_dir": Path(args.store).resolve() if args.store else None,
+        "progress": not args.quiet,
+        "allow_local": False,
+        "label_map": parse_label_map(args.label_map) if args.label_map is not None else None,
+        "label_prompts": parse_label_prompts(args.label_prompts) if args.label_prompts else None,
+    }
+
+
 POISON_RECORD_SUFFIX = ".poisoning.json"
 """``hubaudit poison`` writes the attack's record to ``OUT`` with this suffix instead of ``.parquet``."""
 
@@ -337,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubaudit {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(subparsers)
+    _add_scan_many_parser(subparsers)
     _add_report_parser(subparsers)
     _add_poison_parser(subparsers)
     _add_train_parser(subparsers)
@@ -357,6 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hubaudit: interrupted; finished samples are kept: rerun the same command to resume", file=sys.stderr)
         return 130
+    except Terminated:
+        print("hubaudit: terminated; finished samples are kept: rerun the same command to resume", file=sys.stderr)
+        return 143
     except OSError as err:  # a file the user named: missing, a folder, permissions, disk full
         print(f"hubaudit: error: {err.strerror or first_line(err)}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
@@ -375,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _raise_terminated(signum, frame) -> None:
     """SIGTERM ends the command like Ctrl-C does: through the error boundary, keeping what finished."""
-    raise Interrupted()
+    raise Terminated()
 
 
 if __name__ == "__main__":

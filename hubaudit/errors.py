@@ -114,7 +114,7 @@ class UnsafePickle(HubAuditError):
     def __init__(self, reference: str, file_name: str, found: str):
         self.reference, self.file_name, self.found = reference, file_name, found
         super().__init__(
-            f"{file_name} of {reference!r} imports {found} when unpickled (picklescan); refused: "
+            f"{file_name} of {reference!r} imports {found} when unpickled (picklescan); refused, "
             "it can run code (pass --allow-pickle=unsafe only if you trust its author)"
         )
 
@@ -248,13 +248,9 @@ class CannotRead(HubAuditError):
         super().__init__(f"cannot read {path}: {reason}")
 
 
-class Interrupted(HubAuditError):
-    """The process was asked to stop (SIGTERM); what finished is kept."""
-
-    exit_code = 143
-
-    def __init__(self):
-        super().__init__("terminated; finished samples are kept: rerun the same command to resume")
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM). Like ``KeyboardInterrupt`` it is no ``Exception``, so no
+    handler that turns library errors into one-line errors catches it; the CLI exits 143."""
 
 
 # --- data, annotation, statistics ------------------------------------------------------------
@@ -389,3 +385,13 @@ class ModelTooLarge(HubAuditError):
             f"{reference} is {_gib(size_bytes)} on the Hub, over this Space's cap of {_gib(max_bytes)} per model: "
             "scan it with the hubaudit command line instead"
         )
+
+
+# --- fleet ------------------------------------------------------------------------------------
+
+
+class FleetUnavailable(HubAuditError):
+    """``hubaudit scan-many`` needs ray, which is not installed."""
+
+    def __init__(self):
+        super().__init__("scan-many needs ray: pip install 'hubaudit[fleet]'")

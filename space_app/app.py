@@ -262,6 +262,14 @@ def trim_hub_cache(cache_dir: Path | str, max_bytes: int) -> list[str]:
     return [f"{repo.repo_id}@{revision.commit_hash}" for repo, revision in deleted]
 
 
+def _trim_cache_quietly(cache_dir: Path, max_bytes: int) -> None:
+    """:func:`trim_hub_cache`, logging a failure instead of hiding the scan's own result or error."""
+    try:
+        trim_hub_cache(cache_dir, max_bytes)
+    except Exception:
+        _LOG.exception("trimming the Hub cache %s failed", cache_dir)
+
+
 @dataclass(frozen=True)
 class ScanView:
     """What the page shows after a scan."""
@@ -395,13 +403,15 @@ def build_demo(
             info = inspect_model(model_reference(model_id, revision), allow_local=False)
             request = scan_request(model_id, revision, presets, custom_attributes, annotator_id, n, steps,
                                    info=info, prompts=prompts, classes=classes, guidance=guidance)
-            check_model_sizes([request.model, annotator_id.strip()], max_model_bytes)
+            base = info.get("base")  # a LoRA's base pipeline is downloaded too
+            bases = [f"{base['reference'].partition('@')[0]}@{base['resolved_sha']}"] if base else []
+            check_model_sizes([request.model, *bases, annotator_id.strip()], max_model_bytes)
             progress(0, desc=f"Loading {request.model}")
             view = run_request(request, work_root)
         except Exception as err:
             raise gr.Error(_error_line(err, "the scan"), duration=None, print_exception=False) from None
         finally:
-            trim_hub_cache(cache_dir, max_cache_bytes)
+            _trim_cache_quietly(cache_dir, max_cache_bytes)
         return view.verdict, view.estimates, view.charts, view.samples, view.files, view.model_card
 
     with gr.Blocks(title="hubaudit", delete_cache=(report_max_age_seconds, report_max_age_seconds)) as demo:

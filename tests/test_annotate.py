@@ -141,6 +141,10 @@ def test_pickle_weights_that_run_code_are_refused_even_when_pickle_is_allowed(cl
     with pytest.raises(UnsafePickle, match="pytorch_model.bin of .* imports posix.mkdir"):
         ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(pickled), allow_pickle=True)
     assert not (tmp_path / "pwned").exists()
+    (pickled / "decoy.safetensors").write_bytes((clip_folder / "model.safetensors").read_bytes())
+    with pytest.raises(UnsafePickle, match="pytorch_model.bin"):  # a safetensors file transformers does not read
+        ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(pickled), allow_pickle=True)
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_a_model_of_the_wrong_kind_is_refused(clip_folder, classifier_folder):

@@ -71,7 +71,8 @@ def _snapshot(folder: Path) -> dict:
 
 
 def _scan(*words: str) -> list[str]:
-    return ["scan", MODEL, *FAST, *words]
+    """A scan of the demo model into the filled store (a case's own ``--store`` comes later and wins)."""
+    return ["scan", MODEL, *FAST, "--store", "{root}/store", *words]
 
 
 # (case id, argv with {root} for the fixture folder, a fragment of the one error line)
@@ -101,14 +102,14 @@ CASES = [
     ("allow-pickle-value", _scan("--allow-pickle=maybe"), "the only value is 'unsafe'"),
     # --- scan: the model
     ("no-model", ["scan"], "the following arguments are required: model"),
-    ("model-missing-folder", ["scan", "./no/such/folder/at/all", *FAST], "not a model reference"),
-    ("model-is-a-file", ["scan", "{root}/a-file", *FAST], "not a model reference"),
-    ("model-no-index", ["scan", "{root}/empty-folder", *FAST, "--out", "{root}/o"], "no model_index.json"),
-    ("model-malformed-index", ["scan", "{root}/malformed-index", *FAST, "--out", "{root}/o"], "not valid JSON (line 1"),
-    ("model-typo-class", ["scan", "{root}/typo-class", *FAST, "--out", "{root}/o"], "unknown class DDPMPipline"),
-    ("model-torn-weights", ["scan", "{root}/torn-weights", *FAST, "--out", "{root}/o"], "could not load"),
-    ("model-bad-config", ["scan", "{root}/bad-unet-config", *FAST, "--out", "{root}/o"], "could not load"),
-    ("model-trust-code-unknown-class", ["scan", "{root}/typo-class", *FAST, "--out", "{root}/o", "--trust-remote-code"], "DDPMPipline"),
+    ("model-missing-folder", ["scan", "./no/such/folder/at/all", *FAST, "--store", "{root}/store"], "not a model reference"),
+    ("model-is-a-file", ["scan", "--store", "{root}/store", "{root}/a-file", *FAST], "not a model reference"),
+    ("model-no-index", ["scan", "--store", "{root}/store", "{root}/empty-folder", *FAST, "--out", "{root}/o"], "no model_index.json"),
+    ("model-malformed-index", ["scan", "--store", "{root}/store", "{root}/malformed-index", *FAST, "--out", "{root}/o"], "not valid JSON (line 1"),
+    ("model-typo-class", ["scan", "--store", "{root}/store", "{root}/typo-class", *FAST, "--out", "{root}/o"], "unknown class DDPMPipline"),
+    ("model-torn-weights", ["scan", "--store", "{root}/store", "{root}/torn-weights", *FAST, "--out", "{root}/o"], "could not load"),
+    ("model-bad-config", ["scan", "--store", "{root}/store", "{root}/bad-unet-config", *FAST, "--out", "{root}/o"], "could not load"),
+    ("model-trust-code-unknown-class", ["scan", "--store", "{root}/store", "{root}/typo-class", *FAST, "--out", "{root}/o", "--trust-remote-code"], "DDPMPipline"),
     # --- scan: attributes and data
     ("attribute-no-equals", _scan("--out", "{root}/o", "--attribute", "zero"), "expected NAME=SPEC"),
     ("attribute-unknown-kind", _scan("--out", "{root}/o", "--attribute", "z=magic"), "unknown annotator 'magic'"),

@@ -66,9 +66,24 @@ def test_an_unreadable_shard_found_while_reading_is_set_aside_with_a_clear_error
     data = bytearray(shard.read_bytes())
     data[4:200] = bytes(196)  # the pages, not the footer: the index column still reads
     shard.write_bytes(bytes(data))
-    with pytest.raises(IncompleteSampleStore, match="set aside as .*corrupt: rerun the same command"):
-        store.load(6)
+    with pytest.raises(IncompleteSampleStore, match="cannot be read .*; delete it: rerun the same command"):
+        store.load(6)  # a reader without the lock (hubaudit report) renames nothing
+    assert shard.exists()
+    with store.lock():  # the scan holding the lock sets it aside: its samples are missing, to be drawn again
+        assert store.set_aside == [shard.name] and store.missing(6).tolist() == [3, 4, 5]
     assert (shard.parent / (shard.name + ".corrupt")).exists()
+
+
+def test_an_io_error_is_not_taken_for_a_corrupt_shard(tmp_path, monkeypatch):
+    store = _filled_store(tmp_path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "shard")
+
+    monkeypatch.setattr("hubaudit.sampling.store.pq.read_table", denied)
+    with pytest.raises(PermissionError), store.lock():
+        pass
+    assert len(list(store.path.glob("shard-*.parquet"))) == 2 and not list(store.path.glob("*.corrupt"))
 
 
 def test_the_datasets_recipe_returns_each_index_once_after_resumes_with_other_batch_sizes(tmp_path):
@@ -175,9 +190,23 @@ def test_sigterm_mid_scan_exits_143_keeps_the_samples_and_a_rerun_resumes(tmp_pa
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 143
-    assert err.strip().splitlines() == ["hubaudit: error: terminated; finished samples are kept: rerun the same command to resume"]
+    assert err.strip().splitlines() == ["hubaudit: terminated; finished samples are kept: rerun the same command to resume"]
     kept = len(open_sample_store(next(tmp_path.glob("samples/*"))).indices())
     assert kept >= 2 and not list(tmp_path.glob("samples/*/.*.tmp"))
     rerun = hubaudit.scan(MODEL, out_dir=tmp_path, n=kept + 2, batch_size=2, steps=20, progress=False).to_dict()
     assert rerun["samples"][0]["reused"] == kept
 
+
+
+def test_a_broken_image_in_an_intact_shard_is_set_aside_by_the_scan_that_reads_it(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store = _filled_store(tmp_path)
+    shard = sorted(store.path.glob("shard-*.parquet"))[0]
+    table = pq.read_table(shard)
+    broken = table.set_column(1, "image", pa.array([{"bytes": b"not a png", "path": None}] * 3, type=table.schema.field("image").type))
+    pq.write_table(broken, shard)
+    with store.lock(), pytest.raises(IncompleteSampleStore, match=r"cannot be read \(.*\); it was set aside as .*\.corrupt: rerun"):
+        store.load(6)
+    assert store.set_aside == [shard.name] and store.missing(6).tolist() == [0, 1, 2]

@@ -127,8 +127,9 @@ def build_annotator(
     """The annotator ``spec`` describes, with attribute name ``spec.name``.
 
     An annotator that is not trained here (CLIP, classifier, or a saved one) is calibrated on
-    ``aux_data`` when it has a column ``spec.name``: a saved annotator's own confusion matrix is
-    then replaced (its ``calibration`` says so). A trained one keeps the confusion matrix of its
+    ``aux_data`` when it has a column ``spec.name`` (:class:`hubaudit.audit.properties.PropertyAudit`
+    requires that column of every attribute): a saved annotator's own confusion matrix is then
+    replaced (its ``calibration`` says so). A trained one keeps the confusion matrix of its
     own held-out split. ``allow_local=False`` refuses model folders.
 
     Raises:

@@ -187,7 +187,7 @@ def _checked_conditions(
     before_sampling: Callable[[str, list[Condition]], None] | None,
 ) -> list[Condition]:
     """The conditions to scan (``requested``, else the model's default), each checked against the model."""
-    conditions = list(requested) if requested else model.default_conditions()
+    conditions = list(dict.fromkeys(requested)) if requested else model.default_conditions()  # each store once
     for condition in conditions:
         model.check_condition(condition)
     if before_sampling is not None:

@@ -2,8 +2,9 @@
 
 A pickle can run any code when loaded; picklescan (a maintained scanner, used by the Hugging Face
 Hub) lists the globals a pickle imports without loading it. A file that imports a global it
-rates dangerous (``os.system``, ``builtins.eval``, ...) or that it cannot parse is refused unless
-the user passes ``--allow-pickle=unsafe``; the verdict goes into the report either way.
+rates dangerous (``os.system``, ``builtins.eval``, ...) or suspicious (anything outside its list of
+safe globals, such as torch's tensor rebuilders), or that it cannot parse, is refused unless the
+user passes ``--allow-pickle=unsafe``; the verdict goes into the report either way.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ UNSAFE = "unsafe"
 """``allow_pickle=UNSAFE`` (``--allow-pickle=unsafe``): load pickles the scanner flags too."""
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 """Weight files that are pickles (torch.save); ``.safetensors`` files are the safe kind."""
+LOADED_SAFETENSORS = frozenset({
+    "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors.index.json",
+    "model.safetensors", "model.safetensors.index.json",
+})
+"""The safetensors names diffusers and transformers load (no variant): a folder with only other
+``.safetensors`` files (``decoy.safetensors``, ``*.fp16.safetensors``) still loads its pickle."""
 
 
 def pickle_only_components(files: list[str]) -> list[str]:
-    """Folders (pipeline components) holding pickle weights but no ``.safetensors`` file."""
+    """Folders (pipeline components) holding pickle weights but none of the safetensors files a loader reads."""
     by_folder: dict[str, set[str]] = {}
     for path in files:
         parts = PurePosixPath(path)
         folder = _component_folder(path)
-        if parts.suffix == ".safetensors":
+        if parts.name in LOADED_SAFETENSORS:
             by_folder.setdefault(folder, set()).add("safe")
         elif parts.suffix in PICKLE_SUFFIXES:
             by_folder.setdefault(folder, set()).add("pickle")
@@ -60,19 +67,25 @@ def scan_pickle_files(reference: str, files: Mapping[str, Path], *, allow_pickle
 
     results = {}
     for name, path in sorted(files.items()):
-        scanned = scan_file_path(str(path))
-        globals_by_safety = {level: sorted({f"{found.module}.{found.name}" for found in scanned.globals if found.safety == level})
+        try:
+            scanned = scan_file_path(str(path))
+        except Exception:  # picklescan refuses some formats outright: unreadable to it, hence not shown safe
+            scanned = None
+        found = scanned.globals if scanned is not None else []
+        globals_by_safety = {level: sorted({f"{item.module}.{item.name}" for item in found if item.safety == level})
                              for level in (SafetyLevel.Dangerous, SafetyLevel.Suspicious)}
         results[name] = {
             "dangerous_globals": globals_by_safety[SafetyLevel.Dangerous],
             "suspicious_globals": globals_by_safety[SafetyLevel.Suspicious],
-            "unreadable": bool(scanned.scan_err),
+            # a torch pickle always imports torch._utils._rebuild_*: no global at all means picklescan could not parse it
+            "unreadable": scanned is None or bool(scanned.scan_err) or not found,
         }
-    flagged = {name: result for name, result in results.items() if result["dangerous_globals"] or result["unreadable"]}
+    flagged = {name: result for name, result in results.items()
+               if result["dangerous_globals"] or result["suspicious_globals"] or result["unreadable"]}
     if flagged and allow_pickle != UNSAFE:
         name, result = next(iter(flagged.items()))
-        found = ", ".join(result["dangerous_globals"]) or "a pickle picklescan cannot parse"
-        raise UnsafePickle(reference, name, found)
+        what = result["dangerous_globals"] or result["suspicious_globals"]
+        raise UnsafePickle(reference, name, ", ".join(what) if what else "nothing picklescan can parse")
     return {
         "scanner": f"picklescan {version('picklescan')}",
         "verdict": "flagged" if flagged else "clean",

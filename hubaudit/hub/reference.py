@@ -48,6 +48,8 @@ def parse_model_reference(text: str, *, allow_local: bool = True) -> ModelRefere
         if Path(text).expanduser().is_dir():
             return ModelReference(local_path=Path(text).expanduser().resolve())
     repo_id, _, revision = text.partition("@")
+    if not allow_local and repo_id and Path(repo_id).expanduser().exists():  # from_pretrained("org/name", revision=...) reads it
+        raise LocalPathRefused(text)
     if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision == "" and "@" in text):
         raise InvalidModelReference(text)
     return ModelReference(repo_id=repo_id, revision=revision or None)

@@ -36,6 +36,8 @@ LOCK_FILE = ".lock"
 LOCK_OWNER_FILE = ".lock.owner"
 CORRUPT_SUFFIX = ".corrupt"
 _LOG = logging.getLogger("hubaudit.store")
+_UNREADABLE = (pa.ArrowException, OSError)
+"""What reading a shard may raise; :func:`_corrupt` tells a torn shard from an I/O error (EACCES, EMFILE)."""
 _FEATURES = {"index": {"dtype": "int64", "_type": "Value"}, "image": {"_type": "Image"}}
 _SCHEMA = pa.schema(
     [("index", pa.int64()), ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())]))],
@@ -79,6 +81,7 @@ class SampleStore:
         self.path = Path(root) / store_key_digest(key)
         self.set_aside: list[str] = []
         """Names of the shards this process found unreadable and renamed to ``*.corrupt``."""
+        self._locked = False
         with writing(self.path):
             self.path.mkdir(parents=True, exist_ok=True)
         manifest = self.path / MANIFEST
@@ -91,11 +94,13 @@ class SampleStore:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the store for one scan: refuse if another process holds it, then tidy it (stale temporary
-        files removed, unreadable shards set aside).
+        """Hold the store for one scan: refuse if another process holds it, then tidy it (temporary files of
+        processes that are gone removed, unreadable shards set aside). Only the lock holder sets shards aside.
 
         Raises:
-            StoreLocked: another scan holds the store (the lock is released when that process ends, even on kill -9).
+            StoreLocked: another scan holds the store. The lock is an OS lock (``flock``), released when its
+                process ends, even on kill -9; on a file system without ``flock`` filelock falls back to a
+                lock file, which a killed scan leaves behind (delete ``.lock`` in the store folder then).
         """
         lock = FileLock(self.path / LOCK_FILE)
         try:
@@ -108,28 +113,39 @@ class SampleStore:
             with writing(self.path / LOCK_OWNER_FILE):
                 (self.path / LOCK_OWNER_FILE).write_text(str(os.getpid()))
             for temporary in self.path.glob(".*.tmp"):
-                temporary.unlink(missing_ok=True)
+                if not _process_alive(temporary):  # a live one is another rank of this scan writing
+                    temporary.unlink(missing_ok=True)
+            self._locked = True
             for shard in self._shards():
                 try:
                     pq.read_table(shard, columns=["index"])
-                except (OSError, pa.ArrowException) as err:
+                except _UNREADABLE as err:
+                    if not _corrupt(err):
+                        raise
                     self._set_aside(shard, err)
             yield
         finally:
+            self._locked = False
             lock.release()
 
     def _shards(self) -> list[Path]:
         return sorted(self.path.glob("shard-*.parquet"))
 
-    def _set_aside(self, shard: Path, err: BaseException) -> None:
-        """Rename an unreadable shard to ``*.corrupt`` (its samples become missing) and say so."""
+    def _set_aside(self, shard: Path, err: BaseException) -> bool:
+        """Rename an unreadable shard to ``*.corrupt`` (its samples become missing) and say so; only while
+        holding the lock. Returns whether it was set aside."""
+        if not self._locked:
+            return False
         try:
             shard.rename(shard.with_name(shard.name + CORRUPT_SUFFIX))
         except FileNotFoundError:  # another process of the same scan set it aside first
             pass
+        except OSError:  # a read-only store: leave it as it is
+            return False
         self.set_aside.append(shard.name)
         _LOG.warning("sample store %s: shard %s cannot be read (%s); set aside as %s%s, its samples are drawn again",
                      self.path, shard.name, first_line(err), shard.name, CORRUPT_SUFFIX)
+        return True
 
     def indices(self) -> np.ndarray:
         """Sorted unique sample indices in readable shards (int64)."""
@@ -137,7 +153,9 @@ class SampleStore:
         for shard in self._shards():
             try:
                 parts.append(pq.read_table(shard, columns=["index"])["index"].to_numpy())
-            except (OSError, pa.ArrowException):
+            except _UNREADABLE as err:
+                if not _corrupt(err):
+                    raise
                 continue  # set aside by the lock holder; its samples count as missing
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
@@ -188,12 +206,14 @@ class SampleStore:
                 table = pq.read_table(shard)
                 cells = [(index, cell["bytes"]) for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist())
                          if index < n and not seen[index]]  # outside the range, or a duplicate from an overlapping shard
-                decoded = [(index, decode_png(data)) for index, data in cells]
-            except (OSError, pa.ArrowException, ValueError) as err:
-                self._set_aside(shard, err)
+                decoded = [(index, _decoded(data)) for index, data in cells]
+            except (*_UNREADABLE, CorruptImage) as err:
+                if not _corrupt(err):
+                    raise
+                where = f"it was set aside as {shard.name}{CORRUPT_SUFFIX}" if self._set_aside(shard, err) else "delete it"
                 raise IncompleteSampleStore(
                     f"sample store {self.path}: shard {shard.name} cannot be read ({first_line(err)}); "
-                    f"it was set aside as {shard.name}{CORRUPT_SUFFIX}: rerun the same command to draw its samples again"
+                    f"{where}: rerun the same command to draw its samples again"
                 ) from err
             for index, image in decoded:
                 seen[index] = True
@@ -214,6 +234,23 @@ class SampleStore:
         indices, images = zip(*self.iter_batches(n))
         order = np.argsort(np.concatenate(indices))
         return np.concatenate(images)[order]
+
+
+def _corrupt(err: BaseException) -> bool:
+    """Whether a read error means the shard's bytes are bad, not that the file could not be read (errno set)."""
+    return not (isinstance(err, OSError) and err.errno is not None)
+
+
+class CorruptImage(ValueError):
+    """A stored PNG that cannot be decoded (a torn shard whose footer survived)."""
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    """:func:`decode_png`, with PIL's errors for broken data as :class:`CorruptImage`."""
+    try:
+        return decode_png(data)
+    except (OSError, ValueError, SyntaxError) as err:  # PIL: UnidentifiedImageError, "truncated", bad chunks
+        raise CorruptImage(first_line(err)) from err
 
 
 def open_sample_store(folder: Path | str) -> SampleStore | None:
@@ -245,6 +282,17 @@ def read_manifest(manifest: Path) -> dict:
     if not isinstance(key, dict):
         raise InvalidSampleStore(manifest, "not a JSON object")
     return key
+
+
+def _process_alive(temporary: Path) -> bool:
+    """Whether the process that writes ``temporary`` (``.NAME.PID.tmp``) still runs on this machine."""
+    try:
+        os.kill(int(temporary.name.rsplit(".", 2)[-2]), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 def _lock_owner(folder: Path) -> str | None:

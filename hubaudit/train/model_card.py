@@ -46,10 +46,11 @@ def write_model_card(out_dir: Path, *, training: dict, extra: dict | None) -> Pa
     return path
 
 
-def check_can_upload(repo_id: str) -> None:
-    """Raise :class:`UploadFailed` now if an upload to ``repo_id`` cannot happen (offline mode), before any training."""
+def check_can_upload(repo_id: str, folder: str | None = None) -> None:
+    """Raise :class:`UploadFailed` if an upload to ``repo_id`` cannot happen (offline mode); before training,
+    ``folder`` is None (nothing trained yet), after it the trained folder the error says is kept."""
     if huggingface_hub.constants.HF_HUB_OFFLINE:
-        raise UploadFailed(repo_id, "HF_HUB_OFFLINE is set (unset it, or drop --push-to-hub)")
+        raise UploadFailed(repo_id, "HF_HUB_OFFLINE is set (unset it, or drop --push-to-hub)", folder)
 
 
 def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, private: bool = False) -> str:
@@ -59,7 +60,7 @@ def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, 
         UploadFailed: offline mode, no or a read-only token, no network, or the Hub refused the upload.
     """
     api = HfApi(token=token)
-    check_can_upload(repo_id)
+    check_can_upload(repo_id, str(out_dir))
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
         commit = api.upload_folder(

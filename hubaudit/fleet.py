@@ -1,0 +1,368 @@
+"""Fleet scans (``hubaudit scan-many``): one :func:`hubaudit.api.scan` per Hub model, each a Ray task, and a summary.
+
+Each model's scan goes to ``OUT/<org>--<name>/`` (``@<revision>`` appended when one is given)
+with its own report; a model whose report is of its current commit and of the same scan
+command is not scanned again. ``OUT/fleet.json``, ``fleet.csv`` and ``fleet.html`` hold one row
+per model (:data:`SUMMARY_COLUMNS`). Importing this module imports neither ray nor torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import inspect
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from hubaudit.errors import CannotRead, FleetUnavailable, HubAuditError, InvalidReport, first_line
+from hubaudit.files import write_atomically, writing
+from hubaudit.hub import parse_model_reference, resolve_reference
+from hubaudit.report.content import attribute_groups, estimate_text, primary_estimates
+
+STATUSES = ("scanned", "skipped", "error")
+"""A row's ``status``: scanned by this run, ``skipped`` (its report was current and is reused), or failed."""
+
+SUMMARY_COLUMNS = ("model", "status", "resolved_sha", "kind", "findings", "estimates", "error", "report")
+"""Columns of ``fleet.csv`` and ``fleet.html``; ``fleet.json`` rows hold the same, structured (docs/user-guide-fleet.md)."""
+
+SUMMARY_FILES = ("fleet.json", "fleet.csv", "fleet.html")
+"""What :func:`write_fleet_summary` writes into the fleet folder."""
+
+_RESOLVE_ARGUMENTS = ("token", "allow_pickle", "trust_remote_code", "base", "allow_local")
+"""``api.scan`` keyword arguments that decide how a reference resolves (and so the commit it pins)."""
+
+
+def import_ray():
+    """The ``ray`` module; :class:`FleetUnavailable` when it is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise FleetUnavailable() from None
+    return ray
+
+
+def read_models_file(path: Path | str) -> list[str]:
+    """The model references in ``path``: one ``org/name[@revision]`` per line; ``#`` starts a comment.
+
+    Raises:
+        CannotRead: the file cannot be read or is not UTF-8 text.
+        InvalidModelReference: a line is not ``org/name[@revision]``.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise CannotRead(path, err.strerror or first_line(err)) from None
+    except UnicodeDecodeError:
+        raise CannotRead(path, "not UTF-8 text") from None
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [_hub_reference(line) for line in lines if line]
+
+
+def hub_models(*, author: str | None = None, search: str | None = None, filters: Sequence[str] | None = None,
+               limit: int | None = None) -> list[str]:
+    """Ids of the Hub models ``HfApi().list_models`` lists for these criteria (at most ``limit``; None: all)."""
+    from huggingface_hub import HfApi
+
+    listed = HfApi().list_models(author=author, search=search, filter=list(filters) if filters else None, limit=limit)
+    return [_hub_reference(info.id) for info in listed]
+
+
+def fleet_models(*, models_file: Path | str | None = None, author: str | None = None, search: str | None = None,
+                 filters: Sequence[str] | None = None, limit: int | None = None) -> list[str]:
+    """The models of a fleet: those of ``models_file``, then those the Hub lists; each reference once, in that order."""
+    models = read_models_file(models_file) if models_file is not None else []
+    if author or search or filters:
+        models += hub_models(author=author, search=search, filters=filters, limit=limit)
+    return list(dict.fromkeys(models))
+
+
+def _hub_reference(text: str) -> str:
+    """``text`` if it is ``org/name[@revision]`` (fleets scan Hub models only), else :class:`InvalidModelReference`."""
+    parse_model_reference(text, allow_local=False)
+    return text
+
+
+def model_folder(model: str) -> str:
+    """The folder of ``model``'s scan inside the fleet folder: ``org/name@rev`` -> ``org--name@rev``."""
+    return model.replace("/", "--")
+
+
+def default_gpus_per_scan() -> int:
+    """GPUs a scan reserves unless told: 1 when this machine has CUDA, else 0."""
+    import torch
+
+    return int(torch.cuda.is_available())
+
+
+@contextmanager
+def ray_session(*, address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
+    """Ray for the fleet: the cluster at ``address`` (``HEAD:6379`` or ``ray://HEAD:10001``), else a local Ray of
+    ``num_cpus`` CPUs (None: every core), shut down on exit; a Ray this process already started is used as it is."""
+    ray = import_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(**({"address": address} if address else {"num_cpus": num_cpus, "include_dashboard": False}))
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def hub_environment() -> dict[str, str]:
+    """This process's Hugging Face settings (``HF_*`` variables: endpoint, token, cache, offline), which every task gets."""
+    return {name: value for name, value in os.environ.items() if name.startswith("HF_") or name == "HUGGING_FACE_HUB_TOKEN"}
+
+
+def scan_fleet(
+    models: Sequence[str],
+    out_dir: Path | str,
+    scan_kwargs: Mapping[str, object],
+    *,
+    cpus_per_scan: float = 1,
+    gpus_per_scan: float = 0,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Scan every model as a Ray task (Ray must be initialised: :func:`ray_session`); one row each, in ``models``' order.
+
+    Args:
+        models: ``org/name[@revision]`` references.
+        out_dir: the fleet folder; model m's scan goes to ``out_dir / model_folder(m)``. On a cluster every node
+            must see it at the same path.
+        scan_kwargs: keyword arguments of :func:`hubaudit.api.scan` for every model (not ``out_dir``).
+        cpus_per_scan: CPUs each task reserves.
+        gpus_per_scan: GPUs each task reserves (a fraction shares one); with 0 the scans run on the CPU unless
+            ``scan_kwargs["device"]`` says otherwise.
+        on_row: called with each row as it arrives.
+    """
+    ray = import_ray()
+    scan_kwargs = {**scan_kwargs, "device": scan_kwargs.get("device") or (None if gpus_per_scan else "cpu")}
+    task = ray.remote(scan_fleet_model).options(
+        num_cpus=cpus_per_scan, num_gpus=gpus_per_scan, runtime_env={"env_vars": hub_environment()}
+    )
+    folders = {model: str(Path(out_dir).resolve() / model_folder(model)) for model in models}
+    pending = {task.remote(model, folders[model], scan_kwargs): model for model in models}
+    rows = {}
+    try:
+        while pending:
+            (done,), _ = ray.wait(list(pending), num_returns=1)
+            model = pending.pop(done)
+            try:
+                rows[model] = ray.get(done)
+            except Exception as err:  # the task itself failed (its worker died): the model's row says so
+                rows[model] = error_row(model, folders[model], err)
+            if on_row is not None:
+                on_row(rows[model])
+    finally:  # interrupted: the scans still running stop too (each keeps its finished batches)
+        for ref in pending:
+            ray.cancel(ref)
+    return [rows[model] for model in models]
+
+
+def scan_fleet_model(model: str, out_dir: str, scan_kwargs: Mapping[str, object]) -> dict:
+    """The Ray task: ``model``'s row, from the report in ``out_dir`` if current, else from scanning it there."""
+    from hubaudit.verbosity import quiet_libraries
+
+    progress = bool(scan_kwargs.get("progress", True))
+    quiet_libraries(progress_bars=progress, force=not progress)
+    try:
+        report = current_report(model, out_dir, scan_kwargs)
+        if report is not None:
+            return summary_row(model, out_dir, report, "skipped")
+        from hubaudit.api import scan
+
+        return summary_row(model, out_dir, scan(model, out_dir=out_dir, **scan_kwargs).to_dict(), "scanned")
+    except Exception as err:  # one model's failure is its row, never the end of the fleet
+        return error_row(model, out_dir, err)
+
+
+def current_report(model: str, out_dir: Path | str, scan_kwargs: Mapping[str, object]) -> dict | None:
+    """The report in ``out_dir`` if it is of ``model``'s current commit (and its base's) and of the same scan command."""
+    from hubaudit.report.json_report import read_json_report
+
+    try:
+        report = read_json_report(Path(out_dir) / "report.json")
+    except InvalidReport:  # none yet, or unreadable: scan
+        return None
+    resolved = resolve_reference(model, **{name: scan_kwargs[name] for name in _RESOLVE_ARGUMENTS if name in scan_kwargs})
+    recorded = report.get("model", {})
+    pins = (resolved.sha, resolved.base.sha if resolved.base is not None else None)
+    recorded_pins = (recorded.get("resolved_sha"), recorded.get("base", {}).get("resolved_sha"))
+    return report if pins == recorded_pins and report.get("command") == scan_command(model, scan_kwargs) else None
+
+
+def scan_command(model: str, scan_kwargs: Mapping[str, object]) -> str:
+    """The ``command`` that ``api.scan(model, **scan_kwargs)`` records in report.json, without scanning.
+
+    It builds the scan's options as :func:`hubaudit.api.scan` does (keep the two in step).
+    """
+    from hubaudit.api import reproduce_command, scan
+    from hubaudit.audit.fairness import FairnessOptions
+    from hubaudit.audit.properties import PropertyOptions
+    from hubaudit.audit.scan import ScanOptions
+    from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
+
+    given = {name: parameter.default for name, parameter in inspect.signature(scan).parameters.items()} | dict(scan_kwargs)
+    prompts = dict.fromkeys([*(given["prompts"] or ()), *(given["label_prompts"] or ())])
+    options = ScanOptions(
+        model=model,
+        n=given["n"],
+        sampler=SamplerConfig(
+            num_inference_steps=given["steps"], scheduler=given["scheduler"], guidance_scale=given["guidance_scale"],
+            height=given["height"], width=given["width"], dtype=pick_dtype(given["dtype"], pick_device(given["device"])),
+            seed=given["seed"],
+        ),
+        conditions=tuple(given["classes"] or ()) + tuple(prompts) or None,
+        allow_pickle=given["allow_pickle"],
+        trust_remote_code=given["trust_remote_code"],
+        keep_safety_checker=given["keep_safety_checker"],
+        base=given["base"],
+        lora_scale=given["lora_scale"],
+        properties=PropertyOptions.from_arguments(
+            given["attributes"], aux_data=given["aux_data"], training_data=given["training_data"],
+            confidence=given["confidence"], target_width=given["target_width"], max_property_error=given["max_property_error"],
+        ),
+        fairness=FairnessOptions.from_arguments(
+            given["sensitive"], labels=given["labels"], label_map=given["label_map"], label_prompts=given["label_prompts"],
+            reference=str(given["reference"]) if given["reference"] is not None else None, confidence=given["confidence"],
+            max_dp_gap=given["max_dp_gap"], max_gap_increase=given["max_gap_increase"], probe=given["probe"],
+        ),
+    )
+    return reproduce_command(options)
+
+
+def summary_row(model: str, out_dir: Path | str, report: dict, status: str) -> dict:
+    """The fleet row of ``model`` whose scan wrote ``report`` into ``out_dir``."""
+    return {
+        "model": model,
+        "status": status,
+        "resolved_sha": report["model"]["resolved_sha"],
+        "kind": report["model"]["kind"],
+        "findings": dict(Counter(finding["kind"] for finding in report["findings"])),
+        "estimates": primary_shares(report),
+        "error": None,
+        "folder": Path(out_dir).name,
+    }
+
+
+def error_row(model: str, out_dir: Path | str, err: Exception) -> dict:
+    """The fleet row of a model whose scan raised ``err``: a HubAuditError's message, or ``Type: first line``."""
+    message = first_line(err) if isinstance(err, HubAuditError) else f"{type(err).__name__}: {first_line(err)}"
+    return {
+        "model": model, "status": "error", "resolved_sha": None, "kind": None, "findings": {}, "estimates": {},
+        "error": message, "folder": Path(out_dir).name,
+    }
+
+
+def primary_shares(report: dict) -> dict[str, dict[str, dict[str, float]]]:
+    """Attribute -> value -> ``{"value", "low", "high"}`` of its primary estimate (pooled over conditions when several)."""
+    shares = {}
+    for attribute in report.get("properties", {}).get("attributes", []):
+        groups = attribute_groups(attribute)
+        if groups:
+            _, estimates = primary_estimates(attribute, groups[-1][1])
+            shares[attribute["name"]] = {
+                value: {bound: estimate[bound] for bound in ("value", "low", "high")} for value, estimate in estimates.items()
+            }
+    return shares
+
+
+def fleet_exit_code(rows: Sequence[dict], *, fail_on: str | None = None, fail_on_error: bool = False) -> int:
+    """1 if a model has a finding of kind ``fail_on`` (``any``: of either kind), else 2 if one failed and
+    ``fail_on_error``, else 0."""
+    failing = {"privacy", "fairness"} if fail_on == "any" else {fail_on}
+    if any(failing & set(row["findings"]) for row in rows):
+        return 1
+    return 2 if fail_on_error and any(row["status"] == "error" for row in rows) else 0
+
+
+def row_line(row: dict) -> str:
+    """The terminal line of one model's row."""
+    if row["status"] == "error":
+        return f"error     {row['model']}: {row['error']}"
+    return f"{row['status']:<9} {row['model']} @ {row['resolved_sha']} ({row['kind']}): findings {_findings_text(row['findings'])}"
+
+
+def counts_line(rows: Sequence[dict], out_dir: Path | str) -> str:
+    """The final terminal line: how many models ended in each status, and where the summary is."""
+    counts = Counter(row["status"] for row in rows)
+    statuses = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
+    return f"fleet     {len(rows)} models: {statuses}; summary {Path(out_dir) / SUMMARY_FILES[2]} (and .json, .csv)"
+
+
+def write_fleet_summary(rows: Sequence[dict], out_dir: Path | str) -> list[Path]:
+    """Write ``fleet.json`` (the rows), ``fleet.csv`` and ``fleet.html`` into ``out_dir``; returns their paths."""
+    texts = {"fleet.json": json.dumps(list(rows), indent=1) + "\n", "fleet.csv": fleet_csv(rows), "fleet.html": fleet_html(rows)}
+    paths = []
+    for name, text in texts.items():
+        path = Path(out_dir) / name
+        with writing(path):
+            write_atomically(path, text.encode("utf-8"))
+        paths.append(path)
+    return paths
+
+
+def summary_cells(row: dict) -> dict[str, str]:
+    """One row as the text of each of :data:`SUMMARY_COLUMNS`."""
+    estimates = "; ".join(
+        f"{name}: " + ", ".join(f"{value} {estimate_text(estimate, digits=2)}" for value, estimate in shares.items())
+        for name, shares in row["estimates"].items()
+    )
+    return {
+        "model": row["model"],
+        "status": row["status"],
+        "resolved_sha": row["resolved_sha"] or "",
+        "kind": row["kind"] or "",
+        "findings": "" if row["status"] == "error" else _findings_text(row["findings"]),
+        "estimates": estimates,
+        "error": row["error"] or "",
+        "report": "" if row["status"] == "error" else f"{row['folder']}/report.json",
+    }
+
+
+def fleet_csv(rows: Sequence[dict]) -> str:
+    """``fleet.csv``: a header of :data:`SUMMARY_COLUMNS`, then one line per row."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(summary_cells(row) for row in rows)
+    return text.getvalue()
+
+
+def fleet_html(rows: Sequence[dict]) -> str:
+    """``fleet.html``: a self-contained page with one table row per model, its name linking to its ``report.html``."""
+    head = "".join(f"<th>{name}</th>" for name in _HTML_COLUMNS)
+    body = "\n".join(_html_row(row) for row in rows)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>hubaudit fleet: {len(rows)} models</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
+tr.error td{{background:#fdecea}}tr.skipped td{{color:#555}}</style></head>
+<body><h1>hubaudit fleet: {len(rows)} models</h1>
+<table><thead><tr>{head}</tr></thead><tbody>
+{body}
+</tbody></table></body></html>
+"""
+
+
+_HTML_COLUMNS = SUMMARY_COLUMNS[:-1]
+"""The page's columns: the report path is the model's link."""
+
+
+def _html_row(row: dict) -> str:
+    cells = {column: html.escape(text) for column, text in summary_cells(row).items()}
+    if cells["report"]:
+        cells["model"] = f'<a href="{html.escape(quote(row["folder"]))}/report.html">{cells["model"]}</a>'
+    cells["resolved_sha"] = f"<code>{cells['resolved_sha']}</code>"
+    return f'<tr class="{row["status"]}">' + "".join(f"<td>{cells[column]}</td>" for column in _HTML_COLUMNS) + "</tr>"
+
+
+def _findings_text(findings: Mapping[str, int]) -> str:
+    """``{"privacy": 1, "fairness": 2}`` -> ``"3 (privacy 1, fairness 2)"``; none -> ``"0"``."""
+    kinds = ", ".join(f"{kind} {count}" for kind, count in findings.items())
+    return f"{sum(findings.values())} ({kinds})" if findings else "0"
