@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -59,6 +60,8 @@ def scan(
     max_dp_gap: float | None = None,
     max_gap_increase: float | None = None,
     probe: bool = True,
+    check_drift: int | None = None,
+    compile: bool = False,
 ) -> ScanResult:
     """Scan ``model`` and write ``out_dir/report.json`` and its rendering ``out_dir/report.html``.
 
@@ -107,6 +110,10 @@ def scan(
         max_dp_gap: a demographic-parity gap whose interval lies above this is a finding (default 0.10).
         max_gap_increase: so is a gap exceeding the reference's or the model card's by more (default 0.05).
         probe: with ``reference``, train the downstream probes.
+        compile: ``torch.compile`` the UNet or transformer (opt-in: the first batch compiles, later ones run faster).
+        check_drift: draw this many of the samples of every condition again with the model's own
+            scheduler at its default steps (paired seeds) and report, per estimated share, how far
+            the fast sampler (``scheduler``, ``steps``) moves it (the report's ``drift`` section).
 
     Returns:
         The scan result; ``result.to_dict()`` is what ``report.json`` holds.
@@ -114,6 +121,7 @@ def scan(
     Raises:
         hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure).
     """
+    arguments = dict(locals())  # exactly scan's parameters: nothing else is defined yet
     writable_folder(out_dir, "--out")  # output folders that cannot be written are refused before any work
     if store_dir is not None:
         writable_folder(store_dir, "--store")
@@ -121,55 +129,60 @@ def scan(
     resolved = resolve_reference(
         model, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local
     )
-    from hubaudit.audit.fairness import FairnessOptions
-    from hubaudit.audit.properties import PropertyOptions
-    from hubaudit.audit.scan import ScanOptions, run_scan
+    from hubaudit.audit.scan import run_scan
     from hubaudit.report.json_report import write_json_report
     from hubaudit.report.render import write_report
-    from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
-    resolved_device = pick_device(device)
-    options = ScanOptions(
-        model=model,
-        n=n,
-        batch_size=batch_size,
-        sampler=SamplerConfig(
-            num_inference_steps=steps,
-            scheduler=scheduler,
-            guidance_scale=guidance_scale,
-            height=height,
-            width=width,
-            dtype=pick_dtype(dtype, resolved_device),
-            seed=seed,
-        ),
-        conditions=tuple(classes or ()) + tuple(dict.fromkeys([*(prompts or ()), *(label_prompts or ())])) or None,
-        device=str(resolved_device),
-        out_dir=Path(out_dir),
-        store_dir=Path(store_dir) if store_dir is not None else None,
-        token=token,
-        allow_pickle=allow_pickle,
-        trust_remote_code=trust_remote_code,
-        allow_local=allow_local,
-        keep_safety_checker=keep_safety_checker,
-        base=base,
-        lora_scale=lora_scale,
-        progress=progress,
-        properties=PropertyOptions.from_arguments(
-            attributes, aux_data=aux_data, training_data=training_data, confidence=confidence,
-            target_width=target_width, max_property_error=max_property_error,
-        ),
-        fairness=FairnessOptions.from_arguments(
-            sensitive, labels=labels, label_map=label_map, label_prompts=label_prompts,
-            reference=str(reference) if reference is not None else None, confidence=confidence,
-            max_dp_gap=max_dp_gap, max_gap_increase=max_gap_increase, probe=probe,
-        ),
-    )
+    options = scan_options(**arguments)
     result = run_scan(options, command=reproduce_command(options), resolved=resolved)
     if result.sampled.shard.is_main:
         report = result.to_dict()
         write_json_report(report, Path(out_dir) / "report.json")
         write_report(report, "html", Path(out_dir) / "report.html")
     return result
+
+
+def scan_options(model: str, **arguments) -> ScanOptions:
+    """The :class:`~hubaudit.audit.scan.ScanOptions` :func:`scan` runs for ``model`` and ``arguments`` (its
+    keyword arguments; those left out take its defaults). Nothing is resolved or loaded."""
+    from hubaudit.audit.fairness import FairnessOptions
+    from hubaudit.audit.properties import PropertyOptions
+    from hubaudit.audit.scan import ScanOptions
+    from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
+
+    parameters = inspect.signature(scan).parameters
+    unknown = sorted(set(arguments) - set(parameters))
+    if unknown:
+        raise TypeError(f"scan() got unexpected keyword arguments {', '.join(unknown)}")
+    given = {name: parameter.default for name, parameter in parameters.items() if name != "model"} | arguments
+    device = pick_device(given["device"])
+    prompts = dict.fromkeys([*(given["prompts"] or ()), *(given["label_prompts"] or ())])
+    return ScanOptions(
+        model=model,
+        n=given["n"],
+        batch_size=given["batch_size"],
+        sampler=SamplerConfig(
+            num_inference_steps=given["steps"], scheduler=given["scheduler"], guidance_scale=given["guidance_scale"],
+            height=given["height"], width=given["width"], dtype=pick_dtype(given["dtype"], device), seed=given["seed"],
+        ),
+        conditions=tuple(given["classes"] or ()) + tuple(prompts) or None,
+        device=str(device),
+        out_dir=Path(given["out_dir"]),
+        store_dir=Path(given["store_dir"]) if given["store_dir"] is not None else None,
+        **{name: given[name] for name in (
+            "token", "allow_pickle", "trust_remote_code", "allow_local", "keep_safety_checker", "base", "lora_scale",
+            "progress", "check_drift", "compile",
+        )},
+        properties=PropertyOptions.from_arguments(
+            given["attributes"], aux_data=given["aux_data"], training_data=given["training_data"],
+            confidence=given["confidence"], target_width=given["target_width"], max_property_error=given["max_property_error"],
+        ),
+        fairness=FairnessOptions.from_arguments(
+            given["sensitive"], labels=given["labels"], label_map=given["label_map"], label_prompts=given["label_prompts"],
+            reference=str(given["reference"]) if given["reference"] is not None else None, confidence=given["confidence"],
+            max_dp_gap=given["max_dp_gap"], max_gap_increase=given["max_gap_increase"], probe=given["probe"],
+        ),
+    )
 
 
 def reproduce_command(options: ScanOptions) -> str:
@@ -191,6 +204,7 @@ def reproduce_command(options: ScanOptions) -> str:
     if options.allow_pickle:
         words.append("--allow-pickle=unsafe" if options.allow_pickle == "unsafe" else "--allow-pickle")
     flags = {
+        "--compile": options.compile,
         "--trust-remote-code": options.trust_remote_code,
         "--keep-safety-checker": options.keep_safety_checker,
     }
@@ -205,6 +219,8 @@ def reproduce_command(options: ScanOptions) -> str:
         words += options.properties.command_words()
     if options.fairness is not None:
         words += options.fairness.command_words()
+    if options.check_drift is not None:
+        words += ["--check-drift", str(options.check_drift)]
     return shlex.join(words)
 
 

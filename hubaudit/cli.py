@@ -62,6 +62,7 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     group.add_argument("--out", default="hubaudit-out", help="output folder for report.json (default hubaudit-out)")
     group.add_argument("--store", help="sample store folder (default OUT/samples); a rerun resumes from it")
+    group.add_argument("--compile", action="store_true", help="torch.compile the UNet or transformer (slower first batch, faster after)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -96,6 +97,11 @@ def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--aux-data", help="labelled images (column NAME) to train aux annotators and calibrate the others")
     group.add_argument("--training-data", help="your own training data (column NAME): self-audit of what an outsider learns")
     group.add_argument("--target-width", type=float, help="sample until the interval half-width is at most this (or -n)")
+    group.add_argument(
+        "--check-drift", type=int, metavar="K",
+        help="draw K samples per condition again with the model's own scheduler at its default steps and report how far "
+        "the fast sampler (--scheduler, --steps) moves each estimated share",
+    )
     group.add_argument("--confidence", type=float, default=0.95, help="interval confidence (default 0.95)")
     group.add_argument(
         "--max-property-error", type=float, default=0.05,
@@ -164,6 +170,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         max_dp_gap=args.max_dp_gap,
         max_gap_increase=args.max_gap_increase,
         probe=args.probe,
+        check_drift=args.check_drift,
+        compile=args.compile,
     )
     from hubaudit.audit import fairness_scan
     from hubaudit.audit.property_entries import summary_lines
@@ -181,6 +189,8 @@ def _run_scan(args: argparse.Namespace) -> int:
             print("\n".join(summary_lines(report["properties"])))
         if "fairness" in report:
             print("\n".join(fairness_scan.summary_lines(report["fairness"])))
+        for warning in report.get("drift", {}).get("warnings", []):
+            print(f"drift     {warning}")
         for finding in report["findings"]:
             print(f"finding   {finding['kind']}: {finding['message']}")
         print(f"report    {args.out}/report.json and {args.out}/report.html")
@@ -216,7 +226,7 @@ def _add_scan_many_parser(subparsers: argparse._SubParsersAction) -> None:
         help="exit with code 1 when a model's report has a finding of this kind (any: of either kind)",
     )
     parser.add_argument("--fail-on-error", action="store_true", help="exit with code 2 when a model's scan failed (and no --fail-on finding)")
-    parser.set_defaults(handler=functools.partial(_run_scan_many, parser))
+    parser.set_defaults(handler=lambda args: _run_scan_many(parser, args))
 
 
 def _run_scan_many(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -183,6 +183,14 @@ class SamplingFailed(HubAuditError):
         super().__init__(f"sampling {pipeline_class} failed: {reason}")
 
 
+class RankFailed(HubAuditError):
+    """In a scan over several processes (torchrun, accelerate launch), another process failed; all stop."""
+
+    def __init__(self, rank: int, message: str):
+        self.rank, self.message = rank, message
+        super().__init__(f"process {rank} of the scan failed: {message}")
+
+
 class StoreMismatch(HubAuditError):
     """The sample store folder belongs to a different model or sampler configuration."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import html
-import inspect
 import io
 import json
 import os
@@ -30,9 +29,6 @@ STATUSES = ("scanned", "skipped", "error")
 
 SUMMARY_COLUMNS = ("model", "status", "resolved_sha", "kind", "findings", "estimates", "error", "report")
 """Columns of ``fleet.csv`` and ``fleet.html``; ``fleet.json`` rows hold the same, structured (docs/user-guide-fleet.md)."""
-
-SUMMARY_FILES = ("fleet.json", "fleet.csv", "fleet.html")
-"""What :func:`write_fleet_summary` writes into the fleet folder."""
 
 _RESOLVE_ARGUMENTS = ("token", "allow_pickle", "trust_remote_code", "base", "allow_local")
 """``api.scan`` keyword arguments that decide how a reference resolves (and so the commit it pins)."""
@@ -198,43 +194,10 @@ def current_report(model: str, out_dir: Path | str, scan_kwargs: Mapping[str, ob
 
 
 def scan_command(model: str, scan_kwargs: Mapping[str, object]) -> str:
-    """The ``command`` that ``api.scan(model, **scan_kwargs)`` records in report.json, without scanning.
+    """The ``command`` that ``api.scan(model, **scan_kwargs)`` records in report.json, without scanning."""
+    from hubaudit.api import reproduce_command, scan_options
 
-    It builds the scan's options as :func:`hubaudit.api.scan` does (keep the two in step).
-    """
-    from hubaudit.api import reproduce_command, scan
-    from hubaudit.audit.fairness import FairnessOptions
-    from hubaudit.audit.properties import PropertyOptions
-    from hubaudit.audit.scan import ScanOptions
-    from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
-
-    given = {name: parameter.default for name, parameter in inspect.signature(scan).parameters.items()} | dict(scan_kwargs)
-    prompts = dict.fromkeys([*(given["prompts"] or ()), *(given["label_prompts"] or ())])
-    options = ScanOptions(
-        model=model,
-        n=given["n"],
-        sampler=SamplerConfig(
-            num_inference_steps=given["steps"], scheduler=given["scheduler"], guidance_scale=given["guidance_scale"],
-            height=given["height"], width=given["width"], dtype=pick_dtype(given["dtype"], pick_device(given["device"])),
-            seed=given["seed"],
-        ),
-        conditions=tuple(given["classes"] or ()) + tuple(prompts) or None,
-        allow_pickle=given["allow_pickle"],
-        trust_remote_code=given["trust_remote_code"],
-        keep_safety_checker=given["keep_safety_checker"],
-        base=given["base"],
-        lora_scale=given["lora_scale"],
-        properties=PropertyOptions.from_arguments(
-            given["attributes"], aux_data=given["aux_data"], training_data=given["training_data"],
-            confidence=given["confidence"], target_width=given["target_width"], max_property_error=given["max_property_error"],
-        ),
-        fairness=FairnessOptions.from_arguments(
-            given["sensitive"], labels=given["labels"], label_map=given["label_map"], label_prompts=given["label_prompts"],
-            reference=str(given["reference"]) if given["reference"] is not None else None, confidence=given["confidence"],
-            max_dp_gap=given["max_dp_gap"], max_gap_increase=given["max_gap_increase"], probe=given["probe"],
-        ),
-    )
-    return reproduce_command(options)
+    return reproduce_command(scan_options(model, **scan_kwargs))
 
 
 def summary_row(model: str, out_dir: Path | str, report: dict, status: str) -> dict:
@@ -293,18 +256,17 @@ def counts_line(rows: Sequence[dict], out_dir: Path | str) -> str:
     """The final terminal line: how many models ended in each status, and where the summary is."""
     counts = Counter(row["status"] for row in rows)
     statuses = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
-    return f"fleet     {len(rows)} models: {statuses}; summary {Path(out_dir) / SUMMARY_FILES[2]} (and .json, .csv)"
+    return f"fleet     {len(rows)} models: {statuses}; summary in {Path(out_dir) / 'fleet.html'}, fleet.json and fleet.csv"
 
 
 def write_fleet_summary(rows: Sequence[dict], out_dir: Path | str) -> list[Path]:
     """Write ``fleet.json`` (the rows), ``fleet.csv`` and ``fleet.html`` into ``out_dir``; returns their paths."""
-    texts = {"fleet.json": json.dumps(list(rows), indent=1) + "\n", "fleet.csv": fleet_csv(rows), "fleet.html": fleet_html(rows)}
-    paths = []
-    for name, text in texts.items():
-        path = Path(out_dir) / name
+    texts = {"fleet.json": json.dumps(list(rows), indent=2) + "\n", "fleet.csv": fleet_csv(rows), "fleet.html": fleet_html(rows)}
+    paths = [Path(out_dir) / name for name in texts]
+    for path, text in zip(paths, texts.values()):
         with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, text.encode("utf-8"))
-        paths.append(path)
     return paths
 
 

@@ -214,3 +214,13 @@ def test_loading_a_folder_without_a_saved_annotator_is_an_error(tmp_path):
     (tmp_path / "annotator.json").write_text('{"format_version": 1, "type": "oracle", "attribute": {"name": "x", "values": ["0", "1"]}}')
     with pytest.raises(InvalidSavedAnnotator, match="oracle"):
         load_annotator(tmp_path)
+
+
+def test_an_annotator_in_half_precision_labels_like_float32(clip_folder):
+    annotator = ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(clip_folder), device="cpu")
+    images = _images(6)
+    full = annotator.predict_proba(images)
+    annotator.compute_dtype = torch.bfloat16  # what a GPU scan in bfloat16 sets (CPU autocast takes bfloat16)
+    half = annotator.predict_proba(images)
+    assert half.dtype == full.dtype and np.abs(half - full).max() < 0.05
+    assert not np.array_equal(half, full)  # it did run in bfloat16

@@ -156,3 +156,45 @@ def test_an_existing_store_reopens_from_its_folder_alone(tmp_path):
     assert open_sample_store(tmp_path / "no-such-store") is None
     renamed = store.path.rename(tmp_path / "renamed")
     assert open_sample_store(renamed) is None  # under another name it would be a new, empty store
+
+
+REAL_ALLOCATION = '''
+import resource, sys
+import numpy as np, torch
+from hubaudit.sampling import SampleStore, fill_store
+
+class OneGiBPerSample:
+    device = torch.device("cpu")
+
+    def generate(self, indices, condition=None):
+        torch.empty(len(indices) * 2**30, dtype=torch.uint8)  # the activations of a large model
+        return np.zeros((len(indices), 4, 4, 1), np.uint8)
+
+store = SampleStore(sys.argv[1], {"run": "capped"})
+store.write(np.array([0]), np.zeros((1, 4, 4, 1), np.uint8))  # pyarrow reserves its memory pool's address space once
+address_space = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (address_space + int(2.5 * 2**30), resource.RLIM_INFINITY))
+stats = fill_store(OneGiBPerSample(), store, n=7, batch_size=8, progress=False)
+print(stats.batch_size, stats.generated)
+'''
+
+
+@pytest.mark.slow
+def test_a_real_out_of_memory_under_a_memory_cap_halves_the_batch_until_it_fits(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", REAL_ALLOCATION, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    *notices, last = result.stdout.strip().splitlines()
+    assert last.split() == ["2", "6"]  # 8 and 4 GiB did not fit under the cap, 2 GiB did
+    assert notices == ["out of memory: batch size halved to 4", "out of memory: batch size halved to 2"]
+
+
+@pytest.mark.slow
+def test_a_compiled_denoiser_draws_the_same_images(ddpm):
+    sampler = build_sampler(ddpm, SamplerConfig(num_inference_steps=2, seed=3), CPU)
+    eager = sampler.generate(np.arange(3))
+    sampler.compile()
+    assert sampler.describe()["compiled"] is True
+    assert np.abs(sampler.generate(np.arange(3)).astype(int) - eager).max() <= 1

@@ -210,3 +210,14 @@ def test_a_broken_image_in_an_intact_shard_is_set_aside_by_the_scan_that_reads_i
     with store.lock(), pytest.raises(IncompleteSampleStore, match=r"cannot be read \(.*\); it was set aside as .*\.corrupt: rerun"):
         store.load(6)
     assert store.set_aside == [shard.name] and store.missing(6).tolist() == [0, 1, 2]
+
+
+def test_a_store_drawn_with_another_runtime_is_never_resumed_and_the_scan_says_so(tmp_path, caplog, monkeypatch):
+    first = hubaudit.scan(MODEL, out_dir=tmp_path, **FAST).to_dict()
+    old_path = Path(first["samples"][0]["store_path"])
+    assert open_sample_store(old_path).key["runtime"]["device"] == "cpu"
+    monkeypatch.setattr("hubaudit.audit.scan.version", lambda library: "99.0")  # as after an upgrade
+    second = hubaudit.scan(MODEL, out_dir=tmp_path, **FAST).to_dict()
+    assert second["samples"][0]["generated"] == 8 and Path(second["samples"][0]["store_path"]) != old_path
+    assert f"sample store {old_path} was drawn with" in caplog.text and '"torch": "99.0"' in caplog.text
+    assert open_sample_store(second["samples"][0]["store_path"]).key["runtime"] == {"device": "cpu", "torch": "99.0", "diffusers": "99.0"}

@@ -120,6 +120,8 @@ class Annotator(ABC):
         self.confusion = confusion
         self.calibration: str | None = None if confusion is None else "supplied with the annotator"
         """Where ``confusion`` was measured (records, source, column), for reports; None if uncalibrated."""
+        self.compute_dtype: torch.dtype | None = None
+        """Run the model under autocast in this dtype (the scan's half precision on a GPU); None: float32."""
 
     @property
     def confusion(self) -> np.ndarray | None:
@@ -165,7 +167,8 @@ class Annotator(ABC):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         batches = []
-        with torch.inference_mode():
+        autocast = torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=self.compute_dtype is not None)
+        with torch.inference_mode(), autocast:
             for start in range(0, len(images), batch_size):
                 try:
                     scores = self._predict_batch(images[start : start + batch_size])

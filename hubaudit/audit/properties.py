@@ -124,6 +124,39 @@ class PropertyOptions:
         return words + [word for flag, value in optional.items() if value is not None for word in (flag, str(value))]
 
 
+def first_sample_count(options: PropertyOptions, n: int, batch_size: int) -> int:
+    """Samples per condition to draw before the first look: ``n``, or one batch when sequential."""
+    return n if options.target_width is None else min(n, batch_size)
+
+
+def sample_until_narrow(audit: PropertyAudit | None, sampled: SampledModel, *, n: int) -> None:
+    """Grow the stores in rounds until every confidence sequence reaches the target width, or ``n``.
+
+    Every process calls this: all of them sample each round, the main one (which holds ``audit``;
+    None elsewhere) labels and decides, and its decision is shared. Sets ``sampled.options.n`` to
+    the samples per condition the estimates use.
+    """
+    shard, filled = sampled.shard, sampled.options.n
+    generated = [samples.generated for samples in sampled.samples]
+    while True:
+        stop_at = shard.share(shard.on_main(lambda: audit._look(sampled, filled, n)))
+        if stop_at is not None:
+            break
+        filled = min(n, filled + max(sampled.options.batch_size, filled // ROUND_GROWTH))
+        for position, samples in enumerate(sampled.samples):
+            stats = fill_store(
+                sampled.sampler, samples.store, n=filled, condition=samples.condition,
+                batch_size=samples.final_batch_size, shard=shard, progress=sampled.options.progress,
+            )
+            generated[position] += stats.generated
+            samples.seconds += stats.seconds
+            samples.final_batch_size = stats.batch_size
+            sampled.timings["sample_seconds"] += stats.seconds
+    for samples, count in zip(sampled.samples, generated):
+        samples.generated, samples.reused = count, filled - count
+    sampled.options = dataclasses.replace(sampled.options, n=stop_at)
+
+
 class PropertyAudit:
     """Annotators and their labels for one scan; build with :meth:`prepare`."""
 
@@ -135,6 +168,8 @@ class PropertyAudit:
         self.probabilities: list[list[np.ndarray]] = []  # [condition][attribute] -> float [n, K]
         self.n_used = 0
         self.sequence_reached: bool | None = None
+        self._sequences: list[ConfidenceSequence] | None = None  # sequential looks: one per tracked value
+        self._seen = 0
         self._section: dict | None = None
 
     @classmethod
@@ -176,23 +211,15 @@ class PropertyAudit:
         shares = [training_share(training, annotator) if training is not None else None for annotator in annotators]
         return cls(options, annotators, shares)
 
-    def first_sample_count(self, n: int, batch_size: int) -> int:
-        """Samples per condition to draw before the first look: ``n``, or one batch when sequential."""
-        return n if self.options.target_width is None else min(n, batch_size)
-
     def annotate(self, sampled: SampledModel, *, n: int) -> None:
-        """Label the stores' samples; with a target width, grow them round by round up to ``n`` first.
+        """Label the first ``n`` samples of every store (a fixed sample count; main process only)."""
+        self._start(sampled)
+        self._label_up_to(sampled, n)
+        self.n_used = n
 
-        Sets ``sampled.options.n`` to the samples per condition the estimates use.
-        """
+    def _start(self, sampled: SampledModel) -> None:
         self.conditions, self._section = [samples.condition for samples in sampled.samples], None
         self.probabilities = [[np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions]
-        if self.options.target_width is None:
-            self._label_up_to(sampled, n)
-            self.n_used = n
-        else:
-            self._sample_sequentially(sampled, n)
-        sampled.options = dataclasses.replace(sampled.options, n=self.n_used)
 
     def _label_up_to(self, sampled: SampledModel, n: int) -> None:
         """Append the labels of samples ``len(done) .. n-1`` of every condition (reading each store batch by batch)."""
@@ -207,38 +234,25 @@ class PropertyAudit:
         timings = sampled.timings
         timings["annotate_seconds"] = timings.get("annotate_seconds", 0.0) + time.perf_counter() - clock
 
-    def _sample_sequentially(self, sampled: SampledModel, n: int) -> None:
-        """Grow the stores in rounds until every confidence sequence reaches the target width, or ``n``."""
-        filled, seen = sampled.options.n, 0
-        generated = [samples.generated for samples in sampled.samples]
-        sequences = [
-            ConfidenceSequence(confidence=level, target_half_width=self.options.target_width)
-            for _, level in self._sequence_outcomes(0, 0)
-        ]
-        while True:
-            self._label_up_to(sampled, filled)
-            for sequence, (outcomes, _) in zip(sequences, self._sequence_outcomes(seen, filled)):
-                sequence.update(outcomes)
-            seen = filled
-            reached = [sequence.samples_to_reach(self.options.target_width) for sequence in sequences]
-            if all(stop is not None for stop in reached):
-                self.n_used, self.sequence_reached = max(reached), True
-                break
-            if filled >= n:
-                self.n_used, self.sequence_reached = n, False
-                break
-            filled = min(n, filled + max(sampled.options.batch_size, filled // ROUND_GROWTH))
-            for position, samples in enumerate(sampled.samples):
-                stats = fill_store(
-                    sampled.sampler, samples.store, n=filled, condition=samples.condition,
-                    batch_size=samples.final_batch_size, shard=sampled.shard, progress=sampled.options.progress,
-                )
-                generated[position] += stats.generated
-                samples.seconds += stats.seconds
-                samples.final_batch_size = stats.batch_size
-                sampled.timings["sample_seconds"] += stats.seconds
-        for samples, count in zip(sampled.samples, generated):
-            samples.generated, samples.reused = count, filled - count
+    def _look(self, sampled: SampledModel, filled: int, n: int) -> int | None:
+        """One sequential look at the first ``filled`` samples: the sample count to stop at, or None to go on."""
+        if self._sequences is None:
+            self._start(sampled)
+            self._sequences = [
+                ConfidenceSequence(confidence=level, target_half_width=self.options.target_width)
+                for _, level in self._sequence_outcomes(0, 0)
+            ]
+        self._label_up_to(sampled, filled)
+        for sequence, (outcomes, _) in zip(self._sequences, self._sequence_outcomes(self._seen, filled)):
+            sequence.update(outcomes)
+        self._seen = filled
+        reached = [sequence.samples_to_reach(self.options.target_width) for sequence in self._sequences]
+        self.sequence_reached = all(stop is not None for stop in reached)
+        if self.sequence_reached:
+            self.n_used = max(reached)
+        elif filled >= n:
+            self.n_used = n
+        return self.n_used if self.sequence_reached or filled >= n else None
 
     def _sequence_outcomes(self, start: int, stop: int) -> list[tuple[np.ndarray, float]]:
         """Per (condition, attribute, tracked value): 0/1 outcomes ``[stop - start]`` of "labelled that value"

@@ -6,15 +6,19 @@ This is the composition the CLI, the Python API and the Space share; the audits
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from importlib.metadata import version
 from pathlib import Path
 
+from hubaudit.audit.drift import DriftSamples, drift_section
 from hubaudit.audit.fairness import FairnessOptions
 from hubaudit.audit.fairness_scan import FairnessAudit
-from hubaudit.audit.properties import PropertyAudit, PropertyOptions
+from hubaudit.audit.properties import PropertyAudit, PropertyOptions, first_sample_count, sample_until_narrow
 from hubaudit.errors import InvalidSamplerConfig
 from hubaudit.hub import ResolvedModel, resolve_reference
 from hubaudit.hub.loading import apply_adapter_of, load_pipeline, pipeline_class_of, safety_checker_state
@@ -35,6 +39,8 @@ from hubaudit.sampling import (
 
 MAX_SAMPLES_PER_CONDITION = 10_000_000
 """Most samples per condition a scan may ask for (the store's index bookkeeping is O(n) memory)."""
+
+_LOG = logging.getLogger("hubaudit.scan")
 
 #: Component configs read before loading: what decides the kind, the classes and the step limit.
 _CONFIG_FILES = ("unet/config.json", "transformer/config.json", "scheduler/scheduler_config.json")
@@ -68,6 +74,9 @@ class ScanOptions:
         properties: property inference (attributes, annotators, target width); None skips it.
         fairness: fairness signature (sensitive attributes and labels among the properties'
             attributes, label mapping, reference data, thresholds); None skips it.
+        compile: ``torch.compile`` the denoiser (a slower first batch, then faster; worth it for large n on a GPU).
+        check_drift: draw this many samples per condition again with the model's own scheduler at
+            its default steps and report how far the fast sampler moves each estimated share.
     """
 
     model: str
@@ -88,12 +97,24 @@ class ScanOptions:
     progress: bool = True
     properties: PropertyOptions | None = None
     fairness: FairnessOptions | None = None
+    check_drift: int | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.n <= MAX_SAMPLES_PER_CONDITION:
             raise InvalidSamplerConfig(f"n must be from 1 to {MAX_SAMPLES_PER_CONDITION:,} samples per condition, got {self.n:,}")
         if self.batch_size < 1:
             raise InvalidSamplerConfig(f"batch size must be at least 1, got {self.batch_size}")
+        if self.check_drift is not None:
+            if not 1 <= self.check_drift <= self.n:
+                raise InvalidSamplerConfig(f"--check-drift K must be from 1 to n = {self.n}, got {self.check_drift}")
+            if self.properties is None:
+                raise InvalidSamplerConfig("--check-drift compares estimated shares: give an --attribute")
+            if self.sampler.scheduler is None and self.sampler.num_inference_steps is None:
+                raise InvalidSamplerConfig(
+                    "--check-drift compares a fast sampler (--scheduler, --steps) with the model's own scheduler at its "
+                    "default steps, which this scan already uses"
+                )
 
     @property
     def sample_root(self) -> Path:
@@ -138,16 +159,21 @@ class SampledModel:
 
 
 def store_key(
-    resolved: ResolvedModel, config: SamplerConfig, condition: Condition, *, lora_scale: float = 1.0,
+    resolved: ResolvedModel, config: SamplerConfig, condition: Condition, *, device_type: str, lora_scale: float = 1.0,
     safety_checker: str = "absent",
 ) -> dict:
-    """What a sample depends on, beyond its index: the store's key."""
+    """What a sample depends on, beyond its index: the store's key.
+
+    ``runtime`` (device type, torch and diffusers versions) is part of it: the same seed gives other
+    pixels on another device or library version, and one store must never mix the two.
+    """
     key = {
         "model": str(resolved.reference),
         "sha": resolved.sha,
         "pipeline_class": resolved.pipeline_class,
         "sampler": config.to_dict(),
         "condition": condition,
+        "runtime": {"device": device_type, "torch": version("torch"), "diffusers": version("diffusers")},
     }
     if resolved.base is not None:
         key["base_sha"] = resolved.base.sha
@@ -195,20 +221,13 @@ def _checked_conditions(
     return conditions
 
 
-def sample_model(
+def _load_and_check(
     options: ScanOptions,
-    *,
-    locks: ExitStack,
-    resolved: ResolvedModel | None = None,
-    before_sampling: Callable[[str, list[Condition]], None] | None = None,
-) -> SampledModel:
-    """Resolve, load and sample ``options.model``: the first half of every scan.
-
-    Settings and conditions the model cannot take are refused before its weights load.
-    ``before_sampling(kind, conditions)`` may raise to refuse the conditions before any sample is drawn.
-    The main process holds each sample store's lock until ``locks`` closes (the end of the scan).
-    """
-    timings: dict[str, float] = {}
+    resolved: ResolvedModel | None,
+    before_sampling: Callable[[str, list[Condition]], None] | None,
+    timings: dict[str, float],
+) -> tuple[ResolvedModel, Sampler, list[Condition], dict | None]:
+    """Resolve and check ``options.model``, load it and build its sampler: (model, sampler, conditions, adapter applied)."""
     clock = time.perf_counter()
     resolved = resolved or resolve_options_model(options)
     capabilities = model_capabilities(resolved, token=options.token)
@@ -227,27 +246,77 @@ def sample_model(
         dtype=DTYPES[options.sampler.dtype],
     )
     adapter = apply_adapter_of(pipeline, resolved, scale=options.lora_scale, token=options.token)
-    shard = current_shard()
     sampler = build_sampler(pipeline, options.sampler, pick_device(options.device), capabilities)
+    if options.compile:
+        sampler.compile()
     if capabilities is None:  # repository code: checked now that its class is known
         conditions = _checked_conditions(sampler, options.conditions, before_sampling)
     timings["load_seconds"] = time.perf_counter() - clock
+    return resolved, sampler, conditions, adapter
+
+
+def sample_model(
+    options: ScanOptions,
+    *,
+    locks: ExitStack,
+    resolved: ResolvedModel | None = None,
+    before_sampling: Callable[[str, list[Condition]], None] | None = None,
+) -> SampledModel:
+    """Resolve, load and sample ``options.model``: the first half of every scan.
+
+    Settings and conditions the model cannot take are refused before its weights load.
+    ``before_sampling(kind, conditions)`` may raise to refuse the conditions before any sample is drawn.
+    The main process holds each sample store's lock until ``locks`` closes (the end of the scan).
+    """
+    timings: dict[str, float] = {}
+    shard = current_shard()
+    error = None
+    try:  # a refusal or load failure on one process ends them all (agree), instead of leaving them waiting
+        resolved, sampler, conditions, adapter = _load_and_check(options, resolved, before_sampling, timings)
+    except Exception as err:
+        error = err
+    shard.agree(error)
 
     clock = time.perf_counter()
     safety = safety_checker_state(resolved, keep_safety_checker=options.keep_safety_checker)
-    samples = []
-    for condition in conditions:
-        key = store_key(resolved, options.sampler, condition, lora_scale=options.lora_scale, safety_checker=safety)
-        store = SampleStore(options.sample_root, key)
-        if shard.is_main:
-            locks.enter_context(store.lock())
-        stats = fill_store(
-            sampler, store, n=options.n, condition=condition, batch_size=options.batch_size,
-            shard=shard, progress=options.progress,
-        )
-        samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
+    samples = fill_conditions(options, resolved, sampler, conditions, n=options.n, safety=safety, locks=locks, shard=shard)
     timings["sample_seconds"] = time.perf_counter() - clock
     return SampledModel(options, resolved, sampler, samples, shard, timings, safety, adapter)
+
+
+def fill_conditions(
+    options: ScanOptions, resolved: ResolvedModel, sampler: Sampler, conditions: list[Condition], *, n: int,
+    safety: str, locks: ExitStack, shard: Shard,
+) -> list[ConditionSamples]:
+    """Open (and, on the main process, lock) the store of every condition and fill it to ``n`` samples."""
+    samples = []
+    for condition in conditions:
+        key = store_key(resolved, sampler.config, condition, device_type=sampler.device.type,
+                        lora_scale=options.lora_scale, safety_checker=safety)
+        error = None
+        try:
+            store = SampleStore(options.sample_root, key)
+            if shard.is_main:
+                locks.enter_context(store.lock())
+                _say_other_runtimes(store)
+        except Exception as err:  # a store in use or unwritable: every process stops
+            error = err
+        shard.agree(error)
+        stats = fill_store(
+            sampler, store, n=n, condition=condition, batch_size=options.batch_size, shard=shard, progress=options.progress,
+        )
+        samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
+    return samples
+
+
+def _say_other_runtimes(store: SampleStore) -> None:
+    """Warn when stores of the same model and settings drawn on another device or library version lie beside
+    a store that has no sample yet: this scan draws its own instead of resuming them."""
+    if store.indices().size:
+        return
+    for other in store.differing_only_in("runtime"):
+        _LOG.warning("sample store %s was drawn with %s; this scan runs with %s, so it draws its own samples in %s",
+                     other.path, json.dumps(other.key["runtime"]), json.dumps(store.key["runtime"]), store.path)
 
 
 SCHEMA_VERSION = "1.0"
@@ -313,27 +382,62 @@ def run_scan(options: ScanOptions, *, command: str = "", resolved: ResolvedModel
 
 
 def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | None, locks: ExitStack) -> ScanResult:
+    """The scan on one process. With several (torchrun), every process samples its share, the main one alone
+    annotates and audits, and a failure on any process ends all of them with its one-line message."""
     clock = time.perf_counter()
-    resolved = resolved or resolve_options_model(options)  # the refusals that need only metadata come first
+    shard = current_shard()
+    prepared = shard.on_main(lambda: _prepare_audits(options))  # annotators are built first: bad input fails before sampling
+    properties, fairness = prepared if prepared is not None else (None, None)
+    before_sampling = fairness.check_conditions if fairness is not None else None
+    first_n = first_sample_count(options.properties, options.n, options.batch_size) if options.properties else options.n
+    sampled = sample_model(replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling)
+    if options.properties is not None and options.properties.target_width is not None:
+        sample_until_narrow(properties, sampled, n=options.n)
+    drift = _draw_reference(sampled, locks) if options.check_drift else None
+    result = ScanResult(sampled, command)
+    shard.on_main(lambda: _audit(result, properties, fairness, drift))
+    sampled.timings["total_seconds"] = time.perf_counter() - clock
+    return result
+
+
+def _prepare_audits(options: ScanOptions) -> tuple[PropertyAudit | None, FairnessAudit | None]:
+    """The property and fairness audits the options ask for, with their annotators built and data read."""
     properties = fairness = None
-    if options.properties is not None:  # annotators are built first: bad input fails before sampling
+    if options.properties is not None:
         properties = PropertyAudit.prepare(
             options.properties, device=options.device, token=options.token, allow_pickle=options.allow_pickle,
             allow_local=options.allow_local,
         )
+        if options.sampler.dtype != "float32":  # half precision on a GPU: the annotators follow (calibration stays float32)
+            for annotator in properties.annotators:
+                annotator.compute_dtype = DTYPES[options.sampler.dtype]
     if options.fairness is not None:  # so are the fairness names, reference data and label mapping
         annotated = {annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators} if properties else {}
         fairness = FairnessAudit.prepare(options.fairness, attribute_values=annotated, allow_local=options.allow_local)
-    before_sampling = fairness.check_conditions if fairness is not None else None
-    if properties is not None:
-        first_n = properties.first_sample_count(options.n, options.batch_size)
-        sampled = sample_model(replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling)
+    return properties, fairness
+
+
+def _draw_reference(sampled: SampledModel, locks: ExitStack) -> DriftSamples:
+    """The first ``check_drift`` samples of every condition again, with the model's own scheduler (every process)."""
+    options = sampled.options
+    k = min(options.check_drift, options.n)  # a sequential stop may use fewer samples than asked
+    clock = time.perf_counter()
+    reference = sampled.sampler.with_model_scheduler()
+    conditions = [samples.condition for samples in sampled.samples]
+    samples = fill_conditions(options, sampled.resolved, reference, conditions, n=k, safety=sampled.safety_checker,
+                              locks=locks, shard=sampled.shard)
+    sampled.timings["drift_seconds"] = time.perf_counter() - clock
+    return DriftSamples(reference, samples, k)
+
+
+def _audit(
+    result: ScanResult, properties: PropertyAudit | None, fairness: FairnessAudit | None, drift: DriftSamples | None,
+) -> None:
+    """Annotate the samples (main process); add the property, fairness and drift sections and findings to ``result``."""
+    sampled, options = result.sampled, result.sampled.options
+    if properties is not None and options.properties.target_width is None:
         properties.annotate(sampled, n=options.n)
-    else:
-        sampled = sample_model(options, locks=locks, resolved=resolved, before_sampling=before_sampling)
     signature = fairness.run(sampled, properties, token=options.token) if fairness is not None else None
-    sampled.timings["total_seconds"] = time.perf_counter() - clock
-    result = ScanResult(sampled, command)
     if properties is not None:
         section = properties.section()  # computed once: its corrected intervals are bootstrapped
         result.sections["properties"] = section
@@ -341,4 +445,5 @@ def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | N
     if signature is not None:
         result.sections["fairness"] = signature.to_dict()
         result.findings.extend(signature.findings())
-    return result
+    if drift is not None:
+        result.sections["drift"] = drift_section(properties, drift, confidence=options.properties.confidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import torch
@@ -56,7 +57,8 @@ class SamplerConfig:
 
 
 def pick_device(requested: str | None = None) -> torch.device:
-    """``requested`` if given, else cuda > mps > cpu."""
+    """``requested`` if given, else cuda > mps > cpu. Under torchrun or accelerate launch, a CUDA device
+    without an index is this process's own GPU, ``cuda:LOCAL_RANK``."""
     if requested:
         try:
             device = torch.device(requested)
@@ -64,9 +66,9 @@ def pick_device(requested: str | None = None) -> torch.device:
             raise InvalidSamplerConfig(f"unknown device {requested!r}") from err
         if device.type == "cuda" and not torch.cuda.is_available():
             raise InvalidSamplerConfig("device cuda requested but no CUDA GPU is available")
-        return device
+        return _own_gpu() if device.type == "cuda" and device.index is None else device
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        return _own_gpu()
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
@@ -81,3 +83,10 @@ def pick_dtype(requested: str | None, device: torch.device) -> str:
     if device.type == "cpu" and requested != "float32":
         raise InvalidSamplerConfig(f"dtype {requested} needs a GPU; use float32 on the CPU")
     return requested
+
+
+def _own_gpu() -> torch.device:
+    """``cuda:LOCAL_RANK`` in a process of a multi-process launch, plain ``cuda`` otherwise."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cuda")

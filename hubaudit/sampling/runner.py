@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from accelerate.utils.memory import clear_device_cache
 from tqdm.auto import tqdm
 
-from hubaudit.errors import NotEnoughDisk, OutOfMemory
+from hubaudit.errors import HubAuditError, NotEnoughDisk, OutOfMemory, RankFailed, first_line
 from hubaudit.sampling.config import Condition
 from hubaudit.sampling.samplers import Sampler, is_out_of_memory
 from hubaudit.sampling.store import SampleStore
@@ -33,6 +36,41 @@ class Shard:
             from accelerate import PartialState
 
             PartialState().wait_for_everyone()
+
+    def agree(self, error: BaseException | None) -> None:
+        """Every process calls this at the end of a phase with the error it met, or None; then every process
+        raises if any did: its own error, or :class:`RankFailed` with the first failing rank's message.
+
+        This is what keeps one rank's failure (bad input, out of memory) from leaving the others waiting.
+        """
+        if self.world > 1:
+            from accelerate.utils import gather_object
+
+            line = None if error is None else (str(error) if isinstance(error, HubAuditError) else f"{type(error).__name__}: {first_line(error)}")
+            failed = [(rank, message) for rank, message in enumerate(gather_object([line])) if message is not None]
+            if failed and error is None:
+                raise RankFailed(*failed[0])
+        if error is not None:
+            raise error
+
+    def on_main(self, work: Callable[[], object]) -> object:
+        """``work()`` on the main process (None on the others); a failure there is raised on every process."""
+        value, error = None, None
+        if self.is_main:
+            try:
+                value = work()
+            except Exception as err:
+                error = err
+        self.agree(error)
+        return value
+
+    def share(self, value: object) -> object:
+        """The main process's ``value`` on every process (a decision made once: stop sampling or go on)."""
+        if self.world == 1:
+            return value
+        from accelerate.utils import broadcast_object_list
+
+        return broadcast_object_list([value], from_process=0)[0]
 
 
 def current_shard() -> Shard:
@@ -80,11 +118,31 @@ def fill_store(
     missing = store.missing(n)
     shard.barrier()
     mine = missing[shard.rank :: shard.world]
-    start, position = time.perf_counter(), 0
+    start = time.perf_counter()
+    error = None
+    try:
+        batch_size = _generate(sampler, store, mine, condition, batch_size, shard, progress, remaining=len(missing))
+    except Exception as err:  # raised on every process by agree(): no process waits for one that failed
+        error = err
+    shard.agree(error)  # past it, every process has stored its share of the missing samples
+    return FillStats(len(missing), n - len(missing), time.perf_counter() - start, batch_size)
+
+
+def _generate(
+    sampler: Sampler, store: SampleStore, indices: np.ndarray, condition: Condition, batch_size: int, shard: Shard,
+    progress: bool, *, remaining: int,
+) -> int:
+    """Draw and store ``indices`` batch by batch; returns the final batch size (halved on out-of-memory).
+
+    The failed batch's tensors are released before the device cache is emptied: the cache is cleared
+    outside the ``except`` block, whose traceback would still hold them.
+    """
+    position = 0
     label = f"sampling {condition!r}" if condition is not None else "sampling"
-    with tqdm(total=len(mine), unit="sample", desc=label, disable=not (progress and shard.is_main)) as bar:
-        while position < len(mine):
-            batch = mine[position : position + batch_size]
+    with tqdm(total=len(indices), unit="sample", desc=label, disable=not (progress and shard.is_main)) as bar:
+        while position < len(indices):
+            batch = indices[position : position + batch_size]
+            out_of_memory = False
             try:
                 images = sampler.generate(batch, condition)
             except Exception as err:
@@ -92,18 +150,18 @@ def fill_store(
                     raise
                 if batch_size == 1:
                     raise OutOfMemory(str(sampler.device)) from err
+                out_of_memory = True
+            if out_of_memory:
                 batch_size //= 2
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
+                clear_device_cache(garbage_collection=True)
                 bar.write(f"out of memory: batch size halved to {batch_size}")
                 continue
             written = store.write(batch, images, rank=shard.rank)
             if position == 0:
-                _check_disk_space(store, written.stat().st_size / len(batch), len(missing) - len(batch) * shard.world)
+                _check_disk_space(store, written.stat().st_size / len(batch), remaining - len(batch) * shard.world)
             position += len(batch)
             bar.update(len(batch))
-    shard.barrier()  # past it, every process has stored its share of the missing samples
-    return FillStats(len(missing), n - len(missing), time.perf_counter() - start, batch_size)
+    return batch_size
 
 
 DISK_MARGIN = 1.1

@@ -10,11 +10,14 @@ hand their generators to a stochastic scheduler get a deterministic one (DDIM) i
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
+from dataclasses import replace
 
 import numpy as np
 import torch
+from accelerate.utils.memory import should_reduce_batch_size
 from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
@@ -41,10 +44,9 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def is_out_of_memory(err: BaseException) -> bool:
-    """True for a device out-of-memory error (the runner halves the batch and retries)."""
-    return isinstance(err, torch.OutOfMemoryError) or (
-        isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
-    )
+    """True for a device or host out-of-memory error (the runner halves the batch and retries): accelerate's
+    test (CUDA, XPU, MPS, the CPU allocator, cuDNN), plus torch's own ``OutOfMemoryError`` whatever its text."""
+    return isinstance(err, torch.OutOfMemoryError) or (isinstance(err, Exception) and should_reduce_batch_size(err))
 
 
 class Sampler:
@@ -64,9 +66,14 @@ class Sampler:
         self.capabilities = capabilities
         self.pipeline = pipeline.to(device)
         self.pipeline.set_progress_bar_config(disable=True)
+        if device.type == "cuda" and isinstance(getattr(pipeline, "unet", None), torch.nn.Module):
+            pipeline.unet.to(memory_format=torch.channels_last)  # faster convolutions on tensor cores; same images
         self.config = config
         self.device = device
         self.scheduler_note = ""
+        self.compiled = False
+        self.model_scheduler = pipeline.scheduler
+        """The scheduler the model ships, before any swap (what :meth:`with_model_scheduler` restores)."""
         self._swap_scheduler()
         if not _passes_generator_to_scheduler(type(pipeline)):
             self._make_deterministic()
@@ -81,6 +88,20 @@ class Sampler:
     @property
     def kind(self) -> str:
         return self.capabilities.kind
+
+    def compile(self) -> None:
+        """``torch.compile`` the denoiser (UNet or transformer): slower first batch, faster after it."""
+        for name in ("unet", "transformer"):
+            module = getattr(self.pipeline, name, None)
+            if isinstance(module, torch.nn.Module):
+                setattr(self.pipeline, name, torch.compile(module))
+        self.compiled = True
+
+    def with_model_scheduler(self) -> Sampler:
+        """A sampler over the same weights with the model's own scheduler at its default steps (no swap)."""
+        pipeline = type(self.pipeline)(**{**self.pipeline.components, "scheduler": copy.deepcopy(self.model_scheduler)})
+        config = replace(self.config, scheduler=None, num_inference_steps=None)
+        return build_sampler(pipeline, config, self.device, self.capabilities)
 
     def _swap_scheduler(self) -> None:
         if self.config.scheduler is None:
@@ -127,7 +148,10 @@ class Sampler:
         except Exception as err:
             if is_out_of_memory(err):
                 raise
-            raise SamplingFailed(self.capabilities.pipeline_class, first_line(err)) from err
+            reason = first_line(err)
+            if "BFloat16" in reason and self.config.dtype == "bfloat16":  # e.g. DDPMPipeline calls .numpy() on its output
+                reason += " (this pipeline cannot return bfloat16 images: use --dtype float16)"
+            raise SamplingFailed(self.capabilities.pipeline_class, reason) from err
         return to_uint8(images)
 
     def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
@@ -159,6 +183,7 @@ class Sampler:
             "num_inference_steps": self.num_inference_steps,
             "guidance_scale": self.capabilities.effective_guidance(self.config),
             "device": str(self.device),
+            "compiled": self.compiled,
         }
         if self.call_options:
             description["call_options"] = dict(self.call_options)

@@ -128,6 +128,21 @@ class SampleStore:
             self._locked = False
             lock.release()
 
+    def differing_only_in(self, field: str) -> list[SampleStore]:
+        """The other stores beside this one whose key equals this one's except for ``field``."""
+        def without_field(key: dict) -> dict:
+            return {name: value for name, value in json.loads(json.dumps(key)).items() if name != field}
+
+        others = []
+        for manifest in sorted(self.path.parent.glob(f"*/{MANIFEST}")):
+            try:
+                other = open_sample_store(manifest.parent) if manifest.parent != self.path else None
+            except InvalidSampleStore:
+                continue
+            if other is not None and without_field(other.key) == without_field(self.key):
+                others.append(other)
+        return others
+
     def _shards(self) -> list[Path]:
         return sorted(self.path.glob("shard-*.parquet"))
 
