@@ -119,7 +119,9 @@ def scan(
         The scan result; ``result.to_dict()`` is what ``report.json`` holds.
 
     Raises:
-        hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure).
+        hubaudit.errors.HubAuditError: any failure the user can act on (a subclass per failure). An audit
+            that fails after sampling (e.g. a fairness table too sparse for its test) is raised only after
+            ``report.json`` is written with every section that finished and an ``errors`` entry for it.
     """
     arguments = dict(locals())  # exactly scan's parameters: nothing else is defined yet
     writable_folder(out_dir, "--out")  # output folders that cannot be written are refused before any work
@@ -139,6 +141,7 @@ def scan(
         report = result.to_dict()
         write_json_report(report, Path(out_dir) / "report.json")
         write_report(report, "html", Path(out_dir) / "report.html")
+    result.sampled.shard.agree(result.first_failure)  # an audit that failed late: raised once its report is written
     return result
 
 

@@ -155,3 +155,21 @@ def test_unconditional_model_needs_an_annotated_label(test_hub, tmp_path, capsys
     args = [test_hub.repo("ddpm"), "-n", "4", "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color"]
     code, _, output = scan(args, tmp_path, capsys)
     assert code == 2 and "annotate it with --attribute NAME=SPEC and --label NAME" in output, output
+
+
+def test_a_fairness_test_failing_after_sampling_still_writes_the_report_with_its_error(test_hub, tmp_path, capsys, colour_annotator):
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "4", "--batch-size", "4",
+        "--attribute", f"color=aux:{colour_annotator}", "--attribute", f"tint=aux:{colour_annotator}",
+        "--sensitive", "color", "--label", "tint",
+    ]
+    code, report, output = scan(args, tmp_path, capsys)
+    assert code == 2
+    assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [
+        line for line in output.splitlines() if "too small for a chi-square test" in line]
+    assert report is not None and "properties" in report and "fairness" not in report  # the finished section is kept
+    assert [(entry["section"], entry["error"]) for entry in report["errors"]] == [("fairness", "TooFewSamples")]
+    assert "Audits that did not finish" in (tmp_path / "report.html").read_text()
+    assert main(["report", str(tmp_path / "report.json"), "--format", "junit"]) == 0
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'errors="1"' in junit and 'classname="hubaudit.error" name="fairness"' in junit

@@ -62,3 +62,19 @@ def test_unreadable_report_is_one_line_and_exit_code_2(tmp_path, capsys, content
     assert main(["report", str(tmp_path / "report.json"), "--format", "md"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_rerendering_a_report_imports_neither_torch_nor_diffusers(scanned, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom hubaudit.cli import main\n"
+        f"assert main(['report', {str(scanned / 'report.json')!r}, '--out', {str(tmp_path / 'r.html')!r}]) == 0\n"
+        "print(sorted(name for name in ('torch', 'diffusers', 'transformers') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "r.html").read_text() == (scanned / "report.html").read_text()

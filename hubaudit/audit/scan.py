@@ -19,7 +19,7 @@ from hubaudit.audit.drift import DriftSamples, drift_section
 from hubaudit.audit.fairness import FairnessOptions
 from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.properties import PropertyAudit, PropertyOptions, first_sample_count, sample_until_narrow
-from hubaudit.errors import InvalidSamplerConfig
+from hubaudit.errors import HubAuditError, InvalidSamplerConfig
 from hubaudit.hub import ResolvedModel, resolve_reference
 from hubaudit.hub.loading import apply_adapter_of, load_pipeline, pipeline_class_of, safety_checker_state
 from hubaudit.sampling.config import DTYPES
@@ -330,12 +330,21 @@ class ScanResult:
         sampled: the model, sampler and sample stores.
         command: the CLI command that reproduces this scan.
         sections: audit results by name (``"properties"``, ``"fairness"``), each JSON-able.
+        findings: privacy and fairness findings.
+        failures: the errors of the audits that could not finish after sampling (their sections are
+            missing; the report lists them under ``errors`` and is written all the same).
     """
 
     sampled: SampledModel
     command: str
     sections: dict[str, object] = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)
+    failures: list[tuple[str, HubAuditError]] = field(default_factory=list)
+
+    @property
+    def first_failure(self) -> HubAuditError | None:
+        """The first audit error, which the scan raises once the report is written; None when all finished."""
+        return self.failures[0][1] if self.failures else None
 
     def to_dict(self) -> dict:
         """The report JSON (schema ``SCHEMA_VERSION``; see docs/report-schema.md)."""
@@ -361,6 +370,7 @@ class ScanResult:
             "command": self.command,
             **self.sections,
             "findings": self.findings,
+            "errors": [{"section": section, "error": type(err).__name__, "message": str(err)} for section, err in self.failures],
         }
 
 
@@ -435,15 +445,35 @@ def _audit(
 ) -> None:
     """Annotate the samples (main process); add the property, fairness and drift sections and findings to ``result``."""
     sampled, options = result.sampled, result.sampled.options
-    if properties is not None and options.properties.target_width is None:
-        properties.annotate(sampled, n=options.n)
-    signature = fairness.run(sampled, properties, token=options.token) if fairness is not None else None
-    if properties is not None:
-        section = properties.section()  # computed once: its corrected intervals are bootstrapped
-        result.sections["properties"] = section
-        result.findings.extend(properties.findings(section))
-    if signature is not None:
-        result.sections["fairness"] = signature.to_dict()
-        result.findings.extend(signature.findings())
+    if properties is not None and not _finished(result, "properties", lambda: _property_section(result, properties)):
+        return  # the fairness signature and the drift read the annotations
+    if fairness is not None:
+        _finished(result, "fairness", lambda: _fairness_section(result, fairness, properties))
     if drift is not None:
-        result.sections["drift"] = drift_section(properties, drift, confidence=options.properties.confidence)
+        _finished(result, "drift", lambda: result.sections.update(
+            drift=drift_section(properties, drift, confidence=options.properties.confidence)))
+
+
+def _finished(result: ScanResult, section: str, compute: Callable[[], None]) -> bool:
+    """Run ``compute``; a :class:`HubAuditError` is recorded in ``result.failures`` instead of losing the report."""
+    try:
+        compute()
+    except HubAuditError as err:
+        result.failures.append((section, err))
+        return False
+    return True
+
+
+def _property_section(result: ScanResult, properties: PropertyAudit) -> None:
+    sampled, options = result.sampled, result.sampled.options
+    if options.properties.target_width is None:
+        properties.annotate(sampled, n=options.n)
+    section = properties.section()  # computed once: its corrected intervals are bootstrapped
+    result.sections["properties"] = section
+    result.findings.extend(properties.findings(section))
+
+
+def _fairness_section(result: ScanResult, fairness: FairnessAudit, properties: PropertyAudit | None) -> None:
+    signature = fairness.run(result.sampled, properties, token=result.sampled.options.token)
+    result.sections["fairness"] = signature.to_dict()
+    result.findings.extend(signature.findings())

@@ -89,6 +89,7 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         timings=report.get("timings") or {},
         command=report.get("command", ""),
         findings=report.get("findings", []),
+        errors=report.get("errors") or [],
         checks=checks(report),
         gallery=gallery,
         conditions_not_shown=max(0, len(report.get("samples", [])) - len(gallery)),

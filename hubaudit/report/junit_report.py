@@ -2,7 +2,9 @@
 
 Test cases: ``hubaudit.sampling/samples`` (the scan finished), ``hubaudit.privacy/<attribute>``
 per audited attribute, ``hubaudit.fairness/<S>/<Y>`` when the fairness signature ran. A check
-fails with one ``<failure>`` listing its findings; its evidence goes to ``<system-out>``.
+fails with one ``<failure>`` listing its findings; its evidence goes to ``<system-out>``. An audit
+that could not finish after sampling (the report's ``errors``) is a ``hubaudit.error/<section>``
+case with an ``<error>``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from hubaudit.report.content import checks, model_title
 
 def render_junit(report: dict) -> str:
     """The JUnit XML document (a ``<testsuites>`` with one ``<testsuite>``) for ``report``."""
-    found = checks(report)
+    found, errors = checks(report), report.get("errors") or []
     failures = str(sum(not check.passed for check in found))
     seconds = str((report.get("timings") or {}).get("total_seconds", 0))
-    counts = {"tests": str(len(found)), "failures": failures, "errors": "0", "skipped": "0", "time": seconds}
+    counts = {"tests": str(len(found) + len(errors)), "failures": failures, "errors": str(len(errors)), "skipped": "0", "time": seconds}
     suites = ElementTree.Element("testsuites", {"name": "hubaudit", **counts})
     suite = ElementTree.SubElement(suites, "testsuite", {"name": f"hubaudit {model_title(report)}", **counts})
     properties = ElementTree.SubElement(suite, "properties")
@@ -32,5 +34,8 @@ def render_junit(report: dict) -> str:
             failure.text = "\n".join(check.findings)
         if check.details:
             ElementTree.SubElement(case, "system-out").text = "\n".join(check.details)
+    for error in errors:
+        case = ElementTree.SubElement(suite, "testcase", {"classname": "hubaudit.error", "name": str(error.get("section")), "time": "0"})
+        ElementTree.SubElement(case, "error", {"type": str(error.get("error")), "message": str(error.get("message"))})
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"

@@ -34,13 +34,15 @@ def render_markdown(report: dict) -> str:
 def findings_lines(report: dict) -> list[str]:
     """Markdown lines: ``**Findings:** none.``, or a bullet per finding (naming its check unless the message does)."""
     failed = [check for check in checks(report) if not check.passed]
+    errors = [f"- {error.get('section')} ({error.get('error')}): {error.get('message')}" for error in report.get("errors") or []]
+    unfinished = ["**Audits that did not finish:**", "", *errors, ""] if errors else []
     if not failed:
-        return ["**Findings:** none.", ""]
+        return ["**Findings:** none.", "", *unfinished]
     lines = ["**Findings:**", ""]
     for check in failed:
         lines += [f"- {check.kind}: {message}" if check.name in message else f"- {check.kind} ({check.name}): {message}"
                   for message in check.findings]
-    return lines + [""]
+    return lines + ["", *unfinished]
 
 
 def _properties_lines(properties: dict) -> list[str]:

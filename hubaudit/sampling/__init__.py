@@ -1,26 +1,24 @@
-"""One interface over pipeline kinds, deterministic noise per index, and the sample store."""
+"""One interface over pipeline kinds, deterministic noise per index, and the sample store.
 
-from hubaudit.sampling.capabilities import PipelineCapabilities, pipeline_capabilities
-from hubaudit.sampling.config import Condition, SamplerConfig, pick_device, pick_dtype
-from hubaudit.sampling.noise import sample_generator
-from hubaudit.sampling.runner import FillStats, Shard, current_shard, fill_store
-from hubaudit.sampling.samplers import Sampler, build_sampler
-from hubaudit.sampling.store import SampleStore, open_sample_store
+Names are imported on first use (PEP 562), so that reading a sample store
+(:mod:`hubaudit.sampling.store`, e.g. by ``hubaudit report``) imports neither torch nor diffusers.
+"""
 
-__all__ = [
-    "Condition",
-    "FillStats",
-    "PipelineCapabilities",
-    "SampleStore",
-    "Sampler",
-    "SamplerConfig",
-    "Shard",
-    "build_sampler",
-    "current_shard",
-    "fill_store",
-    "open_sample_store",
-    "pick_device",
-    "pipeline_capabilities",
-    "pick_dtype",
-    "sample_generator",
-]
+from importlib import import_module
+
+_MODULE_OF = {
+    "PipelineCapabilities": "capabilities", "pipeline_capabilities": "capabilities",
+    "Condition": "config", "SamplerConfig": "config", "pick_device": "config", "pick_dtype": "config",
+    "sample_generator": "noise",
+    "FillStats": "runner", "Shard": "runner", "current_shard": "runner", "fill_store": "runner",
+    "Sampler": "samplers", "build_sampler": "samplers",
+    "SampleStore": "store", "open_sample_store": "store",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
