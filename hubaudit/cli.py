@@ -433,28 +433,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except HubAuditError as err:
-        print(f"hubaudit: error: {err}", file=sys.stderr)
+        _say(f"hubaudit: error: {err}")
         return err.exit_code
     except KeyboardInterrupt:
-        print("hubaudit: interrupted; finished samples are kept: rerun the same command to resume", file=sys.stderr)
+        _say("hubaudit: interrupted; finished samples are kept: rerun the same command to resume")
         return 130
     except Terminated:
-        print("hubaudit: terminated; finished samples are kept: rerun the same command to resume", file=sys.stderr)
+        _say("hubaudit: terminated; finished samples are kept: rerun the same command to resume")
         return 143
     except OSError as err:  # a file the user named: missing, a folder, permissions, disk full
-        print(f"hubaudit: error: {err.strerror or first_line(err)}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        _say(f"hubaudit: error: {err.strerror or first_line(err)}: {err.filename or ''}".rstrip(": "))
         return 2
     except MemoryError:
-        print("hubaudit: error: out of memory (host RAM): lower --batch-size or -n", file=sys.stderr)
+        _say("hubaudit: error: out of memory (host RAM): lower --batch-size or -n")
         return 2
     except Exception as err:  # a library error no layer anticipated: still one line and exit 2, never a traceback
         if os.environ.get("HUBAUDIT_DEBUG"):
             raise
-        print(f"hubaudit: error: {type(err).__name__}: {first_line(err)} (HUBAUDIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        _say(f"hubaudit: error: {type(err).__name__}: {first_line(err)} (HUBAUDIT_DEBUG=1 shows the traceback)")
         return 2
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _say(line: str) -> None:
+    """``line`` on stderr in one write, so that the processes of a multi-process scan do not interleave lines."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _raise_terminated(signum, frame) -> None:

@@ -55,7 +55,7 @@ def test_a_failure_on_the_main_process_ends_both_with_one_line_each(test_hub, tm
                         "--attribute", f"z=aux:{tmp_path / 'no-annotator'}"])
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("hubaudit: error:")]
-    assert len(lines) == 2, result.stderr[-3000:]
+    assert len(lines) == 2 and result.stderr.count("hubaudit: error:") == 2, result.stderr[-3000:]  # one each, whole
     assert any("not a saved annotator" in line and "process 0" not in line for line in lines)
     assert any(line.startswith("hubaudit: error: process 0 of the scan failed: ") and "not a saved annotator" in line for line in lines)
     assert not any('File "' in line and "/hubaudit/" in line for line in result.stderr.splitlines())  # torchrun's own may show

@@ -102,4 +102,4 @@ def test_a_saved_annotator_is_recalibrated_on_aux_data_and_the_report_says_so(te
     annotator = json.loads((tmp_path / "report.json").read_text())["properties"]["attributes"][0]["annotator"]
     assert annotator["calibration"] == f"300 records of {inputs['mnist']} (column is_zero)"
     assert np.asarray(annotator["confusion"]).sum() == 300
-    assert f"on 300 records of {inputs['mnist']}" in out
+    assert f"(calibration: 300 records of {inputs['mnist']} (column is_zero))" in out

@@ -125,7 +125,7 @@ def summary_lines(section: dict) -> list[str]:
     lines = [f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"]
     for attribute in section["attributes"]:
         annotator = attribute["annotator"]
-        calibration = (f"accuracy {annotator['accuracy']:.3f} on {annotator.get('calibration') or 'its calibration data'}"
+        calibration = (f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
                        if annotator["accuracy"] is not None else "uncalibrated")
         lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
         shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
