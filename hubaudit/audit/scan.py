@@ -312,7 +312,7 @@ def fill_conditions(
 def _say_other_runtimes(store: SampleStore) -> None:
     """Warn when stores of the same model and settings drawn on another device or library version lie beside
     a store that has no sample yet: this scan draws its own instead of resuming them."""
-    if store.indices().size:
+    if not store.empty:
         return
     for other in store.differing_only_in("runtime"):
         _LOG.warning("sample store %s was drawn with %s; this scan runs with %s, so it draws its own samples in %s",

@@ -103,12 +103,11 @@ class SampleStore:
                 lock file, which a killed scan leaves behind (delete ``.lock`` in the store folder then).
         """
         lock = FileLock(self.path / LOCK_FILE)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:  # a TimeoutError, hence an OSError: caught before writing() would see it
-            raise StoreLocked(self.path, _lock_owner(self.path)) from None
-        except OSError as err:
-            raise CannotWrite(self.path / LOCK_FILE, err.strerror or first_line(err)) from None
+        with writing(self.path / LOCK_FILE):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:  # a TimeoutError, hence an OSError: turned into StoreLocked before writing() sees it
+                raise StoreLocked(self.path, _lock_owner(self.path)) from None
         try:
             with writing(self.path / LOCK_OWNER_FILE):
                 (self.path / LOCK_OWNER_FILE).write_text(str(os.getpid()))
@@ -142,6 +141,11 @@ class SampleStore:
             if other is not None and without_field(other.key) == without_field(self.key):
                 others.append(other)
         return others
+
+    @property
+    def empty(self) -> bool:
+        """No shard on disk yet (a glob: no shard is read)."""
+        return not self._shards()
 
     def _shards(self) -> list[Path]:
         return sorted(self.path.glob("shard-*.parquet"))
