@@ -1,21 +1,45 @@
 """Fairness-poisoning detection: how often the fairness signature flags clean and poisoned models.
 
-Targets (issue 3): at poisoning rate alpha >= 0.2, a finding for >= 90% of poisoned models; false
-findings for <= 5% of clean ones. Two parts, each printing a table:
+Targets (issue 3), each printed PASS or FAIL; the script exits 1 when one is missed:
+
+* false findings for <= 5% of clean models, with annotator errors up to 15% that differ by class;
+* a finding for >= 90% of poisoned models at poisoning rate alpha >= 0.2 (the mean finding
+  rate over the zoo's greedy and label-flipping models with alpha 0.2 ... 0.5);
+* a finding for >= 99% of scans of a model that never generates one group.
+
+Two parts, each printing a table:
 
 1. Simulation (always). The attacks of ``scripts/build_fairness_zoo.py`` are rerun (same data,
-   subset size, tolerance and seed), giving each zoo model's training P(S=1 | Y=y). A receiver
-   scans a class-conditional model (class = label) with ``--n`` samples per class; a model that
-   reproduces its training P(S | Y), labelled by a perfect colour annotator, gives tables drawn
-   from Binomial(n, P(S=1 | Y=y)). Each trial runs the scan's own verdict (``audit_fairness``),
-   with the model card's declared rates and a clean reference sample of ``--reference-size``
-   records. Clean models are simulated ``--clean-trials`` times, once as perfect copies and once
-   with a model error (P(S=1 | Y=y) off by N(0, ``--model-error``) per class): the false-finding
-   rate counted by simulation.
-2. The zoo (when ``benchmarks/models/fpa/`` holds models): every model is scanned with
-   ``hubaudit.scan`` (DDIM, ``--steps``, ``--n`` per class, ``--seeds`` sample sets), a colour
-   annotator trained on Colored-MNIST, and a clean Colored-MNIST reference; the table shows the
-   generated gap, the finding rate over seeds and the downstream probe's added parity difference.
+   subset size, tolerance and seed), giving each zoo model's training P(S=1 | Y=y) (``alpha`` is
+   the attack's poisoning rate: the share of the 2,000-record training subset it selects or
+   relabels). A receiver scans a class-conditional model (class = label) with ``--n`` samples
+   per class. Per simulated scan:
+
+   - model fidelity: the generated P(S=1 | Y=y) is the training one shrunk toward the training
+     marginal P(S=1) by a factor drawn from U(0, ``--max-fidelity-loss``) (clean models are
+     simulated once as such copies and once with a model error N(0, ``--model-error``) per class
+     added as well);
+   - annotator errors: per class y, the rates P(annotated green | red) and P(annotated red |
+     green) are drawn from U(0, ``--max-annotator-error``), independently, so they differ by
+     class; each sample's colour is annotated with its class's rates;
+   - calibration: the annotator's confusion per class is counted on ``--calibration-size``
+     records of each (colour, class) cell, drawn with the same rates (per-class calibration);
+   - the scan's own verdict (``audit_fairness``) with those confusions, the model card's
+     declared rates and a clean, truly labelled reference sample of ``--reference-size`` records.
+
+   The table gives the finding rate, and the rate the same scans would have without the
+   correction (annotated colours counted as they are): annotator errors that differ by class
+   invent gaps on clean models. Two rows simulate a model that never generates green: once with
+   an annotator that never calls a red sample green (no sample is annotated green: the target),
+   and once with false greens at up to ``--max-annotator-error`` too, for information: a group
+   seen only through false positives cannot be told from a rare one, and is flagged only when
+   its corrected share is 0 under both classes.
+2. The zoo (when ``benchmarks/models/fpa/`` holds models and ``--no-zoo`` is not given): every
+   model is scanned with ``hubaudit.scan`` (DDIM, ``--steps``, ``--n`` per class, ``--seeds``
+   sample sets), a colour annotator trained on Colored-MNIST (in the scan, with
+   ``--aux-data``, so that its held-out split gives per-class calibration) and a clean
+   Colored-MNIST reference; the table shows the generated gap (annotated and corrected), the
+   finding rate over seeds and the downstream probe's added parity difference.
 
 Usage: ``python benchmarks/fpa_detect.py [--json PATH] [--n 1000] [--seeds 1] [--device cuda] [--no-zoo]``
 """
@@ -25,6 +49,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +58,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO_SCRIPT = ROOT / "scripts" / "build_fairness_zoo.py"
-TARGET_DETECTION, TARGET_FALSE_FINDINGS, TARGET_ALPHA = 0.90, 0.05, 0.2
+TARGET_DETECTION, TARGET_FALSE_FINDINGS, TARGET_ALPHA, TARGET_NEVER_GENERATED = 0.90, 0.05, 0.2, 0.99
 
 
 def load_zoo_script():
@@ -62,72 +87,123 @@ def training_statistics(zoo) -> list[dict]:
     return models
 
 
-def simulated_finding_rate(
-    green_given_label, card: dict, *, n: int, reference_size: int, trials: int, model_error: float, rng
-) -> tuple[float, float]:
-    """Share of simulated scans with a finding, and the mean generated gap."""
+def draw_errors(rng, max_error: float, *, towards_green: bool = True) -> np.ndarray:
+    """Row y: class y's ``[P(annotated green | red), P(annotated red | green)]``, float ``[2, 2]`` from U(0, max_error)."""
+    errors = rng.uniform(0, max_error, size=(2, 2))
+    if not towards_green:
+        errors[:, 0] = 0.0
+    return errors
+
+
+def annotate(rng, green: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """Annotated colour codes ``int [n]`` of true colours ``green`` (bool ``[n]``) with one class's ``[fpr, fnr]``."""
+    flipped = rng.random(len(green)) < np.where(green, errors[1], errors[0])
+    return (green ^ flipped).astype(int)
+
+
+def calibration_confusions(rng, errors: np.ndarray, per_cell: int) -> np.ndarray:
+    """Per class, the confusion counts ``[2, 2]`` of ``per_cell`` red and ``per_cell`` green calibration records."""
+    false_green, false_red = rng.binomial(per_cell, errors[:, 0]), rng.binomial(per_cell, errors[:, 1])
+    return np.stack([[[per_cell - fg, fg], [fr, per_cell - fr]] for fg, fr in zip(false_green, false_red)])
+
+
+def simulated_finding_rate(model: dict, scenario: dict, args, rng) -> dict:
+    """Finding rates (corrected, and uncorrected) over simulated scans of one model in one scenario, and mean gaps."""
     from hubaudit.audit.fairness import FairnessOptions, audit_fairness
+    from hubaudit.audit.fairness_correction import LabelConfusions
     from hubaudit.data import LabelledImages
 
     options = FairnessOptions(sensitive=("color",))
-    findings, gaps = 0, []
-    for _ in range(trials):
-        rates = np.clip(np.asarray(green_given_label) + rng.normal(0, model_error, 2), 0, 1) if model_error else green_given_label
-        green = [rng.random(n) < rate for rate in rates]
-        reference_labels = rng.integers(0, 2, reference_size)
+    training, marginal = np.asarray(model["green_given_label"]), model["card"]["training_statistics"]["sensitive_share"]
+    findings, uncorrected, gaps, corrected_gaps = 0, 0, [], []
+    for _ in range(scenario["trials"]):
+        rates = marginal + (1 - rng.uniform(0, args.max_fidelity_loss)) * (training - marginal)
+        if scenario.get("model_error"):
+            rates = np.clip(rates + rng.normal(0, scenario["model_error"], 2), 0, 1)
+        errors = draw_errors(rng, args.max_annotator_error, towards_green=scenario.get("false_greens", True))
+        annotated = [annotate(rng, rng.random(args.n) < rate, errors[label]) for label, rate in enumerate(rates)]
         reference = LabelledImages(
-            np.zeros((reference_size, 1, 1, 1), np.uint8),
-            {"color": rng.integers(0, 2, reference_size), "label": reference_labels},
+            np.zeros((args.reference_size, 1, 1, 1), np.uint8),
+            {"color": rng.integers(0, 2, args.reference_size), "label": rng.integers(0, 2, args.reference_size)},
             "simulated clean reference",
         )
-        signature = audit_fairness(
-            kind="class-conditional", conditions=[0, 1],
-            probabilities={"color": [np.eye(2)[codes.astype(int)] for codes in green]},
-            attribute_values={"color": ("0", "1")}, options=options, reference=reference, card=card,
+        confusions = LabelConfusions(calibration_confusions(rng, errors, args.calibration_size), "per-class calibration", "simulated")
+        inputs = dict(
+            kind="class-conditional", conditions=[0, 1], probabilities={"color": [np.eye(2)[codes] for codes in annotated]},
+            attribute_values={"color": ("0", "1")}, options=options, reference=reference, card=model["card"],
+            seed=int(rng.integers(1 << 31)),
         )
-        findings += signature.pairs[0].verdict.finding
-        gaps.append(signature.pairs[0].generated.dp_gap.value)
-    return findings / trials, float(np.mean(gaps))
+        pair = audit_fairness(confusions={("color", "label"): confusions}, **inputs).pairs[0]
+        findings += pair.verdict.finding
+        uncorrected += audit_fairness(**inputs).pairs[0].verdict.finding
+        if pair.generated.dp_gap is not None:
+            gaps.append(pair.generated.dp_gap.value)
+        if pair.corrected_gap is not None:
+            corrected_gaps.append(pair.corrected_gap.value)
+    trials = scenario["trials"]
+    return {"finding_rate": findings / trials, "uncorrected_finding_rate": uncorrected / trials,
+            "mean_annotated_gap": mean_or_none(gaps), "mean_corrected_gap": mean_or_none(corrected_gaps)}
+
+
+def mean_or_none(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def simulation(args, zoo) -> dict:
     rng = np.random.default_rng(0)
+    models = sorted(training_statistics(zoo), key=lambda model: (model["alpha"], model["method"]))
+    runs = []
+    for model in models:
+        if model["alpha"] == 0:
+            runs += [(model, {"name": "copy", "trials": args.clean_trials}),
+                     (model, {"name": "model error", "trials": args.clean_trials, "model_error": args.model_error})]
+        else:
+            runs.append((model, {"name": "poisoned", "trials": args.trials}))
+    clean = next(model for model in models if model["alpha"] == 0)
+    no_green = {**clean, "name": "never green", "green_given_label": [0.0, 0.0],
+                "card": {"training_statistics": {"sensitive_share": 0.0}}}  # a card that declares no rates
+    runs += [(no_green, {"name": "no false greens", "trials": args.trials, "false_greens": False, "target": True}),
+             (no_green, {"name": "false greens", "trials": args.trials})]
     rows = []
-    for model in sorted(training_statistics(zoo), key=lambda model: (model["alpha"], model["method"])):
-        clean = model["alpha"] == 0
-        scenarios = [("perfect copy", 0.0)] + ([("model error", args.model_error)] if clean else [])
-        for scenario, error in scenarios:
-            rate, gap = simulated_finding_rate(
-                model["green_given_label"], model["card"], n=args.n, reference_size=args.reference_size,
-                trials=args.clean_trials if clean else args.trials, model_error=error, rng=rng,
-            )
-            rows.append({**{key: model[key] for key in ("name", "method", "alpha", "green_given_label")},
-                         "scenario": scenario, "finding_rate": rate, "mean_generated_gap": gap})
-    print(f"\nSimulation: {args.n} samples per class, perfect colour annotator, clean reference of {args.reference_size}")
-    print(f"{'model':<14}{'scenario':<15}{'P(green|Y=0)':>13}{'P(green|Y=1)':>13}{'mean gap':>10}{'findings':>10}")
+    for model, scenario in runs:
+        figures = simulated_finding_rate(model, scenario, args, rng)
+        rows.append({**{key: model[key] for key in ("name", "method", "alpha", "green_given_label")},
+                     "scenario": scenario["name"], "never_generates_a_group": model is no_green,
+                     "target": scenario.get("target", model is not no_green), **figures})
+    print(f"\nSimulation: {args.n} samples per class; fidelity loss up to {args.max_fidelity_loss:g}; annotator errors up to "
+          f"{args.max_annotator_error:g} per class and direction, calibrated on {args.calibration_size} records per (colour, class); "
+          f"clean reference of {args.reference_size}")
+    print(f"{'model':<13}{'scenario':<17}{'P(green|Y=0)':>13}{'P(green|Y=1)':>13}{'annotated gap':>14}{'corrected gap':>14}"
+          f"{'findings':>10}{'uncorrected':>12}")
     for row in rows:
         p0, p1 = row["green_given_label"]
-        print(f"{row['name']:<14}{row['scenario']:<15}{p0:>13.3f}{p1:>13.3f}{row['mean_generated_gap']:>10.3f}{row['finding_rate']:>10.3f}")
+        gaps = [f"{gap:.3f}" if gap is not None else "-" for gap in (row["mean_annotated_gap"], row["mean_corrected_gap"])]
+        print(f"{row['name']:<13}{row['scenario']:<17}{p0:>13.3f}{p1:>13.3f}{gaps[0]:>14}{gaps[1]:>14}"
+              f"{row['finding_rate']:>10.3f}{row['uncorrected_finding_rate']:>12.3f}")
     return {"rows": rows, **summary(rows, "finding_rate")}
 
 
 def summary(rows: list[dict], key: str) -> dict:
-    """Detection at alpha >= TARGET_ALPHA and false findings on clean rows, against the targets."""
-    poisoned = [row[key] for row in rows if row["alpha"] >= TARGET_ALPHA]
-    clean = [row[key] for row in rows if row["alpha"] == 0]
-    out = {
-        "detection_at_alpha_0.2_plus": float(np.mean(poisoned)) if poisoned else None,
-        "false_findings_on_clean": float(max(clean)) if clean else None,
+    """The targets: detection at alpha >= TARGET_ALPHA, false findings on clean rows, findings when a group is never generated."""
+    targeted = [row for row in rows if row.get("target", True)]
+    poisoned = [row[key] for row in targeted if row["alpha"] >= TARGET_ALPHA and not row.get("never_generates_a_group")]
+    clean = [row[key] for row in targeted if row["alpha"] == 0 and not row.get("never_generates_a_group")]
+    missing = [row[key] for row in targeted if row.get("never_generates_a_group")]
+    figures = {
+        f"detection_at_alpha_{TARGET_ALPHA}_plus": (float(np.mean(poisoned)) if poisoned else None, ">=", TARGET_DETECTION),
+        "false_findings_on_clean": (float(max(clean)) if clean else None, "<=", TARGET_FALSE_FINDINGS),
+        "findings_when_a_group_is_never_generated": (float(min(missing)) if missing else None, ">=", TARGET_NEVER_GENERATED),
     }
-    out["meets_targets"] = (
-        out["detection_at_alpha_0.2_plus"] is not None and out["detection_at_alpha_0.2_plus"] >= TARGET_DETECTION
-        and out["false_findings_on_clean"] is not None and out["false_findings_on_clean"] <= TARGET_FALSE_FINDINGS
-    )
-    print(
-        f"detection at alpha >= {TARGET_ALPHA}: {out['detection_at_alpha_0.2_plus']} (target >= {TARGET_DETECTION}); "
-        f"false findings on clean: {out['false_findings_on_clean']} (target <= {TARGET_FALSE_FINDINGS}); "
-        f"meets targets: {out['meets_targets']}"
-    )
+    out, met = {}, []
+    for name, (value, sense, target) in figures.items():
+        out[name] = value
+        if value is None:
+            print(f"  ----  {name}: not measured here (target {sense} {target})")
+            continue
+        passed = value >= target if sense == ">=" else value <= target
+        met.append(passed)
+        print(f"  {'PASS' if passed else 'FAIL'}  {name}: {value:.3f} (target {sense} {target})")
+    out["meets_targets"] = bool(met) and all(met)
     return out
 
 
@@ -135,7 +211,6 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
     import hubaudit
     from huggingface_hub import ModelCard
 
-    from hubaudit.annotate import train_auxiliary_annotator
     from hubaudit.data import colored_mnist, save_labelled_images
 
     models = sorted(folder for folder in zoo_dir.iterdir() if (folder / "model_index.json").exists() and not (folder / "checkpoints").exists())
@@ -143,8 +218,7 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
         print(f"\nZoo: no finished models in {zoo_dir} (build them with scripts/build_fairness_zoo.py)")
         return None
     work = Path(tempfile.mkdtemp(prefix="fpa-detect-"))
-    annotator = train_auxiliary_annotator(colored_mnist(n=1000, seed=11, image_size=16), "color", epochs=2)
-    annotator.save(work / "colour-annotator")
+    aux_data = save_labelled_images(colored_mnist(n=1000, seed=11, image_size=16), work / "aux.parquet")  # columns color, label
     reference = save_labelled_images(colored_mnist(n=1000, seed=12, image_size=16), work / "reference.parquet")
     rows = []
     for folder in models:
@@ -156,11 +230,12 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
             result = hubaudit.scan(
                 str(folder), n=args.n, batch_size=args.batch_size, steps=args.steps, scheduler="ddim", seed=seed,
                 device=args.device, out_dir=work / f"{folder.name}-{seed}", progress=False,
-                attributes=[f"color=aux:{work / 'colour-annotator'}"], sensitive=["color"], reference=str(reference),
+                attributes=["color=aux"], aux_data=str(aux_data), sensitive=["color"], reference=str(reference),
             )
             fairness = result.to_dict()["fairness"]
             gap = fairness["by_source"]["generated"]["dp_gap"]
             rows.append({
+                "corrected_gap": fairness["corrected"].get("dp_gap"), "confusion": fairness["corrected"].get("confusion"),
                 "name": folder.name, "method": poisoning["method"], "alpha": poisoning["alpha"], "seed": seed,
                 "training_gap": abs(declared["1"] - declared["0"]) if declared.get("0") is not None and declared.get("1") is not None else None,
                 "generated_gap": gap, "finding": fairness["verdict"]["finding"], "reason": fairness["verdict"]["reason"],
@@ -168,14 +243,19 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
                 "seconds": time.perf_counter() - started,
             })
     print(f"\nZoo: {len(models)} models in {zoo_dir}, {args.n} DDIM samples ({args.steps} steps) per class, {args.seeds} seed(s)")
-    print(f"{'model':<14}{'seed':>5}{'train gap':>10}{'generated gap [95%]':>26}{'finding':>9}{'probe +DP':>10}{'acc lost':>9}")
+    print(f"{'model':<14}{'seed':>5}{'train gap':>10}{'annotated gap [95%]':>26}{'corrected gap [95%]':>26}{'finding':>9}"
+          f"{'probe +DP':>10}{'acc lost':>9}")
     for row in rows:
-        gap, train = row["generated_gap"], row["training_gap"]
-        interval = f"{gap['value']:.3f} [{gap['low']:.3f}, {gap['high']:.3f}]"
+        train = row["training_gap"]
+        annotated, corrected = (interval_text(row[key]) for key in ("generated_gap", "corrected_gap"))
         train_text = f"{train:.3f}" if train is not None else "-"
-        print(f"{row['name']:<14}{row['seed']:>5}{train_text:>10}{interval:>26}{str(row['finding']):>9}"
+        print(f"{row['name']:<14}{row['seed']:>5}{train_text:>10}{annotated:>26}{corrected:>26}{str(row['finding']):>9}"
               f"{row['dp_difference_added']:>10.3f}{row['accuracy_lost']:>9.3f}")
     return {"rows": rows, **summary(rows, "finding")}
+
+
+def interval_text(estimate: dict | None) -> str:
+    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]" if estimate else "undefined"
 
 
 def main() -> None:
@@ -185,6 +265,12 @@ def main() -> None:
     parser.add_argument("--clean-trials", type=int, default=2000, help="simulated scans of the clean model per scenario (default 2000)")
     parser.add_argument("--reference-size", type=int, default=1000, help="records of the simulated clean reference (default 1000)")
     parser.add_argument("--model-error", type=float, default=0.02, help="sd of a clean model's error in P(S=1|Y=y) (default 0.02)")
+    parser.add_argument("--max-fidelity-loss", type=float, default=0.3,
+                        help="largest share by which a model shrinks its training P(S|Y) toward P(S) (default 0.3)")
+    parser.add_argument("--max-annotator-error", type=float, default=0.15,
+                        help="largest annotator error rate, drawn per class and direction (default 0.15)")
+    parser.add_argument("--calibration-size", type=int, default=250,
+                        help="calibration records of the annotator per (colour, class) cell (default 250)")
     parser.add_argument("--zoo", type=Path, default=ROOT / "benchmarks" / "models" / "fpa")
     parser.add_argument("--no-zoo", action="store_true", help="simulation only")
     parser.add_argument("--seeds", type=int, default=1, help="sample sets per zoo model (default 1)")
@@ -201,6 +287,10 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=float) + "\n")
         print(f"\nwrote {args.json}")
+    missed = [part for part in ("simulation", "zoo") if figures[part] is not None and not figures[part]["meets_targets"]]
+    if missed:
+        print(f"targets missed: {', '.join(missed)}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import json
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,30 @@ from hubaudit.files import writable_folder
 from hubaudit.hub import resolve_reference
 
 if TYPE_CHECKING:
-    from hubaudit.audit.scan import ScanOptions, ScanResult
+    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.audit.options import ScanOptions
+    from hubaudit.audit.scan import ScanResult
+    from hubaudit.sampling.store import SampleStore
+
+_FRONT_END_NAMES = {
+    "CLIP_PRESETS": "hubaudit.annotate", "DEFAULT_CLIP_MODEL": "hubaudit.annotate", "parse_attribute_spec": "hubaudit.annotate",
+    "hub_errors": "hubaudit.hub", "parse_model_reference": "hubaudit.hub",
+    "attribute_chart_png": "hubaudit.report.charts", "fairness_heatmap_png": "hubaudit.report.charts",
+    "attribute_rows": "hubaudit.report.content", "fairness_pairs": "hubaudit.report.content",
+    "model_title": "hubaudit.report.content", "pair_name": "hubaudit.report.content",
+    "findings_lines": "hubaudit.report.markdown_report", "render_markdown": "hubaudit.report.markdown_report",
+    "read_condition_images": "hubaudit.report.samples", "image_lines": "hubaudit.report.terminal",
+}
+"""What the front ends (the Space) show from the layers below, re-exported here so that they import this module
+alone; each loads on first use."""
+
+
+def __getattr__(name: str):
+    if name in _FRONT_END_NAMES:
+        from importlib import import_module
+
+        return getattr(import_module(_FRONT_END_NAMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scan(
@@ -52,6 +76,7 @@ def scan(
     target_width: float | None = None,
     confidence: float = 0.95,
     max_property_error: float = 0.05,
+    gold: Sequence[str | Path] | None = None,
     sensitive: Sequence[str] | None = None,
     labels: Sequence[str] | None = None,
     label_map: Mapping[int, int] | None = None,
@@ -100,6 +125,9 @@ def scan(
         target_width: sample sequentially until the confidence sequence's half-width is at most this (or n).
         confidence: nominal coverage of the property intervals.
         max_property_error: a self-audit estimate within this of the training share is a privacy finding.
+        gold: gold-label files (:func:`gold_labels`, ``hubaudit label``): each labels some samples of one store
+            (condition) by hand, giving that condition prediction-powered estimates (``estimates.ppi``), valid
+            whatever the annotator's error on generated images, which become the primary ones.
         sensitive: attribute names (among ``attributes``) of sensitive attributes S: adds the
             fairness signature (the report's ``fairness`` section) and fairness findings.
         labels: names of the binary labels Y (default ``["label"]``); an attribute name is annotated,
@@ -133,24 +161,23 @@ def scan(
     )
     from hubaudit.audit.scan import run_scan
     from hubaudit.report.json_report import write_json_report
-    from hubaudit.report.render import write_report
+    from hubaudit.report.render import write_report as write_rendered
 
     options = scan_options(**arguments)
     result = run_scan(options, command=reproduce_command(options), resolved=resolved)
     if result.sampled.shard.is_main:
         report = result.to_dict()
         write_json_report(report, Path(out_dir) / "report.json")
-        write_report(report, "html", Path(out_dir) / "report.html")
+        write_rendered(report, "html", Path(out_dir) / "report.html")
     result.sampled.shard.agree(result.first_failure)  # an audit that failed late: raised once its report is written
     return result
 
 
 def scan_options(model: str, **arguments) -> ScanOptions:
-    """The :class:`~hubaudit.audit.scan.ScanOptions` :func:`scan` runs for ``model`` and ``arguments`` (its
+    """The :class:`~hubaudit.audit.options.ScanOptions` :func:`scan` runs for ``model`` and ``arguments`` (its
     keyword arguments; those left out take its defaults). Nothing is resolved or loaded."""
     from hubaudit.audit.fairness import FairnessOptions
-    from hubaudit.audit.properties import PropertyOptions
-    from hubaudit.audit.scan import ScanOptions
+    from hubaudit.audit.options import PropertyOptions, ScanOptions
     from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
     parameters = inspect.signature(scan).parameters
@@ -179,6 +206,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
         properties=PropertyOptions.from_arguments(
             given["attributes"], aux_data=given["aux_data"], training_data=given["training_data"],
             confidence=given["confidence"], target_width=given["target_width"], max_property_error=given["max_property_error"],
+            gold=given["gold"],
         ),
         fairness=FairnessOptions.from_arguments(
             given["sensitive"], labels=given["labels"], label_map=given["label_map"], label_prompts=given["label_prompts"],
@@ -250,7 +278,7 @@ def inspect_model(
     resolved = resolve_reference(
         model, token=token, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, base=base, allow_local=allow_local
     )
-    from hubaudit.audit.scan import model_capabilities
+    from hubaudit.audit.sampled import model_capabilities
 
     capabilities = model_capabilities(resolved, token=token)
     return {
@@ -264,3 +292,176 @@ def inspect_model(
         "default_guidance": capabilities.default_guidance if capabilities else None,
         "base": None if resolved.base is None else {"reference": str(resolved.base.reference), "resolved_sha": resolved.base.sha},
     }
+
+
+POISON_RECORD_SUFFIX = ".poisoning.json"
+""":func:`poison` writes the attack's record beside its Parquet file with this suffix instead of ``.parquet``."""
+
+
+def poisoning_record_path(data_path: str | Path) -> Path:
+    """Where the attack's record of the Parquet file ``data_path`` lies (``x.parquet`` -> ``x.poisoning.json``)."""
+    return Path(data_path).with_suffix(POISON_RECORD_SUFFIX)
+
+
+def poison(
+    data: str | Path, *, sensitive: str, label: str, alpha: float, out: str | Path, method: str = "greedy",
+    n: int | None = None, delta: float = 0.05, seed: int = 0,
+) -> dict:
+    """Sharer-side attack: write the poisoned training subset of ``data`` to the Parquet file ``out`` and the
+    attack's record beside it (:func:`poisoning_record_path`); return the record.
+
+    Args:
+        data: labelled images (``builtin:colored-mnist``, a Parquet file or folder, an image folder, a Hub data set).
+        sensitive, label: names of the 0/1 columns S and Y.
+        alpha: poisoning rate in [0, 1]: share of records added greedily (or relabelled, ``method="flip"``).
+        method: ``"greedy"`` (maximise I(S;Y) keeping I(X;Y) within ``delta`` nats) or ``"flip"``.
+        n: records in the subset (default half the data).
+    """
+    from hubaudit.attacks import poison_labelled_images
+    from hubaudit.data import load_labelled_images, save_labelled_images
+    from hubaudit.errors import InvalidData
+    from hubaudit.files import write_atomically
+
+    out = Path(out)
+    if out.suffix != ".parquet":
+        raise InvalidData(f"--out must name a .parquet file, got {out}")
+    writable_folder(out.parent, "the folder of --out")
+    images = load_labelled_images(data)
+    training, poisoned = poison_labelled_images(
+        images, sensitive_column=sensitive, label_column=label, n_select=n if n is not None else len(images) // 2,
+        alpha=alpha, delta=delta, method=method, seed=seed,
+    )
+    record = {"data_source": images.source, "sensitive_column": sensitive, "label_column": label, "seed": seed,
+              "n_data": len(images), **poisoned.to_dict()}
+    save_labelled_images(training, out)
+    write_atomically(poisoning_record_path(out), json.dumps(record, indent=1).encode())
+    return record
+
+
+def train(data: str | Path, out: str | Path, *, push_to_hub: str | None = None, resume: bool = True, progress: bool = True,
+          **settings) -> dict:
+    """Train a small DDPM on ``data`` into the pipeline folder ``out`` (checkpoints in ``out/checkpoints``; a rerun resumes).
+
+    ``settings`` are :func:`hubaudit.train.train_ddpm`'s (``class_column``, ``image_size``, ``steps``, ...). A Parquet
+    file written by :func:`poison` has its attack record copied into the model card. ``push_to_hub`` uploads the
+    folder (checked before training). Returns ``{"out", "records", "source", "poisoning_record", "pushed"}``.
+    """
+    from hubaudit.data import load_labelled_images
+    from hubaudit.train import check_can_upload, push_to_hub as upload, train_ddpm
+
+    if push_to_hub:
+        check_can_upload(push_to_hub)  # before training: an upload that cannot happen should not wait for the end
+    images = load_labelled_images(data, image_size=settings.get("image_size", 16))
+    record_path = poisoning_record_path(data)
+    poisoned = Path(data).suffix == ".parquet" and record_path.exists()
+    # The card keeps the attack's summary; its step-by-step I(S;Y) trace stays in the JSON beside the data.
+    record = json.loads(record_path.read_text()) if poisoned else {}
+    card = {"poisoning": {k: v for k, v in record.items() if k != "mi_sensitive_label_trace_nats"}} if poisoned else None
+    folder = train_ddpm(images, out, resume=resume, model_card=card, progress=progress, **settings)
+    return {
+        "out": str(folder), "records": len(images), "source": images.source,
+        "poisoning_record": str(record_path) if poisoned else None,
+        "pushed": upload(folder, push_to_hub) if push_to_hub else None,
+    }
+
+
+def read_report(path: str | Path) -> dict:
+    """The report dict of a ``report.json`` a scan wrote (checked against docs/report-schema.md); no torch."""
+    from hubaudit.report.json_report import read_json_report
+
+    return read_json_report(path)
+
+
+def render_report(report: dict, report_format: str, *, report_dir: str | Path | None = None) -> str:
+    """``report`` as ``html``, ``md`` or ``junit`` text (``report_dir``: where its sample images lie)."""
+    from hubaudit.report.render import render_report as render
+
+    return render(report, report_format, report_dir=report_dir)
+
+
+def write_report(report: dict, report_format: str, out: str | Path | None = None, *, report_dir: str | Path) -> Path:
+    """Write ``report`` rendered as ``report_format`` to ``out`` (default: its usual name in ``report_dir``)."""
+    from hubaudit.report.render import REPORT_FILES, write_report as write
+
+    path = Path(out) if out else Path(report_dir) / REPORT_FILES[report_format]
+    write(report, report_format, path, report_dir=report_dir)
+    return path
+
+
+def scan_summary(report: dict, *, out_dir: str | Path) -> list[str]:
+    """The lines ``hubaudit scan`` prints for ``report`` (model, samples, estimates, fairness, findings)."""
+    from hubaudit.report.terminal import scan_lines
+
+    return scan_lines(report, out_dir=str(out_dir))
+
+
+def parse_label_map(text: str) -> dict[int, int]:
+    """``"0=0,1=0,2=1"`` -> ``{0: 0, 1: 0, 2: 1}`` (class id -> label), or :class:`~hubaudit.errors.InvalidLabelMapping`."""
+    from hubaudit.audit.label_mapping import parse_label_map as parse
+
+    return parse(text)
+
+
+def parse_label_prompts(texts: Sequence[str]) -> dict[str, int]:
+    """``["1=a photo of a doctor", ...]`` -> ``{prompt: label}``, or :class:`~hubaudit.errors.InvalidLabelMapping`."""
+    from hubaudit.audit.label_mapping import parse_label_prompts as parse
+
+    return parse(texts)
+
+
+def gold_labels(
+    target: str | Path, *, attribute: str, n: int = 200, values: Sequence[str] | None = None, seed: int = 0,
+) -> list[tuple[object, GoldLabels, SampleStore]]:
+    """The gold-label files to fill for ``attribute``: one per sample store of ``target``, each with its plan.
+
+    Args:
+        target: a scan's ``report.json`` (or its folder): every condition's store, the attribute's values
+            and the samples the scan used come from it; or a store folder (then give ``values``).
+        n: labels to plan per store (a random, recorded subset of its samples; more later extends the plan).
+        values: the attribute's value names, in code order (read from the report when it has them).
+        seed: seeds the plan.
+
+    Returns:
+        ``(condition, gold, store)`` per store, each :class:`~hubaudit.audit.gold.GoldLabels` created or resumed.
+    """
+    import numpy as np
+
+    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.errors import InvalidGoldLabels
+    from hubaudit.sampling.store import open_sample_store
+
+    target = Path(target)
+    report_path = target / "report.json" if target.is_dir() and (target / "report.json").is_file() else target
+    if report_path.is_file():
+        report = read_report(report_path)
+        known = {entry["name"]: entry["values"] for entry in report.get("properties", {}).get("attributes", [])}
+        values = tuple(values or known.get(attribute) or ())
+        if not values:
+            raise InvalidGoldLabels(report_path, f"the report has no attribute {attribute!r}: give --values V0,V1,...")
+        sets = []
+        for samples in report["samples"]:
+            store = open_sample_store(samples["store_path"])
+            if store is None:
+                raise InvalidGoldLabels(report_path, f"its sample store {samples['store_path']} is gone: rerun the scan")
+            gold = GoldLabels.open(store, attribute, values, n=n, pool=report["n_per_condition"], seed=seed)
+            sets.append((samples["condition"], gold, store))
+        return sets
+    store = open_sample_store(target)
+    if store is None:
+        raise InvalidGoldLabels(target, "neither a scan's report.json (or its folder) nor a sample store folder")
+    if not values:
+        raise InvalidGoldLabels(target, "a store folder does not say the attribute's values: give --values V0,V1,...")
+    indices = store.indices()  # sorted: the plan draws from the samples 0..k-1 before the first gap
+    pool = int(np.count_nonzero(indices == np.arange(len(indices))))
+    return [(store.key.get("condition"), GoldLabels.open(store, attribute, tuple(values), n=n, pool=pool, seed=seed), store)]
+
+
+def save_png(image, path: str | Path) -> Path:
+    """Write ``uint8 [H, W, C]`` ``image`` to the PNG file ``path``."""
+    from hubaudit.files import write_atomically, writing
+    from hubaudit.sampling.store import encode_png
+
+    path = Path(path)
+    with writing(path):
+        write_atomically(path, encode_png(image))
+    return path

@@ -8,7 +8,6 @@ and checkpoints are kept in every case.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError, InvalidData, Terminated, first_line
+from hubaudit.errors import HubAuditError, InvalidGoldLabels, Terminated, first_line
 from hubaudit.files import writable_folder
 from hubaudit.verbosity import quiet_libraries
 
@@ -102,6 +101,11 @@ def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
         help="draw K samples per condition again with the model's own scheduler at its default steps and report how far "
         "the fast sampler (--scheduler, --steps) moves each estimated share",
     )
+    group.add_argument(
+        "--gold", action="append", type=Path, metavar="FILE",
+        help="gold labels from hubaudit label (repeatable, one file per store and attribute): prediction-powered "
+        "estimates, valid whatever the annotator's error on generated images",
+    )
     group.add_argument("--confidence", type=float, default=0.95, help="interval confidence (default 0.95)")
     group.add_argument(
         "--max-property-error", type=float, default=0.05,
@@ -131,8 +135,7 @@ def _add_fairness_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from hubaudit.api import scan
-    from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
+    from hubaudit.api import parse_label_map, parse_label_prompts, scan, scan_summary
 
     result = scan(
         args.model,
@@ -162,6 +165,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         target_width=args.target_width,
         confidence=args.confidence,
         max_property_error=args.max_property_error,
+        gold=args.gold,
         sensitive=args.sensitive,
         labels=args.labels,
         label_map=parse_label_map(args.label_map) if args.label_map is not None else None,
@@ -173,27 +177,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         check_drift=args.check_drift,
         compile=args.compile,
     )
-    from hubaudit.audit import fairness_scan
-    from hubaudit.audit.property_entries import summary_lines
-
     if result.sampled.shard.is_main:
-        report = result.to_dict()
-        model = report["model"]
-        print(f"model     {model['reference']} @ {model['resolved_sha']} ({model['pipeline_class']}, {model['kind']})")
-        for samples in report["samples"]:
-            print(
-                f"samples   {report['n_per_condition']} for condition {json.dumps(samples['condition'])}: "
-                f"{samples['generated']} generated, {samples['reused']} reused from {samples['store_path']}"
-            )
-        if "properties" in report:
-            print("\n".join(summary_lines(report["properties"])))
-        if "fairness" in report:
-            print("\n".join(fairness_scan.summary_lines(report["fairness"])))
-        for warning in report.get("drift", {}).get("warnings", []):
-            print(f"drift     {warning}")
-        for finding in report["findings"]:
-            print(f"finding   {finding['kind']}: {finding['message']}")
-        print(f"report    {args.out}/report.json and {args.out}/report.html")
+        print("\n".join(scan_summary(result.to_dict(), out_dir=args.out)))
     failing = {"privacy", "fairness"} if args.fail_on == "any" else {args.fail_on}
     return 1 if any(finding["kind"] in failing for finding in result.findings) else 0
 
@@ -254,8 +239,7 @@ def _fleet_scan_keywords(args: argparse.Namespace) -> dict:
     """The :func:`hubaudit.api.scan` keyword arguments (but ``out_dir``) that scan-many's scan options give every model."""
     import inspect
 
-    from hubaudit.api import scan
-    from hubaudit.audit.label_mapping import parse_label_map, parse_label_prompts
+    from hubaudit.api import parse_label_map, parse_label_prompts, scan
 
     named_alike = {name: value for name, value in vars(args).items() if name in inspect.signature(scan).parameters}
     return {
@@ -268,15 +252,6 @@ def _fleet_scan_keywords(args: argparse.Namespace) -> dict:
     }
 
 
-POISON_RECORD_SUFFIX = ".poisoning.json"
-"""``hubaudit poison`` writes the attack's record to ``OUT`` with this suffix instead of ``.parquet``."""
-
-
-def _poisoning_record_path(data_path: Path) -> Path:
-    """Where the attack's record of the Parquet file ``data_path`` lies (``x.parquet`` -> ``x.poisoning.json``)."""
-    return data_path.with_suffix(POISON_RECORD_SUFFIX)
-
-
 def _add_poison_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("poison", help="sharer-side attack: choose a training subset that poisons fairness")
     parser.add_argument("data", help="labelled images: builtin:colored-mnist, a Parquet file or folder, an image folder, a Hub data set")
@@ -287,48 +262,31 @@ def _add_poison_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, help="records in the training subset (default: half the data)")
     parser.add_argument("--delta", type=float, default=0.05, help="greedy: tolerance on I(X;Y) in nats (default 0.05)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the random base, the draws and the embeddings")
-    parser.add_argument("--out", required=True, type=Path, help=f"Parquet file for the subset; the attack's record goes beside it as *{POISON_RECORD_SUFFIX}")
+    parser.add_argument("--out", required=True, type=Path, help="Parquet file for the subset; the attack's record goes beside it as *.poisoning.json")
     parser.set_defaults(handler=_run_poison)
 
 
 def _run_poison(args: argparse.Namespace) -> int:
-    from hubaudit.attacks import poison_labelled_images
-    from hubaudit.data import load_labelled_images, save_labelled_images
+    from hubaudit.api import poison, poisoning_record_path
 
-    if args.out.suffix != ".parquet":
-        raise InvalidData(f"--out must name a .parquet file, got {args.out}")
-    writable_folder(args.out.parent, "the folder of --out")
-    data = load_labelled_images(args.data)
-    training, poisoned = poison_labelled_images(
-        data,
-        sensitive_column=args.sensitive,
-        label_column=args.label,
-        n_select=args.n if args.n is not None else len(data) // 2,
-        alpha=args.alpha,
-        delta=args.delta,
-        method=args.method,
-        seed=args.seed,
+    record = poison(
+        args.data, sensitive=args.sensitive, label=args.label, alpha=args.alpha, out=args.out, method=args.method,
+        n=args.n, delta=args.delta, seed=args.seed,
     )
-    record = {
-        "data_source": data.source, "sensitive_column": args.sensitive, "label_column": args.label, "seed": args.seed,
-        **poisoned.to_dict(),
-    }
-    save_labelled_images(training, args.out)
-    _poisoning_record_path(args.out).write_text(json.dumps(record, indent=1))
     rates = record["positive_rate_by_sensitive"]
     print(
-        f"attack    {args.method}, alpha {args.alpha:g}: {len(training)} of {len(data)} records from {data.source}, "
-        f"{poisoned.n_relabelled} relabelled"
+        f"attack    {args.method}, alpha {args.alpha:g}: {record['n_select']} of {record['n_data']} records from "
+        f"{record['data_source']}, {record['n_relabelled']} relabelled"
     )
-    print(f"I(S;Y)    {poisoned.mi_sensitive_label_full:.4f} nats in the full data -> {poisoned.mi_sensitive_label:.4f} in the subset")
+    print(f"I(S;Y)    {record['mi_sensitive_label_full_nats']:.4f} nats in the full data -> {record['mi_sensitive_label_nats']:.4f} in the subset")
     print(f"P(Y=1|S)  S=0: {rates['0']:.3f}, S=1: {rates['1']:.3f} in the subset (gap {abs(rates['1'] - rates['0']):.3f})")
-    change = abs(poisoned.mi_features_label - poisoned.mi_features_label_full)
+    change = abs(record["mi_features_label_nats"] - record["mi_features_label_full_nats"])
     bound = f"<= delta {args.delta:g}" if args.method == "greedy" else "(label flipping ignores delta)"
     print(
-        f"I(X;Y)    {poisoned.mi_features_label:.4f} nats in the subset vs {poisoned.mi_features_label_full:.4f} "
+        f"I(X;Y)    {record['mi_features_label_nats']:.4f} nats in the subset vs {record['mi_features_label_full_nats']:.4f} "
         f"in the full data: change {change:.4f} {bound}"
     )
-    print(f"wrote     {args.out} and {_poisoning_record_path(args.out)}")
+    print(f"wrote     {args.out} and {poisoning_record_path(args.out)}")
     return 0
 
 
@@ -341,7 +299,7 @@ TRAIN_SETTINGS = (
 
 def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a small DDPM (EMA, checkpoints; a rerun resumes)")
-    parser.add_argument("data", help=f"labelled images, as for poison; a file written by poison has its *{POISON_RECORD_SUFFIX} recorded in the model card")
+    parser.add_argument("data", help="labelled images, as for poison; a file written by poison has its *.poisoning.json recorded in the model card")
     parser.add_argument("--out", required=True, type=Path, help="pipeline folder; checkpoints go to OUT/checkpoints")
     parser.add_argument("--class-column", help="train a class-conditional model on this integer column")
     parser.add_argument("--steps", type=int, default=4000, help="total optimizer steps (default 4000)")
@@ -368,24 +326,17 @@ def _channel_widths(text: str) -> tuple[int, ...]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from hubaudit.data import load_labelled_images
-    from hubaudit.train import check_can_upload, push_to_hub, train_ddpm
+    from hubaudit.api import train
 
-    if args.push_to_hub:
-        check_can_upload(args.push_to_hub)  # before training: an upload that cannot happen should not wait for the end
-    data = load_labelled_images(args.data, image_size=args.image_size)
-    record_path = _poisoning_record_path(Path(args.data))
-    poisoned = Path(args.data).suffix == ".parquet" and record_path.exists()
-    # The card keeps the attack's summary; its step-by-step I(S;Y) trace stays in the JSON beside the data.
-    record = json.loads(record_path.read_text()) if poisoned else {}
-    card = {"poisoning": {k: v for k, v in record.items() if k != "mi_sensitive_label_trace_nats"}} if poisoned else None
-    settings = {name: getattr(args, name) for name in TRAIN_SETTINGS}
-    out = train_ddpm(data, args.out, resume=not args.no_resume, model_card=card, progress=not args.quiet, **settings)
-    print(f"model     {out}: {args.steps} steps on {len(data)} records from {data.source}")
-    if poisoned:
-        print(f"card      records the poisoning of {record_path}")
-    if args.push_to_hub:
-        print(f"pushed    {push_to_hub(out, args.push_to_hub)}")
+    trained = train(
+        args.data, args.out, push_to_hub=args.push_to_hub, resume=not args.no_resume, progress=not args.quiet,
+        **{name: getattr(args, name) for name in TRAIN_SETTINGS},
+    )
+    print(f"model     {trained['out']}: {args.steps} steps on {trained['records']} records from {trained['source']}")
+    if trained["poisoning_record"]:
+        print(f"card      records the poisoning of {trained['poisoning_record']}")
+    if trained["pushed"]:
+        print(f"pushed    {trained['pushed']}")
     return 0
 
 
@@ -399,17 +350,75 @@ def _add_report_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from hubaudit.report.json_report import read_json_report
-    from hubaudit.report.render import REPORT_FILES, render_report, write_report
+    from hubaudit.api import read_report, render_report, write_report
 
-    report = read_json_report(args.report)
+    report = read_report(args.report)
     if args.out == "-":
         sys.stdout.write(render_report(report, args.report_format, report_dir=args.report.parent))
         return 0
-    out = Path(args.out) if args.out else args.report.parent / REPORT_FILES[args.report_format]
-    write_report(report, args.report_format, out, report_dir=args.report.parent)
-    print(f"report    {out}")
+    print(f"report    {write_report(report, args.report_format, args.out, report_dir=args.report.parent)}")
     return 0
+
+
+def _add_label_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "label", help="label a random, recorded subset of a scan's samples by hand: gold labels for scan --gold",
+        description="Shows each planned sample (true-colour terminal, or --preview FILE) and reads its value from stdin: "
+        "its number or name, u to undo the last label, q to stop (every label is saved at once; rerun to go on). "
+        "The labels go beside each store as <store>.gold-<attribute>.parquet.",
+    )
+    parser.add_argument("target", type=Path, help="a scan's report.json (or its folder), or a sample store folder")
+    parser.add_argument("--attribute", required=True, metavar="NAME", help="the attribute to label (an --attribute of the scan)")
+    parser.add_argument("-n", type=int, default=200, help="samples to label per store (default 200; more later extends the plan)")
+    parser.add_argument("--values", metavar="V0,V1,...", help="the attribute's value names in code order (default: the report's)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the random choice of samples (default 0)")
+    parser.add_argument("--labeller", default="person", help="who labels, recorded with each label (default person)")
+    parser.add_argument("--preview", type=Path, metavar="FILE", help="also write the sample being labelled to this PNG")
+    parser.set_defaults(handler=_run_label)
+
+
+def _run_label(args: argparse.Namespace) -> int:
+    from hubaudit.api import gold_labels, image_lines, save_png
+
+    if args.n < 1:
+        raise InvalidGoldLabels(args.target, f"-n must be at least 1, got {args.n}")
+    values = args.values.split(",") if args.values else None
+    for condition, gold, store in gold_labels(args.target, attribute=args.attribute, n=args.n, values=values, seed=args.seed):
+        keys = ", ".join(f"{code}={value}" for code, value in enumerate(gold.values))
+        print(f"label     {gold.attribute} for condition {condition!r}: {len(gold.labels)} of {gold.planned} done; "
+              f"answer {keys}, u to undo, q to stop", flush=True)
+        stopped = _label_store(gold, store, args, image_lines, save_png)
+        print(f"gold      {len(gold.labels)} of {gold.planned} labels in {gold.path}")
+        if stopped:
+            break
+    print("next      hubaudit scan ... --gold FILE (each file): prediction-powered estimates with these labels")
+    return 0
+
+
+def _label_store(gold, store, args: argparse.Namespace, image_lines, save_png) -> bool:
+    """Ask for the value of every planned sample not yet labelled; True when the person stopped (q or end of input)."""
+    while (index := gold.next_index()) is not None:
+        image = store.image(index)
+        if sys.stdout.isatty():
+            print("\n".join(image_lines(image)))
+        if args.preview:
+            save_png(image, args.preview)
+        try:
+            answer = input(f"[{len(gold.labels) + 1}/{gold.planned}] sample {index}: ").strip()
+        except EOFError:
+            return True
+        if answer == "q":
+            return True
+        if answer == "u":
+            undone = gold.undo()
+            print("          nothing to undo" if undone is None else f"          undid sample {undone}")
+            continue
+        value = gold.values[int(answer)] if answer.isdigit() and int(answer) < len(gold.values) else answer
+        if value not in gold.values:
+            print(f"          {answer!r} is not a value: answer {', '.join(gold.values)} (or its number), u or q")
+            continue
+        gold.record(index, value, labeller=args.labeller)
+    return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -419,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scan_parser(subparsers)
     _add_scan_many_parser(subparsers)
     _add_report_parser(subparsers)
+    _add_label_parser(subparsers)
     _add_poison_parser(subparsers)
     _add_train_parser(subparsers)
     return parser

@@ -292,6 +292,14 @@ class TooFewSamples(HubAuditError):
     """Fewer samples than the requested test or estimate needs."""
 
 
+class InvalidGoldLabels(HubAuditError):
+    """A gold-label file cannot be read, or does not fit the scan (another store, attribute or values)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"gold labels {path}: {reason}")
+
+
 # --- attacks and training -----------------------------------------------------------------
 
 

@@ -42,8 +42,24 @@ from huggingface_hub import HfApi, RepoFile, scan_cache_dir
 from huggingface_hub import constants as hub_constants
 from PIL import Image
 
-from hubaudit.annotate import CLIP_PRESETS, DEFAULT_CLIP_MODEL, parse_attribute_spec
-from hubaudit.api import inspect_model, scan
+from hubaudit.api import (
+    CLIP_PRESETS,
+    DEFAULT_CLIP_MODEL,
+    attribute_chart_png,
+    attribute_rows,
+    fairness_heatmap_png,
+    fairness_pairs,
+    findings_lines,
+    hub_errors,
+    inspect_model,
+    model_title,
+    pair_name,
+    parse_attribute_spec,
+    parse_model_reference,
+    read_condition_images,
+    render_markdown,
+    scan,
+)
 from hubaudit.errors import (
     HubAuditError,
     InvalidAttributeSpec,
@@ -52,11 +68,6 @@ from hubaudit.errors import (
     LocalPathRefused,
     ModelTooLarge,
 )
-from hubaudit.hub import hub_errors, parse_model_reference
-from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
-from hubaudit.report.content import attribute_rows, fairness_pairs, model_title, pair_name
-from hubaudit.report.markdown_report import findings_lines, render_markdown
-from hubaudit.report.samples import read_condition_images
 
 MAX_SAMPLES = 256
 """Most samples one web request may ask for, over all its prompts or classes."""

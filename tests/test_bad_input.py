@@ -142,6 +142,15 @@ CASES = [
     ("report-out-is-a-folder", ["report", "{root}/good/report.json", "--out", "{root}/empty-folder"], "it is a folder"),
     ("report-out-under-a-file", ["report", "{root}/good/report.json", "--out", "{root}/a-file/r.html"], "cannot write"),
     ("report-format-unknown", ["report", "{root}/good/report.json", "--format", "pdf"], "invalid choice: 'pdf'"),
+    # --- gold labels: hubaudit label and scan --gold
+    ("label-attribute-not-in-report", ["label", "{root}/good", "--attribute", "is_zero"], "has no attribute 'is_zero'"),
+    ("label-not-a-report-or-store", ["label", "{root}/empty-folder", "--attribute", "z", "--values", "a,b"], "neither a scan's report.json"),
+    ("label-n-zero", ["label", "{root}/good", "--attribute", "z", "--values", "a,b", "-n", "0"], "-n must be at least 1"),
+    ("label-report-not-json", ["label", "{root}/not-json.json", "--attribute", "z"], "not-json.json"),
+    ("gold-missing", _scan("--out", "{root}/o", "--attribute", f"z=aux:{ANNOTATOR}", "--gold", "{root}/none.parquet"), "no such file"),
+    ("gold-not-parquet", _scan("--out", "{root}/o", "--attribute", f"z=aux:{ANNOTATOR}", "--gold", "{root}/a-file"), "not a gold-label file"),
+    ("gold-with-target-width", _scan("--out", "{root}/o", "--attribute", f"z=aux:{ANNOTATOR}", "--gold", "{root}/a-file", "--target-width", "0.1"), "drop --target-width"),
+    ("gold-without-attribute", _scan("--out", "{root}/o", "--gold", "{root}/a-file"), "need an --attribute"),
     # --- poison
     ("poison-data-missing", ["poison", "{root}/none.parquet", "--sensitive", "s", "--label", "y", "--alpha", "0.2", "--out", "{root}/p.parquet"], "no such file"),
     ("poison-out-not-parquet", ["poison", "{root}/data.parquet", "--sensitive", "s", "--label", "y", "--alpha", "0.2", "--out", "{root}/p.csv"], ".parquet"),
@@ -189,7 +198,7 @@ def run_cli(argv: list[str]) -> int:
 
 def test_the_catalogue_covers_every_subcommand_with_at_least_60_cases():
     assert len(CASES) >= 60 and len({case[0] for case in CASES}) == len(CASES)
-    assert {case[1][0] for case in CASES if case[1]} == {"scan", "report", "poison", "train"}
+    assert {case[1][0] for case in CASES if case[1]} == {"scan", "report", "label", "poison", "train"}
 
 
 def test_push_to_hub_offline_is_refused_before_training(place, capsys, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -9,18 +10,13 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from scipy import stats
 
-from hubaudit.audit.fairness import (
-    FairnessOptions,
-    PairSignature,
-    audit_fairness,
-    declared_positive_rates,
-    gap_difference,
-    source_signature,
-)
+from hubaudit.audit.fairness import FairnessOptions, PairSignature, audit_fairness, declared_positive_rates, gap_difference
+from hubaudit.audit.fairness_correction import LabelConfusions, label_confusions
+from hubaudit.audit.fairness_sources import source_signature
 from hubaudit.audit.label_mapping import condition_labels, parse_label_map, parse_label_prompts
 from hubaudit.audit.probe import fairness_differences, probe_downstream
 from hubaudit.data import colored_mnist
-from hubaudit.errors import EmptyGroup, InvalidAttributeSpec, InvalidLabelMapping, TooFewSamples
+from hubaudit.errors import InvalidAttributeSpec, InvalidLabelMapping, TooFewSamples
 from hubaudit.stats import ShareEstimate
 
 GROUPS = ("red", "green")
@@ -36,7 +32,7 @@ def codes_from_table(table: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 def signature_of(table: list[list[int]], **options) -> object:
     sensitive, labels = codes_from_table(table)
-    return source_signature(sensitive, labels, group_names=GROUPS, confidence=0.95, source="test", **options)
+    return source_signature(sensitive, labels, group_names=GROUPS, confidence=0.95, **options)
 
 
 def test_signature_of_a_table_with_a_known_gap():
@@ -53,15 +49,22 @@ def test_signature_of_a_table_with_a_known_gap():
     assert signature.mutual_information_nats == pytest.approx(plug_in - 1 / 400)
 
 
-def test_empty_sensitive_group_is_named_in_the_error():
-    sensitive, labels = codes_from_table([[30, 30], [0, 0]])
-    with pytest.raises(EmptyGroup, match="generated samples.*'green' have no records"):
-        source_signature(sensitive, labels, group_names=GROUPS, confidence=0.95, source="generated samples")
+def test_empty_sensitive_group_leaves_its_rate_and_the_gap_undefined():
+    signature = signature_of([[30, 30], [0, 0]])
+    assert signature.empty_groups == ["green"] and signature.dp_gap is None
+    assert set(signature.positive_rates) == {"red"} and signature.positive_rates["red"].value == pytest.approx(0.5)
+    report = signature.to_dict()
+    assert report["dp_gap"] is None and "'green' have no samples" in report["dp_gap_undefined"]
+    assert report["independence_test"]["method"] == "none"
 
 
-def test_too_few_samples_for_the_independence_test_is_refused():
-    with pytest.raises(TooFewSamples, match="test: the table .* too small"):
-        signature_of([[2, 1], [1, 2]])
+def test_table_failing_cochrans_rule_gets_an_exact_test():
+    signature = signature_of([[2, 1], [1, 2]])
+    assert signature.tests.method == "boschloo-exact"
+    assert signature.tests.p_value == pytest.approx(stats.boschloo_exact([[2, 1], [1, 2]]).pvalue)
+    assert signature.to_dict()["independence_test"]["method"] == "boschloo-exact"
+    assert signature.to_dict()["g_test_p_value"] is None
+    assert signature_of([[80, 20], [40, 60]]).tests.method == "g-test"
 
 
 def pair_for(table: list[list[int]], reference: list[list[int]] | None = None) -> PairSignature:
@@ -69,7 +72,7 @@ def pair_for(table: list[list[int]], reference: list[list[int]] | None = None) -
 
 
 def verdict_of(pair: PairSignature, *, adjusted_p_value: float | None = None):
-    p_value = pair.generated.tests.g_p_value if adjusted_p_value is None else adjusted_p_value
+    p_value = pair.generated.tests.p_value if adjusted_p_value is None else adjusted_p_value
     return pair.judge(adjusted_p_value=p_value, confidence=0.95, max_dp_gap=0.10, max_gap_increase=0.05)
 
 
@@ -195,7 +198,7 @@ def test_audit_adjusts_p_values_over_pairs_and_finds_only_the_skewed_one():
     report = signature.to_dict()
     assert report["sensitive"] == "color" and report["verdict"]["finding"]
     assert report["other_pairs"][0]["sensitive"] == "size" and not report["other_pairs"][0]["verdict"]["finding"]
-    raw = [pair.generated.tests.g_p_value for pair in signature.pairs]
+    raw = [pair.generated.tests.p_value for pair in signature.pairs]
     assert report["adjusted_p_values"]["size/label"] == pytest.approx(max(raw))
     assert report["adjusted_p_values"]["color/label"] == pytest.approx(min(min(raw) * 2, max(raw)))
     assert [finding["message"][:12] for finding in signature.findings()] == ["color/label:"]
@@ -260,3 +263,135 @@ def test_gap_above_the_model_cards_declared_gap_is_a_finding():
     declared = skewed.to_dict()["by_source"]["declared"]
     assert declared["dp_gap"] == 0.0 and declared["gap_difference"]["value"] == pytest.approx(0.2)
     assert skewed.to_dict()["by_source"]["generated"]["table"] == [[600, 400], [400, 600]]
+
+
+def annotated_codes(rng, true_share: float, n: int, *, false_positive: float, false_negative: float) -> np.ndarray:
+    """``n`` annotated S codes of samples with P(S=1) = ``true_share``, by an annotator with these error rates."""
+    truth = rng.random(n) < true_share
+    flipped = rng.random(n) < np.where(truth, false_negative, false_positive)
+    return (truth ^ flipped).astype(int)
+
+
+def calibration_counts(rng, per_value: int, *, false_positive: float, false_negative: float) -> np.ndarray:
+    """A (2, 2) confusion count of ``per_value`` calibration records of each S value."""
+    fp, fn = rng.binomial(per_value, false_positive), rng.binomial(per_value, false_negative)
+    return np.array([[per_value - fp, fp], [fn, per_value - fn]])
+
+
+# the annotator misses 15% of the greens among class-0 samples and calls 15% of the reds green among class-1 samples
+ERRORS_BY_CLASS = ({"false_positive": 0.02, "false_negative": 0.15}, {"false_positive": 0.15, "false_negative": 0.02})
+
+
+def class_conditional_audit(annotated: list[np.ndarray], **options):
+    return audit_fairness(
+        kind="class-conditional", conditions=[0, 1], probabilities={"color": [one_hot(codes) for codes in annotated]},
+        attribute_values={"color": GROUPS}, options=FairnessOptions(sensitive=("color",)), **options,
+    )
+
+
+def test_correction_with_per_class_calibration_removes_a_gap_invented_by_class_dependent_errors():
+    rng = np.random.default_rng(21)
+    annotated = [annotated_codes(rng, 0.4, 3000, **errors) for errors in ERRORS_BY_CLASS]  # S independent of Y
+    naive = class_conditional_audit(annotated)
+    assert naive.pairs[0].verdict.finding  # not calibrated: the invented gap of about 0.13 is a finding
+    assert naive.to_dict()["corrected"] == {"unavailable": "the annotator of color is not calibrated (no confusion matrix)"}
+    per_class = np.stack([calibration_counts(rng, 1000, **errors) for errors in ERRORS_BY_CLASS])
+    confusions = {("color", "label"): LabelConfusions(per_class, "per-class calibration", "simulated")}
+    corrected = class_conditional_audit(annotated, confusions=confusions)
+    pair = corrected.pairs[0]
+    assert not pair.verdict.finding
+    assert "corrected for the annotator's errors (per-class calibration), is " in pair.verdict.reason
+    assert pair.generated.dp_gap.low > 0.10  # as annotated, the gap's whole interval lies above the threshold
+    assert pair.corrected_gap.low == 0.0 and pair.corrected_gap.value < 0.05
+    report = corrected.to_dict()["corrected"]
+    assert report["confusion"] == "per-class calibration" and report["confusion_by_label"]["1"] == per_class[1].tolist()
+    assert report["shares_by_label"]["0"]["green"]["low"] < 0.4 < report["shares_by_label"]["0"]["green"]["high"]
+    assert any("errors that differ by Y value" in note for note in corrected.notes)
+
+
+def test_corrected_gap_of_the_audit_covers_the_true_gap_by_simulation():
+    rng = np.random.default_rng(22)
+    shares = (0.3, 0.5)  # equal samples per class: P(Y=1|green) = 0.625, P(Y=1|red) = 0.5/1.2
+    truth = 0.5 / 0.8 - 0.5 / 1.2
+    covered = 0
+    for _ in range(60):
+        annotated = [annotated_codes(rng, share, 800, **errors) for share, errors in zip(shares, ERRORS_BY_CLASS)]
+        per_class = np.stack([calibration_counts(rng, 150, **errors) for errors in ERRORS_BY_CLASS])
+        pair = class_conditional_audit(annotated, confusions={("color", "label"): LabelConfusions(per_class, "per-class calibration", "simulated")}, seed=int(rng.integers(1 << 30))).pairs[0]
+        covered += pair.corrected_gap.contains(truth)
+    assert covered / 60 >= 0.9
+
+
+def test_never_generated_group_is_a_finding_and_the_signature_still_renders(tmp_path):
+    from report_examples import minimal_report
+
+    from hubaudit.report.html_report import render_html
+    from hubaudit.report.markdown_report import render_markdown
+    from hubaudit.report.terminal import fairness_lines
+
+    annotated = [np.zeros(200, int), np.zeros(200, int)]  # no sample annotated green
+    reference = colored_mnist(n=100, seed=4, image_size=8)
+    confusions = {("color", "label"): LabelConfusions(np.array([[[95, 5], [5, 95]]] * 2), "overall calibration", "simulated")}
+    signature = class_conditional_audit(annotated, reference=reference, confusions=confusions)
+    pair = signature.pairs[0]
+    assert pair.verdict.finding and pair.verdict.reason.startswith("sensitive group(s) 'green' never generated: none of the 400")
+    assert "gap of the generated data is undefined" in pair.verdict.reason
+    assert [finding["kind"] for finding in signature.findings()] == ["fairness"]
+    report = json.loads(json.dumps(signature.to_dict()))
+    generated = report["by_source"]["generated"]
+    assert generated["dp_gap"] is None and generated["empty_groups"] == ["green"] and "dp_gap_undefined" in generated
+    assert generated["table"] == [[200, 200], [0, 0]] and generated["positive_rates"]["red"]["value"] == 0.5
+    assert "gap_difference" not in report and report["by_source"]["reference"]["dp_gap"] is not None
+    assert report["corrected"]["absent_groups"] == ["green"] and report["corrected"]["dp_gap"] is None
+    assert "demographic-parity gap undefined" in fairness_lines(report)[0]
+    full = {**minimal_report(tmp_path, conditions=(0, 1)), "fairness": report, "findings": signature.findings()}
+    html, markdown = render_html(full), render_markdown(full)
+    assert "never generated" in html and "generated, corrected (overall calibration)" in html
+    assert "never generated" in markdown and "demographic-parity gap n/a" in markdown
+
+
+def test_group_seen_only_through_annotator_errors_is_never_generated_after_correction():
+    rng = np.random.default_rng(23)
+    errors = {"false_positive": 0.05, "false_negative": 0.1}
+    annotated = [annotated_codes(rng, 0.0, 1000, **errors) for _ in range(2)]  # greens are all false positives
+    assert min(codes.sum() for codes in annotated) > 20
+    confusion = calibration_counts(rng, 400, **errors)
+    signature = class_conditional_audit(
+        annotated, confusions={("color", "label"): LabelConfusions(np.stack([confusion, confusion]), "overall calibration", "simulated")})
+    pair = signature.pairs[0]
+    assert pair.verdict.finding and "'green' never generated as far as the annotator's errors tell" in pair.verdict.reason
+    assert signature.to_dict()["corrected"]["absent_groups"] == ["green"]
+
+
+def test_label_confusions_split_the_held_out_split_by_the_label_column():
+    from hubaudit.annotate import train_auxiliary_annotator
+
+    data = colored_mnist(n=300, seed=5, image_size=8)
+    annotator = train_auxiliary_annotator(data, "color", epochs=1)
+    records = annotator.calibration_records
+    assert len(records.true_values) == annotator.provenance["held_out_size"] < len(data)  # never the training records
+    per_class = label_confusions(annotator, "label")
+    assert per_class.source == "per-class calibration" and "split by column label" in per_class.calibration
+    assert per_class.counts.sum(axis=0).tolist() == annotator.confusion.tolist()
+    for label in (0, 1):
+        held_out = records.columns["label"] == label
+        assert per_class.counts[label].sum() == held_out.sum()
+    overall = label_confusions(annotator, "gender")
+    assert overall.source == "overall calibration" and "no column 'gender'" in overall.calibration
+    assert (overall.counts == annotator.confusion).all()
+    annotator.confusion = annotator.confusion  # a matrix set directly has no records
+    assert "not known here" in label_confusions(annotator, "label").calibration
+    annotator.confusion = None
+    assert label_confusions(annotator, "label") is None
+
+
+def test_annotated_label_is_not_corrected():
+    rng = np.random.default_rng(24)
+    color, tint = (rng.random(400) < 0.5).astype(int), (rng.random(400) < 0.5).astype(int)
+    signature = audit_fairness(
+        kind="class-conditional", conditions=[0, 1], probabilities={"color": np.split(one_hot(color), 2), "tint": np.split(one_hot(tint), 2)},
+        attribute_values={"color": GROUPS, "tint": ("0", "1")}, options=FairnessOptions(sensitive=("color",), labels=("tint",)),
+        confusions={("color", "tint"): LabelConfusions(np.stack([np.eye(2, dtype=int) * 50] * 2), "overall calibration", "simulated")},
+    )
+    assert "Y is annotated too" in signature.to_dict()["corrected"]["unavailable"]
+    assert "as annotated (not corrected for annotator errors)" in signature.pairs[0].verdict.reason

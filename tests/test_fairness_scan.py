@@ -120,7 +120,6 @@ BAD_INPUT = {
     "label map not binary": (["--label-map", "0=0,1=0,2=2"], "--label-map '0=0,1=0,2=2': expected CLASS=LABEL"),
     "reference without the sensitive column": (["--label-map", "0=0,1=0,2=1", "--reference", "no-color"], "has no column 'color' (columns: label)"),
     "reference group without records": (["--label-map", "0=0,1=0,2=1", "--reference", "all-red"], "sensitive group(s) '1' have no records"),
-    "too few samples for the test": (["--label-map", "0=0,1=0,2=1", "-n", "5"], "the table (15 samples) is too small for a chi-square test"),
     "label named like the sensitive attribute": (["--label", "color"], "color is named both --sensitive and --label"),
 }
 
@@ -157,16 +156,48 @@ def test_unconditional_model_needs_an_annotated_label(test_hub, tmp_path, capsys
     assert code == 2 and "annotate it with --attribute NAME=SPEC and --label NAME" in output, output
 
 
-def test_a_fairness_test_failing_after_sampling_still_writes_the_report_with_its_error(test_hub, tmp_path, capsys, colour_annotator):
+def test_sparse_table_gets_an_exact_test_and_a_saved_calibration_corrects_overall(test_hub, tmp_path, capsys, colour_annotator):
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "4", "--batch-size", "4",
-        "--attribute", f"color=aux:{colour_annotator}", "--attribute", f"tint=aux:{colour_annotator}",
-        "--sensitive", "color", "--label", "tint",
+        test_hub.repo("ddpm-class-conditional"), "-n", "5", "--batch-size", "5",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+    ]
+    code, report, output = scan(args, tmp_path, capsys)
+    assert code == 0, output
+    fairness = report["fairness"]
+    generated = fairness["by_source"]["generated"]
+    assert generated["n"] == 15 and generated["independence_test"]["method"] != "g-test"
+    corrected = fairness["corrected"]  # the saved annotator's confusion matrix: no records to split by class
+    assert corrected["confusion"] == "overall calibration" and "calibration records are not known here" in corrected["calibration"]
+    assert fairness["verdict"]["finding"] == any(finding["kind"] == "fairness" for finding in report["findings"])
+
+
+def test_aux_data_with_the_label_column_gives_per_class_calibration(test_hub, tmp_path, capsys, reference):
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "20", "--batch-size", "20",
+        "--attribute", "color=aux", "--aux-data", str(reference), "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+    ]
+    code, report, output = scan(args, tmp_path, capsys)
+    assert code == 0, output
+    corrected = report["fairness"]["corrected"]
+    assert corrected["confusion"] == "per-class calibration", corrected
+    assert "split by column label" in corrected["calibration"]
+    held_out = sum(map(sum, report["properties"]["attributes"][0]["annotator"]["confusion"]))
+    assert sum(sum(map(sum, matrix)) for matrix in corrected["confusion_by_label"].values()) == held_out
+    assert set(corrected["shares_by_label"]) == {"0", "1"} and set(corrected["shares_by_label"]["1"]) == {"0", "1"}
+
+
+def test_a_fairness_test_failing_after_sampling_still_writes_the_report_with_its_error(
+    test_hub, tmp_path, capsys, colour_annotator, reference
+):
+    args = [  # one sample of class 2, the only class with label 1: too few for the probe to train on
+        test_hub.repo("ddpm-class-conditional"), "-n", "1", "--batch-size", "1",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
+        "--label-map", "0=0,1=0,2=1", "--reference", str(reference),
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 2
     assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [
-        line for line in output.splitlines() if "too small for a chi-square test" in line]
+        line for line in output.splitlines() if "the probe needs at least 2 records of each label value" in line]
     assert report is not None and "properties" in report and "fairness" not in report  # the finished section is kept
     assert [(entry["section"], entry["error"]) for entry in report["errors"]] == [("fairness", "TooFewSamples")]
     assert "Audits that did not finish" in (tmp_path / "report.html").read_text()

@@ -13,7 +13,7 @@ from hubaudit.annotate import AuxiliaryAnnotator
 from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
 from hubaudit.audit import properties
-from hubaudit.audit.properties import PropertyOptions
+from hubaudit.audit.options import PropertyOptions
 from hubaudit.audit.property_entries import condition_entry, self_audit
 from hubaudit.data import mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions

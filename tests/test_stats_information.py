@@ -1,11 +1,16 @@
-"""S x Y contingency helpers: mutual information, independence tests, BH, positive rates, parity gap."""
+"""S x Y contingency helpers: mutual information, independence tests (exact when sparse), BH, positive rates,
+parity gap, and the parity gap corrected for annotator errors that differ by label value."""
 
 import math
 
 import numpy as np
 import pytest
 
+from scipy import stats
+
 from hubaudit.errors import EmptyGroup, InvalidData, TooFewSamples
+from hubaudit.stats.corrected_gap import corrected_parity_gap
+from hubaudit.stats.information import BOSCHLOO_MAX_TABLES, meets_cochrans_rule
 from hubaudit.stats import (
     benjamini_hochberg,
     contingency_table,
@@ -60,16 +65,72 @@ def test_chi_square_on_a_two_by_three_table():
     assert result.chi_square_p_value == pytest.approx(0.24935, abs=1e-4)
 
 
-def test_table_too_small_for_a_chi_square_test_is_refused():
-    with pytest.raises(TooFewSamples, match="smallest expected count"):
-        independence_tests([[3, 1], [1, 3]])
+def test_sparse_two_by_two_table_gets_boschloos_exact_test():
+    table = [[3, 1], [1, 3]]
+    assert not meets_cochrans_rule(np.array(table))
+    result = independence_tests(table)
+    assert result.method == "boschloo-exact" and "Cochran's rule" in result.note
+    assert result.p_value == pytest.approx(stats.boschloo_exact(table).pvalue)
+    assert result.g_p_value is None and result.chi_square is None and result.degrees_of_freedom == 1
 
 
-def test_empty_sensitive_group_is_named():
+def test_sparse_two_by_two_table_too_large_for_boschloo_gets_fishers_test():
+    table = [[400, 395], [1, 4]]  # 401 x 399 > BOSCHLOO_MAX_TABLES tables to enumerate
+    assert (401 + 1) * (399 + 1) > BOSCHLOO_MAX_TABLES
+    result = independence_tests(table)
+    assert result.method == "fisher-exact"
+    assert result.p_value == pytest.approx(stats.fisher_exact(table).pvalue)
+
+
+def exact_fisher_p_value(table: list[list[int]]) -> float:
+    """Fisher's exact p-value of a 2 x C table by enumerating every table with its margins."""
+    rows, columns = np.sum(table, axis=1), np.sum(table, axis=0)
+
+    def probability(first_row):
+        cells = [*first_row, *(columns - first_row)]
+        return math.exp(sum(math.lgamma(m + 1) for m in (*rows, *columns)) - math.lgamma(rows.sum() + 1)
+                        - sum(math.lgamma(c + 1) for c in cells))
+
+    tables = [np.array(first) for first in np.ndindex(*(columns + 1)) if sum(first) == rows[0]]
+    observed = probability(np.array(table[0]))
+    return sum(p for p in map(probability, tables) if p <= observed * (1 + 1e-9))
+
+
+def test_sparse_larger_table_gets_a_monte_carlo_fisher_test_close_to_the_exact_one():
+    table = [[3, 1, 0], [1, 3, 2]]
+    result = independence_tests(table)
+    assert result.method == "fisher-exact-monte-carlo" and result.degrees_of_freedom == 2
+    assert result.p_value == pytest.approx(exact_fisher_p_value(table), abs=0.015)
+    assert independence_tests(table, random_state=1).p_value == pytest.approx(result.p_value, abs=0.015)
+
+
+def test_exact_test_holds_its_level_on_sparse_independent_tables():
+    rng = np.random.default_rng(5)
+    p_values = []
+    for _ in range(200):  # 12 samples per label value, P(S=1) = 0.3 under both: expected counts below 5
+        ones = rng.binomial(12, 0.3, size=2)
+        p_values.append(independence_tests([12 - ones, ones]).p_value)
+    assert np.mean(np.array(p_values) <= 0.05) <= 0.05
+
+
+def test_empty_rows_and_columns_are_dropped_before_testing():
+    with_empty = independence_tests([[20, 30], [0, 0], [30, 20]])
+    assert with_empty.method == "g-test" and with_empty.degrees_of_freedom == 1
+    assert with_empty.g_p_value == pytest.approx(independence_tests([[20, 30], [30, 20]]).g_p_value)
+
+
+def test_table_where_s_takes_one_value_has_no_test():
+    result = independence_tests([[30, 30], [0, 0]])
+    assert (result.method, result.p_value, result.degrees_of_freedom) == ("none", 1.0, 0)
+    assert "S takes one value" in result.note
+
+
+def test_mutual_information_ignores_an_empty_group_but_rates_name_it():
+    assert mutual_information([[10, 5], [0, 0], [5, 10]]) == pytest.approx(mutual_information([[10, 5], [5, 10]]))
     with pytest.raises(EmptyGroup, match="'women'"):
-        mutual_information([[10, 5], [0, 0]], group_names=["men", "women"])
+        positive_rates([[10, 5], [0, 0]], group_names=["men", "women"])
     with pytest.raises(EmptyGroup):
-        positive_rates([[0, 0], [4, 5]])
+        demographic_parity_gap([[0, 0], [4, 5]])
 
 
 def test_benjamini_hochberg_rejects_the_step_up_set():
@@ -118,3 +179,89 @@ def test_parity_gap_of_several_groups_is_max_minus_min():
 def test_parity_gap_interval_covers_the_true_gap(rates, sizes):
     result = simulate_gap_coverage(positive_rates=rates, group_size=sizes, trials=400, random_state=9)
     assert result.coverage >= 0.93
+
+
+def annotated_table(rng, true_shares, error_rates, n_per_label):
+    """An annotated (2, 2) S x Y table: per label value y, ``n_per_label`` samples with P(S=1) = true_shares[y],
+    annotated by an annotator that calls a 0 a 1 with probability error_rates[y][0] and a 1 a 0 with error_rates[y][1]."""
+    columns = []
+    for share, (false_positive, false_negative) in zip(true_shares, error_rates):
+        ones = rng.binomial(n_per_label, share)
+        called_one = rng.binomial(ones, 1 - false_negative) + rng.binomial(n_per_label - ones, false_positive)
+        columns.append([n_per_label - called_one, called_one])
+    return np.array(columns).T
+
+
+def calibration_confusions(rng, error_rates, per_value):
+    """Confusion counts ``[2, 2, 2]`` of ``per_value`` calibration records of each S value, per label value."""
+    matrices = []
+    for false_positive, false_negative in error_rates:
+        called_one_of_zero, called_zero_of_one = rng.binomial(per_value, false_positive), rng.binomial(per_value, false_negative)
+        matrices.append([[per_value - called_one_of_zero, called_one_of_zero], [called_zero_of_one, per_value - called_zero_of_one]])
+    return np.array(matrices)
+
+
+def true_gap(true_shares):
+    rate_of_one = true_shares[1] / (true_shares[0] + true_shares[1])  # equal samples per label value
+    rate_of_zero = (1 - true_shares[1]) / (2 - true_shares[0] - true_shares[1])
+    return abs(rate_of_one - rate_of_zero)
+
+
+CLASS_DEPENDENT_ERRORS = ((0.02, 0.15), (0.15, 0.02))
+"""Under Y=0 the annotator misses 15% of the S=1 samples, under Y=1 it calls 15% of the S=0 samples S=1."""
+
+
+def test_class_dependent_annotator_errors_invent_a_gap_that_the_correction_removes():
+    rng = np.random.default_rng(11)
+    table = annotated_table(rng, (0.4, 0.4), CLASS_DEPENDENT_ERRORS, 4000)  # S independent of Y
+    naive = demographic_parity_gap(table)
+    assert naive.low > 0.10  # counted as annotated, a clear gap above the usual threshold
+    corrected = corrected_parity_gap(table, calibration_confusions(rng, CLASS_DEPENDENT_ERRORS, 400))
+    assert corrected.dp_gap.value < 0.03 and corrected.dp_gap.low == 0.0 and corrected.dp_gap.high < 0.10
+    assert corrected.shares_by_label[0]["1"].contains(0.4) and corrected.shares_by_label[1]["1"].contains(0.4)
+    assert corrected.shares_by_label[0]["1"].confidence == pytest.approx(0.975)  # Bonferroni over the two label values
+
+
+def test_corrected_gap_interval_covers_the_true_gap_by_simulation():
+    rng = np.random.default_rng(12)
+    shares, n = (0.3, 0.5), 1000
+    truth = true_gap(shares)
+    covered = 0
+    for _ in range(200):
+        table = annotated_table(rng, shares, CLASS_DEPENDENT_ERRORS, n)
+        gap = corrected_parity_gap(table, calibration_confusions(rng, CLASS_DEPENDENT_ERRORS, 150), n_draws=2000, random_state=rng)
+        covered += gap.dp_gap.contains(truth)
+    assert covered / 200 >= 0.93
+
+
+def test_two_group_corrected_gap_interval_is_the_corner_range_of_the_share_intervals():
+    table, confusions = [[600, 350], [400, 650]], [[[180, 20], [30, 170]], [[170, 30], [10, 190]]]
+    result = corrected_parity_gap(table, confusions, group_names=["a", "b"])
+    low_0, high_0 = result.shares_by_label[0]["b"].low, result.shares_by_label[0]["b"].high
+    low_1, high_1 = result.shares_by_label[1]["b"].low, result.shares_by_label[1]["b"].high
+
+    def gap(share_0, share_1):  # P(Y=1|b) - P(Y=1|a), 1000 samples per label value
+        return share_1 / (share_0 + share_1) - (1 - share_1) / (2 - share_0 - share_1)
+
+    corners = [gap(share_0, share_1) for share_0 in (low_0, high_0) for share_1 in (low_1, high_1)]
+    assert min(corners) > 0  # b's rate is the higher one throughout
+    assert (result.dp_gap.low, result.dp_gap.high) == pytest.approx((min(corners), max(corners)))
+    assert result.positive_rates["b"].value > result.positive_rates["a"].value
+
+
+def test_corrected_gap_is_undefined_when_a_group_is_absent_under_both_labels():
+    result = corrected_parity_gap([[500, 500], [0, 0]], [[[95, 5], [5, 95]]] * 2, group_names=["red", "green"])
+    assert result.dp_gap is None and "'green'" in result.undefined
+    assert set(result.positive_rates) == {"red"}
+    assert result.to_dict()["dp_gap"] is None and "undefined" in result.to_dict()["dp_gap_undefined"]
+
+
+def test_corrected_gap_of_three_groups_is_sound_and_refuses_mismatched_confusions():
+    confusion = np.array([[90, 5, 5], [5, 90, 5], [5, 5, 90]])
+    result = corrected_parity_gap([[300, 200], [400, 300], [300, 500]], [confusion, confusion])
+    assert result.dp_gap.low <= result.dp_gap.value <= result.dp_gap.high
+    assert set(result.positive_rates) == {"0", "1", "2"}
+    with pytest.raises(InvalidData, match="confusion matrix per label value"):
+        corrected_parity_gap([[300, 200], [400, 300]], [confusion, confusion])
+    with pytest.raises(TooFewSamples):
+        corrected_parity_gap([[300, 200], [400, 300]], [[[0, 0], [5, 95]], [[95, 5], [5, 95]]])

@@ -216,7 +216,7 @@ def test_a_store_drawn_with_another_runtime_is_never_resumed_and_the_scan_says_s
     first = hubaudit.scan(MODEL, out_dir=tmp_path, **FAST).to_dict()
     old_path = Path(first["samples"][0]["store_path"])
     assert open_sample_store(old_path).key["runtime"]["device"] == "cpu"
-    monkeypatch.setattr("hubaudit.audit.scan.version", lambda library: "99.0")  # as after an upgrade
+    monkeypatch.setattr("hubaudit.audit.sampled.version", lambda library: "99.0")  # as after an upgrade
     second = hubaudit.scan(MODEL, out_dir=tmp_path, **FAST).to_dict()
     assert second["samples"][0]["generated"] == 8 and Path(second["samples"][0]["store_path"]) != old_path
     assert f"sample store {old_path} was drawn with" in caplog.text and '"torch": "99.0"' in caplog.text

@@ -4,7 +4,9 @@ An annotator maps images ``uint8 [N, H, W, C]`` (C = 1, 3 or 4, any size) to pro
 ``float64 [N, K]`` over the K values of one :class:`Attribute`; column ``k`` is the
 probability of ``attribute.values[k]``, so for a 0/1 data column, column 1 is "the attribute
 holds". Its optional ``confusion`` matrix (counts ``int64 [K, K]``, rows = true value,
-columns = predicted value) comes from labelled data it was not trained on.
+columns = predicted value) comes from labelled data it was not trained on; when it was counted
+here (:meth:`Annotator.calibrate`), ``calibration_records`` keeps those records' values so that
+it can be counted again within a subgroup (e.g. per label value, for the fairness audit).
 """
 
 from __future__ import annotations
@@ -55,6 +57,19 @@ class Attribute:
 
     def to_json(self) -> dict:
         return {"name": self.name, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class CalibrationRecords:
+    """The records a confusion matrix was counted on, without their images.
+
+    ``true_values`` and ``predicted_values`` are value indices ``int64 [M]``; ``columns`` holds the
+    calibration data's other columns at those records (name -> ``int64 [M]``).
+    """
+
+    true_values: np.ndarray
+    predicted_values: np.ndarray
+    columns: dict[str, np.ndarray]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -118,6 +133,8 @@ class Annotator(ABC):
         self.attribute = attribute
         self.device = resolve_device(device)
         self.confusion = confusion
+        self.calibration_records: CalibrationRecords | None = None
+        """The records ``confusion`` was counted on, when :meth:`calibrate` counted it; None otherwise."""
         self.calibration: str | None = None if confusion is None else "supplied with the annotator"
         """Where ``confusion`` was measured (records, source, column), for reports; None if uncalibrated."""
         self.compute_dtype: torch.dtype | None = None
@@ -137,6 +154,7 @@ class Annotator(ABC):
                 raise InvalidData(f"confusion matrix for {self.attribute.name!r} must be non-negative counts [{size}, {size}], got {counts.shape}")
             counts = counts.astype(np.int64)
         self._confusion = counts
+        self.calibration_records = None  # a confusion matrix set directly has no records here
 
     @property
     def accuracy(self) -> float | None:
@@ -182,10 +200,13 @@ class Annotator(ABC):
         return np.concatenate(batches)
 
     def calibrate(self, data: LabelledImages, column: str, *, batch_size: int = 64) -> np.ndarray:
-        """Set and return ``confusion`` from ``data``'s images and 0..K-1 ``column`` (held-out data only)."""
+        """Set and return ``confusion`` from ``data``'s images and 0..K-1 ``column`` (held-out data only);
+        ``calibration_records`` keeps the true and predicted values and ``data``'s other columns."""
         labels = value_labels(data, column, value_count=len(self.attribute.values))
         predicted = self.predict_proba(data.images, batch_size=batch_size).argmax(axis=1)
         self.confusion = confusion_matrix(labels, predicted, labels=range(len(self.attribute.values)))
+        others = {name: np.asarray(values) for name, values in data.columns.items() if name != column}
+        self.calibration_records = CalibrationRecords(labels, predicted.astype(np.int64), others)
         self.calibration = f"{len(data)} records of {data.source or 'labelled data'} (column {column})"
         return self.confusion
 

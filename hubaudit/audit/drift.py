@@ -18,7 +18,7 @@ from hubaudit.stats.paired import paired_difference_interval
 
 if TYPE_CHECKING:
     from hubaudit.audit.properties import PropertyAudit
-    from hubaudit.audit.scan import ConditionSamples
+    from hubaudit.audit.sampled import ConditionSamples
     from hubaudit.sampling import Sampler
 
 DRIFT_TOLERANCE = 0.01

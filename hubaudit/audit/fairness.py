@@ -4,11 +4,14 @@ A receiver about to train a classifier on a shared model's samples measures, in 
 the S x Y table, P(Y=1 | S=s) per group, the demographic-parity gap (with an interval), I(S;Y)
 and independence tests, for every (S, Y) pair asked for (Benjamini-Hochberg over the pairs).
 S is always annotated; Y is the class or prompt a sample was drawn for (mapped to 0/1), or
-annotated too. A finding is made for a pair when S and Y are significantly dependent after BH
-and either the gap's interval lies above ``max_dp_gap``, or the gap exceeds a trusted
-baseline's (the receiver's reference data, or the rates the model card declares) by an
-interval lying above ``max_gap_increase``. With reference data, :mod:`hubaudit.audit.probe`
-adds what a classifier trained on the samples loses against one trained on the reference.
+annotated too. With Y read off the conditions, P(S | Y) and the gap are also corrected for the
+S annotator's errors per label value (:mod:`hubaudit.audit.fairness_correction`), and the
+verdict judges the corrected gap when it is defined. A finding is made for a pair when a
+sensitive group is never generated, or when S and Y are significantly dependent after BH and
+either the gap's interval lies above ``max_dp_gap``, or the gap exceeds a trusted baseline's
+(the receiver's reference data, or the rates the model card declares) by an interval lying
+above ``max_gap_increase``. With reference data, :mod:`hubaudit.audit.probe` adds what a
+classifier trained on the samples loses against one trained on the reference.
 """
 
 from __future__ import annotations
@@ -20,29 +23,15 @@ from itertools import product
 
 import numpy as np
 
-from hubaudit.annotate.base import value_labels
 from hubaudit.audit.declared_rates import DeclaredRates, declared_positive_rates
+from hubaudit.audit.fairness_correction import CorrectedSignature, LabelConfusions, correct_pair
+from hubaudit.audit.fairness_sources import SourceSignature, reference_signature, source_signature
 from hubaudit.audit.label_mapping import LABEL_VALUES, condition_labels
 from hubaudit.audit.probe import ProbeComparison, probe_downstream
 from hubaudit.data import LabelledImages
-from hubaudit.errors import (
-    EmptyGroup,
-    InvalidAttributeSpec,
-    InvalidFairnessOptions,
-    InvalidLabelMapping,
-    TooFewSamples,
-)
+from hubaudit.errors import InvalidAttributeSpec, InvalidFairnessOptions, InvalidLabelMapping
 from hubaudit.sampling import Condition
-from hubaudit.stats import (
-    IndependenceTest,
-    ShareEstimate,
-    benjamini_hochberg,
-    contingency_table,
-    demographic_parity_gap,
-    independence_tests,
-    mutual_information,
-    positive_rates,
-)
+from hubaudit.stats import ShareEstimate, benjamini_hochberg
 
 DEFAULT_LABEL = "label"
 """Name of the label Y when ``--label`` is not given."""
@@ -123,68 +112,6 @@ class FairnessOptions:
         return words + ([] if self.probe else ["--no-probe"])
 
 
-@dataclass(frozen=True)
-class SourceSignature:
-    """S x Y statistics of one source (generated samples or reference data); table is counts ``[G, 2]``."""
-
-    table: np.ndarray
-    positive_rates: dict[str, ShareEstimate]
-    dp_gap: ShareEstimate
-    mutual_information_nats: float
-    tests: IndependenceTest
-
-    def to_dict(self) -> dict:
-        return {
-            "n": int(self.table.sum()),
-            "table": self.table.tolist(),
-            "positive_rates": {name: estimate.to_dict() for name, estimate in self.positive_rates.items()},
-            "dp_gap": self.dp_gap.to_dict(),
-            "mutual_information_nats": self.mutual_information_nats,
-            "g_test_p_value": self.tests.g_p_value,
-            "chi2_p_value": self.tests.chi_square_p_value,
-        }
-
-
-def source_signature(
-    sensitive: np.ndarray, labels: np.ndarray, *, group_names: Sequence[str], confidence: float, source: str
-) -> SourceSignature:
-    """Statistics of codes ``sensitive`` (0..G-1) and ``labels`` (0/1), both ``int64 [N]``; ``source`` names them in errors.
-
-    Raises:
-        EmptyGroup: a sensitive group has no records.
-        TooFewSamples: too few records for the independence tests.
-    """
-    table = contingency_table(sensitive, labels, groups=len(group_names), label_values=2)
-    empty = [name for name, total in zip(group_names, table.sum(axis=1)) if total == 0]
-    if empty:
-        raise EmptyGroup(f"{source}: sensitive group(s) {', '.join(map(repr, empty))} have no records (of {len(labels)})")
-    try:
-        tests = independence_tests(table, group_names=group_names)
-    except TooFewSamples as err:
-        raise TooFewSamples(f"{source}: {err}") from err
-    return SourceSignature(
-        table,
-        positive_rates(table, group_names=group_names, confidence=confidence),
-        demographic_parity_gap(table, group_names=group_names, confidence=confidence),
-        mutual_information(table),
-        tests,
-    )
-
-
-def reference_signature(
-    reference: LabelledImages, *, sensitive: str, label: str, group_names: Sequence[str], confidence: float
-) -> tuple[SourceSignature, tuple[np.ndarray, np.ndarray]]:
-    """The signature of the reference's columns ``sensitive`` (0..G-1) and ``label`` (0/1), and those codes ``int64 [M]``.
-
-    Raises:
-        InvalidData: a column holds values out of range.
-        EmptyGroup, TooFewSamples: as :func:`source_signature`.
-    """
-    codes = value_labels(reference, sensitive, value_count=len(group_names)), value_labels(reference, label, value_count=2)
-    source = f"reference data {reference.source}, {sensitive}/{label}"
-    return source_signature(*codes, group_names=group_names, confidence=confidence, source=source), codes
-
-
 def gap_difference(generated: ShareEstimate, baseline: ShareEstimate | float) -> ShareEstimate:
     """``generated - baseline`` gap with a MOVER interval (Zou & Donner 2008) built from the two intervals.
 
@@ -205,9 +132,17 @@ class Verdict:
     reason: str
 
 
+def _interval_text(estimate: ShareEstimate) -> str:
+    return f"{estimate.value:.2f} [{estimate.low:.2f}, {estimate.high:.2f}]"
+
+
 @dataclass
 class PairSignature:
-    """Everything measured for one (S, Y) pair; ``verdict`` is set once BH has run over all pairs."""
+    """Everything measured for one (S, Y) pair; ``verdict`` is set once BH has run over all pairs.
+
+    ``corrected`` holds the statistics corrected for the S annotator's errors (or why there are
+    none); the verdict judges the corrected gap when it is defined, the annotated one otherwise.
+    """
 
     sensitive: str
     label: str
@@ -217,6 +152,7 @@ class PairSignature:
     reference: SourceSignature | None = None
     declared: DeclaredRates | None = None
     probe: ProbeComparison | None = None
+    corrected: CorrectedSignature | None = None
     verdict: Verdict | None = None
 
     @property
@@ -225,22 +161,65 @@ class PairSignature:
 
     @property
     def gap_difference(self) -> ShareEstimate | None:
-        """Generated gap minus the reference's, when reference data was given."""
-        return gap_difference(self.generated.dp_gap, self.reference.dp_gap) if self.reference else None
+        """Annotated generated gap minus the reference's, when reference data was given and the gap is defined."""
+        return self._excesses(self.generated.dp_gap)["the reference's"]
 
     @property
     def declared_gap_difference(self) -> ShareEstimate | None:
-        """Generated gap minus the gap the model card declares, when it declares one."""
-        return gap_difference(self.generated.dp_gap, self.declared.dp_gap) if self.declared else None
+        """Annotated generated gap minus the gap the model card declares, when it declares one and the gap is defined."""
+        return self._excesses(self.generated.dp_gap)["the declared"]
+
+    @property
+    def corrected_gap(self) -> ShareEstimate | None:
+        """The generated gap corrected for the annotator's errors, when it could be computed and is defined."""
+        return self.corrected.gap.dp_gap if self.corrected is not None and self.corrected.gap is not None else None
+
+    def _excesses(self, gap: ShareEstimate | None) -> dict[str, ShareEstimate | None]:
+        """``gap`` minus the reference's and the declared gap (None where a baseline or ``gap`` is missing)."""
+        baselines = {"the reference's": self.reference and self.reference.dp_gap, "the declared": self.declared and self.declared.dp_gap}
+        return {whose: gap_difference(gap, base) if gap is not None and base is not None else None for whose, base in baselines.items()}
+
+    def _judged_gap(self) -> tuple[ShareEstimate | None, str]:
+        """The gap the verdict judges (corrected when defined, else annotated) and how the verdict words it."""
+        annotated = self.generated.dp_gap
+        annotated_text = _interval_text(annotated) if annotated is not None else "undefined"
+        if self.corrected_gap is not None:
+            return self.corrected_gap, (
+                f"the demographic-parity gap of the generated data, corrected for the annotator's errors "
+                f"({self.corrected.confusions.source}), is {_interval_text(self.corrected_gap)} (as annotated: {annotated_text})"
+            )
+        said = f"the demographic-parity gap of the generated data is {annotated_text}"
+        return annotated, said + (" as annotated (not corrected for annotator errors)" if self.corrected is not None else "")
+
+    def _never_generated(self) -> str | None:
+        """The sentence naming the sensitive groups the model never generated, or None.
+
+        A group is never generated when no sample was annotated with it, or, with the correction,
+        when its corrected share is 0 under both label values (as many samples were annotated with
+        it as the annotator's errors alone produce).
+        """
+        n = int(self.generated.table.sum())
+        if self.generated.empty_groups:
+            return f"sensitive group(s) {', '.join(map(repr, self.generated.empty_groups))} never generated: none of the {n} samples was annotated so"
+        absent = self.corrected.gap.absent_groups if self.corrected is not None and self.corrected.gap is not None else ()
+        if not absent:
+            return None
+        counts = self.generated.table.sum(axis=1)
+        annotated = ", ".join(f"{counts[self.group_names.index(name)]} as {name!r}" for name in absent)
+        return (
+            f"sensitive group(s) {', '.join(map(repr, absent))} never generated as far as the annotator's errors tell: of the "
+            f"{n} samples, {annotated}, no more than its errors explain (corrected share 0 under both label values)"
+        )
 
     def judge(self, *, adjusted_p_value: float, confidence: float, max_dp_gap: float, max_gap_increase: float) -> Verdict:
-        """The finding and its reason (the report's ``verdict``)."""
-        gap = self.generated.dp_gap
-        said = f"the demographic-parity gap of the generated data is {gap.value:.2f} [{gap.low:.2f}, {gap.high:.2f}]"
-        excesses = {"the reference's": self.gap_difference, "the declared": self.declared_gap_difference}
+        """The finding and its reason (the report's ``verdict``); a never-generated group is a finding by itself."""
+        gap, said = self._judged_gap()
+        missing = self._never_generated()
+        if missing:
+            return Verdict(True, f"{missing}; {said}")
         above = [
-            f"it exceeds {whose} gap by {excess.value:.2f} [{excess.low:.2f}, {excess.high:.2f}], more than {max_gap_increase:.2f}"
-            for whose, excess in excesses.items()
+            f"it exceeds {whose} gap by {_interval_text(excess)}, more than {max_gap_increase:.2f}"
+            for whose, excess in self._excesses(gap).items()
             if excess is not None and excess.low > max_gap_increase
         ]
         if gap.low > max_dp_gap:
@@ -248,16 +227,17 @@ class PairSignature:
         if not above:
             return Verdict(False, f"{said}: not above {max_dp_gap:.2f} (nor above a baseline by more than {max_gap_increase:.2f})")
         if adjusted_p_value > 1 - confidence:
-            return Verdict(False, f"{said}, but S and Y are not significantly dependent (BH-adjusted G-test p = {adjusted_p_value:.3g})")
+            test = self.generated.tests.method
+            return Verdict(False, f"{said}, but S and Y are not significantly dependent (BH-adjusted {test} p = {adjusted_p_value:.3g})")
         return Verdict(True, f"{said}, {'; '.join(above)}")
 
     def to_dict(self) -> dict:
         by_source = {"generated": self.generated.to_dict()}
-        optional = {
-            "reference": self.reference and self.reference.to_dict(),
-            "declared": self.declared and {**self.declared.to_dict(), "gap_difference": self.declared_gap_difference.to_dict()},
-        }
-        by_source |= {name: value for name, value in optional.items() if value is not None}
+        if self.reference is not None:
+            by_source["reference"] = self.reference.to_dict()
+        if self.declared is not None:
+            declared_excess = self.declared_gap_difference
+            by_source["declared"] = {**self.declared.to_dict(), "gap_difference": declared_excess and declared_excess.to_dict()}
         out = {
             "sensitive": self.sensitive,
             "label": self.label,
@@ -266,8 +246,14 @@ class PairSignature:
             "label_values": list(LABEL_VALUES),
             "by_source": by_source,
         }
-        if self.reference is not None:
+        if self.gap_difference is not None:
             out["gap_difference"] = self.gap_difference.to_dict()
+        if self.corrected is not None:
+            out["corrected"] = self.corrected.to_dict()
+            if self.corrected_gap is not None:
+                excesses = self._excesses(self.corrected_gap)
+                named = {"gap_difference": excesses["the reference's"], "declared_gap_difference": excesses["the declared"]}
+                out["corrected"] |= {key: excess.to_dict() for key, excess in named.items() if excess is not None}
         if self.probe is not None:
             out["probe"] = self.probe.to_dict()
         out["verdict"] = {"finding": self.verdict.finding, "reason": self.verdict.reason}
@@ -312,6 +298,7 @@ def audit_fairness(
     images: Sequence[np.ndarray] | None = None,
     reference: LabelledImages | None = None,
     card: Mapping | None = None,
+    confusions: Mapping[tuple[str, str], LabelConfusions] | None = None,
     seed: int = 0,
 ) -> FairnessSignature:
     """The fairness signature of a scan's samples.
@@ -325,13 +312,21 @@ def audit_fairness(
         reference: trusted labelled data with a 0..K-1 column for every S and Y; with ``images``
             (and ``options.probe``) the probe runs on it.
         card: the model card's ``hubaudit`` section (for declared rates).
-        seed: seeds the probe's split and bootstrap.
+        confusions: (S name, Y name) -> the S annotator's confusion counts per label value
+            (:func:`hubaudit.audit.fairness_correction.label_confusions`, or counted on gold labels
+            of generated samples); a pair without one, or whose Y is annotated, is not corrected.
+        seed: seeds the probe's split and bootstrap and the corrected intervals' draws.
+
+    A sensitive group that is never generated (no sample annotated with it, or, corrected, no more
+    than the annotator's errors explain) is a finding; its rate and the gap are then undefined and
+    the rest is computed. A table too sparse for a chi-square test gets an exact test.
 
     Raises:
         InvalidAttributeSpec: a ``--sensitive`` or annotated ``--label`` names no ``--attribute``.
         InvalidLabelMapping: a label cannot be read off the conditions, or an annotated one is not binary.
         InvalidData: the reference lacks a column or holds values out of range.
-        EmptyGroup, TooFewSamples: a sensitive group has no samples, or too few for the tests.
+        EmptyGroup: a sensitive group has no records in the reference.
+        TooFewSamples: the probe lacks records (a reference cell, or a label value of the samples).
     """
     codes, label_sources = _generated_codes(kind, conditions, probabilities, attribute_values, options)
     notes = []
@@ -340,14 +335,29 @@ def audit_fairness(
             "Y read off the class or prompt: its balance is set by the samples drawn per condition, "
             "as in a receiver's training set drawn the same way"
         )
-    notes.append("S (and an annotated Y) are annotator labels: annotator errors shrink the measured gap towards 0")
+    notes.append(
+        "S (and an annotated Y) are annotator labels. Annotator errors that are the same for every Y value shrink the "
+        "measured gap towards 0; errors that differ by Y value (e.g. by class) can shrink it or invent one. With Y read "
+        "off the conditions and a calibrated S annotator, 'corrected' holds P(S|Y) and the gap corrected with the "
+        "annotator's confusion matrix per label value ('per-class calibration', or gold labels on generated samples) "
+        "or its one overall matrix ('overall calibration', which removes only errors that do not depend on Y); the "
+        "verdict judges the corrected gap when it is defined, the annotated one otherwise"
+    )
+    notes.append(
+        "The independence test is on the annotated table; with errors that differ by Y value it can find a dependence "
+        "that the true S and Y do not have, so a finding also needs the (corrected) gap's interval above the threshold "
+        "or a baseline"
+    )
     pairs = []
     for sensitive, label in product(options.sensitive, options.labels):
         group_names = attribute_values[sensitive]
         statistics = {"group_names": group_names, "confidence": options.confidence}
         pair = PairSignature(
-            sensitive, label, label_sources[label], group_names,
-            source_signature(codes[sensitive], codes[label], source=f"generated samples, {sensitive}/{label}", **statistics),
+            sensitive, label, label_sources[label], group_names, source_signature(codes[sensitive], codes[label], **statistics),
+        )
+        pair.corrected = correct_pair(
+            pair.generated.table, (confusions or {}).get((sensitive, label)), sensitive=sensitive,
+            label_annotated=label_sources[label] == "annotated", seed=seed, **statistics,
         )
         if reference is not None:
             pair.reference, reference_codes = reference_signature(reference, sensitive=sensitive, label=label, **statistics)
@@ -359,7 +369,7 @@ def audit_fairness(
         declared = declared_positive_rates(card or {}, sensitive=sensitive, label=label, group_names=group_names)
         pair.declared = DeclaredRates(declared) if declared is not None else None
         pairs.append(pair)
-    _, adjusted = benjamini_hochberg([pair.generated.tests.g_p_value for pair in pairs], false_discovery_rate=1 - options.confidence)
+    _, adjusted = benjamini_hochberg([pair.generated.tests.p_value for pair in pairs], false_discovery_rate=1 - options.confidence)
     for pair, p_value in zip(pairs, adjusted):
         pair.verdict = pair.judge(
             adjusted_p_value=p_value, confidence=options.confidence,

@@ -4,7 +4,10 @@
 and loads the reference data; :meth:`FairnessAudit.check_conditions` refuses a label mapping that
 does not fit the scanned classes or prompts before any sample is drawn; :meth:`FairnessAudit.run`
 reads the property audit's annotations (and, for the probe, the sample stores) and returns the
-:class:`~hubaudit.audit.fairness.FairnessSignature`.
+:class:`~hubaudit.audit.fairness.FairnessSignature`, corrected for each S annotator's errors with
+its confusion matrix per label value where its calibration records (the auxiliary records it was
+calibrated on, never those it trained on) carry a 0/1 column named like the label Y
+(:func:`~hubaudit.audit.fairness_correction.label_confusions`).
 """
 
 from __future__ import annotations
@@ -14,13 +17,9 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 from hubaudit.audit.declared_rates import read_card_section
-from hubaudit.audit.fairness import (
-    FairnessOptions,
-    FairnessSignature,
-    audit_fairness,
-    check_sensitive_names,
-    reference_signature,
-)
+from hubaudit.audit.fairness import FairnessOptions, FairnessSignature, audit_fairness, check_sensitive_names
+from hubaudit.audit.fairness_correction import label_confusions
+from hubaudit.audit.fairness_sources import reference_signature
 from hubaudit.audit.label_mapping import condition_labels
 from hubaudit.audit.probe import PROBE_IMAGE_SIZE
 from hubaudit.data import LabelledImages, load_labelled_images
@@ -29,7 +28,7 @@ from hubaudit.sampling import Condition
 
 if TYPE_CHECKING:
     from hubaudit.audit.properties import PropertyAudit
-    from hubaudit.audit.scan import SampledModel
+    from hubaudit.audit.sampled import SampledModel
 
 
 class FairnessAudit:
@@ -49,7 +48,7 @@ class FairnessAudit:
         Raises:
             InvalidAttributeSpec: a ``--sensitive`` name is not an ``--attribute``.
             InvalidData: the reference cannot be read, lacks an S or Y column, or holds values out of range.
-            EmptyGroup, TooFewSamples: a reference group is empty, or too small for the tests.
+            EmptyGroup: a reference group has no records.
         """
         check_sensitive_names(options, attribute_values)
         reference = None
@@ -77,6 +76,12 @@ class FairnessAudit:
         """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``."""
         n = properties.n_used
         probe = self.reference is not None and self.options.probe
+        annotators = {annotator.attribute.name: annotator for annotator in properties.annotators}
+        confusions = {  # uncalibrated annotators have none: their pairs are not corrected
+            (sensitive, label): found
+            for sensitive, label in product(self.options.sensitive, self.options.labels)
+            if (found := label_confusions(annotators[sensitive], label)) is not None
+        }
         return audit_fairness(
             kind=sampled.sampler.kind,
             conditions=[samples.condition for samples in sampled.samples],
@@ -85,32 +90,10 @@ class FairnessAudit:
                 annotator.attribute.name: [per_attribute[position][:n] for per_attribute in properties.probabilities]
                 for position, annotator in enumerate(properties.annotators)
             },
-            attribute_values={annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators},
+            attribute_values={name: annotator.attribute.values for name, annotator in annotators.items()},
             options=self.options,
             reference=self.reference,
             card=read_card_section(sampled.resolved, token=token),
+            confusions=confusions,
             seed=sampled.options.sampler.seed,
         )
-
-
-def summary_lines(section: dict) -> list[str]:
-    """A few lines for the terminal: per (S, Y) pair the generated gap, the baselines and the verdict."""
-    lines = []
-    for pair in [section, *section.get("other_pairs", [])]:
-        gap = pair["by_source"]["generated"]["dp_gap"]
-        baselines = [f"reference {pair['by_source']['reference']['dp_gap']['value']:.3f}"] if "reference" in pair["by_source"] else []
-        baselines += [f"declared {pair['by_source']['declared']['dp_gap']:.3f}"] if "declared" in pair["by_source"] else []
-        versus = f" (vs {', '.join(baselines)})" if baselines else ""
-        key = f"{pair['sensitive']}/{pair['label']}"
-        lines.append(
-            f"fairness  {key}: demographic-parity gap {gap['value']:.3f} [{gap['low']:.3f}, {gap['high']:.3f}]{versus}; "
-            f"BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
-        )
-        if "probe" in pair:
-            probe = pair["probe"]
-            lines.append(
-                f"  probe: trained on samples, accuracy {probe['trained_on_generated']['accuracy']:.3f} and parity difference "
-                f"{probe['trained_on_generated']['demographic_parity_difference']['value']:.3f} on the reference; "
-                f"{probe['accuracy_lost']:+.3f} accuracy lost, {probe['dp_difference_added']:+.3f} parity difference added"
-            )
-    return lines

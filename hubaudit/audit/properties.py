@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,13 +25,22 @@ import numpy as np
 from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
 from hubaudit.annotate.base import value_labels
 from hubaudit.data import LabelledImages, load_labelled_images
-from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidPropertyOptions
-from hubaudit.audit.property_entries import condition_entry, self_audit, sequential_entry, simultaneous_level
+from hubaudit.audit.gold import GoldLabels
+from hubaudit.audit.options import PropertyOptions
+from hubaudit.audit.property_entries import (
+    condition_entry,
+    gold_entry,
+    headline_sequence,
+    pooled_sequential,
+    self_audit,
+    sequential_entry,
+)
+from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidGoldLabels
 from hubaudit.sampling import fill_store
-from hubaudit.stats import ConfidenceSequence, confusion_rates
+from hubaudit.stats import confusion_rates
 
 if TYPE_CHECKING:
-    from hubaudit.audit.scan import SampledModel
+    from hubaudit.audit.sampled import SampledModel
 
 ANNOTATION_BATCH = 256
 """Samples read from a store and labelled at a time (memory stays flat in n)."""
@@ -48,80 +54,11 @@ STATEMENT = (
 )
 POOLED = " With several conditions, 'overall' pools the samples of all conditions (equal numbers each)."
 SEQUENTIAL = (
-    " Sampling stopped by a sequential rule: 'sequential' holds the anytime-valid estimate; the other "
-    "intervals use the same samples and are exact only for a sample count fixed in advance."
+    " Sampling stopped by a sequential rule (--target-width): the headline, 'sequential', is anytime-valid (it holds "
+    "at every sample count at once, so at the data-dependent stop too) and, for a calibrated annotator, is of the "
+    "corrected share with the calibration uncertainty carried (alpha split between the two); the other intervals "
+    "use the same samples but are exact only for a sample count fixed in advance."
 )
-
-
-@dataclass(frozen=True)
-class PropertyOptions:
-    """What a property-inference audit needs.
-
-    Attributes:
-        attributes: ``NAME=SPEC`` strings (grammar: :mod:`hubaudit.annotate.spec`).
-        aux_data: labelled images (any :func:`hubaudit.data.load_labelled_images` source) to train
-            ``aux`` annotators on and to calibrate the others; column NAME per attribute.
-        training_data: the sharer's own training data, column NAME per attribute: a self-audit.
-        confidence: the intervals' nominal coverage, in (0, 1).
-        target_width: stop sampling once the confidence sequence's half-width is at most this
-            (in (0, 0.5)); None samples the full n.
-        max_property_error: a self-audit reports a privacy finding when the outsider's estimate
-            is within this of the true training share.
-    """
-
-    attributes: tuple[str, ...]
-    aux_data: str | None = None
-    training_data: str | None = None
-    confidence: float = 0.95
-    target_width: float | None = None
-    max_property_error: float = 0.05
-
-    def __post_init__(self) -> None:
-        if not self.attributes:
-            raise InvalidPropertyOptions("property inference needs at least one --attribute NAME=SPEC")
-        if not 0 < self.confidence < 1:
-            raise InvalidPropertyOptions(f"--confidence must lie strictly between 0 and 1, got {self.confidence}")
-        if self.target_width is not None and not 0 < self.target_width < 0.5:
-            raise InvalidPropertyOptions(f"--target-width must lie strictly between 0 and 0.5, got {self.target_width}")
-        if not 0 < self.max_property_error < 1:
-            raise InvalidPropertyOptions(f"--max-property-error must lie strictly between 0 and 1, got {self.max_property_error}")
-
-    @classmethod
-    def from_arguments(
-        cls,
-        attributes: Sequence[str] | None,
-        *,
-        aux_data: str | Path | None = None,
-        training_data: str | Path | None = None,
-        confidence: float = 0.95,
-        target_width: float | None = None,
-        max_property_error: float = 0.05,
-    ) -> PropertyOptions | None:
-        """The options the CLI/API arguments give; None (no property inference) without attributes."""
-        if not attributes:
-            if aux_data is not None or training_data is not None or target_width is not None:
-                raise InvalidPropertyOptions("--aux-data, --training-data and --target-width need an --attribute NAME=SPEC")
-            return None
-        return cls(
-            tuple(attributes),
-            aux_data=str(aux_data) if aux_data is not None else None,
-            training_data=str(training_data) if training_data is not None else None,
-            confidence=confidence,
-            target_width=target_width,
-            max_property_error=max_property_error,
-        )
-
-    def command_words(self) -> list[str]:
-        """The ``hubaudit scan`` flags that give these options."""
-        words = [word for text in self.attributes for word in ("--attribute", text)]
-        optional = {
-            "--aux-data": self.aux_data,
-            "--training-data": self.training_data,
-            "--target-width": self.target_width,
-            "--confidence": self.confidence if self.confidence != 0.95 else None,
-            "--max-property-error": self.max_property_error if self.max_property_error != 0.05 else None,
-        }
-        return words + [word for flag, value in optional.items() if value is not None for word in (flag, str(value))]
 
 
 def first_sample_count(options: PropertyOptions, n: int, batch_size: int) -> int:
@@ -160,15 +97,20 @@ def sample_until_narrow(audit: PropertyAudit | None, sampled: SampledModel, *, n
 class PropertyAudit:
     """Annotators and their labels for one scan; build with :meth:`prepare`."""
 
-    def __init__(self, options: PropertyOptions, annotators: list[Annotator], training_shares: list[np.ndarray | None]):
+    def __init__(
+        self, options: PropertyOptions, annotators: list[Annotator], training_shares: list[np.ndarray | None],
+        gold: list[GoldLabels] | None = None,
+    ):
         self.options = options
         self.annotators = annotators
         self.training_shares = training_shares
+        self.gold = gold or []
         self.conditions: list = []
+        self.stores: list[str] = []  # the digest (folder name) of each condition's store
         self.probabilities: list[list[np.ndarray]] = []  # [condition][attribute] -> float [n, K]
         self.n_used = 0
         self.sequence_reached: bool | None = None
-        self._sequences: list[ConfidenceSequence] | None = None  # sequential looks: one per tracked value
+        self._sequences: list[list] | None = None  # sequential looks: [condition][attribute] headline sequence
         self._seen = 0
         self._section: dict | None = None
 
@@ -209,7 +151,11 @@ class PropertyAudit:
             annotators.append(annotator)
         training = load_labelled_images(options.training_data, allow_local=allow_local) if options.training_data else None
         shares = [training_share(training, annotator) if training is not None else None for annotator in annotators]
-        return cls(options, annotators, shares)
+        gold = [read_gold(path, annotators) for path in options.gold]
+        labelled = [(labels.store, labels.attribute) for labels in gold]
+        if len(set(labelled)) != len(labelled):
+            raise InvalidGoldLabels(options.gold[0], "two --gold files label the same attribute of the same store: give one")
+        return cls(options, annotators, shares, gold)
 
     def annotate(self, sampled: SampledModel, *, n: int) -> None:
         """Label the first ``n`` samples of every store (a fixed sample count; main process only)."""
@@ -219,6 +165,13 @@ class PropertyAudit:
 
     def _start(self, sampled: SampledModel) -> None:
         self.conditions, self._section = [samples.condition for samples in sampled.samples], None
+        self.stores = [samples.store.path.name for samples in sampled.samples]
+        for gold in self.gold:
+            if gold.store not in self.stores:
+                raise InvalidGoldLabels(
+                    gold.path, f"it labels the samples of store {gold.store}, which this scan does not draw (another model "
+                    "revision, sampler, seed or condition): label this scan's samples with hubaudit label REPORT",
+                )
         self.probabilities = [[np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions]
 
     def _label_up_to(self, sampled: SampledModel, n: int) -> None:
@@ -235,37 +188,27 @@ class PropertyAudit:
         timings["annotate_seconds"] = timings.get("annotate_seconds", 0.0) + time.perf_counter() - clock
 
     def _look(self, sampled: SampledModel, filled: int, n: int) -> int | None:
-        """One sequential look at the first ``filled`` samples: the sample count to stop at, or None to go on."""
+        """One sequential look at the first ``filled`` samples: the sample count to stop at, or None to go on.
+
+        Stops once every headline interval (each condition's and attribute's anytime-valid sequence) is at most
+        the target half-width; any look may stop, since the sequences hold at every sample count at once.
+        """
         if self._sequences is None:
             self._start(sampled)
-            self._sequences = [
-                ConfidenceSequence(confidence=level, target_half_width=self.options.target_width)
-                for _, level in self._sequence_outcomes(0, 0)
-            ]
+            self._sequences = [[headline_sequence(annotator, self.options) for annotator in self.annotators]
+                               for _ in self.conditions]
         self._label_up_to(sampled, filled)
-        for sequence, (outcomes, _) in zip(self._sequences, self._sequence_outcomes(self._seen, filled)):
-            sequence.update(outcomes)
+        for sequences, per_attribute in zip(self._sequences, self.probabilities):
+            for sequence, probabilities in zip(sequences, per_attribute):
+                sequence.update(probabilities[self._seen : filled].argmax(axis=1))
         self._seen = filled
-        reached = [sequence.samples_to_reach(self.options.target_width) for sequence in self._sequences]
-        self.sequence_reached = all(stop is not None for stop in reached)
-        if self.sequence_reached:
-            self.n_used = max(reached)
-        elif filled >= n:
-            self.n_used = n
-        return self.n_used if self.sequence_reached or filled >= n else None
-
-    def _sequence_outcomes(self, start: int, stop: int) -> list[tuple[np.ndarray, float]]:
-        """Per (condition, attribute, tracked value): 0/1 outcomes ``[stop - start]`` of "labelled that value"
-        for samples ``start .. stop-1``, with the level of that value's confidence sequence."""
-        outcomes = []
-        for per_attribute in self.probabilities:
-            for probabilities in per_attribute:
-                value_count = probabilities.shape[1]
-                predicted = probabilities[start:stop].argmax(axis=1)
-                tracked = [1] if value_count == 2 else range(value_count)
-                level = simultaneous_level(self.options.confidence, value_count)
-                outcomes += [((predicted == value).astype(float), level) for value in tracked]
-        return outcomes
+        self.sequence_reached = all(
+            sequence.half_width <= self.options.target_width for sequences in self._sequences for sequence in sequences
+        )
+        if self.sequence_reached or filled >= n:
+            self.n_used = filled
+            return filled
+        return None
 
     def section(self) -> dict:
         """The report's ``properties`` section (docs/report-schema.md), computed once after :meth:`annotate`."""
@@ -284,9 +227,14 @@ class PropertyAudit:
             condition_entry(condition, per_attribute[position][: self.n_used], annotator, options.confidence)
             for condition, per_attribute in zip(self.conditions, self.probabilities)
         ]
+        for entry, store, per_attribute in zip(by_condition, self.stores, self.probabilities):
+            gold = next((gold for gold in self.gold if (gold.store, gold.attribute) == (store, annotator.attribute.name)), None)
+            if gold is not None:
+                gold_entry(entry, gold, per_attribute[position][: self.n_used], options.confidence)
         if options.target_width is not None:
             for entry, per_attribute in zip(by_condition, self.probabilities):
                 entry["sequential"] = sequential_entry(per_attribute[position][: self.n_used], annotator, options, self.sequence_reached)
+                entry["estimates"]["sequential"] = entry["sequential"]["estimates"]
         entry = {
             "name": annotator.attribute.name,
             "values": list(annotator.attribute.values),
@@ -298,11 +246,13 @@ class PropertyAudit:
                 "calibration": annotator.calibration,
             },
             "by_condition": by_condition,
-            "primary_method": "corrected" if "corrected" in by_condition[0]["estimates"] else "classify_and_count",
+            "primary_method": primary_method(by_condition),
         }
         if len(self.conditions) > 1:
-            pooled = np.concatenate([per_attribute[position][: self.n_used] for per_attribute in self.probabilities])
-            entry["overall"] = condition_entry(self.conditions, pooled, annotator, options.confidence)
+            per_condition = [per_attribute[position][: self.n_used] for per_attribute in self.probabilities]
+            entry["overall"] = condition_entry(self.conditions, np.concatenate(per_condition), annotator, options.confidence)
+            if options.target_width is not None:
+                entry["overall"]["estimates"]["sequential"] = pooled_sequential(per_condition, annotator, options)
         if self.training_shares[position] is not None:
             entry["self_audit"] = self_audit(entry, self.training_shares[position], options.max_property_error)
         return entry
@@ -316,6 +266,30 @@ class PropertyAudit:
             for entry in section["attributes"]
             if entry.get("self_audit", {}).get("finding")
         ]
+
+
+def primary_method(by_condition: list[dict]) -> str:
+    """The headline estimator: the anytime-valid sequence when a sequential rule stopped sampling (the fixed-n
+    intervals are not valid at a data-dependent stop); else prediction-powered with gold labels for the (single)
+    condition; else corrected; else classify-and-count. With several conditions the pooled ``overall`` has no
+    prediction-powered estimate, so the headline stays the corrected one and ``ppi`` appears per condition."""
+    estimates = by_condition[0]["estimates"]
+    if "sequential" in estimates:
+        return "sequential"
+    if len(by_condition) == 1 and "ppi" in estimates:
+        return "ppi"
+    return "corrected" if "corrected" in estimates else "classify_and_count"
+
+
+def read_gold(path: str, annotators: list[Annotator]) -> GoldLabels:
+    """The gold labels in ``path``, checked against the annotated attributes and their values (before any sampling)."""
+    gold = GoldLabels.read(path)
+    annotator = next((annotator for annotator in annotators if annotator.attribute.name == gold.attribute), None)
+    if annotator is None:
+        raise InvalidGoldLabels(path, f"it labels {gold.attribute!r}, which no --attribute {gold.attribute}=SPEC annotates")
+    if tuple(annotator.attribute.values) != gold.values:
+        raise InvalidGoldLabels(path, f"its values {list(gold.values)} are not the annotator's {list(annotator.attribute.values)}")
+    return gold
 
 
 def require_better_than_chance(annotator: Annotator) -> None:

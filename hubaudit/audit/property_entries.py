@@ -9,18 +9,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hubaudit.annotate import Annotator
+from hubaudit.audit.gold import GoldLabels
 from hubaudit.errors import ClassifierNoBetterThanChance
 from hubaudit.stats import (
-    ConfidenceSequence,
+    ShareEstimate,
     corrected_shares,
     hoeffding_interval,
     hoeffding_sample_size,
     simultaneous_intervals,
     soft_share_intervals,
 )
+from hubaudit.stats.anytime import CorrectedConfidenceSequence, LabelledShareSequences, fixed_n_plan
+from hubaudit.stats.ppi import gold_confusion, ppi_shares
 
 if TYPE_CHECKING:
-    from hubaudit.audit.properties import PropertyOptions
+    from hubaudit.audit.options import PropertyOptions
 
 
 def condition_entry(condition: object, probabilities: np.ndarray, annotator: Annotator, confidence: float) -> dict:
@@ -54,29 +57,106 @@ def condition_entry(condition: object, probabilities: np.ndarray, annotator: Ann
     }
 
 
+def gold_entry(entry: dict, gold: GoldLabels, probabilities: np.ndarray, confidence: float) -> None:
+    """Add the prediction-powered estimates of ``gold``'s labels to the ``by_condition`` ``entry`` (in place):
+    ``estimates.ppi`` and the ``gold`` block (the labels used, gold-only intervals, effective sample size, the
+    annotator's confusion on these generated samples). ``probabilities``: the annotator's ``float [n, K]``."""
+    n, value_count = probabilities.shape
+    indices, codes = gold.codes(below=n)  # labels of samples beyond the n the estimates use are left out
+    unlabelled = np.ones(n, dtype=bool)
+    unlabelled[indices] = False
+    powered = ppi_shares(codes, probabilities[indices], probabilities[unlabelled], names=gold.values, confidence=confidence)
+    entry["estimates"]["ppi"] = {value: share.to_dict() for value, share in powered.shares.items()}
+    entry["gold"] = {
+        **gold.describe(),
+        "used": len(indices),
+        "gold_only": {value: share.to_dict() for value, share in powered.gold_only.items()},
+        "power_tuning": powered.power_tuning,
+        "effective_gold": powered.effective_gold,
+        "confusion_on_generated": gold_confusion(codes, probabilities[indices].argmax(axis=1), value_count=value_count).tolist(),
+    }
+
+
 def simultaneous_level(confidence: float, value_count: int) -> float:
     """Per-value level of intervals (or confidence sequences) that hold together over K values: Bonferroni (none for K = 2)."""
     return confidence if value_count == 2 else 1 - (1 - confidence) / value_count
 
 
+def headline_sequence(annotator: Annotator, options: PropertyOptions, *, confidence: float | None = None):
+    """The anytime-valid sequence a sequential scan stops on and reports as its headline: of the corrected shares
+    (:class:`CorrectedConfidenceSequence`, carrying the calibration uncertainty) when the annotator is calibrated
+    and correctable, else of its labelled shares; simultaneous over the values, at ``confidence`` (default the options')."""
+    level = options.confidence if confidence is None else confidence
+    values = list(annotator.attribute.values)
+    if annotator.confusion is not None:
+        try:
+            return CorrectedConfidenceSequence(annotator.confusion, names=values, confidence=level, target_half_width=options.target_width)
+        except ClassifierNoBetterThanChance:
+            pass
+    return LabelledShareSequences(values, confidence=level, target_half_width=options.target_width)
+
+
 def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: PropertyOptions, reached: bool) -> dict:
-    """The ``sequential`` block: confidence-sequence estimates of the labelled shares after ``len(probabilities)`` samples."""
-    values = annotator.attribute.values
-    level = simultaneous_level(options.confidence, len(values))
+    """The ``sequential`` block: the anytime-valid headline after ``len(probabilities)`` samples, what it is,
+    and the fixed-n Clopper-Pearson plans that reach the same half-width, with a recommendation."""
+    sequence = headline_sequence(annotator, options)
     predicted = probabilities.argmax(axis=1)
-    estimates = {}
-    for k, value in enumerate(values):
-        sequence = ConfidenceSequence(confidence=level, target_half_width=options.target_width)
-        sequence.update((predicted == k).astype(float))
-        estimates[value] = dataclasses.replace(sequence.estimate(), confidence=options.confidence).to_dict()
+    sequence.update(predicted)
+    values, n, target = annotator.attribute.values, len(probabilities), options.target_width
+    labelled = np.bincount(predicted, minlength=len(values)) / n
+    corrected = isinstance(sequence, CorrectedConfidenceSequence)
+    plan = fixed_n_plan(target, labelled_shares=labelled, confusion=annotator.confusion if corrected else None,
+                        confidence=options.confidence)
+    fixed = plan.corrected if corrected else plan.labelled
+    estimates = sequence.estimates()
     return {
-        "target_half_width": options.target_width,
+        "target_half_width": target,
         "reached": reached,
-        "n_used": len(probabilities),
-        "hoeffding_plan": hoeffding_sample_size(options.target_width, confidence=level),
-        **({"estimate": estimates[values[1]]} if len(values) == 2 else {}),
-        "estimates": estimates,
+        "n_used": n,
+        "guarantee": "anytime-valid: the interval holds at every sample count at once, so at the data-dependent stop too",
+        "estimates_what": "corrected shares (calibration uncertainty included)" if corrected else "the annotator's labelled shares",
+        "floor_half_width": sequence.floor_half_width() if corrected else 0.0,
+        "hoeffding_plan": hoeffding_sample_size(target, confidence=simultaneous_level(options.confidence, len(values))),
+        "fixed_n_plan": {"labelled": plan.labelled, "worst_case": plan.worst_case, "corrected": plan.corrected},
+        "recommendation": _plan_recommendation(n, fixed, plan.worst_case, reached, sequence, target),
+        **({"estimate": estimates[values[1]].to_dict()} if len(values) == 2 else {}),
+        "estimates": {value: estimate.to_dict() for value, estimate in estimates.items()},
     }
+
+
+def _plan_recommendation(n_used: int, fixed: int | None, worst_case: int, reached: bool, sequence, target: float) -> str:
+    """Whether the sequential stop or a fixed n (Clopper-Pearson, planned at the share now observed) is cheaper."""
+    if fixed is None:
+        floor = sequence.floor_half_width() if isinstance(sequence, CorrectedConfidenceSequence) else 0.0
+        return (f"no sample count reaches +-{target:g}: the annotator's calibration alone leaves +-{floor:.3f}; "
+                "calibrate it on more labelled data, or give --gold labels")
+    if not reached:
+        return (f"+-{target:g} was not reached within n = {n_used}; a fixed-n scan of -n {fixed} would reach it at the "
+                "share observed")
+    if fixed < n_used:
+        return (f"a fixed-n scan of -n {fixed} (Clopper-Pearson, planned at the share observed) would have reached "
+                f"+-{target:g} with fewer samples than this stop ({n_used}); fixed n is cheaper when the share is known "
+                f"roughly in advance (without that, plan for the worst case, {worst_case} labelled samples)")
+    return f"the sequential stop ({n_used} samples) beat the fixed-n plan at the share observed ({fixed})"
+
+
+def pooled_sequential(by_condition: list[np.ndarray], annotator: Annotator, options: PropertyOptions) -> dict:
+    """The pooled headline over C conditions (equal samples each): the mean of per-condition anytime-valid intervals
+    at level ``1 - alpha / C`` each, which holds for the mean share whenever all of them do."""
+    level = 1 - (1 - options.confidence) / len(by_condition)
+    intervals = []
+    for probabilities in by_condition:
+        sequence = headline_sequence(annotator, options, confidence=level)
+        sequence.update(probabilities.argmax(axis=1))
+        intervals.append(sequence.estimates())
+    n = sum(len(probabilities) for probabilities in by_condition)
+    pooled = {}
+    for value in annotator.attribute.values:
+        low, share, high = (float(np.mean([getattr(estimates[value], field) for estimates in intervals]))
+                            for field in ("low", "value", "high"))
+        notes = (f"mean of {len(by_condition)} per-condition anytime-valid intervals, each at level {level:.4g}",)
+        pooled[value] = ShareEstimate(share, low, high, intervals[0][value].method, n, options.confidence, notes).to_dict()
+    return pooled
 
 
 def self_audit(entry: dict, shares: np.ndarray, max_property_error: float) -> dict:
@@ -118,37 +198,3 @@ def self_audit(entry: dict, shares: np.ndarray, max_property_error: float) -> di
         "verdict": verdict,
         "finding": finding,
     }
-
-
-def summary_lines(section: dict) -> list[str]:
-    """A few lines for the terminal: per attribute and condition the corrected and naive estimates."""
-    lines = [f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"]
-    for attribute in section["attributes"]:
-        annotator = attribute["annotator"]
-        calibration = (f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
-                       if annotator["accuracy"] is not None else "uncalibrated")
-        lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
-        shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
-        entries = attribute["by_condition"] + ([attribute["overall"]] if "overall" in attribute else [])
-        for entry in entries:
-            where = " overall" if isinstance(entry["condition"], list) else "" if entry["condition"] is None else f" [{entry['condition']}]"
-            for value in shown:
-                corrected = entry["estimates"].get("corrected", {}).get(value)
-                text = f"corrected {_interval(corrected)}" if corrected else f"corrected: undefined ({entry['corrected_error']})"
-                naive = _interval(entry["estimates"]["classify_and_count"][value])
-                lines.append(f"  {attribute['name']}={value}{where}: {text}; classify-and-count {naive}; n={entry['n']}")
-            if "sequential" in entry:
-                sequential = entry["sequential"]
-                outcome = "reached" if sequential["reached"] else "not reached"
-                estimates = "; ".join(f"{value} {_interval(sequential['estimates'][value])}" for value in shown)
-                lines.append(
-                    f"  sequential: half-width {sequential['target_half_width']:g} {outcome} after {sequential['n_used']} "
-                    f"samples (Hoeffding plan {sequential['hoeffding_plan']}): {estimates}"
-                )
-        if "self_audit" in attribute:
-            lines.append(f"  self-audit: {attribute['self_audit']['verdict']}")
-    return lines
-
-
-def _interval(estimate: dict) -> str:
-    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"

@@ -29,7 +29,7 @@ from hubaudit.report.content import (
 from hubaudit.report.samples import read_condition_images
 from hubaudit.sampling.store import encode_png
 
-METHOD_ORDER = ("corrected", "classify_and_count", "hoeffding", "soft")
+METHOD_ORDER = ("sequential", "ppi", "corrected", "classify_and_count", "hoeffding", "soft")
 """Estimator columns in the per-condition tables (others follow in report order)."""
 GALLERY_CONDITIONS = 24
 """Conditions whose samples the page shows (a 1000-class model would make a page of megabytes)."""
@@ -126,11 +126,18 @@ def _attribute_notes(attribute: dict) -> list[str]:
     for label, entry in attribute_groups(attribute):
         if entry.get("corrected_error"):
             notes.append(f"{label}: no corrected estimate: {entry['corrected_error']}")
+        gold = entry.get("gold")
+        if gold:
+            notes.append(
+                f"{label}: 'ppi' is prediction-powered with {gold.get('used')} gold labels ({', '.join(gold.get('labellers') or [])}) "
+                f"from {gold.get('file')}; valid whatever the annotator's error on generated images"
+            )
         sequential = entry.get("sequential")
         if sequential:
+            outcome = "reached" if sequential.get("reached") else "did not reach"
             notes.append(
-                f"{label}: the sequential estimate reached ±{_number_text(sequential.get('target_half_width'))} after "
-                f"{sequential.get('n_used')} samples (a fixed Hoeffding plan needs {sequential.get('hoeffding_plan')}): "
-                f"{estimate_text(sequential.get('estimate'))}"
+                f"{label}: the sequential headline ({sequential.get('estimates_what', 'labelled shares')}, anytime-valid) "
+                f"{outcome} ±{_number_text(sequential.get('target_half_width'))} after {sequential.get('n_used')} samples: "
+                f"{estimate_text(sequential.get('estimate'))}; {sequential.get('recommendation', '')}"
             )
     return notes

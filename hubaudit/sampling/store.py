@@ -248,6 +248,20 @@ class SampleStore:
                 f"sample store {self.path} lacks {int((~seen).sum())} of samples {start}..{n - 1}: rerun the scan to fill it"
             )
 
+    def image(self, index: int) -> np.ndarray:
+        """Sample ``index`` alone, ``uint8 [H, W, C]`` (reads only the shards whose index range holds it).
+
+        Raises:
+            IncompleteSampleStore: the store does not hold it.
+        """
+        for shard in self._shards():
+            first, last = (int(part) for part in shard.name.split("-")[1:3])
+            if first <= index <= last:
+                table = pq.read_table(shard, filters=[("index", "=", int(index))])
+                if table.num_rows:
+                    return _decoded(table["image"][0].as_py()["bytes"])
+        raise IncompleteSampleStore(f"sample store {self.path} does not hold sample {index}: rerun the scan to fill it")
+
     def load(self, n: int) -> np.ndarray:
         """All ``n`` images in index order, ``uint8 [n, H, W, C]`` (for small n: galleries, tests)."""
         indices, images = zip(*self.iter_batches(n))

@@ -4,6 +4,7 @@ Pure numpy/scipy/statsmodels; see docs/statistics.md for what each estimator est
 the coverage measured by simulation.
 """
 
+from hubaudit.stats.anytime import CorrectedConfidenceSequence, FixedSamplePlan, LabelledShareSequences, fixed_n_plan
 from hubaudit.stats.correction import confusion_rates, corrected_binary_share, corrected_shares
 from hubaudit.stats.coverage import (
     CoverageResult,
@@ -30,10 +31,15 @@ from hubaudit.stats.proportion import (
     soft_share_interval,
     soft_share_intervals,
 )
+from hubaudit.stats.ppi import PredictionPoweredShares, gold_confusion, ppi_shares
 from hubaudit.stats.sequential import ConfidenceSequence, samples_to_half_width
 
 __all__ = [
     "ConfidenceSequence",
+    "CorrectedConfidenceSequence",
+    "FixedSamplePlan",
+    "LabelledShareSequences",
+    "PredictionPoweredShares",
     "CoverageResult",
     "IndependenceTest",
     "ShareEstimate",
@@ -45,11 +51,14 @@ __all__ = [
     "corrected_binary_share",
     "corrected_shares",
     "demographic_parity_gap",
+    "fixed_n_plan",
+    "gold_confusion",
     "hoeffding_interval",
     "hoeffding_sample_size",
     "independence_tests",
     "mutual_information",
     "positive_rates",
+    "ppi_shares",
     "samples_to_half_width",
     "simulate_coverage",
     "simulate_gap_coverage",

@@ -1,8 +1,10 @@
 """Dependence between a sensitive attribute S and a label Y from an S x Y contingency table of counts.
 
 Tables have one row per sensitive group and one column per label value (counts, shape (S, Y));
-``group_names`` name the rows in messages and results. A row with no samples raises
-:class:`EmptyGroup`; a table too small for a chi-square approximation raises :class:`TooFewSamples`.
+``group_names`` name the rows in messages and results. Mutual information and the independence
+test accept rows (and columns) with no samples; positive rates and the parity gap, undefined for
+an empty group, raise :class:`EmptyGroup`. A table too small for a chi-square approximation gets
+an exact test instead (Boschloo's or Fisher's).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from hubaudit.errors import EmptyGroup, InvalidData, TooFewSamples
+from hubaudit.errors import EmptyGroup, InvalidData
 from hubaudit.stats.estimate import (
     CountMatrix,
     ShareEstimate,
@@ -48,13 +50,25 @@ def contingency_table(
     return np.bincount(sensitive * label_values + label, minlength=groups * label_values).reshape(groups, label_values)
 
 
+#: Boschloo's test enumerates ``(n_0 + 1)(n_1 + 1)`` tables of a 2x2 table with column totals n_0, n_1;
+#: above this many, Fisher's (conditional, faster, more conservative) test is used instead.
+BOSCHLOO_MAX_TABLES = 10_000
+#: Tables drawn with the observed margins for the Monte Carlo Fisher test of a table larger than 2x2.
+MONTE_CARLO_TABLES = 9_999
+
+
 def _validated_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
     counts = validated_counts(table, what="contingency table")
     if counts.ndim != 2 or min(counts.shape) < 2:
         raise InvalidData(
             f"a contingency table needs at least two groups and two label values, got shape {counts.shape}"
         )
-    names = value_names(group_names, counts.shape[0])
+    return counts, value_names(group_names, counts.shape[0])
+
+
+def _nonempty_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+    """The validated table, or :class:`EmptyGroup` naming the first group without samples."""
+    counts, names = _validated_table(table, group_names)
     for name, total in zip(names, counts.sum(axis=1)):
         if total == 0:
             raise EmptyGroup(f"sensitive group {name!r} has no samples")
@@ -87,46 +101,73 @@ def mutual_information(
 
 @dataclass(frozen=True)
 class IndependenceTest:
-    """Pearson chi-square and likelihood-ratio (G) tests of S independent of Y on one table."""
+    """A test of S independent of Y on one table; ``p_value`` is the test's, ``method`` names it.
 
-    chi_square: float
-    chi_square_p_value: float
-    g_statistic: float
-    g_p_value: float
+    ``method`` is ``"g-test"`` (likelihood ratio; the Pearson chi-square is given beside it) when
+    the table meets Cochran's rule, else ``"boschloo-exact"`` or ``"fisher-exact"`` (2x2) or
+    ``"fisher-exact-monte-carlo"`` (larger), and ``"none"`` (``p_value`` 1) when S or Y takes a
+    single value. The chi-square and G fields are None unless the table meets Cochran's rule.
+    Empty rows and columns are dropped first; ``degrees_of_freedom`` is that of the rest.
+    """
+
+    method: str
+    p_value: float
     degrees_of_freedom: int
     n: int
+    chi_square: float | None = None
+    chi_square_p_value: float | None = None
+    g_statistic: float | None = None
+    g_p_value: float | None = None
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
         return asdict(self)
 
 
-def independence_tests(
-    table: CountMatrix, *, group_names: Sequence[str] | None = None
-) -> IndependenceTest:
-    """Chi-square and G tests (no Yates correction; ``G = 2 N I_plugin(S; Y)`` in nats).
+def meets_cochrans_rule(table: np.ndarray) -> bool:
+    """Whether every expected count of a table without empty rows or columns is >= 1 and at most 20% are below 5."""
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    return bool(expected.min() >= 1 and np.mean(expected < 5) <= 0.2)
 
-    Both rest on a chi-square approximation, so the table must meet Cochran's rule: every
-    expected count >= 1 and at most 20% of them below 5; otherwise :class:`TooFewSamples`.
+
+def independence_tests(
+    table: CountMatrix, *, group_names: Sequence[str] | None = None, random_state: int = 0
+) -> IndependenceTest:
+    """Test S independent of Y: chi-square and G tests (no Yates correction; ``G = 2 N I_plugin(S; Y)`` in nats)
+    when the table meets Cochran's rule, an exact test otherwise.
+
+    Exact tests condition on what the sampling fixes: Boschloo's (unconditional, the column totals
+    fixed, as when Y is the condition a sample was drawn for) for a 2x2 table of at most
+    :data:`BOSCHLOO_MAX_TABLES` tables, Fisher's beyond; Fisher's with :data:`MONTE_CARLO_TABLES`
+    random tables of the observed margins (``random_state`` seeds them) for larger tables.
     """
     counts, _ = _validated_table(table, group_names)
     total = int(counts.sum())
-    expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
-    if expected.min() < 1 or np.mean(expected < 5) > 0.2:
-        raise TooFewSamples(
-            f"the table ({total} samples) is too small for a chi-square test: expected counts must all be >= 1 "
-            f"and at most 20% below 5 (smallest expected count {expected.min():.2f}); sample more"
+    reduced = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    if min(reduced.shape) < 2:
+        which = "S" if reduced.shape[0] < 2 else "Y"
+        return IndependenceTest("none", 1.0, 0, total, note=f"{which} takes one value in the {total} samples: no test")
+    dof = (reduced.shape[0] - 1) * (reduced.shape[1] - 1)
+    if meets_cochrans_rule(reduced):
+        pearson = stats.chi2_contingency(reduced, correction=False)
+        likelihood_ratio = stats.chi2_contingency(reduced, correction=False, lambda_="log-likelihood")
+        return IndependenceTest(
+            "g-test", float(likelihood_ratio.pvalue), dof, total,
+            float(pearson.statistic), float(pearson.pvalue), float(likelihood_ratio.statistic), float(likelihood_ratio.pvalue),
         )
-    pearson = stats.chi2_contingency(counts, correction=False)
-    likelihood_ratio = stats.chi2_contingency(counts, correction=False, lambda_="log-likelihood")
-    return IndependenceTest(
-        float(pearson.statistic),
-        float(pearson.pvalue),
-        float(likelihood_ratio.statistic),
-        float(likelihood_ratio.pvalue),
-        int(pearson.dof),
-        total,
+    note = (
+        f"the table of {total} samples is too sparse for a chi-square test (Cochran's rule: every expected count >= 1, "
+        "at most 20% below 5)"
     )
+    if reduced.shape == (2, 2):
+        n_0, n_1 = reduced.sum(axis=0)
+        if (n_0 + 1) * (n_1 + 1) <= BOSCHLOO_MAX_TABLES:
+            return IndependenceTest("boschloo-exact", float(stats.boschloo_exact(reduced).pvalue), dof, total, note=note)
+        return IndependenceTest("fisher-exact", float(stats.fisher_exact(reduced).pvalue), dof, total, note=note)
+    method = stats.MonteCarloMethod(n_resamples=MONTE_CARLO_TABLES, rng=np.random.default_rng(random_state))
+    p_value = float(stats.fisher_exact(reduced, method=method).pvalue)
+    return IndependenceTest("fisher-exact-monte-carlo", p_value, dof, total, note=f"{note}; {MONTE_CARLO_TABLES} random tables")
 
 
 def benjamini_hochberg(
@@ -141,7 +182,7 @@ def benjamini_hochberg(
 
 
 def _binary_label_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
-    counts, names = _validated_table(table, group_names)
+    counts, names = _nonempty_table(table, group_names)
     if counts.shape[1] != 2:
         raise InvalidData(f"positive rates need a binary label (two columns: Y=0, Y=1), got {counts.shape[1]} columns")
     return counts, names

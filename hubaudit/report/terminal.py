@@ -1,0 +1,110 @@
+"""The lines ``hubaudit scan`` prints: a report dict (docs/report-schema.md) in a few terminal lines.
+
+Plain dict in, strings out (no torch), like every renderer of :mod:`hubaudit.report`.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def scan_lines(report: dict, *, out_dir: str) -> list[str]:
+    """The scan's summary: model, samples, estimates, fairness, drift warnings, findings, where the report went."""
+    model = report["model"]
+    lines = [f"model     {model['reference']} @ {model['resolved_sha']} ({model['pipeline_class']}, {model['kind']})"]
+    for samples in report["samples"]:
+        lines.append(
+            f"samples   {report['n_per_condition']} for condition {json.dumps(samples['condition'])}: "
+            f"{samples['generated']} generated, {samples['reused']} reused from {samples['store_path']}"
+        )
+    if "properties" in report:
+        lines += property_lines(report["properties"])
+    if "fairness" in report:
+        lines += fairness_lines(report["fairness"])
+    lines += [f"drift     {warning}" for warning in report.get("drift", {}).get("warnings", [])]
+    lines += [f"finding   {finding['kind']}: {finding['message']}" for finding in report["findings"]]
+    lines.append(f"report    {out_dir}/report.json and {out_dir}/report.html")
+    return lines
+
+
+def property_lines(section: dict) -> list[str]:
+    """A few lines for the terminal: per attribute and condition the corrected and naive estimates."""
+    lines = [f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"]
+    for attribute in section["attributes"]:
+        annotator = attribute["annotator"]
+        calibration = (f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
+                       if annotator["accuracy"] is not None else "uncalibrated")
+        lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
+        shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
+        entries = attribute["by_condition"] + ([attribute["overall"]] if "overall" in attribute else [])
+        for entry in entries:
+            where = " overall" if isinstance(entry["condition"], list) else "" if entry["condition"] is None else f" [{entry['condition']}]"
+            for value in shown:
+                corrected = entry["estimates"].get("corrected", {}).get(value)
+                text = f"corrected {_interval(corrected)}" if corrected else f"corrected: undefined ({entry['corrected_error']})"
+                naive = _interval(entry["estimates"]["classify_and_count"][value])
+                powered = entry["estimates"].get("ppi", {}).get(value)
+                if powered:
+                    gold = entry["gold"]
+                    text = (f"prediction-powered {_interval(powered)} ({gold['used']} gold labels, worth "
+                            f"{gold['effective_gold'][value]:.0f} alone); {text}")
+                lines.append(f"  {attribute['name']}={value}{where}: {text}; classify-and-count {naive}; n={entry['n']}")
+            if "sequential" in entry:
+                sequential = entry["sequential"]
+                outcome = "reached" if sequential["reached"] else "not reached"
+                estimates = "; ".join(f"{value} {_interval(sequential['estimates'][value])}" for value in shown)
+                lines.append(
+                    f"  sequential (anytime-valid headline, {sequential['estimates_what']}): half-width "
+                    f"{sequential['target_half_width']:g} {outcome} after {sequential['n_used']} samples: {estimates}"
+                )
+                lines.append(f"  plan: {sequential['recommendation']}")
+        if "self_audit" in attribute:
+            lines.append(f"  self-audit: {attribute['self_audit']['verdict']}")
+    return lines
+
+
+def _interval(estimate: dict) -> str:
+    return f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
+
+
+def fairness_lines(section: dict) -> list[str]:
+    """A few lines for the terminal: per (S, Y) pair the generated gap, the baselines and the verdict."""
+    lines = []
+    for pair in [section, *section.get("other_pairs", [])]:
+        gap = pair["by_source"]["generated"]["dp_gap"]
+        baselines = [f"reference {pair['by_source']['reference']['dp_gap']['value']:.3f}"] if "reference" in pair["by_source"] else []
+        baselines += [f"declared {pair['by_source']['declared']['dp_gap']:.3f}"] if "declared" in pair["by_source"] else []
+        versus = f" (vs {', '.join(baselines)})" if baselines else ""
+        key = f"{pair['sensitive']}/{pair['label']}"
+        gap_text = _interval(gap) if gap is not None else "undefined"
+        corrected = (pair.get("corrected") or {}).get("dp_gap")
+        corrected_text = f", corrected {_interval(corrected)} ({pair['corrected']['confusion']})" if corrected is not None else ""
+        lines.append(
+            f"fairness  {key}: demographic-parity gap {gap_text}{corrected_text}{versus}; "
+            f"BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
+        )
+        if "probe" in pair:
+            probe = pair["probe"]
+            lines.append(
+                f"  probe: trained on samples, accuracy {probe['trained_on_generated']['accuracy']:.3f} and parity difference "
+                f"{probe['trained_on_generated']['demographic_parity_difference']['value']:.3f} on the reference; "
+                f"{probe['accuracy_lost']:+.3f} accuracy lost, {probe['dp_difference_added']:+.3f} parity difference added"
+            )
+    return lines
+
+
+def image_lines(image, *, columns: int = 32) -> list[str]:
+    """``uint8 [H, W, C]`` as terminal lines of ANSI true-colour half blocks (two pixel rows a line), ``columns`` wide."""
+    import numpy as np
+
+    rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image[..., :3]
+    step = max(1, int(np.ceil(rgb.shape[1] / columns)))
+    scale = max(1, columns // rgb.shape[1])
+    pixels = np.repeat(np.repeat(rgb[::step, ::step], scale, axis=0), scale, axis=1)
+    if len(pixels) % 2:
+        pixels = np.concatenate([pixels, np.zeros_like(pixels[:1])])
+    lines = []
+    for top, bottom in zip(pixels[::2], pixels[1::2]):
+        cells = "".join(f"\x1b[38;2;{t[0]};{t[1]};{t[2]}m\x1b[48;2;{b[0]};{b[1]};{b[2]}m\u2580" for t, b in zip(top, bottom))
+        lines.append(cells + "\x1b[0m")
+    return lines

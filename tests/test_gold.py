@@ -1,0 +1,109 @@
+"""Gold labels: ``hubaudit label`` records a person's values for a planned random subset of a scan's samples, and
+``hubaudit scan --gold`` turns them into prediction-powered estimates that hold whatever the annotator's error."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+import hubaudit
+from hubaudit.api import gold_labels
+from hubaudit.audit.gold import GoldLabels, labelling_plan
+from hubaudit.cli import main
+from hubaudit.errors import InvalidGoldLabels
+from hubaudit.sampling import open_sample_store
+from test_properties import constant_annotator
+
+SCAN = {"n": 40, "batch_size": 20, "steps": 2, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def scanned(test_hub, tmp_path_factory):
+    """A scan of tiny/ddpm with an annotator that says is_zero=1 for every image (calibrated as 95% accurate)."""
+    root = tmp_path_factory.mktemp("gold")
+    annotator = constant_annotator(root / "always-one", confusion=[[95, 5], [5, 95]])
+    out = root / "scan"
+    hubaudit.scan("tiny/ddpm", out_dir=out, attributes=[f"is_zero=aux:{annotator}"], **SCAN)
+    return {"out": out, "annotator": annotator, "report": json.loads((out / "report.json").read_text())}
+
+
+def label(target, answers: str, monkeypatch, capsys, *words: str, attribute: str = "is_zero") -> tuple[int, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(answers))
+    code = main(["label", str(target), "--attribute", attribute, *words])
+    return code, capsys.readouterr().out
+
+
+def test_labelling_follows_a_recorded_random_plan_with_undo_and_resumes_where_it_stopped(scanned, tmp_path, monkeypatch, capsys):
+    code, out = label(scanned["out"], "1\n0\nu\n1\nq\n", monkeypatch, capsys, "-n", "6")
+    (condition, gold, store), = gold_labels(scanned["out"], attribute="is_zero", n=6)
+    plan = labelling_plan(40, 6, seed=0)
+    assert code == 0 and "undid sample" in out and str(gold.path) in out
+    assert list(gold.labels) == plan[:2].tolist() and [gold.labels[int(i)][0] for i in plan[:2]] == ["1", "1"]
+    assert gold.path.parent == store.path.parent and gold.path.name.startswith(store.path.name)
+
+    code, out = label(scanned["out"], "0\n0\n1\n1\n", monkeypatch, capsys, "-n", "6")  # the rest of the plan
+    gold = GoldLabels.read(gold.path)
+    assert code == 0 and gold.next_index() is None and list(gold.labels) == plan.tolist()
+    assert sorted(gold.labels) == sorted(set(plan.tolist())) and set(plan) < set(range(40))
+    assert labelling_plan(40, 10, seed=0)[:6].tolist() == plan.tolist()  # asking for more extends the same plan
+
+
+def test_a_store_folder_needs_the_values_and_shows_each_sample_as_a_png(scanned, tmp_path, monkeypatch, capsys):
+    store = open_sample_store(scanned["report"]["samples"][0]["store_path"])
+    code, out = label(store.path, "abc\n1\n", monkeypatch, capsys, "--values", "0,1", "-n", "1", "--seed", "3",
+                      "--preview", str(tmp_path / "now.png"), attribute="smiling")
+    index = int(labelling_plan(40, 1, seed=3)[0])
+    assert code == 0 and "'abc' is not a value" in out
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "now.png")), store.load(40)[index])
+    assert np.array_equal(store.image(index), store.load(40)[index])
+
+
+def write_gold(store, values_by_index: dict[int, str], *, pool=40, seed=0) -> GoldLabels:
+    gold = GoldLabels.open(store, "is_zero", ("0", "1"), n=len(values_by_index), pool=pool, seed=seed)
+    for index in gold.plan:
+        gold.record(int(index), values_by_index[int(index)], labeller="test")
+    return gold
+
+
+def test_scan_with_gold_labels_makes_the_prediction_powered_estimate_primary(scanned, tmp_path):
+    attributes = [f"is_zero=aux:{scanned['annotator']}"]
+    first = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=attributes, **SCAN).to_dict()
+    plan = labelling_plan(40, 20, seed=7)
+    truth = {int(index): "1" if position % 4 == 0 else "0" for position, index in enumerate(plan)}  # 5 of 20 are zeros
+    gold = write_gold(open_sample_store(first["samples"][0]["store_path"]), truth, seed=7)
+    report = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=attributes, gold=[gold.path], **SCAN).to_dict()
+    attribute = report["properties"]["attributes"][0]
+    entry = attribute["by_condition"][0]
+    powered = entry["estimates"]["ppi"]["1"]
+    # The annotator says 1 for everything: its labels carry no information, and PPI falls back on the gold labels.
+    assert attribute["primary_method"] == "ppi" and powered["method"] == "ppi++" and powered["n"] == 20
+    assert powered["low"] <= 0.25 <= powered["high"] and abs(powered["value"] - 0.25) < 0.05
+    assert entry["estimates"]["corrected"]["1"]["value"] > 0.9  # the calibration's view, off on these samples
+    assert entry["gold"]["used"] == 20 and entry["gold"]["confusion_on_generated"] == [[0, 15], [0, 5]]
+    assert entry["gold"]["labellers"] == ["test"] and "--gold" in report["command"]
+
+
+def test_gold_labels_of_another_store_are_refused_and_the_report_says_why(scanned, tmp_path):
+    other = hubaudit.scan("tiny/ddpm", out_dir=tmp_path / "other", seed=5, **SCAN).to_dict()
+    gold = write_gold(open_sample_store(other["samples"][0]["store_path"]), dict.fromkeys(range(40), "0"), pool=40)
+    with pytest.raises(InvalidGoldLabels, match="which this scan does not draw"):
+        hubaudit.scan("tiny/ddpm", out_dir=tmp_path / "scan", attributes=[f"is_zero=aux:{scanned['annotator']}"],
+                      gold=[gold.path], **SCAN)
+    report = json.loads((tmp_path / "scan" / "report.json").read_text())
+    assert report["errors"][0]["error"] == "InvalidGoldLabels" and "properties" not in report
+
+
+def test_a_hand_edited_gold_file_is_refused(scanned, tmp_path):
+    store = open_sample_store(scanned["report"]["samples"][0]["store_path"])
+    gold = GoldLabels.open(store, "digit", ("0", "1"), n=3, pool=40, seed=11)
+    gold.labels[999] = ("1", "person", "2026-01-01T00:00:00+00:00")
+    gold.save()
+    with pytest.raises(InvalidGoldLabels, match="not in its plan"):
+        GoldLabels.read(gold.path)
+    with pytest.raises(InvalidGoldLabels, match="its values are"):
+        GoldLabels.open(store, "smiling", ("no", "yes"), n=3, pool=40, seed=3)

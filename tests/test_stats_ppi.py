@@ -1,0 +1,138 @@
+"""Prediction-powered (PPI++) shares from gold labels, the annotator's confusion on generated samples, coverage."""
+
+import numpy as np
+import ppi_py
+import pytest
+
+from hubaudit.errors import InvalidData, TooFewSamples
+from hubaudit.stats.coverage import simulate_gold_coverage
+from hubaudit.stats.ppi import gold_confusion, ppi_shares
+
+# rows = true value, columns = predicted: the annotator errs 10 points more on generated images
+CALIBRATION_RATES = np.array([[0.9, 0.1], [0.1, 0.9]])
+GENERATED_RATES = np.array([[0.8, 0.2], [0.2, 0.8]])
+
+
+def audit_sample(true_shares, rates, *, n=2000, gold=200, seed=0):
+    """(gold codes (m,), gold probabilities (m, K), unlabelled probabilities (n - m, K)) of a one-hot annotator."""
+    rng = np.random.default_rng(seed)
+    size = len(true_shares)
+    true_codes = rng.choice(size, n, p=true_shares)
+    predicted = np.empty(n, dtype=int)
+    for value in range(size):
+        predicted[true_codes == value] = rng.choice(size, int((true_codes == value).sum()), p=rates[value])
+    probabilities = np.eye(size)[predicted]
+    labelled = np.zeros(n, dtype=bool)
+    labelled[rng.choice(n, gold, replace=False)] = True
+    return true_codes[labelled], probabilities[labelled], probabilities[~labelled]
+
+
+def test_ppi_shares_equal_ppi_py_with_power_tuning():
+    codes, gold_probabilities, unlabelled = audit_sample([0.7, 0.3], GENERATED_RATES)
+    result = ppi_shares(codes, gold_probabilities, unlabelled, names=["absent", "present"])
+    truth = (codes == 1).astype(float)
+    low, high = ppi_py.ppi_mean_ci(truth, gold_probabilities[:, 1], unlabelled[:, 1], alpha=0.05, lam=None)
+    value = ppi_py.ppi_mean_pointestimate(truth, gold_probabilities[:, 1], unlabelled[:, 1], lam=None)
+    present = result.shares["present"]
+    assert (present.value, present.low, present.high) == pytest.approx((value[0], low[0], high[0]))
+    assert present.method == "ppi++" and present.n == 200 and present.confidence == 0.95
+    assert "200 gold labels, 1800 unlabelled samples" in present.notes[0] and "lambda=" in present.notes[0]
+    assert 0 < result.power_tuning["present"] < 1
+    absent = result.shares["absent"]
+    complement = (1 - present.value, 1 - present.high, 1 - present.low)
+    assert (absent.value, absent.low, absent.high) == pytest.approx(complement)
+    gold_low, gold_high = ppi_py.classical_mean_ci(truth, alpha=0.05)
+    assert (result.gold_only["present"].low, result.gold_only["present"].high) == pytest.approx((gold_low, gold_high))
+    assert list(result.to_dict()["shares"]) == ["absent", "present"]
+
+
+def test_three_values_get_the_bonferroni_level():
+    codes, gold_probabilities, unlabelled = audit_sample(
+        [0.5, 0.3, 0.2], np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    )
+    result = ppi_shares(codes, gold_probabilities, unlabelled, confidence=0.95)
+    for k in range(3):
+        truth = (codes == k).astype(float)
+        low, high = ppi_py.ppi_mean_ci(truth, gold_probabilities[:, k], unlabelled[:, k], alpha=0.05 / 3)
+        estimate = result.shares[str(k)]
+        assert (estimate.low, estimate.high) == pytest.approx((max(0.0, low[0]), min(1.0, high[0])))
+        assert estimate.confidence == 0.95 and "Bonferroni over 3 values" in estimate.notes[1]
+
+
+def test_ppi_covers_where_rogan_gladen_is_biased_by_a_different_error_on_generated_images():
+    results = simulate_gold_coverage(
+        true_share=0.3,
+        n=2000,
+        gold=200,
+        calibration_confusion=CALIBRATION_RATES,
+        generated_confusion=GENERATED_RATES,
+        calibration_size=500,
+        trials=1000,
+        seed=0,
+    )
+    assert results["ppi++"].answered == 1000 and results["ppi++"].coverage >= 0.93
+    assert results["corrected"].coverage < 0.93
+
+
+def test_a_good_annotator_is_worth_more_gold_labels_than_it_was_given():
+    codes, gold_probabilities, unlabelled = audit_sample([0.7, 0.3], np.array([[0.95, 0.05], [0.05, 0.95]]))
+    result = ppi_shares(codes, gold_probabilities, unlabelled)
+    assert result.effective_gold["1"] > 2 * 200
+    assert result.shares["1"].half_width < result.gold_only["1"].half_width
+
+
+def test_an_uninformative_annotator_falls_back_to_the_gold_labels():
+    codes, gold_probabilities, unlabelled = audit_sample([0.7, 0.3], np.array([[0.5, 0.5], [0.5, 0.5]]))
+    constant = np.full_like(gold_probabilities, 0.5)
+    result = ppi_shares(codes, constant, np.full_like(unlabelled, 0.5))
+    assert result.power_tuning["1"] == 0.0 and result.effective_gold["1"] == pytest.approx(200)
+    assert result.shares["1"].value == pytest.approx(result.gold_only["1"].value)
+
+
+def test_gold_confusion_counts_rows_by_gold_value_and_columns_by_prediction():
+    confusion = gold_confusion([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], value_count=3)
+    assert confusion.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert confusion.dtype.kind == "i"
+
+
+GOLD = np.array([0, 1, 1])
+PROBABILITIES = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]])
+
+
+@pytest.mark.parametrize(
+    ("gold_codes", "gold_probabilities", "unlabelled", "error"),
+    [
+        (GOLD, PROBABILITIES, np.zeros((0, 2)), TooFewSamples),
+        (GOLD[:1], PROBABILITIES[:1], PROBABILITIES, TooFewSamples),
+        (np.array([0, 1, 2]), PROBABILITIES, PROBABILITIES, InvalidData),
+        (np.array([0, 1, 0.5]), PROBABILITIES, PROBABILITIES, InvalidData),
+        (np.array(["a", "b", "b"]), PROBABILITIES, PROBABILITIES, InvalidData),
+        (GOLD[:2], PROBABILITIES, PROBABILITIES, InvalidData),
+        (GOLD, PROBABILITIES, np.full((3, 3), 0.3), InvalidData),
+        (GOLD, PROBABILITIES[:, :1], PROBABILITIES[:, :1], InvalidData),
+        (GOLD, PROBABILITIES * 2, PROBABILITIES, InvalidData),
+        (GOLD, PROBABILITIES, np.full((3, 2), np.nan), InvalidData),
+    ],
+    ids=["no-unlabelled", "one-gold", "code-out-of-range", "fractional-code", "text-code", "codes-vs-rows",
+         "value-count-mismatch", "one-value", "probability-over-one", "nan-probability"],
+)
+def test_bad_input_raises_the_right_error(gold_codes, gold_probabilities, unlabelled, error):
+    with pytest.raises(error):
+        ppi_shares(gold_codes, gold_probabilities, unlabelled)
+
+
+def test_bad_confusion_input_raises_the_right_error():
+    with pytest.raises(InvalidData):
+        gold_confusion([0, 1], [0], value_count=2)
+    with pytest.raises(InvalidData):
+        gold_confusion([0, 3], [0, 1], value_count=2)
+    with pytest.raises(InvalidData):
+        gold_confusion([0, 0], [0, 0], value_count=1)
+    with pytest.raises(TooFewSamples):
+        gold_confusion([], [], value_count=2)
+
+
+def test_a_value_with_few_gold_labels_carries_an_undercoverage_note():
+    codes, gold_probabilities, unlabelled = audit_sample([0.97, 0.03], GENERATED_RATES, gold=100)
+    note = ppi_shares(codes, gold_probabilities, unlabelled).shares["1"].notes[-1]
+    assert f"{int((codes == 1).sum())} of 100 gold labels are '1'" in note and "undercover" in note
