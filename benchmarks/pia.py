@@ -127,6 +127,8 @@ def scan_model(model: Path, annotator: Path, training_share: float, quantifiers:
         "naive": naive["value"],
         **{f"quapy_{name}": float(quantifier.quantify(features)[1]) for name, quantifier in quantifiers.items()},
     }
+    (_, first, _), = gold_labels(out, attribute="is_zero", n=GOLD_SIZES[0])
+    first.path.unlink(missing_ok=True)  # a rerun starts from 100 labels again
     for size in GOLD_SIZES:  # one plan, extended: the 100 labels are the first of the 200, and so on
         (_, gold, _), = gold_labels(out, attribute="is_zero", n=size)
         gold.record_many({int(index): str(truth[index]) for index in gold.plan if int(index) not in gold.labels},
@@ -208,7 +210,7 @@ def simulations(rows: list[dict], confusion: np.ndarray, args: argparse.Namespac
         "gold_200_with_10_point_shift": [
             {method: result.to_dict() for method, result in simulate_gold_coverage(
                 true_share=share, n=args.n, gold=200, calibration_confusion=rates, generated_confusion=shifted,
-                calibration_size=calibration, trials=args.trials).items()}
+                calibration_size=calibration, trials=args.gold_trials).items()}
             for share in shares
         ],
         "anytime_coverage": [
