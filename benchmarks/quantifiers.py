@@ -27,7 +27,8 @@ how they build the interval:
 - **BayesianCC**: ``quapy.method.confidence.BayesianCC(annotator, fit_classifier=False,
   val_split=None)`` fitted on the calibration split, its equal-tailed 95% posterior interval
   (QuaPy's defaults: NUTS, 500 warm-up, 1000 draws, uniform priors). It needs ``quapy[bayes]``
-  (jax, numpyro, pystan; with QuaPy 0.2.3 a numpyro before 0.20: 0.22 fails while tracing), and
+  (jax, numpyro, pystan; with QuaPy 0.2.3 a numpyro before 0.20, 0.22 fails while tracing, and so a
+  jax before 0.5; the ``bench`` extra pins them), and
   a trial takes seconds (the sampler is compiled anew for each), so it runs on the first
   ``--bayesian-trials`` trials of each row only (default 0: skipped).
 

@@ -30,6 +30,9 @@ _FRONT_END_NAMES = {
     "attribute_chart_png": "hubaudit.report.charts", "fairness_heatmap_png": "hubaudit.report.charts",
     "attribute_rows": "hubaudit.report.content", "fairness_pairs": "hubaudit.report.content",
     "model_title": "hubaudit.report.content", "pair_name": "hubaudit.report.content",
+    "attribute_groups": "hubaudit.report.content", "condition_label": "hubaudit.report.content",
+    "confidence_text": "hubaudit.report.content", "estimate_text": "hubaudit.report.content",
+    "fairness_sources": "hubaudit.report.content",
     "findings_lines": "hubaudit.report.markdown_report", "render_markdown": "hubaudit.report.markdown_report",
     "read_condition_images": "hubaudit.report.samples", "image_lines": "hubaudit.report.terminal",
 }
@@ -84,6 +87,7 @@ def scan(
     reference: str | Path | None = None,
     max_dp_gap: float | None = None,
     max_gap_increase: float | None = None,
+    min_group_share: float | None = None,
     probe: bool = True,
     check_drift: int | None = None,
     compile: bool = False,
@@ -96,7 +100,8 @@ def scan(
         batch_size: samples per forward pass; halved automatically on out-of-memory.
         steps: denoising steps (None: the pipeline's default).
         scheduler: ``"ddim"`` or ``"dpmsolver++"`` to swap the model's scheduler.
-        guidance_scale: classifier-free guidance (DiT, text-to-image); None: the pipeline's default,
+        guidance_scale: classifier-free guidance (DiT, text-to-image, class-conditional UNets trained with
+            ``cond_dropout``); None: the pipeline's default (1 for such a UNet: its plain conditional sample),
             which the report records.
         height: image height in pixels (pipelines whose call takes one); None: the pipeline's default.
         width: image width in pixels, likewise.
@@ -127,7 +132,8 @@ def scan(
         max_property_error: a self-audit estimate within this of the training share is a privacy finding.
         gold: gold-label files (:func:`gold_labels`, ``hubaudit label``): each labels some samples of one store
             (condition) by hand, giving that condition prediction-powered estimates (``estimates.ppi``), valid
-            whatever the annotator's error on generated images, which become the primary ones.
+            whatever the annotator's error on generated images, which become the primary ones; for a sensitive
+            attribute they also correct that condition's annotations in the fairness signature.
         sensitive: attribute names (among ``attributes``) of sensitive attributes S: adds the
             fairness signature (the report's ``fairness`` section) and fairness findings.
         labels: names of the binary labels Y (default ``["label"]``); an attribute name is annotated,
@@ -137,6 +143,8 @@ def scan(
         reference: trusted labelled data with columns for every S and Y: baseline gap and downstream probe.
         max_dp_gap: a demographic-parity gap whose interval lies above this is a finding (default 0.10).
         max_gap_increase: so is a gap exceeding the reference's or the model card's by more (default 0.05).
+        min_group_share: so is a sensitive group whose share of the samples of every label value is below this
+            (absent or under-represented; default 0.25/K for K groups: 0.125 for two).
         probe: with ``reference``, train the downstream probes.
         compile: ``torch.compile`` the UNet or transformer (opt-in: the first batch compiles, later ones run faster).
         check_drift: draw this many of the samples of every condition again with the model's own
@@ -176,7 +184,7 @@ def scan(
 def scan_options(model: str, **arguments) -> ScanOptions:
     """The :class:`~hubaudit.audit.options.ScanOptions` :func:`scan` runs for ``model`` and ``arguments`` (its
     keyword arguments; those left out take its defaults). Nothing is resolved or loaded."""
-    from hubaudit.audit.fairness import FairnessOptions
+    from hubaudit.audit.fairness_options import FairnessOptions
     from hubaudit.audit.options import PropertyOptions, ScanOptions
     from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
@@ -211,7 +219,8 @@ def scan_options(model: str, **arguments) -> ScanOptions:
         fairness=FairnessOptions.from_arguments(
             given["sensitive"], labels=given["labels"], label_map=given["label_map"], label_prompts=given["label_prompts"],
             reference=str(given["reference"]) if given["reference"] is not None else None, confidence=given["confidence"],
-            max_dp_gap=given["max_dp_gap"], max_gap_increase=given["max_gap_increase"], probe=given["probe"],
+            max_dp_gap=given["max_dp_gap"], max_gap_increase=given["max_gap_increase"], min_group_share=given["min_group_share"],
+            probe=given["probe"],
         ),
     )
 
@@ -338,17 +347,28 @@ def poison(
     return record
 
 
-def train(data: str | Path, out: str | Path, *, push_to_hub: str | None = None, resume: bool = True, progress: bool = True,
-          **settings) -> dict:
-    """Train a small DDPM on ``data`` into the pipeline folder ``out`` (checkpoints in ``out/checkpoints``; a rerun resumes).
+def train(data: str | Path, out: str | Path, *, family: str = "ddpm", push_to_hub: str | None = None, resume: bool = True,
+          progress: bool = True, **settings) -> dict:
+    """Train a small DDPM, NCSNv2 or VE score-SDE (``family``: ``ddpm``, ``ncsnv2`` or ``score-sde``) on ``data`` into the
+    pipeline folder ``out`` (checkpoints in ``out/checkpoints``; a rerun resumes).
 
-    ``settings`` are :func:`hubaudit.train.train_ddpm`'s (``class_column``, ``image_size``, ``steps``, ...). A Parquet
+    ``settings`` are the family's trainer's: :func:`hubaudit.train.train_ddpm`'s (``class_column``, ``cond_dropout``,
+    ``image_size``, ``steps``, ...; ``cond_dropout`` trains a null class for classifier-free guidance),
+    :func:`hubaudit.train.train_ncsnv2`'s (``ngf``, ``noise_levels``, ``image_size``, ``steps``, ...) or
+    :func:`hubaudit.train.train_score_sde`'s (``block_out_channels``, ``sigma_min``, ``sigma_max``, ``steps``, ...). A Parquet
     file written by :func:`poison` has its attack record copied into the model card. ``push_to_hub`` uploads the
     folder (checked before training). Returns ``{"out", "records", "source", "poisoning_record", "pushed"}``.
     """
     from hubaudit.data import load_labelled_images
-    from hubaudit.train import check_can_upload, push_to_hub as upload, train_ddpm
+    from hubaudit.errors import TrainingError
+    from hubaudit.train import TRAINERS, check_can_upload, push_to_hub as upload
 
+    trainer = TRAINERS.get(family)
+    if trainer is None:
+        raise TrainingError(f"unknown family {family!r}; choose from {', '.join(TRAINERS)}")
+    unknown = sorted(set(settings) - set(inspect.signature(trainer).parameters))
+    if unknown:
+        raise TrainingError(f"{family} training takes no {', '.join(unknown)}")
     if push_to_hub:
         check_can_upload(push_to_hub)  # before training: an upload that cannot happen should not wait for the end
     images = load_labelled_images(data, image_size=settings.get("image_size", 16))
@@ -357,12 +377,27 @@ def train(data: str | Path, out: str | Path, *, push_to_hub: str | None = None, 
     # The card keeps the attack's summary; its step-by-step I(S;Y) trace stays in the JSON beside the data.
     record = json.loads(record_path.read_text()) if poisoned else {}
     card = {"poisoning": {k: v for k, v in record.items() if k != "mi_sensitive_label_trace_nats"}} if poisoned else None
-    folder = train_ddpm(images, out, resume=resume, model_card=card, progress=progress, **settings)
+    folder = trainer(images, out, resume=resume, model_card=card, progress=progress, **settings)
     return {
         "out": str(folder), "records": len(images), "source": images.source,
         "poisoning_record": str(record_path) if poisoned else None,
         "pushed": upload(folder, push_to_hub) if push_to_hub else None,
     }
+
+
+def import_ncsnv2(checkpoint: str | Path, *, config: str | Path, out: str | Path, use_ema: bool = True) -> Path:
+    """Convert a checkpoint of the reference NCSNv2 (ermongroup/ncsnv2) and its YAML ``config`` into the
+    ``NCSNv2Pipeline`` folder ``out``, which :func:`scan` audits; return ``out``.
+
+    The checkpoint is read with ``torch.load(weights_only=True)`` only; ``use_ema`` ships its EMA weights where it has
+    them (as the reference samples). See :func:`hubaudit.families.ncsnv2_import.import_ncsnv2_checkpoint` for the errors.
+
+    Example:
+        >>> hubaudit.api.import_ncsnv2("logs/cifar10/checkpoint.pth", config="configs/cifar10.yml", out="ncsnv2-cifar10")  # doctest: +SKIP
+    """
+    from hubaudit.families.ncsnv2_import import import_ncsnv2_checkpoint
+
+    return import_ncsnv2_checkpoint(checkpoint, config, out, use_ema=use_ema)
 
 
 def read_report(path: str | Path) -> dict:

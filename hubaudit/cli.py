@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hubaudit import __version__
-from hubaudit.errors import HubAuditError, InvalidGoldLabels, Terminated, first_line
+from hubaudit.errors import HubAuditError, InvalidGoldLabels, Terminated, TrainingError, first_line
 from hubaudit.files import writable_folder
 from hubaudit.verbosity import quiet_libraries
 
@@ -51,7 +51,10 @@ def _add_sampling_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--batch-size", type=int, default=16, help="samples per forward pass; halved on out-of-memory")
     group.add_argument("--steps", type=int, help="denoising steps (default: the pipeline's)")
     group.add_argument("--scheduler", choices=["ddim", "dpmsolver++"], help="swap the model's scheduler")
-    group.add_argument("--guidance-scale", type=float, help="classifier-free guidance (DiT, text-to-image)")
+    group.add_argument(
+        "--guidance-scale", type=float,
+        help="classifier-free guidance (DiT, text-to-image, class-conditional UNets trained with --cond-dropout)",
+    )
     group.add_argument("--height", type=int, help="image height in pixels (default: the pipeline's)")
     group.add_argument("--width", type=int, help="image width in pixels (default: the pipeline's)")
     group.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPU, float32 on CPU")
@@ -104,7 +107,8 @@ def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--gold", action="append", type=Path, metavar="FILE",
         help="gold labels from hubaudit label (repeatable, one file per store and attribute): prediction-powered "
-        "estimates, valid whatever the annotator's error on generated images",
+        "estimates, valid whatever the annotator's error on generated images (for a --sensitive attribute, also "
+        "the fairness correction of that class or prompt)",
     )
     group.add_argument("--confidence", type=float, default=0.95, help="interval confidence (default 0.95)")
     group.add_argument(
@@ -131,6 +135,10 @@ def _add_fairness_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--reference", metavar="DATA", help="your trusted labelled data with columns S and Y: baseline gap and downstream probe")
     group.add_argument("--max-dp-gap", type=float, help="a demographic-parity gap whose interval lies above this is a finding (default 0.10)")
     group.add_argument("--max-gap-increase", type=float, help="so is a gap above the reference's or the model card's by more than this (default 0.05)")
+    group.add_argument(
+        "--min-group-share", type=float, metavar="SHARE",
+        help="so is a sensitive group below this share of the samples of every label value (default 0.25/K for K groups)",
+    )
     group.add_argument("--no-probe", dest="probe", action="store_false", help="skip the downstream probe (with --reference)")
 
 
@@ -173,6 +181,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         reference=args.reference,
         max_dp_gap=args.max_dp_gap,
         max_gap_increase=args.max_gap_increase,
+        min_group_share=args.min_group_share,
         probe=args.probe,
         check_drift=args.check_drift,
         compile=args.compile,
@@ -291,30 +300,53 @@ def _run_poison(args: argparse.Namespace) -> int:
 
 
 TRAIN_SETTINGS = (
-    "class_column", "image_size", "steps", "batch_size", "learning_rate", "ema_decay",
+    "class_column", "cond_dropout", "image_size", "steps", "batch_size", "learning_rate", "ema_decay",
     "block_out_channels", "mixed_precision", "seed", "checkpoint_every",
 )
 """``hubaudit train`` options passed to :func:`hubaudit.train.train_ddpm` under the same names."""
+FAMILY_TRAIN_SETTINGS = {
+    "ddpm": TRAIN_SETTINGS,
+    "ncsnv2": ("image_size", "steps", "batch_size", "learning_rate", "ema_decay", "mixed_precision", "seed", "checkpoint_every",
+               "ngf", "noise_levels"),
+    "score-sde": ("image_size", "steps", "batch_size", "learning_rate", "ema_decay", "block_out_channels", "mixed_precision", "seed",
+                  "checkpoint_every"),
+}
+"""``hubaudit train --family F`` -> the options passed to F's trainer (:data:`hubaudit.train.TRAINERS`) under the same
+names; those left at None go to the trainer's default. Another family's option given is an error."""
 
 
 def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train a small DDPM (EMA, checkpoints; a rerun resumes)")
+    parser = subparsers.add_parser("train", help="train a small DDPM, NCSNv2 or score-SDE (EMA, checkpoints; a rerun resumes)")
     parser.add_argument("data", help="labelled images, as for poison; a file written by poison has its *.poisoning.json recorded in the model card")
     parser.add_argument("--out", required=True, type=Path, help="pipeline folder; checkpoints go to OUT/checkpoints")
+    parser.add_argument(
+        "--family", choices=list(FAMILY_TRAIN_SETTINGS), default="ddpm",
+        help="ddpm (a DDPMPipeline, default), ncsnv2 (an NCSNv2Pipeline: denoising score matching, annealed Langevin "
+        "sampling) or score-sde (a ScoreSdeVePipeline: variance-exploding SDE, predictor-corrector sampling)",
+    )
     parser.add_argument("--class-column", help="train a class-conditional model on this integer column")
+    parser.add_argument(
+        "--cond-dropout", type=float, default=0.0, metavar="P",
+        help="with --class-column: replace each example's class by a null class with probability P in [0, 1), "
+        "so that scan --guidance-scale can guide it (default 0: no null class)",
+    )
     parser.add_argument("--steps", type=int, default=4000, help="total optimizer steps (default 4000)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
     parser.add_argument("--image-size", type=int, default=16, help="side in pixels (default 16)")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate, AdamW (ddpm, score-sde) or Adam (ncsnv2) (default 1e-3)")
     parser.add_argument("--ema-decay", type=float, default=0.999, help="maximum EMA decay (default 0.999); the EMA weights are saved")
-    parser.add_argument("--block-out-channels", type=_channel_widths, default=(32, 64, 64), help="UNet widths per level (default 32,64,64)")
+    parser.add_argument(
+        "--block-out-channels", type=_channel_widths, help="UNet widths per level (default 32,64,64 for ddpm, 16,32,32 for score-sde)",
+    )
     parser.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no", help="GPU mixed precision (default no)")
     parser.add_argument("--seed", type=int, default=0, help="seeds weights, batches, noise and timesteps")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
+    parser.add_argument("--ngf", type=int, help="ncsnv2: the network's base width (default 16)")
+    parser.add_argument("--noise-levels", type=int, help="ncsnv2: noise levels of the geometric ladder (default 50)")
     parser.add_argument("--no-resume", action="store_true", help="delete OUT's checkpoints and start over")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the trained folder (without checkpoints) to this Hub repo")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=_run_train)
+    parser.set_defaults(handler=lambda args: _run_train(parser, args))
 
 
 def _channel_widths(text: str) -> tuple[int, ...]:
@@ -325,18 +357,46 @@ def _channel_widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 32,64,64, got {text!r}") from err
 
 
-def _run_train(args: argparse.Namespace) -> int:
+def _run_train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from hubaudit.api import train
 
+    names = FAMILY_TRAIN_SETTINGS[args.family]
+    foreign = [name for settings in FAMILY_TRAIN_SETTINGS.values() for name in settings
+               if name not in names and getattr(args, name) != parser.get_default(name)]
+    if foreign:
+        raise TrainingError(f"--{foreign[0].replace('_', '-')} is not an option of --family {args.family}")
     trained = train(
-        args.data, args.out, push_to_hub=args.push_to_hub, resume=not args.no_resume, progress=not args.quiet,
-        **{name: getattr(args, name) for name in TRAIN_SETTINGS},
+        args.data, args.out, family=args.family, push_to_hub=args.push_to_hub, resume=not args.no_resume,
+        progress=not args.quiet, **{name: value for name in names if (value := getattr(args, name)) is not None},
     )
     print(f"model     {trained['out']}: {args.steps} steps on {trained['records']} records from {trained['source']}")
     if trained["poisoning_record"]:
         print(f"card      records the poisoning of {trained['poisoning_record']}")
     if trained["pushed"]:
         print(f"pushed    {trained['pushed']}")
+    return 0
+
+
+def _add_import_ncsnv2_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import-ncsnv2", help="convert an ermongroup/ncsnv2 checkpoint into an NCSNv2Pipeline folder that scan audits",
+        description="Reads CHECKPOINT (checkpoint.pth of the reference implementation: a torch.save list of state dicts) "
+        "with torch.load(weights_only=True) only, so nothing in it can run code; maps its keys onto hubaudit's NCSNv2 and "
+        "writes OUT as safetensors and JSON.",
+    )
+    parser.add_argument("checkpoint", type=Path, help="checkpoint.pth or checkpoint_<step>.pth of ermongroup/ncsnv2")
+    parser.add_argument("--config", required=True, type=Path, help="the YAML config it was trained with (its configs/cifar10.yml, ...)")
+    parser.add_argument("--out", required=True, type=Path, help="the pipeline folder to write")
+    parser.add_argument("--raw-weights", action="store_true", help="ship the raw weights (default: the EMA weights, where saved, as the reference samples)")
+    parser.set_defaults(handler=_run_import_ncsnv2)
+
+
+def _run_import_ncsnv2(args: argparse.Namespace) -> int:
+    from hubaudit.api import import_ncsnv2
+
+    folder = import_ncsnv2(args.checkpoint, config=args.config, out=args.out, use_ema=not args.raw_weights)
+    print(f"model     {folder}: NCSNv2Pipeline from {args.checkpoint}")
+    print(f"next      hubaudit scan {folder}")
     return 0
 
 
@@ -431,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_parser(subparsers)
     _add_poison_parser(subparsers)
     _add_train_parser(subparsers)
+    _add_import_ncsnv2_parser(subparsers)
     return parser
 
 

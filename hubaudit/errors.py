@@ -354,6 +354,14 @@ class InvalidFairnessOptions(HubAuditError):
     """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""
 
 
+class AuditFailed(HubAuditError):
+    """An audit raised an error hubaudit did not anticipate after sampling; the report keeps every section that finished."""
+
+    def __init__(self, section: str, error: Exception):
+        self.section, self.error_name = section, type(error).__name__
+        super().__init__(f"the {section} audit failed: {self.error_name}: {first_line(error)} (HUBAUDIT_DEBUG=1 shows the traceback)")
+
+
 # --- hub: adapters ----------------------------------------------------------------------------
 
 
@@ -403,6 +411,10 @@ class ModelTooLarge(HubAuditError):
         )
 
 
+class ScanNotAvailable(HubAuditError):
+    """A Space tab needs this page's scan, and none has run yet or its folder has expired (been deleted by age)."""
+
+
 # --- fleet ------------------------------------------------------------------------------------
 
 
@@ -411,3 +423,38 @@ class FleetUnavailable(HubAuditError):
 
     def __init__(self):
         super().__init__("scan-many needs ray: pip install 'hubaudit[fleet]'")
+
+
+# --- families: importing reference checkpoints --------------------------------------------------
+
+
+class CheckpointNeedsPickle(HubAuditError):
+    """A checkpoint holds objects ``torch.load(weights_only=True)`` refuses: unpickling them could run code."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path} holds objects a weights-only load refuses ({reason}); hubaudit never unpickles them")
+
+
+class NotAReferenceCheckpoint(HubAuditError):
+    """A file is not a checkpoint of the reference implementation (ermongroup/ncsnv2: a ``torch.save`` list of state dicts)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path} is not an ermongroup/ncsnv2 checkpoint: {reason}")
+
+
+class CheckpointDoesNotFit(HubAuditError):
+    """A checkpoint's state-dict keys or shapes do not map onto the network its config describes."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"the weights in {path} do not fit the network of its config: {reason}")
+
+
+class UnsupportedReferenceConfig(HubAuditError):
+    """A reference config cannot be read, or asks for what hubaudit's implementation lacks (another normalization, say)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"config {path}: {reason}")

@@ -1,6 +1,6 @@
 """Every diffusers family the test Hub serves, one :class:`family_spec.Family` each.
 
-The first seven are the kinds of :mod:`tiny_models`; the others are built, as diffusers' own tests
+The first seven are the kinds of :mod:`tiny_models`, then hubaudit's own NCSNv2; the others are built, as diffusers' own tests
 build them (``get_dummy_components``), in :mod:`families_unet` and :mod:`families_transformer`.
 """
 
@@ -31,6 +31,7 @@ FAMILIES: dict[str, Family] = {
         name: Family(name, pipeline_class, kind, partial(tiny_models.save_pipeline, tiny_models.SUPPORTED_PIPELINES[name]), scan)
         for name, (pipeline_class, kind, scan) in _KINDS.items()
     },
+    "ncsnv2": Family("ncsnv2", "NCSNv2Pipeline", "unconditional", partial(tiny_models.save_pipeline, tiny_models.build_ncsnv2), _STEPS),
     **families_unet.FAMILIES,
     **families_transformer.FAMILIES,
 }

@@ -142,6 +142,7 @@ def test_bad_fairness_input_is_one_line_and_exit_code_2(test_hub, tmp_path, caps
         (["--attribute", "colour=aux:ANNOTATOR", "--sensitive", "color"], "--sensitive color: no --attribute"),
         (["--reference", "builtin:colored-mnist"], "--reference belongs to the fairness audit, which needs --sensitive"),
         (["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--max-dp-gap", "1.5"], "--max-dp-gap must lie in [0, 1)"),
+        (["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--min-group-share", "0"], "--min-group-share must lie in (0, 1)"),
     ],
 )
 def test_fairness_flags_that_do_not_fit_together_are_refused(test_hub, tmp_path, capsys, colour_annotator, args, message):
@@ -168,6 +169,7 @@ def test_sparse_table_gets_an_exact_test_and_a_saved_calibration_corrects_overal
     assert generated["n"] == 15 and generated["independence_test"]["method"] != "g-test"
     corrected = fairness["corrected"]  # the saved annotator's confusion matrix: no records to split by class
     assert corrected["confusion"] == "overall calibration" and "calibration records are not known here" in corrected["calibration"]
+    assert not corrected["class_dependent_error_removed"] and fairness["verdict"]["guarantee"] is None
     assert fairness["verdict"]["finding"] == any(finding["kind"] == "fairness" for finding in report["findings"])
 
 
@@ -179,10 +181,13 @@ def test_aux_data_with_the_label_column_gives_per_class_calibration(test_hub, tm
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 0, output
     corrected = report["fairness"]["corrected"]
-    assert corrected["confusion"] == "per-class calibration", corrected
-    assert "split by column label" in corrected["calibration"]
+    # classes 0 and 1 share label 0: the 0/1 column pools them; class 2 alone has label 1
+    assert corrected["calibration_by_label"] == {"0": "per-label calibration", "1": "per-class calibration"}, corrected
+    assert [entry["condition"] for entry in corrected["calibration_by_condition"]] == [0, 1, 2]
+    assert "records with label=1" in corrected["calibration_by_condition"][2]["description"]
     held_out = sum(map(sum, report["properties"]["attributes"][0]["annotator"]["confusion"]))
-    assert sum(sum(map(sum, matrix)) for matrix in corrected["confusion_by_label"].values()) == held_out
+    per_label = [sum(map(sum, entry["confusion"])) for entry in corrected["calibration_by_condition"]]
+    assert per_label[0] == per_label[1] and per_label[0] + per_label[2] == held_out
     assert set(corrected["shares_by_label"]) == {"0", "1"} and set(corrected["shares_by_label"]["1"]) == {"0", "1"}
 
 
@@ -204,3 +209,55 @@ def test_a_fairness_test_failing_after_sampling_still_writes_the_report_with_its
     assert main(["report", str(tmp_path / "report.json"), "--format", "junit"]) == 0
     junit = (tmp_path / "junit.xml").read_text()
     assert 'errors="1"' in junit and 'classname="hubaudit.error" name="fairness"' in junit
+
+
+def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_writes_the_report(
+    test_hub, tmp_path, capsys, colour_annotator, monkeypatch
+):
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "4", "--batch-size", "4",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+        "--store", str(tmp_path / "samples"),
+    ]
+    read = []
+    monkeypatch.setattr("hubaudit.audit.fairness_scan.read_card_section", lambda *a, **k: read.append(1) or {"training_statistics": "x"})
+    code, report, output = scan(args, tmp_path / "card", capsys)
+    assert code == 0, output
+    assert read == [1] and "declared" not in report["fairness"]["by_source"]  # read once, before sampling
+    assert any("training_statistics is a str, not a mapping" in note for note in report["fairness"]["notes"])
+
+    def broken(**kwargs):
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    monkeypatch.setattr("hubaudit.audit.fairness_scan.audit_fairness", broken)
+    code, report, output = scan(args, tmp_path / "late", capsys)
+    assert code == 2 and "properties" in report and "fairness" not in report
+    assert report["errors"] == [{
+        "section": "fairness", "error": "AttributeError",
+        "message": "the fairness audit failed: AttributeError: 'str' object has no attribute 'get' (HUBAUDIT_DEBUG=1 shows the traceback)",
+    }]
+    assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [f"hubaudit: error: {report['errors'][0]['message']}"]
+
+
+def test_gold_labels_of_the_sensitive_attribute_correct_the_fairness_signature(test_hub, tmp_path, capsys, colour_annotator):
+    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.sampling import open_sample_store
+
+    args = [
+        test_hub.repo("ddpm-class-conditional"), "-n", "20", "--batch-size", "20",
+        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+        "--store", str(tmp_path / "samples"),
+    ]
+    code, first, output = scan(args, tmp_path / "first", capsys)
+    assert code == 0, output
+    gold_files = []
+    for position, samples in enumerate(first["samples"][:2]):  # classes 0 and 1 get gold labels, class 2 none
+        gold = GoldLabels.open(open_sample_store(samples["store_path"]), "color", ("0", "1"), n=10, pool=20)
+        gold.record_many({int(index): str((int(index) + position) % 2) for index in gold.plan}, labeller="test")
+        gold_files += ["--gold", str(gold.path)]
+    code, report, output = scan([*args, *gold_files], tmp_path / "gold", capsys)
+    assert code == 0, output
+    by_condition = report["fairness"]["corrected"]["calibration_by_condition"]
+    assert [entry["source"].startswith("gold labels") for entry in by_condition] == [True, True, False]
+    assert by_condition[0]["description"].startswith("10 gold labels of its 20 samples")
+    assert by_condition[2]["source"] == "overall calibration"  # the saved annotator keeps no records

@@ -107,3 +107,24 @@ def test_a_hand_edited_gold_file_is_refused(scanned, tmp_path):
         GoldLabels.read(gold.path)
     with pytest.raises(InvalidGoldLabels, match="its values are"):
         GoldLabels.open(store, "smiling", ("no", "yes"), n=3, pool=40, seed=3)
+
+
+def test_gold_labels_for_every_class_give_the_pooled_share_a_prediction_powered_headline(scanned, tmp_path):
+    options = {**SCAN, "attributes": [f"is_zero=aux:{scanned['annotator']}"], "classes": [0, 1], "out_dir": tmp_path}
+    first = hubaudit.scan("tiny/ddpm-class-conditional", **options).to_dict()
+    golds = []
+    for samples, zeros_every in zip(first["samples"], (2, 5)):  # 50% and 20% zeros among the gold labels
+        plan = labelling_plan(40, 20, seed=0)
+        truth = {int(index): "1" if position % zeros_every == 0 else "0" for position, index in enumerate(plan)}
+        golds.append(write_gold(open_sample_store(samples["store_path"]), truth).path)
+    only_one = hubaudit.scan("tiny/ddpm-class-conditional", gold=golds[:1], **options).to_dict()["properties"]["attributes"][0]
+    assert only_one["primary_method"] == "corrected" and "ppi" not in only_one["overall"]["estimates"]
+
+    attribute = hubaudit.scan("tiny/ddpm-class-conditional", gold=golds, **options).to_dict()["properties"]["attributes"][0]
+    per_class = [entry["estimates"]["ppi"]["1"] for entry in attribute["by_condition"]]
+    pooled = attribute["overall"]["estimates"]["ppi"]["1"]
+    assert attribute["primary_method"] == "ppi" and pooled["n"] == 40
+    assert pooled["value"] == pytest.approx(np.mean([estimate["value"] for estimate in per_class]))
+    assert pooled["low"] <= 0.35 <= pooled["high"]  # the mean of the two classes' gold shares
+    assert all(pooled["high"] - pooled["low"] < estimate["high"] - estimate["low"] for estimate in per_class)
+    assert attribute["overall"]["gold"]["used"] == 40 and len(attribute["overall"]["gold"]["files"]) == 2

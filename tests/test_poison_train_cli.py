@@ -11,7 +11,7 @@ import yaml
 
 from hubaudit.cli import main
 from hubaudit.data import colored_mnist, load_labelled_images, save_labelled_images
-from hubaudit.train import ddpm
+from hubaudit.train import training_run
 
 TINY_TRAINING = ["--image-size", "8", "--block-out-channels", "8,16", "--batch-size", "4", "--quiet"]
 """``hubaudit train`` flags that keep a step to milliseconds."""
@@ -98,8 +98,8 @@ def test_train_rerun_resumes_and_no_resume_starts_over(small_colored_mnist, tmp_
     assert "poisoning" not in card_front_matter(model)  # no record beside the data: nothing to claim
 
     saved_steps = []
-    original_save = ddpm.save_checkpoint
-    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    original_save = training_run.save_checkpoint
+    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
     assert main([*command, "--steps", "3"]) == 0
     assert saved_steps == [3]
     assert main([*command, "--steps", "2", "--no-resume"]) == 0

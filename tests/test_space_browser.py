@@ -84,13 +84,14 @@ def _open_page(browser: Browser, space: Space, model_id: str) -> Page:
     return page
 
 
-def _run(page: Page, samples: int = SAMPLES) -> None:
-    """Fill the annotator, samples and steps (leaving the model id checks it) and start the audit."""
-    page.locator("#annotator-id textarea").fill("tiny/clip")
-    page.locator("#samples-count input[type=number]").fill(str(samples))
-    page.locator("#steps input[type=number]").fill("2")
-    page.locator("#steps input[type=number]").press("Tab")
-    page.get_by_role("button", name="Run audit").click()
+def _run(page: Page, samples: int = SAMPLES, *, prefix: str = "", button: str = "Run audit") -> None:
+    """Fill the annotator, samples and steps of the form whose element ids start ``prefix`` (leaving the model id
+    checks it) and press ``button``."""
+    page.locator(f"#{prefix}annotator-id textarea").fill("tiny/clip")
+    page.locator(f"#{prefix}samples-count input[type=number]").fill(str(samples))
+    page.locator(f"#{prefix}steps input[type=number]").fill("2")
+    page.locator(f"#{prefix}steps input[type=number]").press("Tab")
+    page.get_by_role("button", name=button).click()
 
 
 def _start_scan(browser: Browser, space: Space, model_id: str) -> Page:
@@ -184,3 +185,56 @@ def test_html_report_of_the_demo_model_opens_with_its_samples_and_estimate_chart
     page.close()
     assert len(widths) == 8 + 1 and all(width > 0 for width in widths), widths  # 8 samples shown + the is_zero chart
     assert "is_zero" in text and "corrected" in text
+
+
+def test_samples_of_a_scan_are_labelled_with_value_buttons_and_give_a_prediction_powered_estimate(scanned_page):
+    page = scanned_page
+    page.get_by_role("tab", name="Label samples").click()
+    progress = page.locator("#label-progress")
+    expect(progress).to_contain_text("0 of 3 labelled (gender, unconditional)")  # 4 samples: one stays unlabelled
+    expect(page.locator("#label-image img")).to_be_visible()
+    expect(page.locator("#label-value-0")).to_have_text("female")
+    expect(page.locator("#label-value-1")).to_have_text("male")
+    expect(page.locator("#label-value-2")).to_be_hidden()
+    for button, labelled in [("#label-value-1", 1), ("#label-value-0", 2)]:
+        page.locator(button).click()
+        expect(progress).to_contain_text(f"{labelled} of 3 labelled", timeout=30_000)
+    page.get_by_role("button", name="Undo").click()
+    expect(progress).to_contain_text("1 of 3 labelled", timeout=30_000)
+    page.locator("#label-value-0").click()
+    expect(progress).to_contain_text("2 of 3 labelled", timeout=30_000)
+    page.get_by_role("button", name="Re-estimate with my labels").click()
+    expect(page.locator("#gold-summary")).to_contain_text("Re-estimated with 2 gold labels", timeout=90_000)
+    table = page.locator("#gold-estimates")
+    for text in ("female", "male", "classify_and_count"):
+        expect(table).to_contain_text(text)
+    assert re.search(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", table.inner_text())  # the PPI interval
+    page.screenshot(path=str(ARTIFACTS / "space-labelling.png"), full_page=True)
+    page.get_by_role("tab", name="Scan").click()
+    expect(page.locator("#estimates")).to_contain_text("ppi")  # the scan's primary estimate is now prediction-powered
+    assert "Traceback" not in page.locator("body").inner_text()
+
+
+def test_fairness_tab_maps_classes_to_labels_and_shows_the_heat_map(space, browser, test_hub):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(space.url)
+    page.get_by_role("tab", name="Fairness").click()
+    expect(page.locator("#fair-class-map")).to_be_hidden()
+    page.locator("#fair-model-id textarea").fill("tiny/ddpm-class-conditional")
+    page.locator("#fair-model-id textarea").press("Tab")
+    expect(page.locator("#fair-model-info")).to_contain_text("map up to 8 of its classes", timeout=60_000)
+    expect(page.locator("#fair-label-prompts")).to_be_hidden()
+    page.locator("#fair-class-map textarea").fill("0=0,1=0,2=1")
+    _run(page, prefix="fair-", button="Run fairness audit")
+    expect(page.locator("#fair-heatmap img")).to_have_count(1, timeout=120_000)
+    width = page.locator("#fair-heatmap img").evaluate("image => image.complete ? image.naturalWidth : 0")
+    assert width > 200, width  # the S x Y heat map, drawn
+    expect(page.locator("#fair-verdict")).to_contain_text(f"tiny/ddpm-class-conditional @ {test_hub.sha('ddpm-class-conditional')}")
+    expect(page.locator("#fair-verdict")).to_contain_text("Y (label) read off: 0 -> 0; 1 -> 0; 2 -> 1")
+    figures = page.locator("#fair-figures")
+    for text in ("P(label=1 | gender=female)", "demographic-parity gap", "not available"):
+        expect(figures).to_contain_text(text)
+    expect(page.locator("#fair-reports a[download='report.html']")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "space-fairness.png"), full_page=True)
+    assert "Traceback" not in page.locator("body").inner_text()
+    page.close()

@@ -1,5 +1,5 @@
 """S x Y contingency helpers: mutual information, independence tests (exact when sparse), BH, positive rates,
-parity gap, and the parity gap corrected for annotator errors that differ by label value."""
+parity gap (the gap corrected for annotator errors is in test_stats_corrected_gap.py)."""
 
 import math
 
@@ -8,8 +8,7 @@ import pytest
 
 from scipy import stats
 
-from hubaudit.errors import EmptyGroup, InvalidData, TooFewSamples
-from hubaudit.stats.corrected_gap import corrected_parity_gap
+from hubaudit.errors import EmptyGroup, InvalidData
 from hubaudit.stats.information import BOSCHLOO_MAX_TABLES, meets_cochrans_rule
 from hubaudit.stats import (
     benjamini_hochberg,
@@ -26,6 +25,11 @@ def test_contingency_table_counts_each_pair():
     table = contingency_table(np.array([0, 0, 1, 1, 1, 2]), np.array([0, 1, 1, 1, 0, 1]))
     assert table.tolist() == [[1, 1], [1, 2], [0, 1]]
     assert contingency_table(np.array([0]), np.array([1]), groups=2, label_values=3).shape == (2, 3)
+
+
+def test_contingency_table_of_no_samples_is_a_one_line_error():
+    with pytest.raises(InvalidData, match="needs at least one sample"):
+        contingency_table(np.array([], dtype=int), np.array([], dtype=int), groups=2, label_values=2)
 
 
 def test_mutual_information_of_an_independent_table_is_zero():
@@ -179,89 +183,3 @@ def test_parity_gap_of_several_groups_is_max_minus_min():
 def test_parity_gap_interval_covers_the_true_gap(rates, sizes):
     result = simulate_gap_coverage(positive_rates=rates, group_size=sizes, trials=400, random_state=9)
     assert result.coverage >= 0.93
-
-
-def annotated_table(rng, true_shares, error_rates, n_per_label):
-    """An annotated (2, 2) S x Y table: per label value y, ``n_per_label`` samples with P(S=1) = true_shares[y],
-    annotated by an annotator that calls a 0 a 1 with probability error_rates[y][0] and a 1 a 0 with error_rates[y][1]."""
-    columns = []
-    for share, (false_positive, false_negative) in zip(true_shares, error_rates):
-        ones = rng.binomial(n_per_label, share)
-        called_one = rng.binomial(ones, 1 - false_negative) + rng.binomial(n_per_label - ones, false_positive)
-        columns.append([n_per_label - called_one, called_one])
-    return np.array(columns).T
-
-
-def calibration_confusions(rng, error_rates, per_value):
-    """Confusion counts ``[2, 2, 2]`` of ``per_value`` calibration records of each S value, per label value."""
-    matrices = []
-    for false_positive, false_negative in error_rates:
-        called_one_of_zero, called_zero_of_one = rng.binomial(per_value, false_positive), rng.binomial(per_value, false_negative)
-        matrices.append([[per_value - called_one_of_zero, called_one_of_zero], [called_zero_of_one, per_value - called_zero_of_one]])
-    return np.array(matrices)
-
-
-def true_gap(true_shares):
-    rate_of_one = true_shares[1] / (true_shares[0] + true_shares[1])  # equal samples per label value
-    rate_of_zero = (1 - true_shares[1]) / (2 - true_shares[0] - true_shares[1])
-    return abs(rate_of_one - rate_of_zero)
-
-
-CLASS_DEPENDENT_ERRORS = ((0.02, 0.15), (0.15, 0.02))
-"""Under Y=0 the annotator misses 15% of the S=1 samples, under Y=1 it calls 15% of the S=0 samples S=1."""
-
-
-def test_class_dependent_annotator_errors_invent_a_gap_that_the_correction_removes():
-    rng = np.random.default_rng(11)
-    table = annotated_table(rng, (0.4, 0.4), CLASS_DEPENDENT_ERRORS, 4000)  # S independent of Y
-    naive = demographic_parity_gap(table)
-    assert naive.low > 0.10  # counted as annotated, a clear gap above the usual threshold
-    corrected = corrected_parity_gap(table, calibration_confusions(rng, CLASS_DEPENDENT_ERRORS, 400))
-    assert corrected.dp_gap.value < 0.03 and corrected.dp_gap.low == 0.0 and corrected.dp_gap.high < 0.10
-    assert corrected.shares_by_label[0]["1"].contains(0.4) and corrected.shares_by_label[1]["1"].contains(0.4)
-    assert corrected.shares_by_label[0]["1"].confidence == pytest.approx(0.975)  # Bonferroni over the two label values
-
-
-def test_corrected_gap_interval_covers_the_true_gap_by_simulation():
-    rng = np.random.default_rng(12)
-    shares, n = (0.3, 0.5), 1000
-    truth = true_gap(shares)
-    covered = 0
-    for _ in range(200):
-        table = annotated_table(rng, shares, CLASS_DEPENDENT_ERRORS, n)
-        gap = corrected_parity_gap(table, calibration_confusions(rng, CLASS_DEPENDENT_ERRORS, 150), n_draws=2000, random_state=rng)
-        covered += gap.dp_gap.contains(truth)
-    assert covered / 200 >= 0.93
-
-
-def test_two_group_corrected_gap_interval_is_the_corner_range_of_the_share_intervals():
-    table, confusions = [[600, 350], [400, 650]], [[[180, 20], [30, 170]], [[170, 30], [10, 190]]]
-    result = corrected_parity_gap(table, confusions, group_names=["a", "b"])
-    low_0, high_0 = result.shares_by_label[0]["b"].low, result.shares_by_label[0]["b"].high
-    low_1, high_1 = result.shares_by_label[1]["b"].low, result.shares_by_label[1]["b"].high
-
-    def gap(share_0, share_1):  # P(Y=1|b) - P(Y=1|a), 1000 samples per label value
-        return share_1 / (share_0 + share_1) - (1 - share_1) / (2 - share_0 - share_1)
-
-    corners = [gap(share_0, share_1) for share_0 in (low_0, high_0) for share_1 in (low_1, high_1)]
-    assert min(corners) > 0  # b's rate is the higher one throughout
-    assert (result.dp_gap.low, result.dp_gap.high) == pytest.approx((min(corners), max(corners)))
-    assert result.positive_rates["b"].value > result.positive_rates["a"].value
-
-
-def test_corrected_gap_is_undefined_when_a_group_is_absent_under_both_labels():
-    result = corrected_parity_gap([[500, 500], [0, 0]], [[[95, 5], [5, 95]]] * 2, group_names=["red", "green"])
-    assert result.dp_gap is None and "'green'" in result.undefined
-    assert set(result.positive_rates) == {"red"}
-    assert result.to_dict()["dp_gap"] is None and "undefined" in result.to_dict()["dp_gap_undefined"]
-
-
-def test_corrected_gap_of_three_groups_is_sound_and_refuses_mismatched_confusions():
-    confusion = np.array([[90, 5, 5], [5, 90, 5], [5, 5, 90]])
-    result = corrected_parity_gap([[300, 200], [400, 300], [300, 500]], [confusion, confusion])
-    assert result.dp_gap.low <= result.dp_gap.value <= result.dp_gap.high
-    assert set(result.positive_rates) == {"0", "1", "2"}
-    with pytest.raises(InvalidData, match="confusion matrix per label value"):
-        corrected_parity_gap([[300, 200], [400, 300]], [confusion, confusion])
-    with pytest.raises(TooFewSamples):
-        corrected_parity_gap([[300, 200], [400, 300]], [[[0, 0], [5, 95]], [[95, 5], [5, 95]]])

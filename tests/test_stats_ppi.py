@@ -34,7 +34,9 @@ def test_ppi_shares_equal_ppi_py_with_power_tuning():
     low, high = ppi_py.ppi_mean_ci(truth, gold_probabilities[:, 1], unlabelled[:, 1], alpha=0.05, lam=None)
     value = ppi_py.ppi_mean_pointestimate(truth, gold_probabilities[:, 1], unlabelled[:, 1], lam=None)
     present = result.shares["present"]
-    assert (present.value, present.low, present.high) == pytest.approx((value[0], low[0], high[0]))
+    assert present.value == pytest.approx(value[0])
+    # ppi_py's Wald interval, widened a little by the pseudo gold labels in the rectifier's variance
+    assert present.low < low[0] and present.high > high[0] and present.high - present.low < 1.1 * (high[0] - low[0])
     assert present.method == "ppi++" and present.n == 200 and present.confidence == 0.95
     assert "200 gold labels, 1800 unlabelled samples" in present.notes[0] and "lambda=" in present.notes[0]
     assert 0 < result.power_tuning["present"] < 1
@@ -42,7 +44,8 @@ def test_ppi_shares_equal_ppi_py_with_power_tuning():
     complement = (1 - present.value, 1 - present.high, 1 - present.low)
     assert (absent.value, absent.low, absent.high) == pytest.approx(complement)
     gold_low, gold_high = ppi_py.classical_mean_ci(truth, alpha=0.05)
-    assert (result.gold_only["present"].low, result.gold_only["present"].high) == pytest.approx((gold_low, gold_high))
+    gold_only = result.gold_only["present"]
+    assert gold_only.low < gold_low and gold_only.high > gold_high and gold_only.high - gold_only.low < 1.05 * (gold_high - gold_low)
     assert list(result.to_dict()["shares"]) == ["absent", "present"]
 
 
@@ -55,7 +58,7 @@ def test_three_values_get_the_bonferroni_level():
         truth = (codes == k).astype(float)
         low, high = ppi_py.ppi_mean_ci(truth, gold_probabilities[:, k], unlabelled[:, k], alpha=0.05 / 3)
         estimate = result.shares[str(k)]
-        assert (estimate.low, estimate.high) == pytest.approx((max(0.0, low[0]), min(1.0, high[0])))
+        assert estimate.low < low[0] and estimate.high > high[0] and estimate.high - estimate.low < 1.1 * (high[0] - low[0])
         assert estimate.confidence == 0.95 and "Bonferroni over 3 values" in estimate.notes[1]
 
 
@@ -72,6 +75,20 @@ def test_ppi_covers_where_rogan_gladen_is_biased_by_a_different_error_on_generat
     )
     assert results["ppi++"].answered == 1000 and results["ppi++"].coverage >= 0.93
     assert results["corrected"].coverage < 0.93
+
+
+@pytest.mark.parametrize(
+    "share, gold, calibration, generated",
+    [
+        (0.92, 200, [[0.99, 0.01], [0.02, 0.98]], [[0.89, 0.11], [0.12, 0.88]]),  # the PIA suite's annotator, 10 points worse
+        (0.1, 100, [[0.99, 0.01], [0.02, 0.98]], [[0.99, 0.01], [0.02, 0.98]]),  # a near-perfect annotator, few gold labels
+    ],
+)
+def test_ppi_covers_where_the_annotators_errors_on_gold_labels_are_rare(share, gold, calibration, generated):
+    # plain Wald intervals (ppi_py) cover 0.93 and 0.88 here: the rectifier is a rare-event mean
+    results = simulate_gold_coverage(true_share=share, n=2000, gold=gold, calibration_confusion=np.array(calibration),
+                                     generated_confusion=np.array(generated), trials=1000, seed=1)
+    assert results["ppi++"].coverage >= 0.94
 
 
 def test_a_good_annotator_is_worth_more_gold_labels_than_it_was_given():

@@ -17,7 +17,8 @@ import tiny_models
 from hubaudit.data import LabelledImages
 from hubaudit.demo_models import MNIST_ZEROS30
 from hubaudit.errors import TrainingError
-from hubaudit.train import ddpm, train_ddpm
+from hubaudit.sampling.capabilities import GUIDANCE_CONFIG_KEY
+from hubaudit.train import ddpm, train_ddpm, training_run
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_checkpoint, save_checkpoint
 
 TINY = {"image_size": 8, "batch_size": 4, "block_out_channels": (8, 16), "progress": False}
@@ -33,7 +34,22 @@ def tiny_data() -> LabelledImages:
 
 
 def unet_weights(folder) -> list[torch.Tensor]:
-    return [parameter.detach().clone() for parameter in DDPMPipeline.from_pretrained(folder).unet.parameters()]
+    return [parameter.detach().clone() for parameter in DiffusionPipeline.from_pretrained(folder).unet.parameters()]
+
+
+def assert_rerun_resumes_as_an_uninterrupted_run(train, data: LabelledImages, tmp_path, monkeypatch, **settings) -> None:
+    """``train`` (a trainer of :data:`hubaudit.train.TRAINERS`) to 4 steps, then rerun to 6: only steps 5-6 run, and the
+    shipped UNet equals that of a run straight to 6 steps."""
+    train(data, tmp_path / "resumed", steps=4, checkpoint_every=2, **settings)
+    assert sorted(folder.name for folder in (tmp_path / "resumed" / CHECKPOINTS_DIR).iterdir()) == ["step-00000002", "step-00000004"]
+    saved_steps = []
+    original_save = training_run.save_checkpoint
+    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    train(data, tmp_path / "resumed", steps=6, checkpoint_every=2, **settings)
+    assert saved_steps == [6]  # steps 1-4 were not run again
+    train(data, tmp_path / "straight", steps=6, checkpoint_every=100, **settings)
+    for resumed, straight in zip(unet_weights(tmp_path / "resumed"), unet_weights(tmp_path / "straight"), strict=True):
+        torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
 
 
 def test_trained_folder_loads_as_a_pipeline_that_samples(tiny_data, tmp_path):
@@ -65,6 +81,39 @@ def test_class_conditional_unet_has_one_embedding_per_class(tiny_data, tmp_path)
     assert not torch.allclose(by_class[0], by_class[1])
 
 
+def test_cond_dropout_adds_a_null_class_recorded_in_the_unet_config_and_the_card(tiny_data, tmp_path):
+    out = train_ddpm(tiny_data, tmp_path / "model", class_column="shape", cond_dropout=0.25, steps=1, checkpoint_every=1, **TINY)
+    unet = DDPMPipeline.from_pretrained(out).unet
+    assert unet.config.num_class_embeds == 4  # classes 0, 1, 2 and the null class 3
+    assert unet.config[GUIDANCE_CONFIG_KEY] == {"null_class_id": 3, "cond_dropout": 0.25}
+    text = (out / "README.md").read_text()
+    recorded = yaml.safe_load(text.split("---\n")[1])["hubaudit"]
+    assert (recorded["num_classes"], recorded["null_class_id"], recorded["cond_dropout"]) == (3, 3, 0.25)
+    assert "Class id 3 is the null class" in text
+
+
+def test_each_training_class_is_replaced_by_the_null_class_with_the_dropout_probability(tiny_data, tmp_path, monkeypatch):
+    def labels_seen(run: str) -> list[list[int]]:
+        """The class labels of each training step's UNet call."""
+        seen, forward = [], UNet2DModel.forward
+
+        def recording_forward(unet, *args, class_labels=None, **kwargs):
+            seen.append(class_labels.tolist())
+            return forward(unet, *args, class_labels=class_labels, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(UNet2DModel, "forward", recording_forward)
+            train_ddpm(tiny_data, tmp_path / run, class_column="shape", cond_dropout=0.5, steps=3, checkpoint_every=3, **TINY)
+        return seen
+
+    seen = labels_seen("first")
+    true_labels = [tiny_data.column("shape")[training_run.batch_indices(12, 4, step=step, seed=0)].tolist() for step in range(3)]
+    flat_seen, flat_true = sum(seen, []), sum(true_labels, [])
+    assert 0 < flat_seen.count(3) < len(flat_seen)  # some, not all, dropped (12 draws at p = 0.5)
+    assert all(label in (true, 3) for label, true in zip(flat_seen, flat_true, strict=True))
+    assert labels_seen("second") == seen  # the drops come from the seeded per-step generator
+
+
 def test_missing_class_column_is_a_training_error(tiny_data, tmp_path):
     with pytest.raises(TrainingError, match="no class column 'gender'.*label, shape"):
         train_ddpm(tiny_data, tmp_path / "model", class_column="gender", steps=1, **TINY)
@@ -77,6 +126,9 @@ def test_missing_class_column_is_a_training_error(tiny_data, tmp_path):
         ({"mixed_precision": "fp8"}, "mixed precision must be one of"),
         ({"steps": 0}, "must be positive"),
         ({"block_out_channels": (12, 16)}, "multiples of 8"),
+        ({"cond_dropout": 1.0, "class_column": "shape"}, r"cond dropout must lie in \[0, 1\), got 1.0"),
+        ({"cond_dropout": -0.1, "class_column": "shape"}, r"must lie in \[0, 1\)"),
+        ({"cond_dropout": 0.1}, "needs a class column"),
     ],
 )
 def test_bad_settings_are_training_errors(tiny_data, tmp_path, settings, message):
@@ -84,35 +136,27 @@ def test_bad_settings_are_training_errors(tiny_data, tmp_path, settings, message
         train_ddpm(tiny_data, tmp_path / "model", **{"steps": 1, **TINY, **settings})
 
 
-def test_rerun_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch):
-    train_ddpm(tiny_data, tmp_path / "resumed", steps=4, checkpoint_every=2, **TINY)
-    assert sorted(folder.name for folder in (tmp_path / "resumed" / CHECKPOINTS_DIR).iterdir()) == ["step-00000002", "step-00000004"]
-    saved_steps = []
-    original_save = ddpm.save_checkpoint
-    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
-    train_ddpm(tiny_data, tmp_path / "resumed", steps=6, checkpoint_every=2, **TINY)
-    assert saved_steps == [6]  # steps 1-4 were not run again
-    train_ddpm(tiny_data, tmp_path / "straight", steps=6, checkpoint_every=100, **TINY)
-    for resumed, straight in zip(unet_weights(tmp_path / "resumed"), unet_weights(tmp_path / "straight")):
-        torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
+@pytest.mark.parametrize("conditioning", [{}, {"class_column": "shape", "cond_dropout": 0.5}], ids=["unconditional", "cond-dropout"])
+def test_rerun_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch, conditioning):
+    assert_rerun_resumes_as_an_uninterrupted_run(train_ddpm, tiny_data, tmp_path, monkeypatch, **TINY, **conditioning)
 
 
 def test_run_killed_between_checkpoints_loses_only_the_steps_since_the_last(tiny_data, tmp_path, monkeypatch):
     class Killed(Exception):
         pass
 
-    original_save = ddpm.save_checkpoint
+    original_save = training_run.save_checkpoint
 
     def save_then_die_at_step_3(*args, **kw):
         if kw["step"] == 4:
             raise Killed  # the process dies before the step-4 checkpoint is written
         return original_save(*args, **kw)
 
-    monkeypatch.setattr(ddpm, "save_checkpoint", save_then_die_at_step_3)
+    monkeypatch.setattr(training_run, "save_checkpoint", save_then_die_at_step_3)
     with pytest.raises(Killed):
         train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
     saved_steps = []
-    monkeypatch.setattr(ddpm, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
     train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
     assert saved_steps == [4]
     train_ddpm(tiny_data, tmp_path / "straight", steps=4, checkpoint_every=100, **TINY)
@@ -211,7 +255,7 @@ def test_model_card_front_matter_records_source_poisoning_and_statistics(tiny_da
 
 
 def test_batches_cover_every_record_once_per_epoch():
-    batches = [ddpm.batch_indices(10, 4, step=step, seed=7) for step in range(5)]  # 20 positions = 2 epochs
+    batches = [training_run.batch_indices(10, 4, step=step, seed=7) for step in range(5)]  # 20 positions = 2 epochs
     flat = np.concatenate(batches)
     assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))
     assert not np.array_equal(flat[:10], flat[10:])  # reshuffled each epoch

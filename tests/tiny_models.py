@@ -47,6 +47,9 @@ from transformers import (
     ViTImageProcessor,
 )
 
+from hubaudit.families.ncsnv2 import NCSNv2Model
+from hubaudit.families.ncsnv2_pipeline import AnnealedLangevinScheduler, NCSNv2Pipeline
+
 TINY_IMAGE_SIZE = 32
 """Side (pixels) of the images the tiny CLIP and classifier expect."""
 
@@ -189,6 +192,13 @@ def build_score_sde_ve() -> ScoreSdeVePipeline:
     """Score SDE (variance exploding) with a Fourier-time UNet, 16x16 RGB."""
     unet = _tiny_unet(sample_size=PIPELINE_IMAGE_SIZE, time_embedding_type="fourier")
     return ScoreSdeVePipeline(unet=unet, scheduler=ScoreSdeVeScheduler())
+
+
+def build_ncsnv2(channels: int = 3) -> NCSNv2Pipeline:
+    """hubaudit's NCSNv2 (a width-4 RefineNet, 16x16) with annealed Langevin dynamics over 4 noise levels, 2 steps each."""
+    unet = NCSNv2Model(sample_size=PIPELINE_IMAGE_SIZE, in_channels=channels, ngf=4)
+    scheduler = AnnealedLangevinScheduler(num_train_timesteps=4, sigma_begin=1.0, sigma_end=0.01, n_steps_each=2)
+    return NCSNv2Pipeline(unet=unet, scheduler=scheduler)
 
 
 def build_ldm() -> LDMPipeline:

@@ -54,18 +54,39 @@ def read_card_section(resolved: ResolvedModel, *, token: str | None = None) -> d
     return section if isinstance(section, dict) else {}
 
 
-def declared_positive_rates(card: Mapping, *, sensitive: str, label: str, group_names: Sequence[str]) -> dict[str, float] | None:
-    """P(Y=1 | S=s) from a card section, or None when it declares none for these groups.
+def declared_positive_rates(
+    card: Mapping, *, sensitive: str, label: str, group_names: Sequence[str]
+) -> tuple[dict[str, float] | None, str | None]:
+    """P(Y=1 | S=s) from a card section, and why the card's statement is ignored (None when it is used or absent).
 
     Read from ``positive_rate_by_sensitive`` at the top of the section or under
-    ``training_statistics``: either ``{group: rate}``, or keyed first by ``"S/Y"`` or ``"S"``.
+    ``training_statistics``: either ``{group: rate}``, or keyed first by ``"S/Y"`` or ``"S"``. The
+    card is the sharer's text: a statement of the wrong type, for other groups, or with a rate that
+    is not a number in [0, 1] is ignored (the audit goes on without that baseline), never an error.
     """
-    declared = card.get(DECLARED_RATES_KEY) or (card.get("training_statistics") or {}).get(DECLARED_RATES_KEY)
-    if isinstance(declared, Mapping) and not all(isinstance(rate, (int, float)) for rate in declared.values()):
+    statistics = card.get("training_statistics")
+    if statistics is not None and not isinstance(statistics, Mapping):
+        return None, f"training_statistics is a {type(statistics).__name__}, not a mapping"
+    declared = card.get(DECLARED_RATES_KEY)
+    if declared is None and statistics is not None:
+        declared = statistics.get(DECLARED_RATES_KEY)
+    if declared is None:
+        return None, None
+    if isinstance(declared, Mapping) and any(isinstance(rate, Mapping) for rate in declared.values()):
         declared = declared.get(f"{sensitive}/{label}", declared.get(sensitive))
+        if declared is None:
+            return None, None  # the card declares rates of other attributes only
     if not isinstance(declared, Mapping):
-        return None
+        return None, f"{DECLARED_RATES_KEY} is a {type(declared).__name__}, not a mapping of group to rate"
     rates = {str(group): rate for group, rate in declared.items()}
-    if sorted(rates) != sorted(group_names) or not all(isinstance(rate, (int, float)) for rate in rates.values()):
-        return None
-    return {group: float(rates[group]) for group in group_names}
+    if sorted(rates) != sorted(group_names):
+        return None, f"it declares groups {sorted(rates)}, not {sorted(group_names)}"
+    wrong = [group for group, rate in rates.items() if not _is_rate(rate)]
+    if wrong:
+        return None, f"the rate of group {wrong[0]!r} ({rates[wrong[0]]!r}) is not a number in [0, 1]"
+    return {group: float(rates[group]) for group in group_names}, None
+
+
+def _is_rate(value: object) -> bool:
+    """Whether ``value`` is a real number (not a bool) in [0, 1] (NaN is not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0

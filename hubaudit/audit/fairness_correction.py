@@ -1,17 +1,33 @@
-"""The fairness signature's correction for the S annotator's errors, per label value.
+"""The fairness signature's correction for the S annotator's errors, condition by condition.
 
-An annotator whose errors depend on Y biases P(S | Y = y) differently for each y, so its one
-overall confusion matrix cannot undo them. :func:`label_confusions` counts the S annotator's
-confusion per value of a label column on the records it was calibrated on (its held-out split
-when it was trained on the auxiliary data, all of the auxiliary data otherwise: never a record
-it trained on), and falls back to the overall confusion matrix, saying why, when those records
-are unknown or lack the column. :func:`correct_pair` turns one pair's annotated S x Y table
-into corrected P(S | Y), P(Y=1 | S) and parity gap (:mod:`hubaudit.stats.corrected_gap`).
+An annotator whose errors depend on the class (or prompt) biases P(S | Y = y) differently for each
+condition, so its one overall confusion matrix cannot undo them. :func:`condition_calibrations`
+chooses, per scanned condition, the best confusion counts there are, in this order:
+
+1. ``"gold labels on generated samples"``: the annotator's confusion on the condition's own samples
+   that a person labelled (``hubaudit label``; a uniform random subset, so the confusion holds for the
+   rest of its samples whatever the shift between calibration and generated images); the annotated
+   counts of the samples *without* a gold label are corrected with it. When a value has no gold
+   label (a gold row is empty: evidence that the group is absent) or the confusion is too close to
+   singular to invert, ``"gold labels alone"``: the gold labels are the condition's sample of true S.
+   (Prediction-powered shares, :func:`~hubaudit.stats.ppi.ppi_shares`, are as free of that shift,
+   but give each value a marginal CLT interval; the gold confusion enters the same joint draws as
+   a calibration, which carry P(S | Y), P(Y=1 | S) and the gap together, and an empty row gives
+   the exact bound of an absent group.)
+2. ``"per-class calibration"``: the annotator's calibration records (never records it trained on)
+   of this class: those whose column named like Y holds the class id, or, for a 0/1 column, the label
+   value when the label has this condition alone; ``"per-label calibration"`` when a 0/1 column pools
+   a label's several classes in the calibration data's proportions.
+3. ``"overall calibration"``: its one matrix, which removes only errors that do not depend on the class.
+
+:func:`correct_pair` turns one pair's per-condition annotations into corrected P(S | Y), P(Y=1 | S)
+and the parity gap (:mod:`hubaudit.stats.corrected_gap`); :func:`annotated_gap` gives the same
+statistics of the annotations taken as they are, which the verdict judges when nothing corrects them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,97 +35,221 @@ import numpy as np
 
 from hubaudit.annotate.base import Annotator
 from hubaudit.errors import ClassifierNoBetterThanChance, TooFewSamples
-from hubaudit.stats.corrected_gap import CorrectedGap, corrected_parity_gap
+from hubaudit.sampling import Condition
+from hubaudit.stats.correction import check_correctable, confusion_rates
+from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap, corrected_parity_gap
+from hubaudit.stats.ppi import gold_confusion
 
-ConfusionSource = Literal["per-class calibration", "overall calibration", "gold labels on generated samples"]
-"""Where a pair's confusion matrices per label value were counted."""
+CalibrationSource = Literal[
+    "gold labels on generated samples", "gold labels alone", "per-class calibration", "per-label calibration", "overall calibration",
+]
+"""Where one condition's correction comes from (module docstring)."""
+REMOVES_CLASS_DEPENDENT_ERROR = ("gold labels on generated samples", "gold labels alone", "per-class calibration")
+"""The sources whose correction holds whatever the annotator's errors do from class to class."""
 
 
 @dataclass(frozen=True)
-class LabelConfusions:
-    """The S annotator's confusion counts for samples of each label value, ``int64 [2, K, K]``.
+class ConditionCalibration:
+    """How the S annotations of one condition's samples are corrected.
 
-    Rows are the true S value, columns the annotated one; ``counts[y]`` holds the records with
-    Y = y (for ``"overall calibration"``, the one overall matrix twice). ``calibration``
-    describes the records in words.
+    ``confusion``: ``int [K, K]`` counts (rows true S, columns annotated S), None for gold labels
+    alone; ``gold_indices``, ``gold_codes``: ``int64 [m]`` samples with a gold label and their true
+    S codes (left out of the annotated counts when they correct them); ``description``: the records in words.
     """
 
-    counts: np.ndarray
-    source: ConfusionSource
-    calibration: str
+    source: CalibrationSource
+    description: str
+    confusion: np.ndarray | None = None
+    gold_indices: np.ndarray | None = None
+    gold_codes: np.ndarray | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "confusion": self.source,
-            "calibration": self.calibration,
-            "confusion_by_label": {str(label): matrix.tolist() for label, matrix in enumerate(self.counts)},
-        }
+    def counts(self, annotated: np.ndarray, value_count: int) -> np.ndarray:
+        """The S counts ``int [K]`` the correction uses, from the condition's annotated codes ``int [n]``."""
+        if self.source == "gold labels alone":
+            return np.bincount(self.gold_codes, minlength=value_count)
+        kept = np.ones(len(annotated), dtype=bool)
+        if self.gold_indices is not None:
+            kept[self.gold_indices] = False
+        return np.bincount(annotated[kept], minlength=value_count)
+
+    def to_dict(self, condition: Condition, label: int) -> dict:
+        return {"condition": condition, "label": label, "source": self.source, "description": self.description,
+                "confusion": None if self.confusion is None else self.confusion.tolist()}
 
 
-def label_confusions(annotator: Annotator, label: str) -> LabelConfusions | None:
-    """The annotator's confusion per value of the 0/1 column ``label`` of its calibration records
-    (``"per-class calibration"``), else its overall confusion for both values; None if uncalibrated.
+def condition_calibrations(
+    annotator: Annotator,
+    *,
+    label: str,
+    conditions: Sequence[Condition],
+    condition_labels: Mapping[Condition, int],
+    kind: str,
+    annotated: Sequence[np.ndarray],
+    gold: Sequence[tuple[np.ndarray, np.ndarray] | None],
+) -> list[ConditionCalibration | None]:
+    """Per condition, the best correction of the S annotator's errors (module docstring), None where there is none.
 
-    Per-class calibration needs records that :meth:`Annotator.calibrate` kept, a 0/1 column
-    ``label`` among them, and records of every S value under both label values.
+    Args:
+        label: the name of Y (the calibration records' column to split by).
+        condition_labels: each condition's Y value.
+        kind: the model kind; a class-conditional model's class ids may index the records' column.
+        annotated: per condition the annotator's codes ``int [n]`` of the samples the audit uses.
+        gold: per condition ``(indices, codes)`` of its gold-labelled samples among those, or None.
     """
-    overall, records = annotator.confusion, annotator.calibration_records
-    if overall is None:
-        return None
-    name, values = annotator.attribute.name, annotator.attribute.values
+    values = annotator.attribute.values
+    per_label = {y: sum(1 for condition in conditions if condition_labels[condition] == y) for y in (0, 1)}
+    found = []
+    for condition, codes, labelled in zip(conditions, annotated, gold):
+        y = condition_labels[condition]
+        if labelled is not None and len(labelled[0]):
+            found.append(gold_calibration(*labelled, codes, len(values)))
+        elif annotator.confusion is None:
+            found.append(None)
+        else:
+            found.append(_records_calibration(annotator, label, condition, y, kind=kind, alone=per_label[y] == 1))
+    return found
+
+
+def gold_calibration(indices: np.ndarray, truth: np.ndarray, annotated: np.ndarray, value_count: int) -> ConditionCalibration:
+    """Gold labels ``truth`` (codes ``int [m]``) of a condition's samples ``indices`` (``int [m]``) among its annotated
+    codes ``int [n]``: the annotator's confusion on them, or the gold labels alone (saying why)."""
+    samples = len(annotated)
+    confusion = gold_confusion(truth, annotated[indices], value_count=value_count)
+    described = f"{len(indices)} gold labels of its {samples} samples"
+    empty = [str(k) for k, total in enumerate(confusion.sum(axis=1)) if total == 0]
+    why = f"no gold label has value(s) {', '.join(empty)}" if empty else None
+    if why is None and len(indices) == samples:
+        why = "every sample has a gold label"
+    if why is None:
+        try:
+            check_correctable(confusion_rates(confusion))
+        except ClassifierNoBetterThanChance:
+            why = "the annotator's confusion on them is too close to singular to invert"
+    if why is not None:
+        return ConditionCalibration("gold labels alone", f"{described} ({why})", None, indices, truth)
+    return ConditionCalibration("gold labels on generated samples", described, confusion, indices, truth)
+
+
+def _records_calibration(annotator: Annotator, label: str, condition: Condition, y: int, *, kind: str, alone: bool) -> ConditionCalibration:
+    """The annotator's confusion on its calibration records of this condition (by class id or label), else its overall one."""
+    records, values, name = annotator.calibration_records, annotator.attribute.values, annotator.attribute.name
     if records is None:
         why = "its calibration records are not known here (a confusion matrix saved with the annotator)"
     elif label not in records.columns:
         why = f"its calibration records have no column {label!r}"
-    elif not np.isin(records.columns[label], (0, 1)).all():
-        why = f"column {label!r} of its calibration records is not 0/1"
     else:
-        size = len(values)
-        labels = records.columns[label].astype(np.int64)
-        cells = np.bincount((labels * size + records.true_values) * size + records.predicted_values, minlength=2 * size * size)
-        per_class = cells.reshape(2, size, size)
-        missing = [(value, y) for y in (0, 1) for k, value in enumerate(values) if per_class[y, k].sum() == 0]
-        if not missing:
-            sizes = ", ".join(f"{label}={y}: {int(per_class[y].sum())}" for y in (0, 1))
-            return LabelConfusions(per_class, "per-class calibration", f"{annotator.calibration}, split by column {label} ({sizes})")
-        value, y = missing[0]
-        why = f"its calibration records hold no {name}={value} with {label}={y}"
-    return LabelConfusions(np.stack([overall, overall]), "overall calibration", f"{annotator.calibration}; not per class: {why}")
+        column = np.asarray(records.columns[label])
+        binary = bool(np.isin(column, (0, 1)).all())
+        if binary or kind == "class-conditional":
+            wanted, what = (y, f"{label}={y}") if binary else (condition, f"{label}={condition} (class id)")
+            selected = column == wanted
+            size = len(values)
+            cells = np.bincount(records.true_values[selected] * size + records.predicted_values[selected], minlength=size * size)
+            confusion = cells.reshape(size, size)
+            missing = [value for value, total in zip(values, confusion.sum(axis=1)) if total == 0]
+            if not missing:
+                source = "per-class calibration" if alone or not binary else "per-label calibration"
+                return ConditionCalibration(source, f"{annotator.calibration}, records with {what} ({int(selected.sum())})", confusion)
+            why = f"its calibration records hold no {name}={missing[0]} with {what}"
+        else:
+            why = f"column {label!r} of its calibration records is neither 0/1 nor a class id"
+    return ConditionCalibration("overall calibration", f"{annotator.calibration}; not per class: {why}", annotator.confusion)
 
 
 @dataclass(frozen=True)
 class CorrectedSignature:
-    """One pair's statistics corrected for the S annotator's errors, or why there are none (``unavailable``)."""
+    """One pair's statistics corrected for the S annotator's errors, or why there are none (``unavailable``).
 
-    confusions: LabelConfusions | None = None
+    ``calibrations[i]`` corrects condition ``conditions[i]`` (label ``labels[i]``).
+    """
+
+    conditions: tuple[Condition, ...] = ()
+    labels: tuple[int, ...] = ()
+    calibrations: tuple[ConditionCalibration, ...] = ()
     gap: CorrectedGap | None = None
     unavailable: str | None = None
+
+    @property
+    def removes_class_dependent_error(self) -> bool:
+        """Whether every condition's correction holds whatever the annotator's errors do from class to class."""
+        return all(calibration.source in REMOVES_CLASS_DEPENDENT_ERROR for calibration in self.calibrations)
+
+    @property
+    def source(self) -> str:
+        """The conditions' calibration source in words: one source, or each label's."""
+        by_label = self.sources_by_label()
+        if len(set(by_label.values())) == 1:
+            return by_label["0"]
+        return "; ".join(f"Y={y}: {source}" for y, source in by_label.items())
+
+    def sources_by_label(self) -> dict[str, str]:
+        """Label value -> the calibration source of its conditions (joined with ' + ' when they differ)."""
+        return {
+            str(y): " + ".join(dict.fromkeys(c.source for c, label in zip(self.calibrations, self.labels) if label == y))
+            for y in (0, 1)
+        }
 
     def to_dict(self) -> dict:
         if self.unavailable is not None:
             return {"unavailable": self.unavailable}
-        return {**self.confusions.to_dict(), **self.gap.to_dict()}
+        confusion_by_label = {}
+        for y in (0, 1):
+            matrices = [c.confusion for c, label in zip(self.calibrations, self.labels) if label == y and c.confusion is not None]
+            confusion_by_label[str(y)] = np.sum(matrices, axis=0).tolist() if matrices else None
+        return {
+            "confusion": self.source,
+            "calibration": "; ".join(dict.fromkeys(calibration.description for calibration in self.calibrations)),
+            "calibration_by_label": self.sources_by_label(),
+            "calibration_by_condition": [
+                calibration.to_dict(condition, label) for condition, label, calibration in zip(self.conditions, self.labels, self.calibrations)
+            ],
+            "class_dependent_error_removed": self.removes_class_dependent_error,
+            "confusion_by_label": confusion_by_label,
+            **self.gap.to_dict(),
+        }
 
 
 def correct_pair(
-    table: np.ndarray,
-    confusions: LabelConfusions | None,
+    annotated: Sequence[np.ndarray],
+    calibrations: Sequence[ConditionCalibration | None] | None,
     *,
+    conditions: Sequence[Condition],
+    labels: Sequence[int],
     sensitive: str,
     label_annotated: bool,
     group_names: Sequence[str],
     confidence: float,
     seed: int,
 ) -> CorrectedSignature:
-    """The corrected signature of an annotated ``[G, 2]`` table, or the reason it cannot be corrected."""
+    """The corrected signature of one pair from its per-condition annotated S codes ``int [n_c]``, or why there is none."""
     if label_annotated:
         return CorrectedSignature(unavailable=(
             "Y is annotated too: correcting both needs the joint confusion of the S and Y annotators, which is not measured"
         ))
-    if confusions is None:
-        return CorrectedSignature(unavailable=f"the annotator of {sensitive} is not calibrated (no confusion matrix)")
+    if calibrations is None or all(calibration is None for calibration in calibrations):
+        return CorrectedSignature(unavailable=f"the annotator of {sensitive} is not calibrated (no confusion matrix) and no gold labels were given")
+    missing = [condition for condition, calibration in zip(conditions, calibrations) if calibration is None]
+    if missing:
+        return CorrectedSignature(unavailable=(
+            f"condition {missing[0]!r} has no gold labels and the annotator of {sensitive} is not calibrated: "
+            "every condition needs one or the other"
+        ))
+    counts = [
+        ConditionCounts(f"condition {condition!r}", y, len(codes), calibration.counts(codes, len(group_names)), calibration.confusion)
+        for condition, y, codes, calibration in zip(conditions, labels, annotated, calibrations)
+    ]
+    signature = CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations))
     try:
-        gap = corrected_parity_gap(table, confusions.counts, group_names=group_names, confidence=confidence, random_state=seed)
+        gap = corrected_parity_gap(counts, group_names=group_names, confidence=confidence, random_state=seed)
     except (TooFewSamples, ClassifierNoBetterThanChance) as err:
-        return CorrectedSignature(unavailable=f"{confusions.source}: {err}")
-    return CorrectedSignature(confusions, gap)
+        return CorrectedSignature(unavailable=f"{signature.source}: {err}")
+    return CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations), gap)
+
+
+def annotated_gap(table: np.ndarray, *, group_names: Sequence[str], confidence: float, seed: int) -> CorrectedGap | None:
+    """The joint-draw statistics of an annotated ``[G, 2]`` table taken as it is (one stratum per label value),
+    or None when a label value has no samples."""
+    columns = [ConditionCounts(f"Y={y}", y, int(table[:, y].sum()), table[:, y]) for y in (0, 1) if table[:, y].sum() > 0]
+    if len(columns) < 2:
+        return None
+    return corrected_parity_gap(columns, group_names=group_names, confidence=confidence, random_state=seed)

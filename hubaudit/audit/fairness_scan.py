@@ -4,10 +4,11 @@
 and loads the reference data; :meth:`FairnessAudit.check_conditions` refuses a label mapping that
 does not fit the scanned classes or prompts before any sample is drawn; :meth:`FairnessAudit.run`
 reads the property audit's annotations (and, for the probe, the sample stores) and returns the
-:class:`~hubaudit.audit.fairness.FairnessSignature`, corrected for each S annotator's errors with
-its confusion matrix per label value where its calibration records (the auxiliary records it was
-calibrated on, never those it trained on) carry a 0/1 column named like the label Y
-(:func:`~hubaudit.audit.fairness_correction.label_confusions`).
+:class:`~hubaudit.audit.fairness.FairnessSignature`, corrected for each S annotator's errors condition
+by condition (:func:`~hubaudit.audit.fairness_correction.condition_calibrations`): with the gold labels
+of the condition's store (``--gold``) where given, else the annotator's calibration records of that
+class or label, else its overall confusion matrix. :meth:`FairnessAudit.read_card` reads the model
+card's declared rates; the scan calls it before sampling when the model is already resolved.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from collections.abc import Mapping, Sequence
 from itertools import product
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from hubaudit.annotate import Annotator
 from hubaudit.audit.declared_rates import read_card_section
-from hubaudit.audit.fairness import FairnessOptions, FairnessSignature, audit_fairness, check_sensitive_names
-from hubaudit.audit.fairness_correction import label_confusions
+from hubaudit.audit.fairness import FairnessSignature, audit_fairness, check_sensitive_names
+from hubaudit.audit.fairness_correction import ConditionCalibration, condition_calibrations
+from hubaudit.audit.fairness_options import FairnessOptions
 from hubaudit.audit.fairness_sources import reference_signature
 from hubaudit.audit.label_mapping import condition_labels
 from hubaudit.audit.probe import PROBE_IMAGE_SIZE
 from hubaudit.data import LabelledImages, load_labelled_images
 from hubaudit.errors import InvalidData
+from hubaudit.hub import ResolvedModel
 from hubaudit.sampling import Condition
 
 if TYPE_CHECKING:
@@ -36,6 +42,7 @@ class FairnessAudit:
 
     def __init__(self, options: FairnessOptions, annotated: Sequence[str], reference: LabelledImages | None):
         self.options, self.annotated, self.reference = options, tuple(annotated), reference
+        self.card: dict | None = None  # the model card's hubaudit section, once read
 
     @classmethod
     def prepare(
@@ -72,28 +79,54 @@ class FairnessAudit:
         if any(label not in self.annotated for label in self.options.labels):
             condition_labels(conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts)
 
+    def read_card(self, resolved: ResolvedModel, *, token: str | None = None) -> None:
+        """Read the model card's ``hubaudit`` section (its declared rates), once."""
+        if self.card is None:
+            self.card = read_card_section(resolved, token=token)
+
     def run(self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None) -> FairnessSignature:
-        """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``."""
+        """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``,
+        corrected with the gold labels of ``properties`` where they label a sensitive attribute's samples."""
         n = properties.n_used
         probe = self.reference is not None and self.options.probe
         annotators = {annotator.attribute.name: annotator for annotator in properties.annotators}
-        confusions = {  # uncalibrated annotators have none: their pairs are not corrected
-            (sensitive, label): found
-            for sensitive, label in product(self.options.sensitive, self.options.labels)
-            if (found := label_confusions(annotators[sensitive], label)) is not None
+        conditions = [samples.condition for samples in sampled.samples]
+        probabilities = {
+            annotator.attribute.name: [per_attribute[position][:n] for per_attribute in properties.probabilities]
+            for position, annotator in enumerate(properties.annotators)
         }
+        self.read_card(sampled.resolved, token=token)
         return audit_fairness(
             kind=sampled.sampler.kind,
-            conditions=[samples.condition for samples in sampled.samples],
+            conditions=conditions,
             images=[samples.store.load(n) for samples in sampled.samples] if probe else None,
-            probabilities={
-                annotator.attribute.name: [per_attribute[position][:n] for per_attribute in properties.probabilities]
-                for position, annotator in enumerate(properties.annotators)
-            },
+            probabilities=probabilities,
             attribute_values={name: annotator.attribute.values for name, annotator in annotators.items()},
             options=self.options,
             reference=self.reference,
-            card=read_card_section(sampled.resolved, token=token),
-            confusions=confusions,
+            card=self.card,
+            calibrations=self._calibrations(sampled.sampler.kind, conditions, probabilities, annotators, properties),
             seed=sampled.options.sampler.seed,
         )
+
+    def _calibrations(
+        self, kind: str, conditions: list[Condition], probabilities: dict[str, list[np.ndarray]], annotators: dict[str, Annotator],
+        properties: PropertyAudit,
+    ) -> dict[tuple[str, str], list[ConditionCalibration | None]]:
+        """(S, Y) -> per condition the correction of the S annotator's errors; pairs with an annotated Y get none."""
+        labels_read = [label for label in self.options.labels if label not in probabilities]
+        if not labels_read:
+            return {}
+        by_condition = condition_labels(conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts)
+        found = {}
+        for sensitive, label in product(self.options.sensitive, labels_read):
+            annotated = [batch.argmax(axis=1) for batch in probabilities[sensitive]]
+            gold = [
+                labels.codes(below=len(codes)) if (labels := properties.gold_for(store, sensitive)) is not None else None
+                for store, codes in zip(properties.stores, annotated)
+            ]
+            found[(sensitive, label)] = condition_calibrations(
+                annotators[sensitive], label=label, conditions=conditions, condition_labels=by_condition, kind=kind,
+                annotated=annotated, gold=gold,
+            )
+        return found

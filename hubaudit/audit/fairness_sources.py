@@ -65,12 +65,13 @@ class SourceSignature:
 
 
 def source_signature(
-    sensitive: np.ndarray, labels: np.ndarray, *, group_names: Sequence[str], confidence: float
+    sensitive: np.ndarray, labels: np.ndarray, *, group_names: Sequence[str], confidence: float, seed: int = 0
 ) -> SourceSignature:
     """Statistics of codes ``sensitive`` (0..G-1) and ``labels`` (0/1), both ``int64 [N]``.
 
     A group without records gets no positive rate and leaves the gap undefined (None); a sparse
-    table gets an exact independence test (:func:`hubaudit.stats.independence_tests`).
+    table gets an exact independence test (:func:`hubaudit.stats.independence_tests`; ``seed`` seeds
+    its Monte Carlo tables when it is larger than 2x2).
     """
     group_names = tuple(group_names)
     table = contingency_table(sensitive, labels, groups=len(group_names), label_values=2)
@@ -87,12 +88,12 @@ def source_signature(
         rates,
         demographic_parity_gap(table, **statistics) if present.all() else None,
         mutual_information(table),
-        independence_tests(table, group_names=group_names),
+        independence_tests(table, group_names=group_names, random_state=seed),
     )
 
 
 def reference_signature(
-    reference: LabelledImages, *, sensitive: str, label: str, group_names: Sequence[str], confidence: float
+    reference: LabelledImages, *, sensitive: str, label: str, group_names: Sequence[str], confidence: float, seed: int = 0
 ) -> tuple[SourceSignature, tuple[np.ndarray, np.ndarray]]:
     """The signature of the reference's columns ``sensitive`` (0..G-1) and ``label`` (0/1), and those codes ``int64 [M]``.
 
@@ -103,7 +104,7 @@ def reference_signature(
         EmptyGroup: a sensitive group has no records.
     """
     codes = value_labels(reference, sensitive, value_count=len(group_names)), value_labels(reference, label, value_count=2)
-    signature = source_signature(*codes, group_names=group_names, confidence=confidence)
+    signature = source_signature(*codes, group_names=group_names, confidence=confidence, seed=seed)
     if signature.empty_groups:
         raise EmptyGroup(
             f"reference data {reference.source}, {sensitive}/{label}: sensitive group(s) "

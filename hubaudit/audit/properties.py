@@ -30,6 +30,7 @@ from hubaudit.audit.options import PropertyOptions
 from hubaudit.audit.property_entries import (
     condition_entry,
     gold_entry,
+    gold_stratum,
     headline_sequence,
     pooled_sequential,
     self_audit,
@@ -227,10 +228,13 @@ class PropertyAudit:
             condition_entry(condition, per_attribute[position][: self.n_used], annotator, options.confidence)
             for condition, per_attribute in zip(self.conditions, self.probabilities)
         ]
+        values = list(annotator.attribute.values)
+        strata = []
         for entry, store, per_attribute in zip(by_condition, self.stores, self.probabilities):
-            gold = next((gold for gold in self.gold if (gold.store, gold.attribute) == (store, annotator.attribute.name)), None)
+            gold = self.gold_for(store, annotator.attribute.name)
             if gold is not None:
-                gold_entry(entry, gold, per_attribute[position][: self.n_used], options.confidence)
+                strata.append(gold_stratum(gold, per_attribute[position][: self.n_used]))
+                gold_entry(entry, strata[-1:], values, options.confidence, described=gold.describe())
         if options.target_width is not None:
             for entry, per_attribute in zip(by_condition, self.probabilities):
                 entry["sequential"] = sequential_entry(per_attribute[position][: self.n_used], annotator, options, self.sequence_reached)
@@ -246,16 +250,25 @@ class PropertyAudit:
                 "calibration": annotator.calibration,
             },
             "by_condition": by_condition,
-            "primary_method": primary_method(by_condition),
         }
         if len(self.conditions) > 1:
             per_condition = [per_attribute[position][: self.n_used] for per_attribute in self.probabilities]
             entry["overall"] = condition_entry(self.conditions, np.concatenate(per_condition), annotator, options.confidence)
             if options.target_width is not None:
                 entry["overall"]["estimates"]["sequential"] = pooled_sequential(per_condition, annotator, options)
+            if len(strata) == len(self.conditions):  # gold labels for every condition: the pooled share gets PPI too
+                golds = [item["gold"] for item in by_condition]
+                described = {"files": [gold["file"] for gold in golds], "labels": sum(gold["labels"] for gold in golds),
+                             "labellers": sorted({name for gold in golds for name in gold["labellers"]})}
+                gold_entry(entry["overall"], strata, values, options.confidence, described=described)
+        entry["primary_method"] = primary_method(entry.get("overall") or by_condition[0])
         if self.training_shares[position] is not None:
             entry["self_audit"] = self_audit(entry, self.training_shares[position], options.max_property_error)
         return entry
+
+    def gold_for(self, store: str, attribute: str) -> GoldLabels | None:
+        """The gold labels of ``attribute`` for the samples of ``store`` (a store digest), or None."""
+        return next((gold for gold in self.gold if (gold.store, gold.attribute) == (store, attribute)), None)
 
     @staticmethod
     def findings(section: dict) -> list[dict]:
@@ -268,17 +281,16 @@ class PropertyAudit:
         ]
 
 
-def primary_method(by_condition: list[dict]) -> str:
-    """The headline estimator: the anytime-valid sequence when a sequential rule stopped sampling (the fixed-n
-    intervals are not valid at a data-dependent stop); else prediction-powered with gold labels for the (single)
-    condition; else corrected; else classify-and-count. With several conditions the pooled ``overall`` has no
-    prediction-powered estimate, so the headline stays the corrected one and ``ppi`` appears per condition."""
-    estimates = by_condition[0]["estimates"]
-    if "sequential" in estimates:
-        return "sequential"
-    if len(by_condition) == 1 and "ppi" in estimates:
-        return "ppi"
-    return "corrected" if "corrected" in estimates else "classify_and_count"
+def primary_method(headline: dict) -> str:
+    """The headline estimator of the ``headline`` entry (the pooled ``overall`` with several conditions, else the one
+    condition's): the anytime-valid sequence when a sequential rule stopped sampling (the fixed-n intervals are not
+    valid at a data-dependent stop); else prediction-powered with gold labels (pooled only when every condition has
+    them); else corrected; else classify-and-count."""
+    estimates = headline["estimates"]
+    for method in ("sequential", "ppi", "corrected"):
+        if method in estimates:
+            return method
+    return "classify_and_count"
 
 
 def read_gold(path: str, annotators: list[Annotator]) -> GoldLabels:

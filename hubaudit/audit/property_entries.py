@@ -20,7 +20,7 @@ from hubaudit.stats import (
     soft_share_intervals,
 )
 from hubaudit.stats.anytime import CorrectedConfidenceSequence, LabelledShareSequences, fixed_n_plan
-from hubaudit.stats.ppi import gold_confusion, ppi_shares
+from hubaudit.stats.ppi import GoldStratum, gold_confusion, pooled_ppi_shares
 
 if TYPE_CHECKING:
     from hubaudit.audit.options import PropertyOptions
@@ -57,23 +57,31 @@ def condition_entry(condition: object, probabilities: np.ndarray, annotator: Ann
     }
 
 
-def gold_entry(entry: dict, gold: GoldLabels, probabilities: np.ndarray, confidence: float) -> None:
-    """Add the prediction-powered estimates of ``gold``'s labels to the ``by_condition`` ``entry`` (in place):
-    ``estimates.ppi`` and the ``gold`` block (the labels used, gold-only intervals, effective sample size, the
-    annotator's confusion on these generated samples). ``probabilities``: the annotator's ``float [n, K]``."""
-    n, value_count = probabilities.shape
-    indices, codes = gold.codes(below=n)  # labels of samples beyond the n the estimates use are left out
+def gold_stratum(gold: GoldLabels, probabilities: np.ndarray) -> GoldStratum:
+    """``gold``'s labels beside the annotator's probabilities ``float [n, K]`` of the n samples the estimates use
+    (labels of samples beyond n are left out; the labelled samples are left out of the unlabelled set)."""
+    n = len(probabilities)
+    indices, codes = gold.codes(below=n)
     unlabelled = np.ones(n, dtype=bool)
     unlabelled[indices] = False
-    powered = ppi_shares(codes, probabilities[indices], probabilities[unlabelled], names=gold.values, confidence=confidence)
+    return GoldStratum(codes, probabilities[indices], probabilities[unlabelled])
+
+
+def gold_entry(entry: dict, strata: list[GoldStratum], values: list[str], confidence: float, *, described: dict) -> None:
+    """Add the prediction-powered estimates of ``strata`` (one per condition the ``entry`` covers) to ``entry`` (in
+    place): ``estimates.ppi`` and the ``gold`` block (``described``: what the gold-label files say of themselves; the
+    labels used, gold-only intervals, effective sample size, the annotator's confusion on these generated samples)."""
+    powered = pooled_ppi_shares(strata, names=values, confidence=confidence)
+    codes = np.concatenate([stratum.gold_codes for stratum in strata])
+    predicted = np.concatenate([stratum.gold_probabilities for stratum in strata]).argmax(axis=1)
     entry["estimates"]["ppi"] = {value: share.to_dict() for value, share in powered.shares.items()}
     entry["gold"] = {
-        **gold.describe(),
-        "used": len(indices),
+        **described,
+        "used": int(codes.size),
         "gold_only": {value: share.to_dict() for value, share in powered.gold_only.items()},
         "power_tuning": powered.power_tuning,
         "effective_gold": powered.effective_gold,
-        "confusion_on_generated": gold_confusion(codes, probabilities[indices].argmax(axis=1), value_count=value_count).tolist(),
+        "confusion_on_generated": gold_confusion(codes, predicted, value_count=len(values)).tolist(),
     }
 
 

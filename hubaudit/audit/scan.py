@@ -7,6 +7,7 @@ audits read them, and the report layer renders the result.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -17,13 +18,13 @@ from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.options import ScanOptions
 from hubaudit.audit.properties import PropertyAudit, first_sample_count, sample_until_narrow
 from hubaudit.audit.sampled import SampledModel, fill_conditions, sample_model
-from hubaudit.errors import HubAuditError
+from hubaudit.errors import AuditFailed, HubAuditError
 from hubaudit.hub import ResolvedModel
 from hubaudit.sampling import current_shard
 from hubaudit.sampling.config import DTYPES
 
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -36,7 +37,8 @@ class ScanResult:
         sections: audit results by name (``"properties"``, ``"fairness"``), each JSON-able.
         findings: privacy and fairness findings.
         failures: the errors of the audits that could not finish after sampling (their sections are
-            missing; the report lists them under ``errors`` and is written all the same).
+            missing; the report lists them under ``errors`` and is written all the same); an error hubaudit
+            did not anticipate is an :class:`AuditFailed` naming it.
     """
 
     sampled: SampledModel
@@ -74,7 +76,10 @@ class ScanResult:
             "command": self.command,
             **self.sections,
             "findings": self.findings,
-            "errors": [{"section": section, "error": type(err).__name__, "message": str(err)} for section, err in self.failures],
+            "errors": [
+                {"section": section, "error": getattr(err, "error_name", type(err).__name__), "message": str(err)}
+                for section, err in self.failures
+            ],
         }
 
 
@@ -102,6 +107,8 @@ def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | N
     shard = current_shard()
     prepared = shard.on_main(lambda: _prepare_audits(options))  # annotators are built first: bad input fails before sampling
     properties, fairness = prepared if prepared is not None else (None, None)
+    if options.fairness is not None and resolved is not None:  # on every process: on_main ends in a collective agree
+        shard.on_main(lambda: fairness.read_card(resolved, token=options.token))  # the card's declared rates, before sampling
     before_sampling = fairness.check_conditions if fairness is not None else None
     first_n = first_sample_count(options.properties, options.n, options.batch_size) if options.properties else options.n
     sampled = sample_model(replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling)
@@ -159,11 +166,17 @@ def _audit(
 
 
 def _finished(result: ScanResult, section: str, compute: Callable[[], None]) -> bool:
-    """Run ``compute``; a :class:`HubAuditError` is recorded in ``result.failures`` instead of losing the report."""
+    """Run ``compute``; any error is recorded in ``result.failures`` instead of losing the report (one the
+    layers did not anticipate as an :class:`AuditFailed`; ``HUBAUDIT_DEBUG=1`` raises it with its traceback)."""
     try:
         compute()
     except HubAuditError as err:
         result.failures.append((section, err))
+        return False
+    except Exception as err:
+        if os.environ.get("HUBAUDIT_DEBUG"):
+            raise
+        result.failures.append((section, AuditFailed(section, err)))
         return False
     return True
 

@@ -7,6 +7,7 @@ only the repository's files.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
@@ -15,7 +16,9 @@ import torch
 import transformers
 from huggingface_hub import snapshot_download
 
+from hubaudit import families
 from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
+from hubaudit.families.pipeline import FamilyPipeline
 from hubaudit.hub.adapters import apply_adapter, load_single_file
 from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
 
@@ -24,7 +27,7 @@ SAFETY_CHECKER = "safety_checker"
 
 
 def pipeline_class_of(resolved: ResolvedModel) -> type | None:
-    """The diffusers class of ``resolved``'s pipeline, after checking every class it names exists.
+    """The class of ``resolved``'s pipeline (diffusers', or one of hubaudit's own), after checking every class it names exists.
 
     Returns None for a pipeline defined by repository code (known only once loaded).
 
@@ -33,23 +36,29 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
     """
     resolved = resolved.pipeline_model
     for library, class_name in resolved.components.values():
-        module = _library_module(library)
-        if module is not None and class_name not in dir(module):
-            raise UnknownPipelineClass(str(resolved.reference), class_name, library if library in TRUSTED_LIBRARIES else f"diffusers.pipelines.{library}")
+        known = _library_classes(library)
+        if known is not None and class_name not in known:
+            label = library if library in (*TRUSTED_LIBRARIES, families.LIBRARY) else f"diffusers.pipelines.{library}"
+            raise UnknownPipelineClass(str(resolved.reference), class_name, label)
     if resolved.custom_code:
         return None
+    if resolved.pipeline_class in families.PIPELINE_CLASSES:
+        return getattr(families, resolved.pipeline_class)
     if resolved.pipeline_class not in dir(diffusers):
         raise UnknownPipelineClass(str(resolved.reference), resolved.pipeline_class, "diffusers")
     return getattr(diffusers, resolved.pipeline_class)
 
 
-def _library_module(library: str):
-    """The module a trusted library's classes live in; None for repository code."""
+def _library_classes(library: str) -> Collection[str] | None:
+    """The names a trusted library offers (for ``hubaudit``, its own model classes); None for repository code."""
+    if library == families.LIBRARY:
+        return families.FAMILY_CLASSES
     if library == "diffusers":
-        return diffusers
+        return dir(diffusers)
     if library == "transformers":
-        return transformers
-    return getattr(diffusers.pipelines, library, None) if is_diffusers_pipeline_module(library) else None
+        return dir(transformers)
+    module = getattr(diffusers.pipelines, library, None) if is_diffusers_pipeline_module(library) else None
+    return dir(module) if module is not None else None
 
 
 def safety_checker_state(resolved: ResolvedModel, *, keep_safety_checker: bool) -> str:
@@ -68,7 +77,8 @@ def load_pipeline(
     keep_safety_checker: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> diffusers.DiffusionPipeline:
-    """Load the pinned pipeline through ``DiffusionPipeline.from_pretrained``, on the CPU in ``dtype``.
+    """Load the pinned pipeline through ``DiffusionPipeline.from_pretrained`` (hubaudit's own pipelines: through
+    their class's), on the CPU in ``dtype``.
 
     A safety checker is left out unless ``keep_safety_checker``: it replaces the images it flags
     by black ones, which biases every estimated share. A single-file checkpoint loads through
@@ -87,12 +97,16 @@ def load_pipeline(
     if resolved.adapter is not None and resolved.adapter.kind == "single-file":
         checkpoint = resolved.fetch(resolved.adapter.weight_name, token=token)
         return load_single_file(source.pipeline_class, checkpoint, config_folder=_config_folder(source, token=token), **options)
-    options |= {"use_safetensors": None if allow_pickle else True, "trust_remote_code": trust_remote_code}
     if source.reference.local_path is None:
         options |= {"revision": source.sha, "token": token, "local_files_only": source.offline}
+    if pipeline_class is not None and issubclass(pipeline_class, FamilyPipeline):
+        loader = pipeline_class  # hubaudit's own classes, safetensors only (diffusers looks _class_name up in diffusers)
+    else:
+        loader = diffusers.DiffusionPipeline
+        options |= {"use_safetensors": None if allow_pickle else True, "trust_remote_code": trust_remote_code}
     try:
         with hub_errors(str(source.reference.repo_id), source.sha, token=token):
-            return diffusers.DiffusionPipeline.from_pretrained(source.location, **options)
+            return loader.from_pretrained(source.location, **options)
     except HubAuditError:
         raise
     except Exception as err:  # a library's error about these files: corrupt weights, bad config, missing code

@@ -25,6 +25,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from hubaudit import families
 from hubaudit.errors import (
     AdapterWithoutBase,
     GatedRepo,
@@ -99,12 +100,16 @@ class ResolvedModel:
         A component's library is trusted when it is ``diffusers``, ``transformers`` or one of the
         pipeline modules inside the installed diffusers (``stable_diffusion``, ``deepfloyd_if``, ...),
         where diffusers records the classes those modules define. Whether the class exists there is
-        checked when the pipeline class is imported (:func:`hubaudit.hub.loading.check_classes`).
+        checked when the pipeline class is imported (:func:`hubaudit.hub.loading.pipeline_class_of`).
+        A ``["hubaudit", class]`` component is trusted for exactly hubaudit's own classes
+        (:data:`hubaudit.families.FAMILY_CLASSES`).
         """
         if isinstance(self.model_index.get("_class_name"), list):
             return f"custom pipeline {self.pipeline_class} from the repository"
-        for name, (library, _) in self.components.items():
-            if library not in TRUSTED_LIBRARIES and not is_diffusers_pipeline_module(library):
+        for name, (library, class_name) in self.components.items():
+            if library == families.LIBRARY and class_name not in families.FAMILY_CLASSES:
+                return f"component {name!r}: {class_name} is not one of hubaudit's classes"
+            if library not in (*TRUSTED_LIBRARIES, families.LIBRARY) and not is_diffusers_pipeline_module(library):
                 return f"component {name!r} from {library!r}"
         return None
 

@@ -130,7 +130,8 @@ def _attribute_notes(attribute: dict) -> list[str]:
         if gold:
             notes.append(
                 f"{label}: 'ppi' is prediction-powered with {gold.get('used')} gold labels ({', '.join(gold.get('labellers') or [])}) "
-                f"from {gold.get('file')}; valid whatever the annotator's error on generated images"
+                f"from {gold.get('file') or ', '.join(gold.get('files') or [])}; valid whatever the annotator's error on "
+                "generated images"
             )
         sequential = entry.get("sequential")
         if sequential:

@@ -78,10 +78,11 @@ def fairness_lines(section: dict) -> list[str]:
         key = f"{pair['sensitive']}/{pair['label']}"
         gap_text = _interval(gap) if gap is not None else "undefined"
         corrected = (pair.get("corrected") or {}).get("dp_gap")
-        corrected_text = f", corrected {_interval(corrected)} ({pair['corrected']['confusion']})" if corrected is not None else ""
+        source = (pair.get("corrected") or {}).get("confusion")
+        corrected_text = f", corrected {_interval(corrected)} ({source})" if corrected is not None else ""
         lines.append(
             f"fairness  {key}: demographic-parity gap {gap_text}{corrected_text}{versus}; "
-            f"BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
+            f"independence test BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
         )
         if "probe" in pair:
             probe = pair["probe"]

@@ -6,7 +6,8 @@ hubaudit chooses how to drive a pipeline by what its call takes, never by a list
 - ``class_labels`` with a class count in a component config (``num_embeds_ada_norm`` of a DiT
   transformer, ``num_class_embeds`` of a UNet): class-conditional;
 - ``batch_size``: unconditional, unless its UNet has class embeddings that the call cannot pass
-  (then hubaudit runs the pipeline's denoising loop itself, with ``class_labels``);
+  (then hubaudit runs the pipeline's denoising loop itself, with ``class_labels``; a UNet whose
+  config names a null class under :data:`GUIDANCE_CONFIG_KEY` also takes a guidance scale);
 - anything that needs an input image, or has no ``generator`` to make sample i depend on (seed, i)
   alone, cannot be sampled.
 
@@ -16,7 +17,7 @@ The same object checks the scan's settings before any weight is loaded.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from hubaudit.errors import InvalidSamplerConfig, UnsupportedPipeline
@@ -29,6 +30,12 @@ IMAGE_INPUTS = ("image", "image_embeds", "mask_image", "control_image", "video",
 MAX_DEFAULT_CLASSES = 20
 #: Parameters hubaudit passes itself; any other required parameter makes a pipeline unsupported.
 _DRIVEN = {"prompt", "class_labels", "batch_size", "generator", "num_inference_steps", "output_type", "guidance_scale"}
+GUIDANCE_CONFIG_KEY = "_classifier_free_guidance"
+"""UNet config key of a class-conditional UNet trained for classifier-free guidance (``hubaudit train --cond-dropout``):
+``{"null_class_id": N, "cond_dropout": p}``, N its last class embedding. diffusers keeps such a key through
+``save_pretrained``/``from_pretrained`` (the leading underscore spares it the unexpected-key warning)."""
+UNGUIDED_SCALE = 1.0
+"""The guidance scale of a UNet with a null class when none is asked for: its plain conditional sample."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class PipelineCapabilities:
         class_names: class id -> name from ``id2label``, where the model records it.
         num_train_timesteps: the scheduler's training steps (an upper bound on ``--steps``), if known.
         class_embedding_loop: the UNet has class embeddings its pipeline's call cannot pass.
+        null_class_id: the UNet's class id for "no class" (classifier-free guidance), not counted in ``num_classes``.
     """
 
     pipeline_class: str
@@ -56,10 +64,11 @@ class PipelineCapabilities:
     class_names: dict[int, str] = field(default_factory=dict)
     num_train_timesteps: int | None = None
     class_embedding_loop: bool = False
+    null_class_id: int | None = None
 
     @property
     def takes_guidance(self) -> bool:
-        return "guidance_scale" in self.parameters
+        return "guidance_scale" in self.parameters or self.null_class_id is not None
 
     def effective_guidance(self, config: SamplerConfig) -> float | None:
         """The guidance scale the samples are drawn with: the user's, else the pipeline's default."""
@@ -68,7 +77,8 @@ class PipelineCapabilities:
     def check_settings(self, config: SamplerConfig) -> None:
         """Refuse settings the pipeline cannot honour, before the model is loaded."""
         if config.guidance_scale is not None and not self.takes_guidance:
-            raise InvalidSamplerConfig(f"{self.pipeline_class} takes no guidance scale; drop --guidance-scale")
+            without = "'s UNet has no null class (hubaudit train --cond-dropout makes one), so it" if self.class_embedding_loop else ""
+            raise InvalidSamplerConfig(f"{self.pipeline_class}{without} takes no guidance scale; drop --guidance-scale")
         sides = [name for name in ("height", "width") if getattr(config, name) is not None and name not in self.parameters]
         if sides:
             raise InvalidSamplerConfig(f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}")
@@ -97,6 +107,11 @@ class PipelineCapabilities:
             raise InvalidSamplerConfig(f"{self.pipeline_class} is unconditional: it takes no class or prompt")
         if self.kind == "text-to-image" and (not isinstance(condition, str) or not condition.strip()):
             raise InvalidSamplerConfig(f"{self.pipeline_class} is a text-to-image model: it needs a non-empty --prompt")
+        if self.null_class_id is not None and condition == self.null_class_id and not isinstance(condition, bool):
+            raise InvalidSamplerConfig(
+                f"class {condition} is this model's null class (classifier-free guidance), not a class to scan "
+                f"(0..{int(self.num_classes or 0) - 1})"
+            )
         if self.kind == "class-conditional" and (
             isinstance(condition, bool) or not isinstance(condition, int) or not 0 <= condition < int(self.num_classes or 0)
         ):
@@ -147,18 +162,44 @@ def pipeline_capabilities(
             kind, classes, loop = "class-conditional", int(unet["num_class_embeds"]), True
     else:
         raise unsupported("its call takes neither a prompt, class labels nor a batch size")
+    null_class = _null_class_id(unet, classes, unsupported) if loop else None
+    if null_class is not None:
+        classes = null_class  # the null class is the last id: classes 0..N-1 are the real ones
     scheduler = configs.get("scheduler", {})
     return PipelineCapabilities(
         pipeline_class=name,
         kind=kind,
         parameters=names,
-        default_steps=_default(parameters, "num_inference_steps"),
-        default_guidance=_default(parameters, "guidance_scale"),
+        default_steps=_default_steps(parameters, scheduler),
+        default_guidance=UNGUIDED_SCALE if null_class is not None else _default(parameters, "guidance_scale"),
         num_classes=classes,
         class_names={int(key): str(value) for key, value in (class_names or {}).items()} if classes else {},
         num_train_timesteps=scheduler.get("num_train_timesteps"),
         class_embedding_loop=loop,
+        null_class_id=null_class,
     )
+
+
+def _null_class_id(unet: Mapping, num_class_embeds: int, unsupported: Callable[[str], UnsupportedPipeline]) -> int | None:
+    """The null class a UNet config records under :data:`GUIDANCE_CONFIG_KEY` (None without one); it must be the last id."""
+    guidance = unet.get(GUIDANCE_CONFIG_KEY)
+    if guidance is None:
+        return None
+    null_class = guidance.get("null_class_id") if isinstance(guidance, Mapping) else None
+    if isinstance(null_class, bool) or null_class != num_class_embeds - 1:
+        raise unsupported(
+            f"its UNet config's {GUIDANCE_CONFIG_KEY} names null class {null_class!r}, not its last class id {num_class_embeds - 1}"
+        )
+    return num_class_embeds - 1
+
+
+def _default_steps(parameters: Mapping[str, inspect.Parameter], scheduler: Mapping) -> int | None:
+    """The call's default ``num_inference_steps``; where that default is None (its scheduler decides: hubaudit's
+    NCSNv2 walks every trained noise level), the scheduler's ``num_train_timesteps``."""
+    parameter = parameters.get("num_inference_steps")
+    if parameter is not None and parameter.default is None:
+        return scheduler.get("num_train_timesteps")
+    return _default(parameters, "num_inference_steps")
 
 
 def _default(parameters: Mapping[str, inspect.Parameter], name: str):

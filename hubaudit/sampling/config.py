@@ -23,7 +23,8 @@ class SamplerConfig:
     Attributes:
         num_inference_steps: denoising steps; None uses the pipeline's own default.
         scheduler: None keeps the model's scheduler; ``"ddim"`` or ``"dpmsolver++"`` swaps it.
-        guidance_scale: classifier-free guidance for DiT and text-to-image; None uses the default.
+        guidance_scale: classifier-free guidance for DiT, text-to-image and class-conditional UNets with a null
+            class; None uses the default.
         dtype: ``"float32"``, ``"float16"`` or ``"bfloat16"`` (half precision on GPUs only).
         seed: sample i's noise is drawn from (seed, condition, i) alone.
         height: image height in pixels for pipelines whose call takes one; None: the pipeline's default.

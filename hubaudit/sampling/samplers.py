@@ -22,7 +22,7 @@ from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepSchedu
 from diffusers.utils.torch_utils import randn_tensor
 
 from hubaudit.errors import HubAuditError, InvalidSamplerConfig, SamplingFailed, first_line
-from hubaudit.sampling.capabilities import PipelineCapabilities, pipeline_capabilities
+from hubaudit.sampling.capabilities import UNGUIDED_SCALE, PipelineCapabilities, pipeline_capabilities
 from hubaudit.sampling.config import Condition, SamplerConfig
 from hubaudit.sampling.noise import sample_generators
 
@@ -78,6 +78,9 @@ class Sampler:
         if not _passes_generator_to_scheduler(type(pipeline)):
             self._make_deterministic()
         self.num_inference_steps = config.num_inference_steps or capabilities.default_steps or 50
+        describe_steps = getattr(self.pipeline.scheduler, "describe_steps", None)
+        if describe_steps is not None:  # a scheduler that says what its steps are (hubaudit's annealed Langevin dynamics)
+            self.scheduler_note = describe_steps(self.num_inference_steps)
         # Resolution binning would snap the requested size to the nearest trained aspect-ratio bin;
         # caption cleaning rewrites prompts only where beautifulsoup4 and ftfy happen to be installed.
         self.call_options = {
@@ -195,7 +198,10 @@ class Sampler:
 class ClassEmbeddingUNetSampler(Sampler):
     """A ``batch_size`` pipeline (DDPM, DDIM, ...) whose ``UNet2DModel`` has class embeddings.
 
-    Its pipeline's call cannot pass ``class_labels``, so this runs the DDPM loop with them.
+    Its pipeline's call cannot pass ``class_labels``, so this runs the DDPM loop with them. A UNet
+    with a null class (``capabilities.null_class_id``) is guided: ``eps = eps_null + w (eps_cond - eps_null)``
+    from one UNet call on the doubled batch ``[x; x]`` with labels ``[c; null]``; at ``w = 1`` (the
+    default) that is ``eps_cond``, drawn in one plain pass.
     """
 
     def _run(self, generators: list[torch.Generator], condition: Condition) -> np.ndarray:
@@ -207,9 +213,27 @@ class ClassEmbeddingUNetSampler(Sampler):
         class_labels = torch.full((len(generators),), int(condition), device=self.device, dtype=torch.long)
         scheduler.set_timesteps(self.num_inference_steps)
         for timestep in scheduler.timesteps:
-            model_output = unet(image, timestep, class_labels=class_labels).sample
+            model_output = self._guided_output(image, timestep, class_labels)
             image = scheduler.step(model_output, timestep, image, generator=generators).prev_sample
         return (image / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
+
+    def _guided_output(self, image: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor) -> torch.Tensor:
+        """The UNet's output for ``image`` ``[B, C, H, W]`` at ``timestep`` and ``class_labels`` ``[B]``, guided
+        by the effective scale where the UNet has a null class; ``[B, C, H, W]``."""
+        unet, null_class = self.pipeline.unet, self.capabilities.null_class_id
+        scale = self.capabilities.effective_guidance(self.config)
+        if null_class is None or scale == UNGUIDED_SCALE:
+            return unet(image, timestep, class_labels=class_labels).sample
+        null_labels = torch.full_like(class_labels, null_class)
+        doubled = unet(torch.cat([image, image]), timestep, class_labels=torch.cat([class_labels, null_labels])).sample
+        conditional, unconditional = doubled.chunk(2)
+        return unconditional + scale * (conditional - unconditional)
+
+    def describe(self) -> dict:
+        description = super().describe()
+        if self.capabilities.null_class_id is not None:
+            description["null_class_id"] = self.capabilities.null_class_id
+        return description
 
 
 class PredictorCorrectorSampler(Sampler):

@@ -81,7 +81,7 @@ def project_onto_simplex(points: np.ndarray) -> np.ndarray:
     return np.maximum(points - threshold[:, None], 0.0)
 
 
-def _confidence_distribution_draws(
+def confidence_distribution_draws(
     successes: int, n: int, *, upper: bool, size: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Draws from the exact (Clopper-Pearson) upper or lower confidence distribution of a binomial share."""
@@ -93,7 +93,7 @@ def _confidence_distribution_draws(
     return rng.beta(a, b, size)
 
 
-def _rogan_gladen(predicted: np.ndarray, tpr: np.ndarray, fpr: np.ndarray, *, if_undefined: float) -> np.ndarray:
+def rogan_gladen(predicted: np.ndarray, tpr: np.ndarray, fpr: np.ndarray, *, if_undefined: float) -> np.ndarray:
     """``clip((q - fpr) / (tpr - fpr), 0, 1)``; ``if_undefined`` where ``tpr <= fpr``."""
     informedness = tpr - fpr
     defined = informedness > 0
@@ -134,15 +134,15 @@ def corrected_binary_share(
     false_positives, true_positives = (int(count) for count in counts[:, 1])
 
     def draws(upper: bool) -> np.ndarray:
-        return _rogan_gladen(
-            _confidence_distribution_draws(positive_count, n, upper=upper, size=n_draws, rng=rng),
-            _confidence_distribution_draws(true_positives, positives, upper=not upper, size=n_draws, rng=rng),
-            _confidence_distribution_draws(false_positives, negatives, upper=not upper, size=n_draws, rng=rng),
+        return rogan_gladen(
+            confidence_distribution_draws(positive_count, n, upper=upper, size=n_draws, rng=rng),
+            confidence_distribution_draws(true_positives, positives, upper=not upper, size=n_draws, rng=rng),
+            confidence_distribution_draws(false_positives, negatives, upper=not upper, size=n_draws, rng=rng),
             if_undefined=1.0 if upper else 0.0,
         )
 
     alpha = 1.0 - confidence
-    share = float(_rogan_gladen(np.array(positive_count / n), tpr, fpr, if_undefined=0.0))
+    share = float(rogan_gladen(np.array(positive_count / n), tpr, fpr, if_undefined=0.0))
     low = min(share, float(np.quantile(draws(upper=False), alpha / 2)))
     high = max(share, float(np.quantile(draws(upper=True), 1 - alpha / 2)))
     note = f"calibration: {positives} present (tpr={tpr:.3f}), {negatives} absent (fpr={fpr:.3f})"

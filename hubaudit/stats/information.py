@@ -35,8 +35,10 @@ def contingency_table(
     """Counts of each (S, Y) pair from integer codes, shape (groups, label_values).
 
     ``sensitive`` and ``label`` are equal-length integer arrays of codes ``0..groups-1`` and
-    ``0..label_values-1`` (by default one more than the largest code seen).
+    ``0..label_values-1`` (by default one more than the largest code seen); :class:`InvalidData` when empty.
     """
+    if np.asarray(sensitive).size == 0 or np.asarray(label).size == 0:
+        raise InvalidData("a contingency table needs at least one sample, got no codes")
     sensitive = validated_counts(sensitive, what="sensitive codes")
     label = validated_counts(label, what="label codes")
     if sensitive.ndim != 1 or sensitive.shape != label.shape:

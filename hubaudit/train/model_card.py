@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import huggingface_hub
@@ -15,8 +16,12 @@ CARD_KEY = "hubaudit"
 """Front-matter key under which hubaudit records how the model was trained."""
 
 
-def write_model_card(out_dir: Path, *, training: dict, extra: dict | None) -> Path:
-    """Write ``out_dir/README.md``: front matter with ``hubaudit: {training..., extra...}`` and a short body.
+def write_model_card(
+    out_dir: Path, *, training: dict, extra: dict | None, family: str = "DDPM", pipeline_class: str = "DDPMPipeline",
+    network: str = "UNet2DModel",
+) -> Path:
+    """Write ``out_dir/README.md``: front matter with ``hubaudit: {training..., extra...}`` and a short body
+    naming the ``family``, its ``pipeline_class`` and ``network``.
 
     ``training`` holds what the trainer knows (data source, record counts, settings); ``extra``
     what the caller passes (e.g. ``{"poisoning": {"method": "greedy", "alpha": 0.2},
@@ -27,18 +32,24 @@ def write_model_card(out_dir: Path, *, training: dict, extra: dict | None) -> Pa
     metadata = ModelCardData(
         library_name="diffusers",
         pipeline_tag="unconditional-image-generation",
-        tags=["hubaudit", "ddpm", "diffusers:DDPMPipeline", "class-conditional" if conditional else "unconditional"],
+        tags=["hubaudit", family.lower(), f"diffusers:{pipeline_class}", "class-conditional" if conditional else "unconditional"],
         **{CARD_KEY: recorded},
     )
     body = (
-        f"# DDPM trained with hubaudit\n\n"
-        f"A `DDPMPipeline` (UNet2DModel, EMA weights) trained for {training['steps']} steps on "
+        f"# {family} trained with hubaudit\n\n"
+        f"A `{pipeline_class}` ({network}, EMA weights) trained for {training['steps']} steps on "
         f"{training['n_records']} images from `{training['data_source']}` at {training['image_size']}x{training['image_size']} pixels.\n"
     )
     if conditional:
         body += (
             f"\nThe UNet is class-conditional on column `{training['class_column']}` "
             f"({training['num_classes']} classes): call it with `class_labels`.\n"
+        )
+    if training.get("null_class_id") is not None:
+        body += (
+            f"\nClass id {training['null_class_id']} is the null class (each training label was replaced by it with "
+            f"probability {training['cond_dropout']}): sample with classifier-free guidance, "
+            "`hubaudit scan ... --guidance-scale W`.\n"
         )
     body += f"\nThe `{CARD_KEY}` section of the front matter records the training data's true statistics.\n"
     path = Path(out_dir) / "README.md"
@@ -67,11 +78,19 @@ def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, 
             folder_path=str(out_dir),
             repo_id=repo_id,
             ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
-            commit_message="Upload DDPM trained with hubaudit",
+            commit_message=f"Upload {_pipeline_class(Path(out_dir))} trained with hubaudit",
         )
     except Exception as err:  # network, auth and Hub errors come in many classes; each is one line here
         raise UploadFailed(repo_id, f"{type(err).__name__}: {first_line(err)}", str(out_dir)) from err
     return commit.commit_url
+
+
+def _pipeline_class(folder: Path) -> str:
+    """The pipeline class ``folder``'s ``model_index.json`` names (``"model"`` where it names none)."""
+    try:
+        return str(json.loads((folder / "model_index.json").read_text()).get("_class_name") or "model")
+    except (OSError, ValueError):
+        return "model"
 
 
 def _plain(value: object) -> object:

@@ -1,0 +1,150 @@
+"""One (S, Y) pair of the fairness signature: what was measured (:class:`PairSignature`) and its
+:class:`Verdict` with the :class:`Criterion` list behind it (set by :mod:`hubaudit.audit.fairness_verdict`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from hubaudit.audit.declared_rates import DeclaredRates
+from hubaudit.audit.fairness_correction import CorrectedSignature
+from hubaudit.audit.fairness_sources import SourceSignature
+from hubaudit.audit.label_mapping import LABEL_VALUES
+from hubaudit.audit.probe import ProbeComparison
+from hubaudit.stats import ShareEstimate
+from hubaudit.stats.corrected_gap import CorrectedGap
+
+CriterionName = Literal["max_dp_gap", "reference_excess", "declared_excess", "under_represented"]
+"""The criteria of a verdict (:mod:`hubaudit.audit.fairness_verdict`)."""
+
+
+def mover_difference(generated: ShareEstimate, baseline: ShareEstimate | float) -> ShareEstimate:
+    """``generated - baseline`` gap with a MOVER interval (Zou & Donner 2008) built from the two intervals.
+
+    A float ``baseline`` (a declared gap) is taken as exact: the interval is ``generated``'s, shifted.
+    """
+    base = baseline if isinstance(baseline, ShareEstimate) else ShareEstimate(baseline, baseline, baseline, "declared", 0, generated.confidence)
+    difference = generated.value - base.value
+    low = difference - math.hypot(generated.value - generated.low, base.high - base.value)
+    high = difference + math.hypot(generated.high - generated.value, base.value - base.low)
+    return ShareEstimate(difference, low, high, "mover", generated.n + base.n, generated.confidence)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of a pair: its one-sided p-value, BH-adjusted over all criteria of all pairs, and whether it holds.
+
+    ``under_represented`` combines its groups' p-values (``group_p_values``) by Bonferroni; when it holds,
+    ``groups`` names those whose own Bonferroni p-value is at most alpha (the lowest one at least).
+    """
+
+    name: CriterionName
+    p_value: float
+    margin: float
+    group_p_values: dict[str, float] | None = None
+    adjusted_p_value: float = 1.0
+    met: bool = False
+    groups: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form; ``under_represented`` adds each group's p-value and the groups it names when met."""
+        out = {"criterion": self.name, "margin": self.margin, "p_value": self.p_value,
+               "adjusted_p_value": self.adjusted_p_value, "met": self.met}
+        if self.group_p_values is not None:
+            out |= {"group_p_values": self.group_p_values, "groups": list(self.groups)}
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a pair is a finding, why (one sentence), the criteria behind it and the guarantee it carries."""
+
+    finding: bool
+    reason: str
+    judged: str
+    gap: ShareEstimate | None
+    criteria: tuple[Criterion, ...] = ()
+    guarantee: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "finding": self.finding, "reason": self.reason, "judged": self.judged,
+            "gap": self.gap.to_dict() if self.gap is not None else None,
+            "criteria": [criterion.to_dict() for criterion in self.criteria],
+            "guarantee": self.guarantee,
+        }
+
+
+@dataclass
+class PairSignature:
+    """Everything measured for one (S, Y) pair; ``verdict`` is set once the criteria of all pairs are controlled.
+
+    ``corrected`` holds the statistics corrected for the S annotator's errors (or why there are none);
+    ``judged`` is what the verdict judges: the corrected statistics when defined, else those of the
+    annotations taken as they are (None when Y takes one value).
+    """
+
+    sensitive: str
+    label: str
+    label_source: str
+    group_names: tuple[str, ...]
+    generated: SourceSignature
+    reference: SourceSignature | None = None
+    declared: DeclaredRates | None = None
+    probe: ProbeComparison | None = None
+    corrected: CorrectedSignature | None = None
+    judged: CorrectedGap | None = None
+    seed: int = 0
+    verdict: Verdict | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.sensitive}/{self.label}"
+
+    @property
+    def gap_difference(self) -> ShareEstimate | None:
+        """Annotated generated gap minus the reference's, when reference data was given and the gap is defined."""
+        return self.excess(self.generated.dp_gap)["reference_excess"]
+
+    @property
+    def declared_gap_difference(self) -> ShareEstimate | None:
+        """Annotated generated gap minus the gap the model card declares, when it declares one and the gap is defined."""
+        return self.excess(self.generated.dp_gap)["declared_excess"]
+
+    @property
+    def corrected_gap(self) -> ShareEstimate | None:
+        """The generated gap corrected for the annotator's errors, when it could be computed and is defined."""
+        return self.corrected.gap.dp_gap if self.corrected is not None and self.corrected.gap is not None else None
+
+    def excess(self, gap: ShareEstimate | None) -> dict[str, ShareEstimate | None]:
+        """``gap`` minus the reference's and the declared gap (MOVER), keyed by criterion; None where one is missing."""
+        baselines = {"reference_excess": self.reference and self.reference.dp_gap, "declared_excess": self.declared and self.declared.dp_gap}
+        return {name: mover_difference(gap, base) if gap is not None and base is not None else None for name, base in baselines.items()}
+
+    def to_dict(self) -> dict:
+        by_source = {"generated": self.generated.to_dict()}
+        if self.reference is not None:
+            by_source["reference"] = self.reference.to_dict()
+        if self.declared is not None:
+            declared_excess = self.declared_gap_difference
+            by_source["declared"] = {**self.declared.to_dict(), "gap_difference": declared_excess and declared_excess.to_dict()}
+        out = {
+            "sensitive": self.sensitive,
+            "label": self.label,
+            "label_source": self.label_source,
+            "group_names": list(self.group_names),
+            "label_values": list(LABEL_VALUES),
+            "by_source": by_source,
+        }
+        if self.gap_difference is not None:
+            out["gap_difference"] = self.gap_difference.to_dict()
+        if self.corrected is not None:
+            out["corrected"] = self.corrected.to_dict()
+            excesses = self.excess(self.corrected_gap)
+            named = {"gap_difference": excesses["reference_excess"], "declared_gap_difference": excesses["declared_excess"]}
+            out["corrected"] |= {key: excess.to_dict() for key, excess in named.items() if excess is not None}
+        if self.probe is not None:
+            out["probe"] = self.probe.to_dict()
+        out["verdict"] = self.verdict.to_dict()
+        return out
