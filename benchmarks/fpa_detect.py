@@ -43,7 +43,7 @@ Two parts, each printing a table:
    (which then invents a gap), once with ``--gold`` gold labels per class (the annotator's
    confusion on the generated samples themselves).
 2. The zoo (when ``benchmarks/models/fpa/`` holds models and ``--no-zoo`` is not given): every
-   model is scanned with ``hubaudit.scan`` (DDIM, ``--steps``, ``--n`` per class, ``--seeds``
+   model is scanned with ``hubaudit.scan`` (its own DDPM scheduler, ``--steps``, ``--n`` per class, ``--seeds``
    sample sets), a colour annotator trained on Colored-MNIST (in the scan, with
    ``--aux-data``, so that its held-out split gives per-class calibration) and a clean
    Colored-MNIST reference; the table shows the generated gap (annotated and corrected), the
@@ -271,7 +271,7 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
         for seed in range(args.seeds):
             started = time.perf_counter()
             result = hubaudit.scan(
-                str(folder), n=args.n, batch_size=args.batch_size, steps=args.steps, scheduler="ddim", seed=seed,
+                str(folder), n=args.n, batch_size=args.batch_size, steps=args.steps, seed=seed,
                 device=args.device, out_dir=work / f"{folder.name}-{seed}", progress=False,
                 attributes=["color=aux"], aux_data=str(aux_data), sensitive=["color"], reference=str(reference),
             )
@@ -285,7 +285,7 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
                 "dp_difference_added": fairness["probe"]["dp_difference_added"], "accuracy_lost": fairness["probe"]["accuracy_lost"],
                 "seconds": time.perf_counter() - started,
             })
-    print(f"\nZoo: {len(models)} models in {zoo_dir}, {args.n} DDIM samples ({args.steps} steps) per class, {args.seeds} seed(s)")
+    print(f"\nZoo: {len(models)} models in {zoo_dir}, {args.n} samples ({args.steps} DDPM steps) per class, {args.seeds} seed(s)")
     print(f"{'model':<14}{'seed':>5}{'train gap':>10}{'annotated gap [95%]':>26}{'corrected gap [95%]':>26}{'finding':>9}"
           f"{'probe +DP':>10}{'acc lost':>9}")
     for row in rows:
@@ -322,7 +322,7 @@ def main() -> None:
     parser.add_argument("--zoo", type=Path, default=ROOT / "benchmarks" / "models" / "fpa")
     parser.add_argument("--no-zoo", action="store_true", help="simulation only")
     parser.add_argument("--seeds", type=int, default=1, help="sample sets per zoo model (default 1)")
-    parser.add_argument("--steps", type=int, default=50, help="DDIM steps for the zoo scans (default 50)")
+    parser.add_argument("--steps", type=int, default=100, help="steps of the zoo models' own DDPM scheduler (default 100)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--device", help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--json", type=Path, help="write the figures here")
