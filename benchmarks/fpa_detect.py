@@ -36,20 +36,28 @@ Two parts, each printing a table:
    generates green: with an annotator that never calls a red sample green (no sample is
    annotated green), and with false greens at up to ``--max-annotator-error`` (a group seen only
    through false positives: a finding when its corrected share's upper bound is below
-   ``--min-group-share`` under both classes). Two rows, for information (no target: the issue's
+   ``--min-group-share`` under both classes). The poisoned models at alpha >= 0.2 are simulated
+   again at each ``--power-n`` samples per class: the detection rate of the weakest by n, and the
+   smallest n that reaches 90%. Two rows, for information (no target: the issue's
    targets assume the annotator errs on generated images as on its calibration records), shift
    the clean model's class-0 generated images so that the annotator calls ``--shift`` more of
    their reds green than its calibration records show: once corrected with the calibration
    (which then invents a gap), once with ``--gold`` gold labels per class (the annotator's
    confusion on the generated samples themselves).
 2. The zoo (when ``benchmarks/models/fpa/`` holds models and ``--no-zoo`` is not given): every
-   model is scanned with ``hubaudit.scan`` (its own DDPM scheduler, ``--steps``, ``--n`` per class, ``--seeds``
+   model is scanned with ``hubaudit.scan`` (its own DDPM scheduler, ``--steps``, ``--zoo-n`` per class, ``--seeds``
    sample sets), a colour annotator trained on Colored-MNIST (in the scan, with
    ``--aux-data``, so that its held-out split gives per-class calibration) and a clean
    Colored-MNIST reference; the table shows the generated gap (annotated and corrected), the
    finding rate over seeds and the downstream probe's added parity difference.
 
-Usage: ``python benchmarks/fpa_detect.py [--json PATH] [--n 1000] [--seeds 1] [--device cuda] [--no-zoo]``
+The defaults (2,000 samples per class, 1,000 calibration records per cell, a 4,000-record reference) are
+what the detection target needs: the weakest poisoned model, greedy at alpha = 0.2, has a training gap of
+0.20 and a generated one of 0.14-0.20 after fidelity loss, just above ``--max-dp-gap`` 0.10. With 250
+calibration records per cell and a 1,000-record reference its detection stays at 0.48 (n = 1,000), 0.62
+(2,000), 0.72 (4,000) and 0.76 (8,000): the calibration's uncertainty, not n, limits it.
+
+Usage: ``python benchmarks/fpa_detect.py [--json PATH] [--n 2000] [--zoo-n 1000] [--seeds 1] [--device cuda] [--no-zoo]``
 """
 
 from __future__ import annotations
@@ -202,11 +210,13 @@ def simulation(args, zoo) -> dict:
                 "card": {"training_statistics": {"sensitive_share": 0.0}}}  # a card that declares no rates
     runs += [(no_green, {"name": "no false greens", "trials": args.trials, "false_greens": False, "kind": "never generated"}),
              (no_green, {"name": "false greens", "trials": args.trials, "kind": "never generated"})]
+    runs += [(model, {"name": f"poisoned, n={n}", "trials": args.trials, "kind": "poisoned", "n": n})
+             for n in args.power_n for model in models if model["alpha"] >= TARGET_ALPHA]
     rows = []
     for model, scenario in runs:
-        figures = simulated_finding_rate(model, scenario, args, rng)
+        figures = simulated_finding_rate(model, scenario, argparse.Namespace(**{**vars(args), "n": scenario.get("n", args.n)}), rng)
         rows.append({**{key: model[key] for key in ("name", "method", "alpha", "green_given_label")},
-                     "scenario": scenario["name"], "kind": scenario["kind"], **figures})
+                     "scenario": scenario["name"], "kind": scenario["kind"], "n": scenario.get("n", args.n), **figures})
     print(f"\nSimulation: {args.n} samples per class; fidelity loss up to {args.max_fidelity_loss:g}; annotator errors up to "
           f"{args.max_annotator_error:g} per class and direction, calibrated on {args.calibration_size} records per (colour, class); "
           f"clean reference of {args.reference_size}; --min-group-share {args.min_group_share or 'default (0.25/K)'}")
@@ -227,7 +237,12 @@ def summary(rows: list[dict], key: str) -> dict:
     for row in rows:
         by_model[(row["kind"], row["method"], row["alpha"], row.get("scenario"))].append(float(row[key]))
     rates = {model: float(np.mean(values)) for model, values in by_model.items()}
-    poisoned = {f"{method}-a{alpha:g}": rate for (kind, method, alpha, _), rate in rates.items() if kind == "poisoned" and alpha >= TARGET_ALPHA}
+    power = defaultdict(dict)  # samples per class -> {model: detection}
+    for row in rows:
+        if row["kind"] == "poisoned" and row["alpha"] >= TARGET_ALPHA and "n" in row:
+            power[row["n"]][f"{row['method']}-a{row['alpha']:g}"] = float(row[key])
+    poisoned = {f"{method}-a{alpha:g}": rate for (kind, method, alpha, scenario), rate in rates.items()
+                if kind == "poisoned" and alpha >= TARGET_ALPHA and "n=" not in str(scenario)}
     clean = [rate for (kind, *_), rate in rates.items() if kind == "clean"]
     missing = [rate for (kind, *_), rate in rates.items() if kind == "never generated"]
     missing += [row["report_rate"] for row in rows if row["kind"] == "never generated" and "report_rate" in row]
@@ -237,7 +252,13 @@ def summary(rows: list[dict], key: str) -> dict:
         "false_findings_on_clean": (max(clean) if clean else None, "<=", TARGET_FALSE_FINDINGS, None),
         "findings_and_reports_when_a_group_is_never_generated": (min(missing) if missing else None, ">=", TARGET_NEVER_GENERATED, None),
     }
-    out, met = {"detection_by_model": poisoned}, []
+    out, met = {"detection_by_model": poisoned, "weakest_detection_by_n": {n: min(by.values()) for n, by in sorted(power.items())}}, []
+    if len(power) > 1:
+        enough = [n for n, weakest in out["weakest_detection_by_n"].items() if weakest >= TARGET_DETECTION]
+        out["samples_per_class_for_detection"] = min(enough) if enough else None
+        print("  power: detection of the weakest poisoned model at alpha >= "
+              f"{TARGET_ALPHA} by samples per class: " + ", ".join(f"n={n}: {rate:.3f}" for n, rate in out["weakest_detection_by_n"].items())
+              + f"; {TARGET_DETECTION:.0%} needs n = {out['samples_per_class_for_detection'] or f'more than {max(power)}'} per class")
     for name, (value, sense, target, which) in figures.items():
         out[name] = value
         if value is None:
@@ -271,7 +292,7 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
         for seed in range(args.seeds):
             started = time.perf_counter()
             result = hubaudit.scan(
-                str(folder), n=args.n, batch_size=args.batch_size, steps=args.steps, seed=seed,
+                str(folder), n=args.zoo_n, batch_size=args.batch_size, steps=args.steps, seed=seed,
                 device=args.device, out_dir=work / f"{folder.name}-{seed}", progress=False,
                 attributes=["color=aux"], aux_data=str(aux_data), sensitive=["color"], reference=str(reference),
             )
@@ -285,7 +306,7 @@ def zoo_scans(args, zoo_dir: Path) -> dict | None:
                 "dp_difference_added": fairness["probe"]["dp_difference_added"], "accuracy_lost": fairness["probe"]["accuracy_lost"],
                 "seconds": time.perf_counter() - started,
             })
-    print(f"\nZoo: {len(models)} models in {zoo_dir}, {args.n} samples ({args.steps} DDPM steps) per class, {args.seeds} seed(s)")
+    print(f"\nZoo: {len(models)} models in {zoo_dir}, {args.zoo_n} samples ({args.steps} DDPM steps) per class, {args.seeds} seed(s)")
     print(f"{'model':<14}{'seed':>5}{'train gap':>10}{'annotated gap [95%]':>26}{'corrected gap [95%]':>26}{'finding':>9}"
           f"{'probe +DP':>10}{'acc lost':>9}")
     for row in rows:
@@ -303,17 +324,19 @@ def interval_text(estimate: dict | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1000, help="samples per class (default 1000)")
+    parser.add_argument("--n", type=int, default=2000, help="samples per class (default 2000)")
+    parser.add_argument("--power-n", type=int, nargs="*", default=[1000, 4000],
+                        help="also simulate the poisoned models at alpha >= 0.2 at these samples per class (default 1000 4000)")
     parser.add_argument("--trials", type=int, default=300, help="simulated scans per poisoned model (default 300)")
     parser.add_argument("--clean-trials", type=int, default=1000, help="simulated scans of the clean model per target scenario (default 1000)")
-    parser.add_argument("--reference-size", type=int, default=1000, help="records of the simulated clean reference (default 1000)")
+    parser.add_argument("--reference-size", type=int, default=4000, help="records of the simulated clean reference (default 4000)")
     parser.add_argument("--model-error", type=float, default=0.02, help="sd of a clean model's error in P(S=1|Y=y) (default 0.02)")
     parser.add_argument("--max-fidelity-loss", type=float, default=0.3,
                         help="largest share by which a model shrinks its training P(S|Y) toward P(S) (default 0.3)")
     parser.add_argument("--max-annotator-error", type=float, default=0.15,
                         help="largest annotator error rate, drawn per class and direction (default 0.15)")
-    parser.add_argument("--calibration-size", type=int, default=250,
-                        help="calibration records of the annotator per (colour, class) cell (default 250)")
+    parser.add_argument("--calibration-size", type=int, default=1000,
+                        help="calibration records of the annotator per (colour, class) cell (default 1000)")
     parser.add_argument("--min-group-share", type=float, help="the scans' --min-group-share (default: the scan's, 0.25/K)")
     parser.add_argument("--shift", type=float, default=0.1,
                         help="in the shift rows, how many more of class 0's generated reds the annotator calls green than its "
@@ -321,6 +344,7 @@ def main() -> None:
     parser.add_argument("--gold", type=int, default=200, help="gold labels per class in the shift row with gold labels (default 200)")
     parser.add_argument("--zoo", type=Path, default=ROOT / "benchmarks" / "models" / "fpa")
     parser.add_argument("--no-zoo", action="store_true", help="simulation only")
+    parser.add_argument("--zoo-n", type=int, default=1000, help="samples per class of each zoo scan (default 1000)")
     parser.add_argument("--seeds", type=int, default=1, help="sample sets per zoo model (default 1)")
     parser.add_argument("--steps", type=int, default=100, help="steps of the zoo models' own DDPM scheduler (default 100)")
     parser.add_argument("--batch-size", type=int, default=500)

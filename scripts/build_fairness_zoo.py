@@ -60,8 +60,9 @@ def zoo_models() -> list[tuple[str, str, float]]:
     return [("clean", "flip", 0.0)] + [(f"{method}-a{alpha:g}", method, alpha) for alpha in ALPHAS for method in ("greedy", "flip")]
 
 
-def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: Path) -> Path:
-    """Poison (or, for ``clean``, just draw) the training subset and train one zoo model into ``out_root/name``."""
+def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: Path, cond_dropout: float = 0.0) -> Path:
+    """Poison (or, for ``clean``, just draw) the training subset and train one zoo model into ``out_root/name``
+    (``cond_dropout`` > 0: a guided model, its class dropped to the null class for that share of the steps)."""
     pool = load_labelled_images(DATA, columns=[LABEL, SENSITIVE, "digit"])
     training, poisoned = poison_labelled_images(
         pool, sensitive_column=SENSITIVE, label_column=LABEL, n_select=N_SELECT, alpha=alpha, delta=DELTA, method=method, seed=0
@@ -74,7 +75,8 @@ def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: P
         "training_statistics": statistics,
         "weights_dtype": "float16",
     }
-    out = train_ddpm(training, out_root / name, class_column=LABEL, steps=steps, model_card=card, progress=False, **TRAINING)
+    out = train_ddpm(training, out_root / name, class_column=LABEL, steps=steps, cond_dropout=cond_dropout, model_card=card,
+                     progress=False, **TRAINING)
     UNet2DModel.from_pretrained(out / "unet").half().save_pretrained(out / "unet", safe_serialization=True)
     remove_checkpoints(out)
     return out

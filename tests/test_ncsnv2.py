@@ -16,7 +16,7 @@ from hubaudit.cli import main
 from hubaudit.data import LabelledImages, save_labelled_images
 from hubaudit.errors import RemoteCodeRefused, UnknownPipelineClass
 from hubaudit.families.ncsnv2 import NCSNv2Model
-from hubaudit.families.ncsnv2_pipeline import NCSNv2Pipeline
+from hubaudit.families.ncsnv2_pipeline import NCSNv2Pipeline, langevin_step_lr
 from hubaudit.hub import resolve_reference
 from hubaudit.hub.loading import pipeline_class_of
 from hubaudit.sampling import SamplerConfig, build_sampler, open_sample_store
@@ -277,3 +277,9 @@ def test_cli_trains_the_ncsnv2_family_and_refuses_options_of_another(grey_data, 
     assert "--class-column is not an option of --family ncsnv2" in capsys.readouterr().err
     assert main(["train", str(data), "--out", str(tmp_path / "ddpm"), "--ngf", "4", "--quiet"]) == 2
     assert "--ngf is not an option of --family ddpm" in capsys.readouterr().err
+
+
+def test_langevin_step_size_follows_technique_4_of_song_and_ermon():
+    assert langevin_step_lr(50.0, 0.01, 232, 5) == pytest.approx(6.2e-6, rel=0.01)  # the reference's CIFAR-10 config
+    short = langevin_step_lr(7.43, 0.01, 50, 5)  # the paper benchmark's MNIST ladder: larger steps, or noise
+    assert 1.4e-5 < short < 1.8e-5

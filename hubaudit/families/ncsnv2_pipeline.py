@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 from diffusers import ConfigMixin, ImagePipelineOutput, SchedulerMixin
 from diffusers.configuration_utils import register_to_config
 
@@ -29,6 +30,30 @@ def geometric_sigmas(sigma_begin: float, sigma_end: float, levels: int) -> torch
     The reference's ``get_sigmas`` (``sigma_dist: geometric``): ``exp(linspace(log begin, log end, levels))``.
     """
     return torch.from_numpy(np.exp(np.linspace(np.log(sigma_begin), np.log(sigma_end), levels))).float()
+
+
+def langevin_step_lr(sigma_begin: float, sigma_end: float, levels: int, n_steps_each: int) -> float:
+    """Technique 4 of Song & Ermon 2020: the step size epsilon at ``sigma_end`` for a geometric ladder of ``levels``
+    levels with ``n_steps_each`` Langevin steps each.
+
+    Epsilon brings the variance ratio of their Eq. (7), ``(1 - e/s^2)^(2T) (g^2 - 2e/(s^2 - s^2 (1 - e/s^2)^2))
+    + 2e/(s^2 - s^2 (1 - e/s^2)^2)`` with ``s = sigma_end``, ``g`` the ratio between neighbouring levels and
+    ``T = n_steps_each``, as close to 1 as it gets (exactly 1 where T allows; short ladders with few steps
+    cannot reach it, and the closest epsilon is taken). It gives the reference's CIFAR-10 value, 6.2e-6, for that
+    ladder (sigma 50 to 0.01, 232 levels, 5 steps); on a 50-level ladder from 7.4 with 5 steps, where 6.2e-6 leaves
+    16x16 MNIST samples pure noise, it gives 1.6e-5, and they are digits.
+    """
+    ratio = (sigma_begin / sigma_end) ** (1 / (levels - 1))
+    variance = sigma_end**2
+
+    def distance_from_one(log_epsilon: float) -> float:
+        epsilon = math.exp(log_epsilon)
+        shrink = (1 - epsilon / variance) ** 2
+        stationary = 2 * epsilon / (variance - variance * shrink)
+        return abs(shrink**n_steps_each * (ratio**2 - stationary) + stationary - 1)
+
+    best = minimize_scalar(distance_from_one, bounds=(math.log(variance * 1e-6), math.log(variance * 0.999)), method="bounded")
+    return float(math.exp(best.x))
 
 
 def draw_per_sample(draw: Callable, shape: tuple[int, ...], generators: Generators, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

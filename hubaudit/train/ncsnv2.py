@@ -17,7 +17,7 @@ import torch
 from hubaudit.data.labelled import LabelledImages
 from hubaudit.errors import TrainingError
 from hubaudit.families.ncsnv2 import NCSNv2Model
-from hubaudit.families.ncsnv2_pipeline import AnnealedLangevinScheduler, NCSNv2Pipeline, geometric_sigmas
+from hubaudit.families.ncsnv2_pipeline import AnnealedLangevinScheduler, NCSNv2Pipeline, geometric_sigmas, langevin_step_lr
 from hubaudit.train.score_matching import denoising_score_matching_loss, largest_distance, unit_pixels
 from hubaudit.train.training_run import TrainingRun, check_run_settings
 
@@ -40,7 +40,7 @@ def train_ncsnv2(
     sigma_begin: float | None = None,
     sigma_end: float = 0.01,
     n_steps_each: int = 5,
-    step_lr: float = 6.2e-6,
+    step_lr: float | None = None,
     model_card: dict | None = None,
     progress: bool = True,
 ) -> Path:
@@ -59,8 +59,9 @@ def train_ncsnv2(
         sigma_begin: the largest level; None: the largest Euclidean distance between two training images
             (technique 1 of Song & Ermon 2020), measured on up to 1,000 of them, images in [0, 1].
         sigma_end: the smallest level.
-        n_steps_each, step_lr: the saved sampler's Langevin steps per level and step size at ``sigma_end``
-            (the reference's CIFAR-10 settings by default).
+        n_steps_each: the saved sampler's Langevin steps per level.
+        step_lr: its step size at ``sigma_end``; None: technique 4 of Song & Ermon 2020 for the trained ladder
+            (:func:`~hubaudit.families.ncsnv2_pipeline.langevin_step_lr`).
 
     Raises:
         TrainingError: bad settings, or a checkpoint from another run.
@@ -101,7 +102,7 @@ def train_ncsnv2(
 
     scheduler = AnnealedLangevinScheduler(
         num_train_timesteps=noise_levels, sigma_begin=sigma_begin, sigma_end=sigma_end, n_steps_each=n_steps_each,
-        step_lr=step_lr,
+        step_lr=step_lr if step_lr is not None else langevin_step_lr(sigma_begin, sigma_end, noise_levels, n_steps_each),
     )
     run.save_pipeline(NCSNv2Pipeline, scheduler, data, steps=steps, family="NCSNv2", model_card=model_card)
     return out_dir
