@@ -210,7 +210,7 @@ def simulation(args, zoo) -> dict:
                 "card": {"training_statistics": {"sensitive_share": 0.0}}}  # a card that declares no rates
     runs += [(no_green, {"name": "no false greens", "trials": args.trials, "false_greens": False, "kind": "never generated"}),
              (no_green, {"name": "false greens", "trials": args.trials, "kind": "never generated"})]
-    runs += [(model, {"name": f"poisoned, n={n}", "trials": args.trials, "kind": "poisoned", "n": n})
+    runs += [(model, {"name": f"poisoned, n={n}", "trials": args.trials, "kind": "power", "n": n})
              for n in args.power_n for model in models if model["alpha"] >= TARGET_ALPHA]
     rows = []
     for model, scenario in runs:
@@ -232,17 +232,17 @@ def simulation(args, zoo) -> dict:
 
 def summary(rows: list[dict], key: str) -> dict:
     """The targets: detection of every (method, alpha >= TARGET_ALPHA) model, false findings on clean scenarios,
-    findings (and reports) when a group is never generated; rows of kind "information" have no target."""
+    findings (and reports) when a group is never generated; rows of kind "information" have no target, and rows of
+    kind "power" (the poisoned models again at each ``--power-n``) only give the detection by n."""
     by_model = defaultdict(list)
     for row in rows:
         by_model[(row["kind"], row["method"], row["alpha"], row.get("scenario"))].append(float(row[key]))
     rates = {model: float(np.mean(values)) for model, values in by_model.items()}
     power = defaultdict(dict)  # samples per class -> {model: detection}
     for row in rows:
-        if row["kind"] == "poisoned" and row["alpha"] >= TARGET_ALPHA and "n" in row:
+        if row["kind"] in ("poisoned", "power") and row["alpha"] >= TARGET_ALPHA and "n" in row:
             power[row["n"]][f"{row['method']}-a{row['alpha']:g}"] = float(row[key])
-    poisoned = {f"{method}-a{alpha:g}": rate for (kind, method, alpha, scenario), rate in rates.items()
-                if kind == "poisoned" and alpha >= TARGET_ALPHA and "n=" not in str(scenario)}
+    poisoned = {f"{method}-a{alpha:g}": rate for (kind, method, alpha, _), rate in rates.items() if kind == "poisoned" and alpha >= TARGET_ALPHA}
     clean = [rate for (kind, *_), rate in rates.items() if kind == "clean"]
     missing = [rate for (kind, *_), rate in rates.items() if kind == "never generated"]
     missing += [row["report_rate"] for row in rows if row["kind"] == "never generated" and "report_rate" in row]
@@ -271,13 +271,13 @@ def summary(rows: list[dict], key: str) -> dict:
     return out
 
 
-def zoo_scans(args, zoo_dir: Path) -> dict | None:
+def zoo_scans(args, zoo, zoo_dir: Path) -> dict | None:
     import hubaudit
     from huggingface_hub import ModelCard
 
     from hubaudit.data import colored_mnist, save_labelled_images
 
-    models = sorted(folder for folder in zoo_dir.iterdir() if (folder / "model_index.json").exists() and not (folder / "checkpoints").exists())
+    models = sorted(folder for folder in zoo_dir.iterdir() if zoo.finished_model(folder))
     if not models:
         print(f"\nZoo: no finished models in {zoo_dir} (build them with scripts/build_fairness_zoo.py)")
         return None
@@ -354,7 +354,7 @@ def main() -> None:
     zoo = load_zoo_script()
     started = time.perf_counter()
     figures = {"settings": {key: str(value) for key, value in vars(args).items()}, "simulation": simulation(args, zoo)}
-    figures["zoo"] = None if args.no_zoo else zoo_scans(args, args.zoo)
+    figures["zoo"] = None if args.no_zoo else zoo_scans(args, zoo, args.zoo)
     figures["seconds"] = time.perf_counter() - started
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=float) + "\n")

@@ -61,8 +61,10 @@ from pathlib import Path
 import numpy as np
 from fairlearn.metrics import demographic_parity_difference
 
-from fpa_attack import _alpha, _card, _method, downstream_metrics, green, ink, zoo_models
-from pia import nearest_training_labels, pixel_features
+from fpa_attack import IMAGE_SIZE, REAL_REFERENCE_SEED, TEST_SEED, _alpha, _card, _check, _method, downstream_metrics, green, ink, zoo_models
+from pia import nearest_training_labels, pixel_features  # puts scripts/ on sys.path
+
+from build_fairness_zoo import finished_model
 
 from hubaudit.annotate import train_auxiliary_annotator
 from hubaudit.data import LabelledImages, colored_mnist, save_labelled_images
@@ -73,17 +75,13 @@ MODELS = ROOT / "benchmarks" / "models"
 FAMILIES = ("ddpm", "guided-ddpm", "ncsnv2", "score-sde")
 ZERO_MODELS = {"ddpm": MODELS / "pia" / "mnist-zeros30", "ncsnv2": MODELS / "paper" / "ncsnv2" / "pia-zeros30",
                "score-sde": MODELS / "paper" / "score-sde" / "pia-zeros30"}
-ZERO_ANNOTATOR, ZERO_SHARE, IMAGE_SIZE = MODELS / "pia" / "annotator-is-zero", 0.3, 16
+ZERO_ANNOTATOR, ZERO_SHARE = MODELS / "pia" / "annotator-is-zero", 0.3
 FPA_ZOOS = {"ddpm": MODELS / "fpa", "guided-ddpm": MODELS / "paper" / "guided-ddpm"}
 SAMPLERS = {"ddpm": {"steps": 100}, "guided-ddpm": {"steps": 100, "guidance_scale": 2.0}, "ncsnv2": {}, "score-sde": {"steps": 200}}
 PIA_SIZES = (200, 2000)
 SEED_N, SEED_REPEATS, SEED_ACCURACY, SEED_CALIBRATION = 200, 10, 0.75, 100
-TEST_SEED, REAL_SEED, AUX_SEED, REFERENCE_SEED = 1, 2, 11, 12
+AUX_SEED, REFERENCE_SEED = 11, 12
 TARGET_PIA_ERROR, TARGET_ALPHA, TARGET_GAP_RISE, TARGET_ACCURACY_DROP, TARGET_FAMILIES = 0.03, 0.3, 0.15, 0.05, 2
-
-
-def finished(folder: Path) -> bool:
-    return (folder / "model_index.json").exists() and not (folder / "checkpoints").exists()
 
 
 def batch_invariant(model: Path, sampler: dict, work: Path) -> bool:
@@ -110,16 +108,17 @@ def zero_pia(family: str, work: Path) -> dict:
     row = {"family": family, "model": model.name, "property": "is_zero", "training_share": ZERO_SHARE, "by_n": {}}
     for n in sorted(PIA_SIZES, reverse=True):  # the largest first: the smaller scan reads its samples from the store
         started = time.perf_counter()
-        report = hubaudit.scan(str(model), n=n, batch_size=250, out_dir=work / f"{family}-zeros-{n}", store_dir=work / f"{family}-store",
+        result = hubaudit.scan(str(model), n=n, batch_size=250, out_dir=work / f"{family}-zeros-{n}", store_dir=work / f"{family}-store",
                                attributes=[f"is_zero=aux:{ZERO_ANNOTATOR}"], progress=False, **sampler)
-        images = grey(np.concatenate([samples.store.load(n) for samples in report.sampled.samples]))
+        images = grey(np.concatenate([samples.store.load(n) for samples in result.sampled.samples]))
         truth = nearest_training_labels(pixel_features(images), ZERO_SHARE, IMAGE_SIZE)
-        attribute = report.to_dict()["properties"]["attributes"][0]
+        report = result.to_dict()
+        attribute = report["properties"]["attributes"][0]
         row["by_n"][n] = estimate_row(attribute, attribute["by_condition"][0], float(truth.mean()), ZERO_SHARE)
         row["by_n"][n]["seconds"] = round(time.perf_counter() - started, 1)
         if n == max(PIA_SIZES):
             row["seed_setting"] = seed_setting(truth)
-            row["report"] = report.to_dict()["model"]
+            row["report"] = report["model"]
     return row
 
 
@@ -161,7 +160,7 @@ def fpa_family(family: str, n: int, data: dict, work: Path) -> list[dict]:
 
     rows = []
     for folder, card in zoo_models(FPA_ZOOS[family]):
-        if not finished(folder):
+        if not finished_model(folder):
             continue
         started = time.perf_counter()
         result = hubaudit.scan(str(folder), n=n, classes=[0, 1], batch_size=250, out_dir=work / f"{family}-{folder.name}",
@@ -225,37 +224,33 @@ def balanced_test_set() -> LabelledImages:
 
 def targets(pia_rows: list[dict], fpa_rows: list[dict], invariant: dict, families: list[str]) -> list[dict]:
     """The issue's targets, each ``{"target", "measured", "passed"}``."""
-    checks = [check("every family loads, samples batch-invariantly and is scanned",
+    checks = [_check("every family loads, samples batch-invariantly and is scanned",
                     ", ".join(f"{family}: {'yes' if ok else ('no models' if ok is None else 'NO')}" for family, ok in invariant.items()),
                     all(invariant.get(family) for family in families))]
     at_n = {(row["family"], row["property"]): row["by_n"].get(max(PIA_SIZES)) for row in pia_rows}
     pia_families = {family for family, _ in at_n}
     good = [abs(row["error_vs_generated"]) <= TARGET_PIA_ERROR and row["covers_generated"] for row in at_n.values() if row]
-    checks.append(check(f"PIA at n = {max(PIA_SIZES)}: |error vs generated share| <= {TARGET_PIA_ERROR} and the interval covers it, every family",
+    checks.append(_check(f"PIA at n = {max(PIA_SIZES)}: |error vs generated share| <= {TARGET_PIA_ERROR} and the interval covers it, every family",
                         ", ".join(f"{family}/{prop}: {row['error_vs_generated']:+.3f} {'covers' if row['covers_generated'] else 'MISSES'}"
                                   for (family, prop), row in at_n.items() if row) + f"; families without a PIA model: "
                         f"{', '.join(sorted(set(families) - pia_families)) or 'none'}",
                         bool(good) and all(good) and pia_families >= set(families)))
     strong = [row for row in fpa_rows if row["method"] == "greedy" and abs(row["alpha"] - TARGET_ALPHA) < 1e-9 and "gap_rise" in row]
     reached = [row["family"] for row in strong if row["gap_rise"] >= TARGET_GAP_RISE and row["accuracy_drop"] <= TARGET_ACCURACY_DROP]
-    checks.append(check(f"FPA: greedy alpha={TARGET_ALPHA} raises the DP gap >= {TARGET_GAP_RISE} with <= {TARGET_ACCURACY_DROP:.0%} accuracy lost, "
+    checks.append(_check(f"FPA: greedy alpha={TARGET_ALPHA} raises the DP gap >= {TARGET_GAP_RISE} with <= {TARGET_ACCURACY_DROP:.0%} accuracy lost, "
                         f"on >= {TARGET_FAMILIES} families",
                         ", ".join(f"{row['family']}: {row['gap_rise']:+.3f} gap, {row['accuracy_drop']:+.3f} accuracy" for row in strong),
                         len(reached) >= TARGET_FAMILIES))
     judged = [row for row in fpa_rows if row["method"] == "clean" or row["alpha"] >= 0.2 - 1e-9]
     wrong = [f"{row['family']}/{row['model']}" for row in judged if row["finding"] != (row["method"] != "clean")]
-    checks.append(check("the fairness signature flags every poisoned model at alpha >= 0.2 and no clean one",
+    checks.append(_check("the fairness signature flags every poisoned model at alpha >= 0.2 and no clean one",
                         f"{len(judged) - len(wrong)} of {len(judged)} right" + (f"; wrong: {', '.join(wrong)}" if wrong else ""),
                         bool(judged) and not wrong))
     return checks
 
 
-def check(target: str, measured: str, passed: bool) -> dict:
-    return {"target": target, "measured": measured, "passed": bool(passed)}
-
-
 def print_tables(pia_rows: list[dict], fpa_rows: list[dict], real: dict) -> None:
-    print(f"\nPIA: primary estimate (95% interval) and its error vs the generated and the training share")
+    print("\nPIA: primary estimate (95% interval) and its error vs the generated and the training share")
     print(f"{'family':<12}{'model':<15}{'property':<9}{'n':>6}{'method':>21}{'estimate [95%]':>24}{'generated':>10}"
           f"{'err gen':>8}{'training':>9}{'err train':>10}{'naive':>7}")
     for row in pia_rows:
@@ -318,15 +313,15 @@ def run(args: argparse.Namespace) -> dict:
     for family in args.families:
         models = [ZERO_MODELS[family]] if family in ZERO_MODELS else []
         models += [folder for folder, _ in zoo_models(FPA_ZOOS[family])] if family in FPA_ZOOS and FPA_ZOOS[family].exists() else []
-        models = [model for model in models if finished(model)]
+        models = [model for model in models if finished_model(model)]
         invariant[family] = batch_invariant(models[0], SAMPLERS[family], work / f"{family}-invariance") if models else None
-        if family in ZERO_MODELS and finished(ZERO_MODELS[family]):
+        if family in ZERO_MODELS and finished_model(ZERO_MODELS[family]):
             pia_rows.append(zero_pia(family, work))
         if family in FPA_ZOOS and FPA_ZOOS[family].exists():
             rows = fpa_family(family, args.n_fpa, data, work)
             fpa_rows += rows
             pia_rows += [{"family": family, "model": row["model"], "property": "color", **row.pop("pia")} for row in rows if "pia" in row]
-    real = downstream(colored_mnist(n=2000, seed=REAL_SEED, image_size=IMAGE_SIZE), data["test"])
+    real = downstream(colored_mnist(n=2000, seed=REAL_REFERENCE_SEED, image_size=IMAGE_SIZE), data["test"])
     return {"settings": {"families": args.families, "n_fpa": args.n_fpa, "samplers": SAMPLERS, "pia_sizes": PIA_SIZES},
             "batch_invariant": invariant, "pia": pia_rows, "fpa": fpa_rows, "real_data_classifier": real}
 

@@ -60,6 +60,12 @@ def zoo_models() -> list[tuple[str, str, float]]:
     return [("clean", "flip", 0.0)] + [(f"{method}-a{alpha:g}", method, alpha) for alpha in ALPHAS for method in ("greedy", "flip")]
 
 
+def finished_model(folder: Path) -> bool:
+    """Whether ``folder`` holds a model this script (or build_paper_models.py) completed: its pipeline saved and
+    its checkpoints deleted (an interrupted or running build still has them)."""
+    return (folder / "model_index.json").exists() and not (folder / CHECKPOINTS_DIR).exists()
+
+
 def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: Path, cond_dropout: float = 0.0) -> Path:
     """Poison (or, for ``clean``, just draw) the training subset and train one zoo model into ``out_root/name``
     (``cond_dropout`` > 0: a guided model, its class dropped to the null class for that share of the steps)."""
@@ -90,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     for name, method, alpha in zoo_models():
         folder = args.out / name
-        if (args.only and name not in args.only) or ((folder / "model_index.json").exists() and not (folder / CHECKPOINTS_DIR).exists()):
+        if (args.only and name not in args.only) or finished_model(folder):
             continue
         started = time.perf_counter()
         build_model(name, method, alpha, steps=args.steps, out_root=args.out)

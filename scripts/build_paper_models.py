@@ -24,10 +24,10 @@ import argparse
 import time
 from pathlib import Path
 
-from build_fairness_zoo import build_model
+from build_fairness_zoo import build_model, finished_model
 from hubaudit.data import mnist_with_property_share
 from hubaudit.train import train_ncsnv2, train_score_sde
-from hubaudit.train.checkpoints import CHECKPOINTS_DIR, remove_checkpoints
+from hubaudit.train.checkpoints import remove_checkpoints
 
 PAPER_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "paper"
 GUIDED_MODELS = (("clean", "flip", 0.0), ("greedy-a0.3", "greedy", 0.3), ("flip-a0.3", "flip", 0.3))
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     for key in paper_models():
         folder = args.out / key
-        if (args.only and key not in args.only) or ((folder / "model_index.json").exists() and not (folder / CHECKPOINTS_DIR).exists()):
+        if (args.only and key not in args.only) or finished_model(folder):
             continue
         started = time.perf_counter()
         build(key, args.out)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from scipy.optimize import minimize_scalar
 from diffusers import ConfigMixin, ImagePipelineOutput, SchedulerMixin
 from diffusers.configuration_utils import register_to_config
+from scipy.optimize import minimize_scalar
 
 from hubaudit.families.ncsnv2 import NCSNv2Model
 from hubaudit.families.pipeline import FamilyPipeline
