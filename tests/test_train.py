@@ -71,6 +71,13 @@ def test_grey_images_give_a_one_channel_unet(tmp_path):
     assert (unet.config.in_channels, unet.config.sample_size) == (1, 8)  # resized from 16 to 8
 
 
+@pytest.mark.parametrize("widths", [(8,), (16, 32, 32), (32, 64)])
+def test_every_norm_group_spans_several_channels_so_the_unet_can_set_each_channels_mean(widths):
+    unet = ddpm.build_unet(image_size=8, channels=3, block_out_channels=widths, layers_per_block=1, num_classes=None)
+    norms = [module for module in unet.modules() if isinstance(module, torch.nn.GroupNorm)]
+    assert norms and min(norm.num_channels // norm.num_groups for norm in norms) == ddpm.CHANNELS_PER_NORM_GROUP
+
+
 def test_class_conditional_unet_has_one_embedding_per_class(tiny_data, tmp_path):
     out = train_ddpm(tiny_data, tmp_path / "model", class_column="shape", steps=1, checkpoint_every=1, **TINY)
     unet = DDPMPipeline.from_pretrained(out).unet

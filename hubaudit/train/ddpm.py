@@ -138,6 +138,13 @@ def train_ddpm(
     return out_dir
 
 
+CHANNELS_PER_NORM_GROUP = 4
+"""Channels in each GroupNorm group of the UNet's narrowest level. With one channel a group (an instance norm), the
+last normalisation sets every feature map's spatial mean to the same constant, so the network cannot output an
+image-dependent mean per channel: at 16 channels and 16 groups, score-SDE models left their samples' brightness at
+the initial noise's (blank or white images) and DDPMs drew tinted backgrounds and lost the class's colour."""
+
+
 def build_unet(
     *,
     image_size: int,
@@ -160,7 +167,7 @@ def build_unet(
         layers_per_block=layers_per_block,
         down_block_types=("DownBlock2D",) * levels,
         up_block_types=("UpBlock2D",) * levels,
-        norm_num_groups=math.gcd(32, *block_out_channels),
+        norm_num_groups=math.gcd(*block_out_channels) // CHANNELS_PER_NORM_GROUP,
         num_class_embeds=num_classes + 1 if cond_dropout else num_classes,
         time_embedding_type=time_embedding_type,
     )
