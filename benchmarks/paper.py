@@ -120,12 +120,16 @@ def zero_pia(family: str, work: Path) -> dict:
     """PIA of the share of zeros on the family's mnist-zeros30 model, at each n of :data:`PIA_SIZES`, and the seed setting."""
     import hubaudit
 
-    model, sampler = ZERO_MODELS[family], SAMPLERS[family]
+    model = ZERO_MODELS[family]
+
+    def zeros_scan(n: int, name: str, **options):  # the model's store under work/<family>-store
+        return hubaudit.scan(str(model), n=n, batch_size=250, out_dir=work / f"{family}-zeros-{n}{name}", store_dir=work / f"{family}-store",
+                             attributes=[f"is_zero=aux:{ZERO_ANNOTATOR}"], progress=False, **SAMPLERS[family], **options)
+
     row = {"family": family, "model": model.name, "property": "is_zero", "training_share": ZERO_SHARE, "by_n": {}}
     for n in sorted(PIA_SIZES, reverse=True):  # the largest first: the smaller scan reads its samples from the store
         started = time.perf_counter()
-        result = hubaudit.scan(str(model), n=n, batch_size=250, out_dir=work / f"{family}-zeros-{n}", store_dir=work / f"{family}-store",
-                               attributes=[f"is_zero=aux:{ZERO_ANNOTATOR}"], progress=False, **sampler)
+        result = zeros_scan(n, "")
         images = grey(np.concatenate([samples.store.load(n) for samples in result.sampled.samples]))
         truth = nearest_training_labels(pixel_features(images), ZERO_SHARE, IMAGE_SIZE)
         report = result.to_dict()
@@ -135,9 +139,8 @@ def zero_pia(family: str, work: Path) -> dict:
         if n == max(PIA_SIZES):
             row["seed_setting"] = seed_setting(truth)
             row["report"] = report["model"]
-            row["gold"] = gold_row(work / f"{family}-zeros-{n}", "is_zero", [truth], "nearest-training-image", ZERO_SHARE, lambda gold: hubaudit.scan(
-                str(model), n=n, batch_size=250, out_dir=work / f"{family}-zeros-{n}-gold", store_dir=work / f"{family}-store",
-                attributes=[f"is_zero=aux:{ZERO_ANNOTATOR}"], gold=gold, progress=False, **sampler))
+            row["gold"] = gold_row(work / f"{family}-zeros-{n}", "is_zero", [truth], "nearest-training-image", ZERO_SHARE,
+                                   lambda gold: zeros_scan(n, "-gold", gold=gold))
     return row
 
 

@@ -222,10 +222,11 @@ def gold_labels_afresh(out: Path, *, size: int, attribute: str = "is_zero") -> l
     """The scan in ``out``'s gold-label files for ``attribute``, planned anew for its n (an earlier plan's file is
     deleted first)."""
     from hubaudit.api import gold_labels, read_report
+    from hubaudit.audit.gold import gold_path
+    from hubaudit.sampling import open_sample_store
 
     for samples in read_report(out / "report.json")["samples"]:
-        store = Path(samples["store_path"])
-        (store.parent / f"{store.name}.gold-{attribute}.parquet").unlink(missing_ok=True)
+        gold_path(open_sample_store(samples["store_path"]), attribute).unlink(missing_ok=True)
     return gold_labels(out, attribute=attribute, n=size)
 
 
