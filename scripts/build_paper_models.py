@@ -5,7 +5,7 @@
 Writes, under ``benchmarks/models/paper/<family>/``:
 
 * ``guided-ddpm/{clean,greedy-a0.3,flip-a0.3}``: the fairness zoo's recipe (``scripts/build_fairness_zoo.py``:
-  Colored-MNIST, the same training subsets and steps, EMA weights in float16) with the class dropped to
+  colored shirts, the same training subsets and steps, EMA weights in float16) with the class dropped to
   the null class for 10% of the examples, so the models sample with classifier-free guidance;
 * ``score-sde/fpa/{clean,greedy-a0.3}``: unconditional score-SDE models (3,000 steps, batch 64) on the same
   training subsets (the receiver annotates the label as well as the colour). Label flipping changes labels only,

@@ -10,6 +10,7 @@ from PIL import Image
 from hubaudit.data import (
     LabelledImages,
     colored_mnist,
+    colored_shirts,
     fashion_mnist,
     load_labelled_images,
     mnist,
@@ -18,6 +19,9 @@ from hubaudit.data import (
 )
 from hubaudit.data import builtin
 from hubaudit.errors import InvalidData
+
+
+needs_fashion_mnist = pytest.mark.skipif(not builtin.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")
 
 
 def random_images(n: int = 6, size: int = 8, channels: int = 1, seed: int = 0) -> LabelledImages:
@@ -124,7 +128,7 @@ def test_non_integer_column_is_invalid_data(tmp_path):
 
 
 def test_unknown_builtin_is_invalid_data():
-    with pytest.raises(InvalidData, match="unknown builtin.*mnist, fashion-mnist, colored-mnist"):
+    with pytest.raises(InvalidData, match="unknown builtin.*mnist, fashion-mnist, colored-mnist, colored-shirts"):
         load_labelled_images("builtin:cifar")
 
 
@@ -135,7 +139,7 @@ def test_builtin_mnist_has_5000_grey_digits():
     assert load_labelled_images("builtin:mnist", image_size=16, limit=3).images.shape == (3, 16, 16, 1)
 
 
-@pytest.mark.skipif(not builtin.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")
+@needs_fashion_mnist
 def test_builtin_fashion_mnist_has_60000_train_and_70000_in_all():
     train = load_labelled_images("builtin:fashion-mnist")
     assert train.images.shape == (60000, 28, 28, 1) and list(train.columns) == ["label"]
@@ -170,6 +174,29 @@ def test_default_colored_mnist_builtin_has_color_independent_of_label():
     data = load_labelled_images("builtin:colored-mnist")
     labels, colors = data.column("label"), data.column("color")
     assert abs(colors[labels == 0].mean() - colors[labels == 1].mean()) < 0.01
+
+
+@needs_fashion_mnist
+def test_colored_shirts_are_fashion_mnist_shirts_and_t_shirts_tinted_with_the_requested_rates():
+    data = colored_shirts(p_color_given_label=(0.3, 0.8), n=1000, seed=4, image_size=16)
+    labels, colors = data.column("label"), data.column("color")
+    assert data.images.shape == (1000, 16, 16, 3) and data.images[..., 2].max() == 0
+    np.testing.assert_array_equal(labels, data.column("item") == 6)  # shirt 1, T-shirt/top (item 0) 0
+    assert set(data.column("item")) == {0, 6}
+    assert colors[labels == 0].mean() == pytest.approx(0.3, abs=0.5 / (labels == 0).sum())
+    assert colors[labels == 1].mean() == pytest.approx(0.8, abs=0.5 / (labels == 1).sum())
+    np.testing.assert_array_equal(data.images.reshape(1000, -1, 3).sum(axis=1).argmax(axis=1), colors)
+
+
+@needs_fashion_mnist
+def test_colored_shirts_builtin_test_split_is_every_test_shirt_with_balanced_cells():
+    test = load_labelled_images("builtin:colored-shirts", split="test")
+    cells = np.bincount(2 * test.column("color") + test.column("label"))
+    np.testing.assert_array_equal(cells, [500] * 4)
+    with pytest.raises(InvalidData, match=r"n must be 1..2000 \(the test split"):
+        colored_shirts(split="test", n=2001)
+    with pytest.raises(InvalidData, match="splits train and test"):
+        load_labelled_images("builtin:colored-shirts", split="all")
 
 
 def test_mnist_with_property_share_has_exactly_that_share():

@@ -59,12 +59,12 @@ def test_scan_audits_every_paper_family(model, pipeline_class, flags, tmp_path):
 
 
 @pytest.mark.parametrize(("model", "steps"), [("fpa/clean", 50), ("paper/guided-ddpm/clean", 50), ("paper/score-sde/pia-zeros30", 100)])
-def test_models_draw_digits_on_a_black_background_not_blank_or_tinted_images(model, steps, tmp_path):
+def test_models_draw_on_a_black_background_not_blank_or_tinted_images(model, steps, tmp_path):
     import hubaudit
 
     result = hubaudit.scan(str(MODELS / model), n=4, batch_size=4, steps=steps, out_dir=tmp_path, progress=False)
     images = np.concatenate([samples.store.load(4) for samples in result.sampled.samples]).astype(float) / 255
-    background = np.median(images.reshape(len(images), -1, images.shape[-1]), axis=1)
+    background = np.percentile(images.reshape(len(images), -1, images.shape[-1]), 1, axis=1)  # a shirt can fill most of the image
     ink = images.max(axis=(1, 2, 3))
     assert background.max() < 0.05, background  # UNets that normalised each channel alone drew grey, blue or white ones
-    assert ink.min() > 0.5, ink  # and blank images
+    assert ink.min() > 0.3, ink  # and blank images (a dark shirt peaks near 0.5)

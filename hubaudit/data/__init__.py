@@ -1,12 +1,13 @@
 """Labelled image data: the in-memory form, loaders, a Parquet writer and builtin data sets."""
 
-from hubaudit.data.builtin import colored_mnist, fashion_mnist, mnist, mnist_with_property_share
+from hubaudit.data.builtin import colored_mnist, colored_shirts, fashion_mnist, mnist, mnist_with_property_share
 from hubaudit.data.labelled import LabelledImages
 from hubaudit.data.loaders import load_labelled_images, save_labelled_images
 
 __all__ = [
     "LabelledImages",
     "colored_mnist",
+    "colored_shirts",
     "fashion_mnist",
     "load_labelled_images",
     "mnist",

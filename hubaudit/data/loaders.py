@@ -38,7 +38,7 @@ def load_labelled_images(
     """Load images and integer label columns from ``source``.
 
     Args:
-        source: ``builtin:mnist`` / ``builtin:fashion-mnist`` / ``builtin:colored-mnist``; a local
+        source: ``builtin:mnist`` / ``fashion-mnist`` / ``colored-mnist`` / ``colored-shirts``; a local
             Parquet file or folder of Parquet files; a folder written by ``Dataset.save_to_disk``;
             an image folder (optionally with ``metadata.csv``); or a Hub data set id ``org/name``.
         image_column: the column holding the images (ignored for builtins).
