@@ -54,7 +54,8 @@ Two parts, each printing a table:
 The defaults (2,000 samples per class, 1,000 calibration records per cell, a 4,000-record reference) are
 what the detection target needs: the weakest poisoned model, greedy at alpha = 0.2, has a training gap of
 0.20 and a generated one of 0.14-0.20 after fidelity loss, just above ``--max-dp-gap`` 0.10. With 250
-calibration records per cell and a 1,000-record reference its detection stays at 0.48 (n = 1,000), 0.62
+calibration records per cell and a 1,000-record reference (simulated on the earlier Colored-MNIST zoo, whose
+greedy model at alpha 0.2 had the same training gap) its detection stays at 0.48 (n = 1,000), 0.62
 (2,000), 0.72 (4,000) and 0.76 (8,000): the calibration's uncertainty, not n, limits it.
 
 Usage: ``python benchmarks/fpa_detect.py [--json PATH] [--n 2000] [--zoo-n 1000] [--seeds 1] [--device cuda] [--no-zoo]``

@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 from fairlearn.metrics import demographic_parity_difference
 
-from fpa_attack import IMAGE_SIZE, _alpha, _card, _check, _method, downstream_metrics, green, ink, real_training_records, test_set, zoo_models
+from fpa_attack import IMAGE_SIZE, _alpha, _check, _method, downstream_metrics, green, ink, real_training_records, test_set, zoo_models
 from pia import gold_labels_afresh, nearest_training_labels, pixel_features  # puts scripts/ on sys.path
 
 from build_fairness_zoo import finished_model, training_subset
@@ -100,7 +100,7 @@ the clean reference, sized as ``benchmarks/fpa_detect.py``'s power table asks (i
 correction's and the reference's own uncertainty hid a generated gap 0.06 above the reference's margin."""
 RECEIVER_EPOCHS, RECEIVER_SEEDS = 15, 3
 """The receiver's small CNN trains 15 epochs (at 5, about 140 steps, it was still short of its accuracy and leaned on
-the colour less: greedy-a0.3's generated gap rise was +0.05 there, +0.10 at 15); one training's DP gap varies by
+the colour less: greedy-a0.3's generated gap rise was +0.05 there, +0.12 at 15); one training's DP gap varies by
 0.03-0.06 with its seed, so each figure is the mean of 3 trainings."""
 TARGET_PIA_ERROR, TARGET_ALPHA, TARGET_GAP_RISE, TARGET_ACCURACY_DROP, TARGET_FAMILIES = 0.03, 0.3, 0.15, 0.05, 2
 
@@ -197,7 +197,7 @@ def seed_setting(truth: np.ndarray) -> dict:
 
 def fpa_family(family: str, n: int, data: dict, work: Path) -> list[dict]:
     """One row per model of the family's zoo: the scan's verdict, the colour PIA of the clean model, and the
-    downstream CNN's accuracy and DP gap on the balanced test set. A class-conditional family is sampled ``n`` per
+    downstream CNN's accuracy and DP gap on the real test set. A class-conditional family is sampled ``n`` per
     class (label = class); an unconditional one ``2 n`` times, its label annotated (``label=aux`` in the scan, the
     receiver's own CNN on the auxiliary data for the downstream training set)."""
     import hubaudit

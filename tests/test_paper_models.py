@@ -58,13 +58,17 @@ def test_scan_audits_every_paper_family(model, pipeline_class, flags, tmp_path):
         assert report["sampler"]["guidance_scale"] == 2.0 and len(report["samples"]) == 2  # both classes, not the null one
 
 
-@pytest.mark.parametrize(("model", "steps"), [("fpa/clean", 50), ("paper/guided-ddpm/clean", 50), ("paper/score-sde/pia-zeros30", 100)])
-def test_models_draw_on_a_black_background_not_blank_or_tinted_images(model, steps, tmp_path):
+@pytest.mark.parametrize(("model", "steps", "background_percentile", "ink_floor"), [
+    ("fpa/clean", 50, 1, 0.3),  # shirts: one can fill most of the image, and a dark one peaks near 0.5
+    ("paper/guided-ddpm/clean", 50, 1, 0.3),
+    ("paper/score-sde/pia-zeros30", 100, 50, 0.5),  # digits: the background is most of the image
+])
+def test_models_draw_on_a_black_background_not_blank_or_tinted_images(model, steps, background_percentile, ink_floor, tmp_path):
     import hubaudit
 
     result = hubaudit.scan(str(MODELS / model), n=4, batch_size=4, steps=steps, out_dir=tmp_path, progress=False)
     images = np.concatenate([samples.store.load(4) for samples in result.sampled.samples]).astype(float) / 255
-    background = np.percentile(images.reshape(len(images), -1, images.shape[-1]), 1, axis=1)  # a shirt can fill most of the image
+    background = np.percentile(images.reshape(len(images), -1, images.shape[-1]), background_percentile, axis=1)
     ink = images.max(axis=(1, 2, 3))
     assert background.max() < 0.05, background  # UNets that normalised each channel alone drew grey, blue or white ones
-    assert ink.min() > 0.3, ink  # and blank images (a dark shirt peaks near 0.5)
+    assert ink.min() > ink_floor, ink  # and blank images

@@ -108,6 +108,7 @@ def colored_mnist(
 
     Returns ``[n, S, S, 3]`` RGB images with columns ``label``, ``color`` and ``digit``.
     """
+    _check_rates(p_color_given_label)
     grey, digits = _draw_mnist(n, seed)
     labels = (digits < 5).astype(np.int64)
     images, colors = _tint(grey, labels, p_color_given_label, seed)
@@ -142,6 +143,7 @@ def colored_shirts(
     """
     if split not in FASHION_MNIST_FILES:
         raise InvalidData(f"builtin:colored-shirts has splits train and test, not {split!r}")
+    _check_rates(p_color_given_label)
     fashion = fashion_mnist(split=split)
     pool = np.flatnonzero(np.isin(fashion.column("label"), list(SHIRT_CLASSES.values())))
     if n is not None and not 1 <= n <= len(pool):
@@ -155,13 +157,17 @@ def colored_shirts(
     return data.resized(image_size) if image_size is not None else data
 
 
+def _check_rates(p_color_given_label: tuple[float, float]) -> None:
+    """Refuse anything but two probabilities ``(P(color=1 | label=0), P(color=1 | label=1))``."""
+    if len(p_color_given_label) != 2 or not all(0.0 <= p <= 1.0 for p in p_color_given_label):
+        raise InvalidData(f"p_color_given_label must be two probabilities, got {p_color_given_label}")
+
+
 def _tint(
     grey: np.ndarray, labels: np.ndarray, p_color_given_label: tuple[float, float], seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grey ``uint8 [n, H, W, 1]`` -> ``(uint8 [n, H, W, 3], int64 [n] color)``: within each label group exactly
     ``round(p * group size)`` records (chosen by ``seed``) drawn in the green channel, the others in the red."""
-    if not all(0.0 <= p <= 1.0 for p in p_color_given_label) or len(p_color_given_label) != 2:
-        raise InvalidData(f"p_color_given_label must be two probabilities, got {p_color_given_label}")
     rng = np.random.default_rng([seed, 1])
     colors = np.zeros(len(grey), dtype=np.int64)
     for label, p_green in enumerate(p_color_given_label):
