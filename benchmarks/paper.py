@@ -65,6 +65,7 @@ import argparse
 import json
 import sys
 import time
+from functools import cache
 from itertools import product
 from pathlib import Path
 
@@ -75,6 +76,7 @@ from fpa_attack import IMAGE_SIZE, _alpha, _check, _method, downstream_metrics, 
 from pia import gold_labels_afresh, nearest_training_labels, pixel_features  # puts scripts/ on sys.path
 
 from build_fairness_zoo import finished_model, training_subset
+from build_fairness_zoo import zoo_models as zoo_recipes
 
 from hubaudit.annotate import train_auxiliary_annotator
 from hubaudit.data import LabelledImages, colored_shirts, save_labelled_images
@@ -228,8 +230,7 @@ def fpa_family(family: str, n: int, data: dict, work: Path) -> list[dict]:
                "green_by_class": [float(colour[labels == label].mean()) for label in (0, 1)],
                "finding": verdict["finding"], "reason": verdict["reason"],
                **downstream(LabelledImages(images, {"label": labels}, folder.name), data["test"])}
-        subset, _ = training_subset(*((row["method"], row["alpha"]) if row["method"] != "clean" else ("flip", 0.0)))
-        row["real_subset"] = downstream(subset.resized(IMAGE_SIZE), data["test"])  # the same classifiers on the model's own training data
+        row["real_subset"] = dict(real_subset_downstream(folder.name))  # a copy: the rises below are written into it
         if row["method"] == "clean":
             stores = [colour[labels == label] for label in (0, 1)] if conditional else [colour]
             share = card["training_statistics"]["sensitive_share"]
@@ -249,6 +250,15 @@ def fpa_family(family: str, n: int, data: dict, work: Path) -> list[dict]:
             measured[prefix + "gap_rise"] = measured[prefix + "dp_gap"] - baseline[prefix + "dp_gap"]
             measured[prefix + "accuracy_drop"] = baseline[prefix + "accuracy"] - measured[prefix + "accuracy"]
     return rows
+
+
+@cache
+def real_subset_downstream(zoo_model: str) -> dict:
+    """:func:`downstream` of the zoo model's own training subset (real images, no model in between) on :func:`test_set`,
+    computed once per run: every family trains its ``zoo_model`` on the same subset."""
+    method, alpha = next((method, alpha) for name, method, alpha in zoo_recipes() if name == zoo_model)
+    subset, _ = training_subset(method, alpha)
+    return downstream(subset.resized(IMAGE_SIZE), test_set())
 
 
 def ink_images(images: np.ndarray) -> np.ndarray:
