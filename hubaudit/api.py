@@ -21,6 +21,7 @@ from hubaudit.hub import resolve_reference
 if TYPE_CHECKING:
     from hubaudit.audit.gold import GoldLabels
     from hubaudit.audit.options import ScanOptions
+    from hubaudit.audit.plan import FairnessPlan, PrivacyPlan
     from hubaudit.audit.scan import ScanResult
     from hubaudit.sampling.store import SampleStore
 
@@ -129,7 +130,8 @@ def scan(
         training_data: the sharer's own training data (column NAME): adds a self-audit and privacy findings.
         target_width: sample sequentially until the confidence sequence's half-width is at most this (or n).
         confidence: nominal coverage of the property intervals.
-        max_property_error: a self-audit estimate within this of the training share is a privacy finding.
+        max_property_error: the self-audit's margin: a privacy finding when every value's interval lies within this of its
+            training share, no finding when one lies wholly outside, else inconclusive.
         gold: gold-label files (:func:`gold_labels`, ``hubaudit label``): each labels some samples of one store
             (condition) by hand, giving that condition prediction-powered estimates (``estimates.ppi``), valid
             whatever the annotator's error on generated images, which become the primary ones; for a sensitive
@@ -430,6 +432,14 @@ def scan_summary(report: dict, *, out_dir: str | Path) -> list[str]:
     return scan_lines(report, out_dir=str(out_dir))
 
 
+def exit_code(report: dict, fail_on: str | None) -> int:
+    """The exit code ``--fail-on KIND`` gives ``report``: 1 a finding of that kind; 3 none, but a check of that kind is
+    inconclusive or not tested; 0 every check of that kind settled on no finding (or no ``fail_on``)."""
+    from hubaudit.report.content import fail_on_exit_code
+
+    return fail_on_exit_code(report, fail_on)
+
+
 def parse_label_map(text: str) -> dict[int, int]:
     """``"0=0,1=0,2=1"`` -> ``{0: 0, 1: 0, 2: 1}`` (class id -> label), or :class:`~hubaudit.errors.InvalidLabelMapping`."""
     from hubaudit.audit.label_mapping import parse_label_map as parse
@@ -445,16 +455,16 @@ def parse_label_prompts(texts: Sequence[str]) -> dict[str, int]:
 
 
 def gold_labels(
-    target: str | Path, *, attribute: str, n: int = 200, values: Sequence[str] | None = None, seed: int = 0,
+    target: str | Path, *, attribute: str, n: int = 200, values: Sequence[str] | None = None,
 ) -> list[tuple[object, GoldLabels, SampleStore]]:
-    """The gold-label files to fill for ``attribute``: one per sample store of ``target``, each with its plan.
+    """The gold-label files to fill for ``attribute``: one per sample store of ``target``, each with its plan (a
+    random order of the store's samples that the store's digest fixes: :func:`~hubaudit.audit.gold.plan_seed`).
 
     Args:
         target: a scan's ``report.json`` (or its folder): every condition's store, the attribute's values
             and the samples the scan used come from it; or a store folder (then give ``values``).
         n: labels to plan per store (a random, recorded subset of its samples; more later extends the plan).
         values: the attribute's value names, in code order (read from the report when it has them).
-        seed: seeds the plan.
 
     Returns:
         ``(condition, gold, store)`` per store, each :class:`~hubaudit.audit.gold.GoldLabels` created or resumed.
@@ -478,7 +488,7 @@ def gold_labels(
             store = open_sample_store(samples["store_path"])
             if store is None:
                 raise InvalidGoldLabels(report_path, f"its sample store {samples['store_path']} is gone: rerun the scan")
-            gold = GoldLabels.open(store, attribute, values, n=n, pool=report["n_per_condition"], seed=seed)
+            gold = GoldLabels.open(store, attribute, values, n=n, pool=report["n_per_condition"])
             sets.append((samples["condition"], gold, store))
         return sets
     store = open_sample_store(target)
@@ -488,7 +498,7 @@ def gold_labels(
         raise InvalidGoldLabels(target, "a store folder does not say the attribute's values: give --values V0,V1,...")
     indices = store.indices()  # sorted: the plan draws from the samples 0..k-1 before the first gap
     pool = int(np.count_nonzero(indices == np.arange(len(indices))))
-    return [(store.key.get("condition"), GoldLabels.open(store, attribute, tuple(values), n=n, pool=pool, seed=seed), store)]
+    return [(store.key.get("condition"), GoldLabels.open(store, attribute, tuple(values), n=n, pool=pool), store)]
 
 
 def save_png(image, path: str | Path) -> Path:
@@ -500,3 +510,81 @@ def save_png(image, path: str | Path) -> Path:
     with writing(path):
         write_atomically(path, encode_png(image))
     return path
+
+
+def plan(
+    kind: str = "fairness",
+    *,
+    effect: str | Sequence | None = None,
+    gap: float | None = None,
+    groups: str | Sequence[str] | int = ("0", "1"),
+    max_dp_gap: float | None = None,
+    min_group_share: float | None = None,
+    max_property_error: float | None = None,
+    conditions_per_label: int | None = None,
+    conditions: int | None = None,
+    calibration_per_class: int | None = None,
+    gold: int | None = None,
+    annotator_error: str | Sequence[float] | None = None,
+    confidence: float = 0.95,
+    power: float = 0.9,
+    trials: int | None = None,
+    seed: int = 0,
+) -> FairnessPlan | PrivacyPlan:
+    """The samples per condition an audit needs, before the scan (``hubaudit plan``): for a finding at ``effect`` and
+    for no finding without one, each with probability ``power``, by simulating whole verdicts
+    (:mod:`hubaudit.audit.plan`).
+
+    Args:
+        kind: ``"fairness"`` (the fairness signature of a class-conditional model) or ``"privacy"`` (the sharer's
+            self-audit).
+        effect: fairness: ``"0.3,0.5"`` or ``(0.3, 0.5)``, P(S=1 | Y=0) and P(S=1 | Y=1) (more groups:
+            ``"0.5,0.3,0.2/0.3,0.3,0.4"``, P(S | Y=0)/P(S | Y=1)); privacy: ``"0.3,0.32"``, the training share and
+            the generated share of value 1 (one number: a faithful model).
+        gap: fairness, instead of ``effect``: a demographic-parity gap to detect.
+        groups: the attribute's value names (``"red,green"``, a sequence) or their count.
+        max_dp_gap, min_group_share: the fairness margins; max_property_error: the self-audit's.
+        conditions_per_label: fairness, classes per label value; conditions: privacy, conditions scanned.
+        calibration_per_class: calibration records per (value, class) cell (default 1,000 unless ``gold``).
+        gold: gold labels per condition instead of calibration records.
+        annotator_error: ``"FPR,FNR"`` or a sequence (one rate for more than two groups); default 0.05 each.
+        confidence: the audit's level; power: the target; trials: simulated scans per candidate n (default 400);
+            seed: the simulation's seed.
+
+    Raises:
+        InvalidPlan: an input malformed, out of range, or of the other kind's audit.
+
+    Example:
+        >>> hubaudit.api.plan("fairness", effect="0.3,0.5").finding.n_per_condition  # doctest: +SKIP
+    """
+    from hubaudit.audit.plan import DEFAULT_ANNOTATOR_ERROR, DEFAULT_TRIALS, parse_effect, parse_shares, plan_fairness, plan_privacy
+    from hubaudit.errors import InvalidPlan
+
+    if kind not in ("fairness", "privacy"):
+        raise InvalidPlan(f"the plan is of a 'fairness' or a 'privacy' audit, got {kind!r}")
+    other = {"fairness": {"--max-property-error": max_property_error, "--conditions": conditions},
+             "privacy": {"--gap": gap, "--max-dp-gap": max_dp_gap, "--min-group-share": min_group_share,
+                         "--conditions-per-label": conditions_per_label}}[kind]
+    misplaced = sorted(flag for flag, value in other.items() if value is not None)
+    if misplaced:
+        belongs = "privacy" if kind == "fairness" else "fairness"
+        raise InvalidPlan(f"{misplaced[0]} belongs to the {belongs} plan (hubaudit plan {belongs})")
+    if isinstance(groups, str):
+        groups = int(groups) if groups.strip().isdigit() else tuple(groups.split(","))
+    if isinstance(effect, str):
+        effect = parse_effect(effect, kind=kind)
+    errors = parse_shares(annotator_error, flag="--annotator-error") if isinstance(annotator_error, str) else annotator_error
+    common = {"calibration_per_class": calibration_per_class, "gold_per_condition": gold,
+              "annotator_error": DEFAULT_ANNOTATOR_ERROR if errors is None else errors, "confidence": confidence,
+              "power": power, "trials": DEFAULT_TRIALS if trials is None else trials, "seed": seed}
+    if kind == "fairness":
+        margins = {name: value for name, value in {"max_dp_gap": max_dp_gap, "min_group_share": min_group_share}.items()
+                   if value is not None}
+        return plan_fairness(effect=effect, gap=gap, groups=groups, conditions_per_label=conditions_per_label or 1,
+                             **margins, **common)
+    training, generated = (None, None) if effect is None else (effect[0], effect[-1])
+    if effect is not None and len(effect) not in (1, 2):
+        raise InvalidPlan("--effect for privacy takes TRAINING,GENERATED shares of value 1, e.g. 0.3,0.3")
+    shares = {"training_share": training} if training is not None else {}
+    margin = {"max_property_error": max_property_error} if max_property_error is not None else {}
+    return plan_privacy(**shares, generated_share=generated, values=groups, conditions=conditions or 1, **margin, **common)

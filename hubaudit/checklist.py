@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from hubaudit.report.content import CHECK_KINDS, model_title
+from hubaudit.report.content import CHECK_KINDS, UNSETTLED, checks, model_title
 from hubaudit.report.json_report import read_json_report
 
 
@@ -33,17 +33,21 @@ def load_report(path: Path | str) -> dict:
     return read_json_report(path / "report.json" if path.is_dir() else path)
 
 
-def assert_no_findings(report_or_path: dict | _HasReportDict | Path | str, *, kinds: Iterable[str] = CHECK_KINDS) -> dict:
-    """Raise ``AssertionError`` listing the report's findings of the given kinds; returns the report.
+def assert_no_findings(
+    report_or_path: dict | _HasReportDict | Path | str, *, kinds: Iterable[str] = CHECK_KINDS, allow_unsettled: bool = False,
+) -> dict:
+    """Raise ``AssertionError`` unless every check of the given kinds settled on no finding; returns the report.
 
     Args:
         report_or_path: a report dict, a scan result (anything with ``to_dict()``), or the
             path of a ``report.json`` or of the folder holding it.
-        kinds: finding kinds that fail the check: ``"privacy"``, ``"fairness"`` or both.
+        kinds: check kinds that fail the check: ``"privacy"``, ``"fairness"`` or both.
+        allow_unsettled: pass checks that are inconclusive or not tested (only findings fail).
 
     Raises:
-        AssertionError: the report has findings of ``kinds``; the message names the model and
-            lists one finding per line.
+        AssertionError: the report has findings of ``kinds``, or (unless ``allow_unsettled``) a check
+            of ``kinds`` that is inconclusive or not tested; the message names the model and lists
+            one finding or check per line, with what would settle it.
         ValueError: ``kinds`` names a kind the report schema does not define.
         hubaudit.errors.InvalidReport: the path holds no readable report.
     """
@@ -62,4 +66,8 @@ def assert_no_findings(report_or_path: dict | _HasReportDict | Path | str, *, ki
         listing = "\n".join(f"  - [{finding['kind']}] {finding.get('message', '')}" for finding in findings)
         plural = "s" if len(findings) != 1 else ""
         raise AssertionError(f"hubaudit found {len(findings)} {'/'.join(kinds)} finding{plural} in {model_title(report)}:\n{listing}")
+    unsettled = [check for check in checks(report) if check.kind in kinds and check.outcome in UNSETTLED]
+    if unsettled and not allow_unsettled:
+        listing = "\n".join(f"  - [{check.kind}] {check.name}: {check.reason} (next: {check.next_step})" for check in unsettled)
+        raise AssertionError(f"hubaudit could not show {'/'.join(kinds)} checks of {model_title(report)} free of findings:\n{listing}")
     return report

@@ -1,8 +1,9 @@
 """The ``hubaudit`` command line: a thin front end over :mod:`hubaudit.api`.
 
-Exit codes (docs/user-guide-cli.md): 0 done, no finding asked for; 1 findings (with ``--fail-on``);
-2 error, one line on stderr; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Finished samples
-and checkpoints are kept in every case.
+Exit codes (docs/user-guide-cli.md): 0 done (with ``--fail-on``: every check of that kind settled on no
+finding); 1 findings (with ``--fail-on``); 2 error, one line on stderr; 3 no finding of the ``--fail-on``
+kind, but a check of it inconclusive or not tested; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+Finished samples and checkpoints are kept in every case.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from hubaudit.errors import HubAuditError, InvalidGoldLabels, Terminated, Traini
 from hubaudit.files import writable_folder
 from hubaudit.verbosity import quiet_libraries
 
-EXIT_CODES = {0: "done (no finding of a --fail-on kind)", 1: "findings (--fail-on)", 2: "error: bad input or environment",
+EXIT_CODES = {0: "done (with --fail-on: every check of that kind settled on no finding)", 1: "findings (--fail-on)",
+              2: "error: bad input or environment",
+              3: "no finding of the --fail-on kind, but a check of it inconclusive or not tested (the report says what would settle it)",
               130: "interrupted (Ctrl-C)", 143: "terminated (SIGTERM)"}
 """Every exit code the CLI returns, as docs/user-guide-cli.md lists them."""
 
@@ -41,7 +44,8 @@ def _add_scan_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_fairness_arguments(parser.add_argument_group("fairness signature"))
     parser.add_argument(
         "--fail-on", choices=["privacy", "fairness", "any"],
-        help="exit with code 1 when the report has a finding of this kind (any: of either kind)",
+        help="exit with code 1 when the report has a finding of this kind (any: of either kind), 3 when it has none but a "
+        "check of that kind is inconclusive or not tested, 0 only when every check of that kind settled on no finding",
     )
     parser.set_defaults(handler=_run_scan)
 
@@ -113,7 +117,8 @@ def _add_property_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--confidence", type=float, default=0.95, help="interval confidence (default 0.95)")
     group.add_argument(
         "--max-property-error", type=float, default=0.05,
-        help="self-audit: an outsider estimate within this of the training share is a privacy finding (default 0.05)",
+        help="self-audit margin: a privacy finding when every value's interval lies within this of its training share, "
+        "no finding when one lies wholly outside, else inconclusive (default 0.05)",
     )
 
 
@@ -143,7 +148,7 @@ def _add_fairness_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from hubaudit.api import parse_label_map, parse_label_prompts, scan, scan_summary
+    from hubaudit.api import exit_code, parse_label_map, parse_label_prompts, scan, scan_summary
 
     result = scan(
         args.model,
@@ -186,10 +191,10 @@ def _run_scan(args: argparse.Namespace) -> int:
         check_drift=args.check_drift,
         compile=args.compile,
     )
+    report = result.to_dict()
     if result.sampled.shard.is_main:
-        print("\n".join(scan_summary(result.to_dict(), out_dir=args.out)))
-    failing = {"privacy", "fairness"} if args.fail_on == "any" else {args.fail_on}
-    return 1 if any(finding["kind"] in failing for finding in result.findings) else 0
+        print("\n".join(scan_summary(report, out_dir=args.out)))
+    return exit_code(report, args.fail_on)
 
 
 def _add_scan_many_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -425,13 +430,13 @@ def _add_label_parser(subparsers: argparse._SubParsersAction) -> None:
         "label", help="label a random, recorded subset of a scan's samples by hand: gold labels for scan --gold",
         description="Shows each planned sample (true-colour terminal, or --preview FILE) and reads its value from stdin: "
         "its number or name, u to undo the last label, q to stop (every label is saved at once; rerun to go on). "
+        "The samples are a random draw that the store's digest fixes (no seed to choose), labelled in plan order. "
         "The labels go beside each store as <store>.gold-<attribute>.parquet.",
     )
     parser.add_argument("target", type=Path, help="a scan's report.json (or its folder), or a sample store folder")
     parser.add_argument("--attribute", required=True, metavar="NAME", help="the attribute to label (an --attribute of the scan)")
     parser.add_argument("-n", type=int, default=200, help="samples to label per store (default 200; more later extends the plan)")
     parser.add_argument("--values", metavar="V0,V1,...", help="the attribute's value names in code order (default: the report's)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the random choice of samples (default 0)")
     parser.add_argument("--labeller", default="person", help="who labels, recorded with each label (default person)")
     parser.add_argument("--preview", type=Path, metavar="FILE", help="also write the sample being labelled to this PNG")
     parser.set_defaults(handler=_run_label)
@@ -443,7 +448,7 @@ def _run_label(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise InvalidGoldLabels(args.target, f"-n must be at least 1, got {args.n}")
     values = args.values.split(",") if args.values else None
-    for condition, gold, store in gold_labels(args.target, attribute=args.attribute, n=args.n, values=values, seed=args.seed):
+    for condition, gold, store in gold_labels(args.target, attribute=args.attribute, n=args.n, values=values):
         keys = ", ".join(f"{code}={value}" for code, value in enumerate(gold.values))
         print(f"label     {gold.attribute} for condition {condition!r}: {len(gold.labels)} of {gold.planned} done; "
               f"answer {keys}, u to undo, q to stop", flush=True)
@@ -481,6 +486,57 @@ def _label_store(gold, store, args: argparse.Namespace, image_lines, save_png) -
     return False
 
 
+def _add_plan_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan", help="before a scan: the samples per condition a finding, or no finding, needs with a given power",
+        description="Simulates whole verdicts of the audit (the fairness signature, or the privacy self-audit) at "
+        "candidate sample counts and prints the smallest n per condition whose simulated power reaches --power: for a "
+        "finding at --effect, and for no finding when there is none.",
+    )
+    parser.add_argument("audit", nargs="?", choices=["fairness", "privacy"], default="fairness",
+                        help="the audit to plan (default fairness)")
+    parser.add_argument("--effect", metavar="SHARES",
+                        help="fairness: P(S=1|Y=0),P(S=1|Y=1), e.g. 0.3,0.5 (default), or P(S|Y=0)/P(S|Y=1) lists for "
+                        "more groups; privacy: TRAINING,GENERATED shares of value 1, e.g. 0.3,0.3 (default)")
+    parser.add_argument("--gap", type=float, help="fairness, instead of --effect: a demographic-parity gap to detect")
+    parser.add_argument("--groups", default="0,1", metavar="NAMES", help="the attribute's value names, or their count (default 0,1)")
+    parser.add_argument("--max-dp-gap", type=float, help="fairness margin (default 0.10)")
+    parser.add_argument("--min-group-share", type=float, metavar="SHARE", help="fairness floor of a group's share (default 0.25/K)")
+    parser.add_argument("--max-property-error", type=float, help="privacy margin (default 0.05)")
+    parser.add_argument("--conditions-per-label", type=int, metavar="N", help="fairness: classes per label value (default 1)")
+    parser.add_argument("--conditions", type=int, metavar="N", help="privacy: conditions scanned (default 1)")
+    parser.add_argument("--calibration-per-class", type=int, metavar="N",
+                        help="calibration records per value and class (default 1000 unless --gold)")
+    parser.add_argument("--gold", type=int, metavar="N", help="gold labels per condition instead of calibration records")
+    parser.add_argument("--annotator-error", metavar="FPR,FNR",
+                        help="the annotator's assumed error rates (default 0.05,0.05; one rate for more than two groups)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="the audit's confidence (default 0.95)")
+    parser.add_argument("--power", type=float, default=0.9, help="the share of scans that should reach the verdict (default 0.9)")
+    parser.add_argument("--trials", type=int, help="simulated scans per candidate n (default 400)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the simulation (default 0)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON")
+    parser.set_defaults(handler=_run_plan)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from hubaudit.api import plan
+
+    found = plan(
+        args.audit, effect=args.effect, gap=args.gap, groups=args.groups, max_dp_gap=args.max_dp_gap,
+        min_group_share=args.min_group_share, max_property_error=args.max_property_error,
+        conditions_per_label=args.conditions_per_label, conditions=args.conditions,
+        calibration_per_class=args.calibration_per_class, gold=args.gold, annotator_error=args.annotator_error,
+        confidence=args.confidence, power=args.power, trials=args.trials, seed=args.seed,
+    )
+    print("\n".join(found.lines()))
+    if args.json is not None:
+        args.json.write_text(json.dumps(found.to_dict(), indent=2) + "\n")
+        print(f"json      {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="hubaudit", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hubaudit {__version__}")
@@ -492,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_poison_parser(subparsers)
     _add_train_parser(subparsers)
     _add_import_ncsnv2_parser(subparsers)
+    _add_plan_parser(subparsers)
     return parser
 
 

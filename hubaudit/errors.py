@@ -354,6 +354,10 @@ class InvalidFairnessOptions(HubAuditError):
     """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""
 
 
+class InvalidPlan(HubAuditError):
+    """An input of ``hubaudit plan`` (an effect, a margin, the calibration, the power) is malformed or out of range."""
+
+
 class AuditFailed(HubAuditError):
     """An audit raised an error hubaudit did not anticipate after sampling; the report keeps every section that finished."""
 

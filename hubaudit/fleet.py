@@ -22,7 +22,7 @@ from urllib.parse import quote
 from hubaudit.errors import CannotRead, FleetUnavailable, HubAuditError, InvalidReport, first_line
 from hubaudit.files import write_atomically, writing
 from hubaudit.hub import parse_model_reference, resolve_reference
-from hubaudit.report.content import attribute_groups, estimate_text, primary_estimates
+from hubaudit.report.content import CHECK_KINDS, attribute_groups, estimate_text, fail_on_exit_code, primary_estimates
 
 STATUSES = ("scanned", "skipped", "error")
 """A row's ``status``: scanned by this run, ``skipped`` (its report was current and is reused), or failed."""
@@ -208,6 +208,7 @@ def summary_row(model: str, out_dir: Path | str, report: dict, status: str) -> d
         "resolved_sha": report["model"]["resolved_sha"],
         "kind": report["model"]["kind"],
         "findings": dict(Counter(finding["kind"] for finding in report["findings"])),
+        "exit_codes": {kind: fail_on_exit_code(report, kind) for kind in (*CHECK_KINDS, "any")},
         "estimates": primary_shares(report),
         "error": None,
         "folder": Path(out_dir).name,
@@ -219,7 +220,7 @@ def error_row(model: str, out_dir: Path | str, err: Exception) -> dict:
     message = first_line(err) if isinstance(err, HubAuditError) else f"{type(err).__name__}: {first_line(err)}"
     return {
         "model": model, "status": "error", "resolved_sha": None, "kind": None, "findings": {}, "estimates": {},
-        "error": message, "folder": Path(out_dir).name,
+        "exit_codes": {kind: 3 for kind in (*CHECK_KINDS, "any")}, "error": message, "folder": Path(out_dir).name,
     }
 
 
@@ -238,11 +239,14 @@ def primary_shares(report: dict) -> dict[str, dict[str, dict[str, float]]]:
 
 def fleet_exit_code(rows: Sequence[dict], *, fail_on: str | None = None, fail_on_error: bool = False) -> int:
     """1 if a model has a finding of kind ``fail_on`` (``any``: of either kind), else 2 if one failed and
-    ``fail_on_error``, else 0."""
-    failing = {"privacy", "fairness"} if fail_on == "any" else {fail_on}
-    if any(failing & set(row["findings"]) for row in rows):
+    ``fail_on_error``, else 3 if a model's check of that kind is inconclusive or not tested (a failed scan's are not
+    tested), else 0."""
+    codes = {row.get("exit_codes", {}).get(fail_on, 3) for row in rows} if fail_on is not None else {0}
+    if 1 in codes:
         return 1
-    return 2 if fail_on_error and any(row["status"] == "error" for row in rows) else 0
+    if fail_on_error and any(row["status"] == "error" for row in rows):
+        return 2
+    return 3 if 3 in codes else 0
 
 
 def row_line(row: dict) -> str:

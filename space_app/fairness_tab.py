@@ -104,10 +104,8 @@ def fairness_view(report: dict, out_dir: Path) -> FairnessView:
     if fairness:
         lines.append(f"Y ({LABEL}) read off: {fairness.get('label_source')}. "
                      f"Intervals at {confidence_text(fairness.get('confidence'))}.")
-    for pair in fairness_pairs(fairness):
-        verdict = pair.get("verdict") or {}
-        if verdict:
-            lines.append(f"**{pair_name(pair)}: {'finding' if verdict.get('finding') else 'no finding'}.** {verdict.get('reason', '')}")
+    lines += [f"Criteria of {pair_name(pair)}: {pair['verdict']['criteria_applied']}." for pair in fairness_pairs(fairness)
+              if (pair.get("verdict") or {}).get("criteria_applied")]  # each pair's verdict and next step: verdict_markdown
     heatmap = next((image for image, _ in fairness_heatmaps(report)), None)  # the form asks for one S and one Y
     return FairnessView("\n\n".join(lines), heatmap, figure_rows(fairness), report_files(out_dir))
 

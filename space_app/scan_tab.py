@@ -3,6 +3,8 @@
 Checking a model (:func:`form_checks.inspected`, no weights loaded) shows its kind and only the fields it takes:
 prompts for a text-to-image model, classes for a class-conditional one, a guidance scale. A finished scan leaves its
 folder (reports and samples) for the labelling tab, as this page's :class:`ScanSession`, until it is pruned by age.
+Before a scan, the *Plan the scan* box shows the samples per condition a fairness or privacy verdict needs
+(:func:`plan_markdown`, the numbers ``hubaudit plan`` prints).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Protocol
 
 import gradio as gr
 
-from hubaudit.api import inspect_model, scan
+from hubaudit.api import inspect_model, plan, scan
 
 from form_checks import (
     MAX_CLASSES,
@@ -29,7 +31,7 @@ from form_checks import (
     scan_request,
 )
 from form_fields import form_and_results, guidance_update
-from hosting import Host
+from hosting import Host, one_line_errors
 from report_views import ESTIMATE_HEADERS, ScanView, scan_view
 
 DEFAULT_CLASSES = 4
@@ -108,6 +110,43 @@ def check_model(model_id: str, revision: str) -> tuple:
     )
 
 
+def plan_markdown(kind: str, effect: str, max_dp_gap: float | None, max_property_error: float | None,
+                  calibration: float | None, annotator_error: str, *, trials: int | None = None) -> str:
+    """The plan (:func:`hubaudit.api.plan`, as ``hubaudit plan`` prints it) of the audit the fields describe, as a
+    Markdown list: the samples per condition a finding, and no finding, need with power 0.9. Blank fields take the
+    plan's defaults; the other audit's margin is ignored. Raises :class:`~hubaudit.errors.InvalidPlan` on a bad field."""
+    margins = {"max_dp_gap": max_dp_gap} if kind == "fairness" else {"max_property_error": max_property_error}
+    found = plan(kind, effect=(effect or "").strip() or None, calibration_per_class=calibration or None,
+                 annotator_error=(annotator_error or "").strip() or None, trials=trials, **margins)
+    return "\n".join(f"- {' '.join(line.split())}" for line in found.lines())
+
+
+def plan_fields() -> None:
+    """The *Plan the scan* box: the audit's margins and the effect to detect, and the plan they give (a minute or
+    so of simulation, queued apart from the scans)."""
+    with gr.Accordion("Plan the scan: the samples per condition a verdict needs", open=False):
+        kind = gr.Radio(["fairness", "privacy"], value="fairness", label="Audit", elem_id="plan-kind")
+        effect = gr.Textbox(label="Effect to detect", value="0.3,0.5", elem_id="plan-effect",
+                            info="fairness: P(S=1|Y=0),P(S=1|Y=1); privacy: training share,generated share of value 1")
+        with gr.Row():
+            max_dp_gap = gr.Number(label="Max DP gap (fairness)", value=0.10, minimum=0, maximum=1, elem_id="plan-max-dp-gap")
+            max_property_error = gr.Number(label="Max property error (privacy)", value=0.05, minimum=0, maximum=1,
+                                           elem_id="plan-max-property-error")
+        with gr.Row():
+            calibration = gr.Number(label="Calibration records per value and class", value=1000, precision=0, minimum=1,
+                                    elem_id="plan-calibration")
+            annotator_error = gr.Textbox(label="Annotator error rates (FPR,FNR)", value="0.05,0.05", elem_id="plan-annotator-error")
+        button = gr.Button("Plan", size="sm", elem_id="plan-run")
+        shown = gr.Markdown(elem_id="plan")
+
+    def planned(*fields) -> str:
+        with one_line_errors("the plan"):
+            return plan_markdown(*fields)
+
+    button.click(planned, [kind, effect, max_dp_gap, max_property_error, calibration, annotator_error], shown,
+                 concurrency_limit=1, concurrency_id="plan")
+
+
 @dataclass(frozen=True)
 class ScanTab:
     """The Scan tab's parts other tabs use: its result components (in :attr:`ScanView.outputs` order) and the event
@@ -150,6 +189,7 @@ def build_scan_tab(host: Host, session: gr.State) -> ScanTab:
 
     form, outputs = form_and_results("", condition_fields, result_fields, presets_label="Attributes (CLIP presets)",
                                      custom_label="Custom CLIP attributes (one per line)", run_label="Run audit")
+    plan_fields()
     cleared = ("Scanning (scans run one at a time)...", None, None, None, None, "", None)  # no earlier result beside a new error
     finished = form.wire(check_model, audit, [*outputs, session], cleared)
     return ScanTab(outputs, finished)

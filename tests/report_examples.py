@@ -41,7 +41,7 @@ def minimal_report(out_dir: Path, *, conditions: tuple = (None,), n: int = 4) ->
         for number, condition in enumerate(conditions)
     ]
     return {
-        "schema_version": "1.0",
+        "schema_version": "1.2",
         "model": {"reference": "org/model", "resolved_sha": "abc123", "pipeline_class": "DDPMPipeline",
                   "kind": "unconditional" if conditions == (None,) else "class-conditional", "offline": False},
         "sampler": {"num_inference_steps": 40, "scheduler": "ddim", "scheduler_class": "DDIMScheduler",
@@ -53,6 +53,10 @@ def minimal_report(out_dir: Path, *, conditions: tuple = (None,), n: int = 4) ->
         "timings": {"resolve_seconds": 0.1, "load_seconds": 1.2, "sample_seconds": 3.4, "total_seconds": 4.8},
         "command": "hubaudit scan org/model -n 4 --seed 0 --dtype float32 --steps 40 --scheduler ddim",
         "findings": [],
+        "verdicts": [
+            {"kind": kind, "subject": kind, "outcome": "not tested", "reason": f"not tested: no {kind} audit was asked for",
+             "next_step": "rerun with the options named"} for kind in ("privacy", "fairness")
+        ],
     }
 
 
@@ -84,8 +88,9 @@ def full_report(out_dir: Path) -> dict:
             "by_condition": [_by_condition(0, 0.3), _by_condition(1, 0.4)],
             "overall": _by_condition(None, 0.35),
             "primary_method": "corrected",
-            "self_audit": {"training_share": {"0": 0.7, "1": 0.3}, "gap": {"0": 0.01, "1": 0.01},
-                           "verdict": "An outsider with 2000 samples learns the training share of is_zero=1 to within ±0.03."},
+            "self_audit": {"training_share": {"0": 0.7, "1": 0.3}, "gap": {"0": 0.01, "1": 0.01}, "outcome": "finding",
+                           "verdict": "finding: an outsider with 2000 samples learns the training share of is_zero=1 to within ±0.03.",
+                           "next_step": "do not share the model if the share is private"},
         }],
     }
     generated = {
@@ -103,10 +108,18 @@ def full_report(out_dir: Path) -> dict:
         "probe": {"trained_on_generated": probe, "trained_on_reference": probe, "accuracy_lost": 0.01, "dp_difference_added": 0.25},
         "threshold": 0.10,
         "adjusted_p_values": {"color/label": 1e-11},
-        "verdict": {"finding": True, "reason": "the demographic-parity gap of the generated data is 0.40 [0.37, 0.43], above 0.10"},
+        "verdict": {"outcome": "finding", "finding": True, "next_step": "rebalance the samples by color",
+                    "reason": "finding: the demographic-parity gap of the generated data is 0.40 [0.37, 0.43], above 0.10",
+                    "criteria_applied": "a finding is the gap above 0.10"},
     }
     report["findings"] = [
         {"kind": "privacy", "message": "the training share of is_zero=1 is learnable to within ±0.03"},
         {"kind": "fairness", "message": "color/label: the demographic-parity gap of the generated data is 0.40 [0.37, 0.43], above 0.10"},
+    ]
+    report["verdicts"] = [
+        {"kind": "privacy", "subject": "is_zero", "outcome": "finding", "reason": report["properties"]["attributes"][0]["self_audit"]["verdict"],
+         "next_step": "do not share the model if the share is private"},
+        {"kind": "fairness", "subject": "color/label", "outcome": "finding", "reason": report["fairness"]["verdict"]["reason"],
+         "next_step": "rebalance the samples by color"},
     ]
     return report

@@ -14,7 +14,7 @@ from scipy import stats
 from hubaudit.audit.declared_rates import declared_positive_rates
 from hubaudit.audit.fairness import audit_fairness
 from hubaudit.audit.fairness_pair import PairSignature, mover_difference
-from hubaudit.audit.fairness_correction import annotated_gap
+from hubaudit.audit.fairness_correction import annotated_counts
 from hubaudit.audit.fairness_options import FairnessOptions
 from hubaudit.audit.fairness_sources import source_signature
 from hubaudit.audit.fairness_verdict import judge_pairs
@@ -23,6 +23,7 @@ from hubaudit.audit.probe import fairness_differences, probe_downstream
 from hubaudit.data import colored_mnist
 from hubaudit.errors import InvalidAttributeSpec, InvalidFairnessOptions, InvalidLabelMapping, TooFewSamples
 from hubaudit.stats import ShareEstimate
+from hubaudit.stats.corrected_gap import corrected_parity_gap
 
 GROUPS = ("red", "green")
 
@@ -74,35 +75,38 @@ def test_table_failing_cochrans_rule_gets_an_exact_test():
 
 def pair_for(table: list[list[int]], reference: list[list[int]] | None = None) -> PairSignature:
     pair = PairSignature("color", "label", "test", GROUPS, signature_of(table), reference and signature_of(reference))
-    pair.judged = annotated_gap(np.array(table), group_names=GROUPS, confidence=0.95, seed=0)
+    pair.judged_counts = annotated_counts(np.array(table))
+    pair.judged = corrected_parity_gap(pair.judged_counts, group_names=GROUPS, confidence=0.95)
     return pair
 
 
-def verdict_of(pair: PairSignature, **options):
-    judge_pairs([pair], FairnessOptions(sensitive=("color",), **options))
+def verdict_of(pair: PairSignature, explain: bool = False, **options):
+    judge_pairs([pair], FairnessOptions(sensitive=("color",), **options), explain=explain)
     return pair.verdict
 
 
 def test_gap_whose_interval_lies_above_the_threshold_is_a_finding():
     verdict = verdict_of(pair_for([[160, 40], [80, 120]]))
-    assert verdict.finding
-    assert verdict.reason.startswith("the demographic-parity gap of the generated data is 0.40 [")
-    assert "above 0.10 (adjusted p = " in verdict.reason and verdict.judged == "as annotated"
+    assert verdict.finding and verdict.outcome == "finding"
+    assert verdict.reason.startswith("finding: the demographic-parity gap at P(Y=1) = 0.40 is 0.40 [")
+    assert "; above 0.10 (Holm-adjusted p = " in verdict.reason and verdict.judged == "as annotated"
     assert [criterion.name for criterion in verdict.criteria if criterion.met] == ["max_dp_gap"]
     assert verdict.guarantee is None and "no false-finding guarantee" in verdict.reason
 
 
-def test_gap_whose_interval_reaches_below_the_threshold_is_no_finding():
-    verdict = verdict_of(pair_for([[110, 90], [94, 106]]))  # gap 0.08
-    assert not verdict.finding and "not above 0.10" in verdict.reason
+def test_gap_whose_interval_reaches_above_the_threshold_is_never_no_finding():
+    # the old verdict said "not above 0.10" whenever the interval did not lie wholly above the margin
+    verdict = verdict_of(pair_for([[110, 90], [94, 106]]))  # gap 0.08 [0, 0.2]: not shown within 0.10
+    assert verdict.outcome == "inconclusive" and not verdict.finding
+    assert "neither above 0.10 nor shown otherwise" in verdict.reason and "not above" not in verdict.reason
 
 
 def test_gap_significantly_above_the_references_is_a_finding_below_the_threshold():
     generated, reference = [[1800, 200], [1500, 500]], [[1800, 200], [1800, 200]]  # gap 0.15 vs 0.0
     pair = pair_for(generated, reference)
-    assert pair.gap_difference.low > 0.05
     verdict = verdict_of(pair, max_dp_gap=0.2)
-    assert verdict.finding and "exceeds the reference's gap by 0.15" in verdict.reason
+    assert pair.gap_difference.low > 0.05
+    assert verdict.finding and "above the reference's gap by more than 0.05 (0.15 [" in verdict.reason
     assert {criterion.name: criterion.met for criterion in verdict.criteria}["reference_excess"]
 
 
@@ -283,11 +287,11 @@ def test_gap_above_the_model_cards_declared_gap_is_a_finding():
         kind="class-conditional", conditions=[0, 1], probabilities={"color": np.split(one_hot(green), 2)},
         attribute_values={"color": ("0", "1")}, options=FairnessOptions(sensitive=("color",), max_dp_gap=0.3),
     )
-    honest = {"training_statistics": {"positive_rate_by_sensitive": {"0": 0.4, "1": 0.6}}}
-    understated = {"training_statistics": {"positive_rate_by_sensitive": {"0": 0.5, "1": 0.5}}}
+    honest = {"training_statistics": {"positive_rate_by_sensitive": {"0": 0.4, "1": 0.6}, "label_share": 0.5}}
+    understated = {"training_statistics": {"positive_rate_by_sensitive": {"0": 0.5, "1": 0.5}, "label_share": 0.5}}
     assert not audit_fairness(card=honest, **inputs).pairs[0].verdict.finding
     skewed = audit_fairness(card=understated, **inputs)
-    assert skewed.pairs[0].verdict.finding and "exceeds the declared gap by 0.20" in skewed.pairs[0].verdict.reason
+    assert skewed.pairs[0].verdict.finding and "above the model card's declared gap by more than 0.05 (0.20 [" in skewed.pairs[0].verdict.reason
     declared = skewed.to_dict()["by_source"]["declared"]
     assert declared["dp_gap"] == 0.0 and declared["gap_difference"]["value"] == pytest.approx(0.2)
     assert skewed.to_dict()["by_source"]["generated"]["table"] == [[600, 400], [400, 600]]
@@ -310,13 +314,13 @@ def test_false_findings_are_controlled_over_criteria_and_pairs_by_simulation():
     # above the gap its model card declares: every criterion sits on its null's boundary
     rng = np.random.default_rng(31)
     names = ("s1", "s2", "s3", "s4")
-    card = {"positive_rate_by_sensitive": {f"{name}/label": {"0": 0.475, "1": 0.525} for name in names}}
+    card = {"positive_rate_by_sensitive": {f"{name}/label": {"0": 0.475, "1": 0.525} for name in names}, "label_share": 0.5}
     trials, with_finding = 100, 0
     for _ in range(trials):
         annotated = {name: [one_hot((rng.random(1000) < share).astype(int)) for share in (0.45, 0.55)] for name in names}
         signature = audit_fairness(
             kind="class-conditional", conditions=[0, 1], probabilities=annotated, attribute_values=dict.fromkeys(names, ("0", "1")),
-            options=FairnessOptions(sensitive=names), card=card, seed=int(rng.integers(1 << 30)),
+            options=FairnessOptions(sensitive=names), card=card, seed=int(rng.integers(1 << 30)), explain=False,
         )
         with_finding += bool(signature.findings())
     assert with_finding / trials <= 0.08  # nominal 0.05; each criterion at its own 2.5% would give about 0.2

@@ -48,6 +48,7 @@ def simulated_scan(rng, shares, n, errors=ERRORS_BY_CLASS) -> tuple[list[np.ndar
 
 
 def class_conditional_audit(annotated: list[np.ndarray], calibrations=None, **options):
+    options.setdefault("explain", False)
     return audit_fairness(
         kind="class-conditional", conditions=[0, 1], probabilities={"color": [one_hot(codes) for codes in annotated]},
         attribute_values={"color": GROUPS}, options=FairnessOptions(sensitive=("color",), **options.pop("fairness", {})),
@@ -73,7 +74,7 @@ def test_correction_with_per_class_calibration_removes_a_gap_invented_by_class_d
     assert report["confusion_by_label"]["1"] == calibrations[1].confusion.tolist()
     assert [entry["condition"] for entry in report["calibration_by_condition"]] == [0, 1]
     assert report["shares_by_label"]["0"]["green"]["low"] < 0.4 < report["shares_by_label"]["0"]["green"]["high"]
-    assert corrected.to_dict()["verdict"]["guarantee"].startswith("a model with no gap above its margins")
+    assert corrected.to_dict()["verdict"]["guarantee"].startswith("a false finding on any of the 2 criteria of all pairs")
 
 
 def test_real_gap_hidden_by_class_dependent_errors_is_found_from_the_corrected_gap_alone():
@@ -122,8 +123,9 @@ def test_never_generated_group_is_a_finding_and_the_signature_still_renders(tmp_
     calibrations = [ConditionCalibration("overall calibration", "simulated", np.array([[95, 5], [5, 95]]))] * 2
     signature = class_conditional_audit(annotated, calibrations, reference=reference)
     pair = signature.pairs[0]
-    assert pair.verdict.finding and pair.verdict.reason.startswith("sensitive group 'green' never generated or under-represented")
-    assert "annotated so: 0 of 200, 0 of 200" in pair.verdict.reason and "gap of the generated data, corrected" in pair.verdict.reason
+    assert pair.verdict.finding and pair.verdict.reason.startswith("finding: the demographic-parity gap at P(Y=1) = 0.50, corrected")
+    assert "sensitive group 'green' never generated or under-represented" in pair.verdict.reason
+    assert "annotated so: 0 of 200, 0 of 200" in pair.verdict.reason
     assert [finding["kind"] for finding in signature.findings()] == ["fairness"]
     report = json.loads(json.dumps(signature.to_dict(), allow_nan=False))
     generated = report["by_source"]["generated"]
@@ -135,10 +137,11 @@ def test_never_generated_group_is_a_finding_and_the_signature_still_renders(tmp_
     assert [(criterion["criterion"], criterion["groups"]) for criterion in met] == [("under_represented", ["green"])]
     assert report["min_group_share"] == {"color/label": 0.125}
     assert "demographic-parity gap undefined" in fairness_lines(report)[0]
-    full = {**minimal_report(tmp_path, conditions=(0, 1)), "fairness": report, "findings": signature.findings()}
+    full = {**minimal_report(tmp_path, conditions=(0, 1)), "fairness": report, "findings": signature.findings(),
+            "verdicts": signature.verdicts()}
     html, markdown = render_html(full), render_markdown(full)
     assert "never generated" in html and "generated, corrected (overall calibration)" in html
-    assert "never generated" in markdown and "demographic-parity gap n/a" in markdown
+    assert "never generated" in markdown and "demographic-parity gap undefined" in markdown
 
 
 def test_group_seen_only_through_annotator_false_positives_is_a_finding():
@@ -249,8 +252,8 @@ def test_annotated_label_is_not_corrected():
     assert "as annotated (not corrected for annotator errors)" in signature.pairs[0].verdict.reason
 
 
-def test_a_group_missing_from_a_few_samples_is_no_finding_and_the_reason_says_why():
+def test_a_group_missing_from_a_few_samples_is_inconclusive_and_the_reason_says_why():
     signature = class_conditional_audit([np.zeros(5, int), np.zeros(5, int)])  # no green among 10 samples
     verdict = signature.pairs[0].verdict
-    assert not verdict.finding and "'green': none of the 10 samples was annotated so, too few to tell" in verdict.reason
+    assert verdict.outcome == "inconclusive" and "'green': none of the 10 samples was annotated so, too few to tell" in verdict.reason
     assert signature.to_dict()["by_source"]["generated"]["dp_gap"] is None

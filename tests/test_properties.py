@@ -14,7 +14,10 @@ from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
 from hubaudit.audit import properties
 from hubaudit.audit.options import PropertyOptions
-from hubaudit.audit.property_entries import condition_entry, self_audit
+from hubaudit.audit.property_entries import condition_entry
+from hubaudit.audit.self_audit import self_audit
+from hubaudit.audit.training_shares import TrainingShares
+from hubaudit.data import LabelledImages
 from hubaudit.data import mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions
 from hubaudit.sampling import open_sample_store
@@ -71,7 +74,9 @@ def test_scan_with_an_aux_annotator_reports_every_estimator_of_the_generated_sha
             assert estimate["low"] <= estimate["value"] <= estimate["high"] and estimate["n"] == 8
     assert entry["estimates"]["classify_and_count"]["1"]["value"] == entry["counts"]["1"] / 8
     assert attribute["primary_method"] == "corrected"
-    assert "overall" not in attribute and "self_audit" not in attribute
+    assert "overall" not in attribute
+    assert attribute["self_audit"]["outcome"] == "not tested"  # no --training-data: never a pass
+    assert attribute["self_audit"]["verdict"] == "not tested: needs --training-data DATA with a column 'is_zero'"
 
 
 def test_class_conditional_model_gets_an_estimate_per_class_and_a_pooled_one(test_hub, tmp_path, always_one):
@@ -106,17 +111,32 @@ def test_rerunning_a_sequential_scan_reuses_the_stored_samples(test_hub, tmp_pat
     assert second["properties"] == first["properties"]
 
 
-@pytest.mark.parametrize(("training_share", "finding"), [(1.0, True), (0.3, False)])
-def test_self_audit_sets_the_estimate_beside_the_training_share(test_hub, tmp_path, always_one, training_share, finding):
+@pytest.mark.parametrize(("training_share", "outcome"), [(1.0, "inconclusive"), (0.3, "no finding")])
+def test_self_audit_tests_the_estimate_against_the_training_share(test_hub, tmp_path, always_one, training_share, outcome):
+    # every sample is labelled 1: the corrected estimate is 1.0, but 8 samples leave its interval wider than +-0.05,
+    # so a training share of 1.0 is not shown disclosed (the old point-estimate rule called it a finding)
     training = save_labelled_images(mnist_with_property_share(share=training_share, n=50, image_size=16), tmp_path / "train.parquet")
     hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], training_data=training, **SCAN)
     report = _report(tmp_path)
     audit = report["properties"]["attributes"][0]["self_audit"]
     assert audit["training_share"] == {"0": pytest.approx(1 - training_share), "1": pytest.approx(training_share)}
-    assert audit["gap"]["1"] == pytest.approx(1.0 - training_share)  # every sample is labelled 1: estimate 1.0
-    assert "An outsider with 8 samples" in audit["verdict"]
-    assert ("discloses the training share" in audit["verdict"]) is finding
-    assert [(item["kind"], item.get("attribute")) for item in report["findings"]] == ([("privacy", "is_zero")] if finding else [])
+    assert audit["gap"]["1"] == pytest.approx(1.0 - training_share)
+    assert audit["outcome"] == outcome and "8 samples" in audit["verdict"] and audit["finding"] is None
+    assert (audit["settle"] is not None) is (outcome == "inconclusive")
+    assert report["findings"] == []
+
+
+def test_self_audit_of_a_class_conditional_model_weights_classes_by_the_training_data(test_hub, tmp_path, always_one):
+    data = mnist_with_property_share(share=0.3, n=60, image_size=16)
+    classes = np.repeat([0, 1, 2], [30, 20, 10])
+    training = save_labelled_images(LabelledImages(data.images, {"is_zero": data.column("is_zero"), "class": classes}),
+                                    tmp_path / "train.parquet")
+    hubaudit.scan("tiny/ddpm-class-conditional", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"],
+                  training_data=training, **SCAN)
+    audit = _report(tmp_path)["properties"]["attributes"][0]["self_audit"]
+    assert audit["pooled_by"]["rule"] == "training shares" and audit["pooled_by"]["column"] == "class"
+    assert audit["pooled_by"]["weights"] == {"0": pytest.approx(0.5), "1": pytest.approx(1 / 3), "2": pytest.approx(1 / 6)}
+    assert audit["outcome"] == "no finding" and audit["estimates"]["1"]["n"] == 24
 
 
 def test_annotation_streams_the_store_in_batches(test_hub, tmp_path, always_one, monkeypatch):
@@ -154,18 +174,22 @@ def test_k_valued_attribute_gets_simultaneous_intervals_wider_than_single_ones()
     assert corrected["2"]["value"] > entry["estimates"]["classify_and_count"]["2"]["value"]  # errors pulled the big share down
 
 
-def test_privacy_finding_rule_needs_every_value_within_the_maximum_error():
+def test_privacy_finding_rule_needs_every_value_s_interval_within_the_maximum_error():
     def estimate(value):
-        return {"value": value, "low": value - 0.02, "high": value + 0.02, "half_width": 0.02}
+        return {"value": value, "low": value - 0.02, "high": value + 0.02, "half_width": 0.02, "method": "bbse"}
 
     entry = {
         "name": "digit", "values": ["0", "1", "2"], "primary_method": "corrected",
-        "by_condition": [{"n": 2000, "estimates": {"corrected": {"0": estimate(0.21), "1": estimate(0.33), "2": estimate(0.46)}}}],
+        "annotator": {"confusion": [[900, 50, 50], [50, 900, 50], [50, 50, 900]]},
+        "by_condition": [{"condition": None, "n": 2000, "counts": {"0": 420, "1": 660, "2": 920},
+                          "estimates": {"corrected": {"0": estimate(0.21), "1": estimate(0.33), "2": estimate(0.46)}}}],
     }
-    assert self_audit(entry, np.array([0.2, 0.3, 0.5]), 0.05)["finding"] is not None
-    audit = self_audit(entry, np.array([0.2, 0.3, 0.5]), 0.035)
-    assert audit["finding"] is None and "digit=2" in audit["verdict"]  # the value with the largest gap
+    training = TrainingShares(np.array([0.2, 0.3, 0.5]))
+    assert self_audit(entry, training, 0.07, confidence=0.95)["outcome"] == "finding"
+    audit = self_audit(entry, training, 0.05, confidence=0.95)  # the points are within 0.05, digit=2's interval is not
+    assert audit["outcome"] == "inconclusive" and audit["finding"] is None and "digit=2" in audit["verdict"]
     assert audit["gap"]["2"] == pytest.approx(0.04)
+    assert self_audit(entry, training, 0.015, confidence=0.95)["outcome"] == "no finding"
 
 
 def test_property_options_without_an_attribute_are_refused():

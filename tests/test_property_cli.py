@@ -103,3 +103,14 @@ def test_a_saved_annotator_is_recalibrated_on_aux_data_and_the_report_says_so(te
     assert annotator["calibration"] == f"300 records of {inputs['mnist']} (column is_zero)"
     assert np.asarray(annotator["confusion"]).sum() == 300
     assert f"(calibration: 300 records of {inputs['mnist']} (column is_zero))" in out
+
+
+def test_self_audit_prints_its_outcome_and_a_far_training_share_is_no_finding(test_hub, tmp_path, capsys, inputs):
+    import json
+
+    words = ["--attribute", f"is_zero=aux:{inputs['good']}", "--training-data", str(inputs["mnist"])]
+    assert main(["scan", "tiny/ddpm", *SCAN, "--out", str(tmp_path), *words]) == 0
+    out = capsys.readouterr().out
+    assert "self-audit: No finding: the generated share of is_zero=1" in out  # every sample says 1; training share 0.3
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["properties"]["attributes"][0]["self_audit"]["outcome"] == "no finding" and report["findings"] == []

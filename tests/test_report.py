@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
+from hubaudit.report.content import fail_on_exit_code
 from hubaudit.report.html_report import render_html
 from hubaudit.report.junit_report import render_junit
 from hubaudit.report.markdown_report import render_markdown
@@ -46,9 +47,10 @@ def test_html_report_is_one_file_with_samples_charts_and_every_section(tmp_path)
         assert text in page, text
 
 
-def test_html_report_of_a_scan_without_audits_says_no_findings(tmp_path):
+def test_html_report_of_a_scan_without_audits_says_not_tested_never_pass(tmp_path):
     page = render_html(minimal_report(tmp_path))
-    assert "no findings" in page
+    assert "2 not tested" in page and ">pass<" not in page and "no findings" not in page
+    assert "not tested: no fairness audit was asked for" in page
     assert "Property inference" not in page and "Fairness signature" not in page
     assert len(_decoded_images(page)) == 4
 
@@ -97,18 +99,54 @@ def test_junit_has_one_testcase_per_check_and_findings_as_failures(tmp_path):
     assert sorted(cases) == ["hubaudit.fairness/color/label", "hubaudit.privacy/is_zero", "hubaudit.sampling/samples"]
     assert cases["hubaudit.sampling/samples"].find("failure") is None
     assert cases["hubaudit.privacy/is_zero"].find("failure").get("message") == report["findings"][0]["message"]
-    assert cases["hubaudit.fairness/color/label"].find("failure").get("type") == "fairness"
+    assert cases["hubaudit.fairness/color/label"].find("failure").get("type") == "finding"
     root = ElementTree.fromstring(render_junit(report))
     assert (root.get("tests"), root.get("failures")) == ("3", "2")
 
 
-def test_junit_passes_when_nothing_was_found_and_keeps_findings_no_check_names(tmp_path):
+def test_junit_skips_a_check_that_did_not_run_and_fails_an_inconclusive_one(tmp_path):
+    # a demo scan without --training-data used to pass hubaudit.privacy/is_zero although no privacy test ran
     report = full_report(tmp_path)
     report["findings"] = []
+    report["verdicts"][0] |= {"outcome": "not tested", "reason": "not tested: needs --training-data DATA with a column 'is_zero'"}
+    report["verdicts"][1] |= {"outcome": "inconclusive", "reason": "inconclusive: ...", "next_step": "rerun with -n 9300"}
+    cases = _testcases(render_junit(report))
+    assert cases["hubaudit.privacy/is_zero"].find("skipped").get("message").startswith("not tested: needs --training-data")
+    assert cases["hubaudit.privacy/is_zero"].find("failure") is None
+    failure = cases["hubaudit.fairness/color/label"].find("failure")
+    assert failure.get("type") == "inconclusive" and "rerun with -n 9300" in failure.text
+    root = ElementTree.fromstring(render_junit(report))
+    assert (root.get("failures"), root.get("skipped")) == ("1", "1")
+    markdown = render_markdown(report)
+    assert "Findings: none" not in markdown and "- **not tested** (privacy, is_zero)" in markdown
+
+
+def test_fail_on_exit_codes_follow_the_three_outcomes(tmp_path):
+    report = full_report(tmp_path)
+    assert fail_on_exit_code(report, "fairness") == 1 and fail_on_exit_code(report, None) == 0
+    report["findings"] = []
+    report["verdicts"][1]["outcome"] = "inconclusive"
+    report["verdicts"][0]["outcome"] = "no finding"
+    assert fail_on_exit_code(report, "fairness") == 3 and fail_on_exit_code(report, "any") == 3
+    assert fail_on_exit_code(report, "privacy") == 0
+    report["verdicts"][1]["outcome"] = "no finding"
+    assert fail_on_exit_code(report, "any") == 0
+    assert fail_on_exit_code(minimal_report(tmp_path / "minimal"), "fairness") == 3  # not tested is never a pass
+    legacy = {key: value for key, value in full_report(tmp_path / "legacy").items() if key != "verdicts"}
+    legacy["findings"] = []
+    assert fail_on_exit_code(legacy, "fairness") == 3
+
+
+def test_junit_passes_when_everything_settled_on_no_finding_and_keeps_findings_no_check_names(tmp_path):
+    report = full_report(tmp_path)
+    report["findings"] = []
+    for verdict in report["verdicts"]:
+        verdict["outcome"] = "no finding"
     assert all(case.find("failure") is None for case in _testcases(render_junit(report)).values())
     report["findings"] = [{"kind": "privacy", "message": "a risk of an attribute the report does not list"}]
     assert _testcases(render_junit(report))["hubaudit.privacy/is_zero"].find("failure") is not None  # the only privacy check
     report["properties"]["attributes"].append({**report["properties"]["attributes"][0], "name": "is_one"})
+    report["verdicts"].append({**report["verdicts"][0], "subject": "is_one"})
     cases = _testcases(render_junit(report))
     assert cases["hubaudit.privacy/privacy"].find("failure").text == "a risk of an attribute the report does not list"
     assert cases["hubaudit.privacy/is_zero"].find("failure") is None and cases["hubaudit.privacy/is_one"].find("failure") is None
@@ -118,6 +156,7 @@ def test_junit_privacy_finding_goes_to_the_attribute_it_names(tmp_path):
     report = full_report(tmp_path)
     attribute = report["properties"]["attributes"][0]
     report["properties"]["attributes"].append({**attribute, "name": "is_one"})
+    report["verdicts"].append({**report["verdicts"][0], "subject": "is_one"})
     report["findings"] = [{"kind": "privacy", "message": "x", "attribute": "is_one"},
                           {"kind": "privacy", "message": "the share of is_zero=1 leaks"}]
     cases = _testcases(render_junit(report))
@@ -134,6 +173,8 @@ def _with_second_pair(report: dict) -> dict:
                                                    "dp_gap": 0.05, "gap_difference": share(0.35)}
     report["fairness"]["other_pairs"] = [second]
     report["findings"].append({"kind": "fairness", "message": "shade/label: gap 0.40, above 0.10"})
+    report["verdicts"].append({"kind": "fairness", "subject": "shade/label", "outcome": "finding", "reason": "gap 0.40, above 0.10",
+                               "next_step": "rebalance"})
     return report
 
 
@@ -145,7 +186,7 @@ def test_every_fairness_pair_gets_its_check_heat_map_and_section(tmp_path):
     page = render_html(report)
     assert len([image for image in _decoded_images(page) if image.shape[0] > 100]) == 3  # bar chart, two heat maps
     assert "<h3>shade/label</h3>" in page
-    assert "gap above 0.1, with S and Y" in page  # no max_gap_increase in this report: that clause is left out
+    assert "Criteria: a finding is the gap above 0.10." in page and "significantly dependent" not in page
     assert "demographic-parity gap 0.050; the generated gap exceeds it by 0.350 [0.320, 0.380]" in page
     assert "### Fairness signature: shade/label" in render_markdown(report)
 
@@ -156,10 +197,12 @@ def test_markdown_section_pastes_into_a_model_card(tmp_path):
     assert markdown.startswith("## Privacy and fairness audit\n")
     assert "`abc123`" in markdown and report["command"] in markdown
     assert "| is_zero | all conditions | 1 | 0.370 [0.340, 0.400] | corrected | 2000 |" in markdown
-    assert "- fairness: color/label: the demographic-parity gap" in markdown
-    assert "- privacy: the training share of is_zero=1" in markdown
+    assert "- **finding** (fairness, color/label): finding: the demographic-parity gap" in markdown
+    assert "- **finding** (privacy, is_zero): finding: an outsider" in markdown and "  - next: rebalance the samples" in markdown
+    assert "  - finding: the training share of is_zero=1 is learnable" in markdown
+    assert "**Inferred share of is_zero=1** among the generated samples (all conditions): 0.370 [0.340, 0.400]" in markdown
     assert "- reference data: demographic-parity gap 0.020 [0.000, 0.050]" in markdown
-    assert "**Findings:** none." in render_markdown(minimal_report(tmp_path / "minimal"))
+    assert "**Verdicts:** 2 not tested." in render_markdown(minimal_report(tmp_path / "minimal"))
 
 
 def test_markdown_table_cells_escape_pipes(tmp_path):

@@ -431,8 +431,9 @@ def test_a_fairness_scan_shows_its_verdict_heat_map_figures_and_reports(test_hub
         "tiny/ddpm-class-conditional", "", ["gender"], "", "tiny/clip", 4, 2, "", "0=0, 1=0, 2=1", None)
     assert f"tiny/ddpm-class-conditional @ {test_hub.sha('ddpm-class-conditional')}" in verdict and "12 samples" in verdict
     assert "Y (label) read off: 0 -> 0; 1 -> 0; 2 -> 1. Intervals at 95%." in verdict
-    finding = re.search(r"\*\*gender/label: (no )?finding\.\*\* \S", verdict)  # the pair's verdict, with its reason
-    assert finding and ("**Findings:** none." in verdict) == bool(finding.group(1))
+    outcome = re.search(r"- \*\*(finding|no finding|inconclusive|not tested)\*\* \(fairness, gender/label\): \S", verdict)
+    assert outcome and "  - next: " in verdict  # the pair's outcome, its verdict line and next step
+    assert "Criteria of gender/label: a finding is " in verdict
     assert heatmap.width > 200  # the S x Y heat map
     shown = {(data, figure) for _, data, figure, _ in figures}
     assert {("generated, as annotated", "P(label=1 | gender=female)"), ("generated, as annotated", "demographic-parity gap"),
@@ -548,3 +549,18 @@ def test_an_expired_or_missing_scan_gives_one_line_and_no_other_folder_is_read(t
         host.scan_folder(old)
     *_, progress, image = labelling_tab.setup(host, scan_tab.ScanSession(old, request))[:7]
     assert progress == "this scan has expired; run it again" and not image["visible"]
+
+
+def test_the_scan_tab_plans_the_samples_a_verdict_needs_before_a_scan(tmp_path):
+    fields = ("privacy", "0.3,0.3", 0.1, 0.1, 1000, "0.02,0.02")
+    shown = scan_tab.plan_markdown(*fields, trials=30)
+    lines = shown.splitlines()
+    assert lines[0].startswith("- plan privacy self-audit of '1'")
+    assert any(line.startswith("- finding when the model is faithful") and "samples per condition (power 0." in line for line in lines)
+    same = api.plan("privacy", effect="0.3,0.3", max_property_error=0.1, calibration_per_class=1000, annotator_error="0.02,0.02",
+                    trials=30)
+    assert shown == "\n".join(f"- {' '.join(line.split())}" for line in same.lines())  # the numbers hubaudit plan prints
+    demo = app.build_demo(work_root=tmp_path / "work", cache_dir=tmp_path / "hub-cache")
+    with pytest.raises(gr.Error) as refused:
+        _demo_fn(demo, "planned")("fairness", "0.3;0.5", 0.1, 0.05, 1000, "0.05,0.05")
+    assert refused.value.message.startswith("--effect takes comma-separated numbers") and "\n" not in refused.value.message

@@ -3,10 +3,11 @@
 import numpy as np
 import ppi_py
 import pytest
+from scipy.stats import norm
 
 from hubaudit.errors import InvalidData, TooFewSamples
 from hubaudit.stats.coverage import simulate_gold_coverage
-from hubaudit.stats.ppi import gold_confusion, ppi_shares
+from hubaudit.stats.ppi import PSEUDO_GOLD, _power_tuning, _standard_error, gold_confusion, ppi_shares
 
 # rows = true value, columns = predicted: the annotator errs 10 points more on generated images
 CALIBRATION_RATES = np.array([[0.9, 0.1], [0.1, 0.9]])
@@ -47,6 +48,38 @@ def test_ppi_shares_equal_ppi_py_with_power_tuning():
     gold_only = result.gold_only["present"]
     assert gold_only.low < gold_low and gold_only.high > gold_high and gold_only.high - gold_only.low < 1.05 * (gold_high - gold_low)
     assert list(result.to_dict()["shares"]) == ["absent", "present"]
+
+
+def ppi_py_standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam):
+    """ppi_py's standard error: the half-width of its Wald interval ``ppi_mean_ci`` over z."""
+    low, high = ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=lam)
+    return float(high[0] - low[0]) / 2 / norm.ppf(0.975)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.3, 0.5])
+@pytest.mark.parametrize("unlabelled", [200, 2000, 20000])
+@pytest.mark.parametrize("gold", [50, 200, 1000])
+def test_lambda_is_ppi_py_s_and_the_standard_error_ppi_py_s_with_pseudo_gold_labels_and_sample_variances(share, unlabelled, gold):
+    rng = np.random.default_rng(int(share * 100) + unlabelled + gold)
+    truth = (rng.random(gold + unlabelled) < share).astype(float)
+    predicted = np.clip(0.1 + 0.8 * truth + rng.normal(0, 0.15, truth.size), 0, 1)  # an annotator's probability of 1
+    gold_truth, gold_predicted, unlabelled_predicted = truth[:gold], predicted[:gold], predicted[gold:]
+    lam = _power_tuning(gold_truth, gold_predicted, unlabelled_predicted)
+    tuned = ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=None)
+    assert np.allclose(tuned, ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=lam),
+                       rtol=0, atol=1e-12)  # ppi_py's own choice of lambda is ours
+    # ppi_py's two terms apart: the imputed one (no rectifier: Y = f = 0) and the rectifier's (no imputed term:
+    # f_unlabelled = 0); together they are ppi_py's standard error.
+    imputed = ppi_py_standard_error(np.zeros(2), np.zeros(2), unlabelled_predicted, lam)
+    rectifier = ppi_py_standard_error(gold_truth, gold_predicted, np.zeros(unlabelled), lam)
+    assert ppi_py_standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam) == pytest.approx(
+        np.hypot(imputed, rectifier), rel=1e-12)
+    # Ours: the rectifier's on the gold labels plus the four pseudo gold labels (m + 4 of them, still over m), and
+    # sample variances (divided by n - 1 where ppi_py's np.std divides by n).
+    padded = ppi_py_standard_error(np.concatenate([gold_truth, PSEUDO_GOLD[0]]),
+                                   np.concatenate([gold_predicted, PSEUDO_GOLD[1]]), np.zeros(unlabelled), lam)
+    expected = np.sqrt(unlabelled / (unlabelled - 1) * imputed**2 + (gold + 4) ** 2 / (gold * (gold + 3)) * padded**2)
+    assert _standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam) == pytest.approx(expected, rel=1e-12)
 
 
 def test_three_values_get_the_bonferroni_level():

@@ -89,6 +89,7 @@ class PoisonedSubset:
                 for s in (0, 1)
             },
             "sensitive_share": float(self.sensitive.mean()),
+            "label_share": float(self.labels.mean()),
         }
 
 

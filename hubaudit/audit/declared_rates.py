@@ -8,6 +8,12 @@ sits at the top or under ``training_statistics``, either as ``{group: rate}`` or
     hubaudit:
       training_statistics:
         positive_rate_by_sensitive: {"0": 0.41, "1": 0.62}
+        label_share: 0.52
+
+A parity gap depends on P(Y=1), so declared rates are compared with a scan's only at the scan's
+P(Y=1); moving them there needs the training P(Y=1) they were taken at: ``label_share`` beside the
+rates, else the card's ``column_counts`` of the label (as :mod:`hubaudit.train.model_card` records
+them). Without either the declared rates are shown, but not compared.
 """
 
 from __future__ import annotations
@@ -22,13 +28,16 @@ from hubaudit.hub import ResolvedModel
 CARD_KEY = "hubaudit"
 """Front-matter key of the section written by :mod:`hubaudit.train.model_card` (a layer below this one)."""
 DECLARED_RATES_KEY = "positive_rate_by_sensitive"
+LABEL_SHARE_KEY = "label_share"
 
 
 @dataclass(frozen=True)
 class DeclaredRates:
-    """P(Y=1 | S=s) per group as the model card declares it, and the gap they imply."""
+    """P(Y=1 | S=s) per group as the model card declares it, the training P(Y=1) they were taken at (None when the
+    card does not say), and the gap they imply there."""
 
     positive_rates: dict[str, float]
+    label_share: float | None = None
 
     @property
     def dp_gap(self) -> float:
@@ -38,6 +47,7 @@ class DeclaredRates:
         return {
             "source": f"model card: {DECLARED_RATES_KEY} in its {CARD_KEY} section",
             "positive_rates": self.positive_rates,
+            "label_share": self.label_share,
             "dp_gap": self.dp_gap,
         }
 
@@ -90,3 +100,19 @@ def declared_positive_rates(
 def _is_rate(value: object) -> bool:
     """Whether ``value`` is a real number (not a bool) in [0, 1] (NaN is not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
+
+
+def declared_label_share(card: Mapping, *, label: str) -> float | None:
+    """The training P(Y=1) a card's declared rates were taken at: ``label_share`` (at the top of the section or
+    under ``training_statistics``), else the share of 1 in ``column_counts[label]``; None when it says neither."""
+    statistics = card.get("training_statistics")
+    statistics = statistics if isinstance(statistics, Mapping) else {}
+    share = card.get(LABEL_SHARE_KEY, statistics.get(LABEL_SHARE_KEY))
+    if _is_rate(share) and 0.0 < float(share) < 1.0:
+        return float(share)
+    counts = (card.get("column_counts") or {}).get(label) if isinstance(card.get("column_counts"), Mapping) else None
+    if isinstance(counts, Mapping) and set(map(str, counts)) == {"0", "1"}:
+        by_value = {str(value): count for value, count in counts.items()}
+        if all(isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in by_value.values()):
+            return by_value["1"] / (by_value["0"] + by_value["1"])
+    return None

@@ -23,8 +23,8 @@ from itertools import product
 
 import numpy as np
 
-from hubaudit.audit.declared_rates import DeclaredRates, declared_positive_rates
-from hubaudit.audit.fairness_correction import ConditionCalibration, annotated_gap, correct_pair
+from hubaudit.audit.declared_rates import DeclaredRates, declared_label_share, declared_positive_rates
+from hubaudit.audit.fairness_correction import ConditionCalibration, annotated_counts, correct_pair
 from hubaudit.audit.fairness_options import FairnessOptions
 from hubaudit.audit.fairness_pair import PairSignature
 from hubaudit.audit.fairness_sources import reference_signature, source_signature
@@ -35,6 +35,7 @@ from hubaudit.data import LabelledImages
 from hubaudit.errors import InvalidAttributeSpec, InvalidLabelMapping
 from hubaudit.sampling import Condition
 from hubaudit.stats import benjamini_hochberg
+from hubaudit.stats.corrected_gap import corrected_parity_gap
 
 
 @dataclass
@@ -46,9 +47,29 @@ class FairnessSignature:
     options: FairnessOptions
     notes: list[str] = field(default_factory=list)
 
+    looks: int = 1
+
     def findings(self) -> list[dict]:
         """The report's ``findings`` entries (kind ``fairness``), one per pair with a finding."""
         return [{"kind": "fairness", "message": f"{pair.key}: {pair.verdict.reason}"} for pair in self.pairs if pair.verdict.finding]
+
+    def verdicts(self) -> list[dict]:
+        """The report's ``verdicts`` entries (kind ``fairness``), one per pair whatever its outcome."""
+        return [{"kind": "fairness", "subject": pair.key, "outcome": pair.verdict.outcome, "reason": pair.verdict.reason,
+                 "next_step": pair.verdict.next_step} for pair in self.pairs]
+
+    def error_control(self) -> str:
+        """How the verdicts control their errors, as the procedure does it."""
+        alpha = 1 - self.options.confidence
+        stop = (f" Sampling stopped by a sequential rule: every test is at {alpha:g}/{self.looks}, one share for each of the "
+                f"{self.looks} sample counts the rule could stop at, so the outcomes hold at the count it stopped." if self.looks > 1 else "")
+        return (
+            f"Findings: Holm over every criterion of every pair at {alpha / self.looks:g}: the chance of any false finding is "
+            f"at most {alpha:g}. No finding: each criterion's equivalence test (the gap shown within its margin, every group "
+            f"shown at or above its floor) at level {alpha:g}, so a pair's 'no finding' and 'no finding' on every pair at "
+            "once hold at that level (intersection-union). Claimed in a pair's verdict.guarantee where its correction "
+            "removes errors that differ by class; otherwise no finding is ever shown." + stop
+        )
 
     def to_dict(self) -> dict:
         first, *others = self.pairs
@@ -58,12 +79,8 @@ class FairnessSignature:
             "threshold": self.options.max_dp_gap,
             "max_gap_increase": self.options.max_gap_increase,
             "min_group_share": {pair.key: self.options.group_floor(len(pair.group_names)) for pair in self.pairs},
-            "error_control": (
-                f"Benjamini-Hochberg at {1 - self.options.confidence:g} over every criterion of every pair: a model with no gap "
-                f"above its margins and every group at or above its floor gets a finding with probability at most "
-                f"{1 - self.options.confidence:g} (claimed in a pair's verdict.guarantee where its correction removes "
-                "errors that differ by class)"
-            ),
+            "error_control": self.error_control(),
+            "sequential_looks": self.looks,
             "adjusted_p_values": self.adjusted_p_values,
             "notes": self.notes,
         }
@@ -79,8 +96,8 @@ NOTES = (
     "samples, the annotator's calibration records of that class ('per-class calibration'), of its label ('per-label "
     "calibration') or its one overall matrix ('overall calibration', which removes only errors that do not depend on "
     "the class); the verdict judges the corrected gap when it is defined, the annotated one otherwise",
-    "The independence tests and their BH-adjusted p-values (adjusted_p_values) are on the annotated table and are "
-    "reported as evidence; the verdict uses the judged gap's own criteria (verdict.criteria)",
+    "Evidence, not the verdict: the independence tests of the annotated table and their Benjamini-Hochberg-adjusted "
+    "p-values (adjusted_p_values); the verdict uses the judged gap's own criteria and p-values (verdict.criteria)",
 )
 
 
@@ -96,6 +113,8 @@ def audit_fairness(
     card: Mapping | None = None,
     calibrations: Mapping[tuple[str, str], Sequence[ConditionCalibration | None]] | None = None,
     seed: int = 0,
+    looks: int = 1,
+    explain: bool = True,
 ) -> FairnessSignature:
     """The fairness signature of a scan's samples.
 
@@ -112,6 +131,9 @@ def audit_fairness(
             (:func:`hubaudit.audit.fairness_correction.condition_calibrations`); a pair without them,
             or whose Y is annotated, is judged as annotated.
         seed: seeds the probe's split and bootstrap and the joint draws.
+        looks: the sample counts a sequential stopping rule could have stopped at (1: a fixed n); every test is at
+            ``(1 - confidence) / looks`` (:func:`~hubaudit.audit.fairness_verdict.judge_pairs`).
+        explain: search what would settle an inconclusive pair and what would change a settled one.
 
     A group the model generates too rarely (below the floor under every label value) is a finding;
     its rate and the gap are undefined when its share is 0 under both label values, and the rest is
@@ -143,7 +165,9 @@ def audit_fairness(
             conditions=conditions, labels=[by_condition.get(condition, 0) for condition in conditions],
             sensitive=sensitive, label_annotated=annotated, seed=seed, **statistics,
         )
-        pair.judged = pair.corrected.gap if pair.corrected.gap is not None else annotated_gap(pair.generated.table, seed=seed, **statistics)
+        pair.judged_counts = pair.corrected.counts if pair.corrected.gap is not None else annotated_counts(pair.generated.table)
+        pair.judged = pair.corrected.gap if pair.corrected.gap is not None else (
+            corrected_parity_gap(pair.judged_counts, random_state=seed, **statistics) if pair.judged_counts else None)
         if reference is not None:
             pair.reference, reference_codes = reference_signature(reference, sensitive=sensitive, label=label, seed=seed, **statistics)
             if images is not None and options.probe:
@@ -152,13 +176,13 @@ def audit_fairness(
                     group_names=group_names, confidence=options.confidence, seed=seed,
                 )
         declared, ignored = declared_positive_rates(card or {}, sensitive=sensitive, label=label, group_names=group_names)
-        pair.declared = DeclaredRates(declared) if declared is not None else None
+        pair.declared = DeclaredRates(declared, declared_label_share(card or {}, label=label)) if declared is not None else None
         if ignored:
             notes.append(f"{pair.key}: the model card's declared rates are ignored: {ignored}")
         pairs.append(pair)
-    judge_pairs(pairs, options)
+    judge_pairs(pairs, options, looks=looks, explain=explain)
     _, adjusted = benjamini_hochberg([pair.generated.tests.p_value for pair in pairs], false_discovery_rate=1 - options.confidence)
-    return FairnessSignature(pairs, {pair.key: float(p) for pair, p in zip(pairs, adjusted)}, options, notes)
+    return FairnessSignature(pairs, {pair.key: float(p) for pair, p in zip(pairs, adjusted)}, options, notes, looks)
 
 
 def _generated_codes(

@@ -21,14 +21,14 @@ chooses, per scanned condition, the best confusion counts there are, in this ord
 3. ``"overall calibration"``: its one matrix, which removes only errors that do not depend on the class.
 
 :func:`correct_pair` turns one pair's per-condition annotations into corrected P(S | Y), P(Y=1 | S)
-and the parity gap (:mod:`hubaudit.stats.corrected_gap`); :func:`annotated_gap` gives the same
+and the parity gap (:mod:`hubaudit.stats.corrected_gap`); :func:`annotated_counts` gives the counts of the same
 statistics of the annotations taken as they are, which the verdict judges when nothing corrects them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -36,7 +36,7 @@ import numpy as np
 from hubaudit.annotate.base import Annotator
 from hubaudit.errors import ClassifierNoBetterThanChance, TooFewSamples
 from hubaudit.sampling import Condition
-from hubaudit.stats.correction import check_correctable, confusion_rates
+from hubaudit.stats.correction import check_correctable, confusion_rates, confusion_shift_p_value
 from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap, corrected_parity_gap
 from hubaudit.stats.ppi import gold_confusion
 
@@ -54,7 +54,10 @@ class ConditionCalibration:
 
     ``confusion``: ``int [K, K]`` counts (rows true S, columns annotated S), None for gold labels
     alone; ``gold_indices``, ``gold_codes``: ``int64 [m]`` samples with a gold label and their true
-    S codes (left out of the annotated counts when they correct them); ``description``: the records in words.
+    S codes (left out of the annotated counts when they correct them); ``description``: the records in words;
+    ``shared_key``: names a calibration several conditions share (one draw of it serves all of them), None
+    when it is the condition's own; ``shift_p_value``: with gold labels and calibration records, the p-value
+    of "the annotator errs on this condition's generated samples as on its records" (None: not tested).
     """
 
     source: CalibrationSource
@@ -62,6 +65,8 @@ class ConditionCalibration:
     confusion: np.ndarray | None = None
     gold_indices: np.ndarray | None = None
     gold_codes: np.ndarray | None = None
+    shared_key: str | None = None
+    shift_p_value: float | None = None
 
     def counts(self, annotated: np.ndarray, value_count: int) -> np.ndarray:
         """The S counts ``int [K]`` the correction uses, from the condition's annotated codes ``int [n]``."""
@@ -74,7 +79,8 @@ class ConditionCalibration:
 
     def to_dict(self, condition: Condition, label: int) -> dict:
         return {"condition": condition, "label": label, "source": self.source, "description": self.description,
-                "confusion": None if self.confusion is None else self.confusion.tolist()}
+                "confusion": None if self.confusion is None else self.confusion.tolist(),
+                "calibration_shift_p_value": self.shift_p_value}
 
 
 def condition_calibrations(
@@ -101,12 +107,16 @@ def condition_calibrations(
     found = []
     for condition, codes, labelled in zip(conditions, annotated, gold):
         y = condition_labels[condition]
+        records = None if annotator.confusion is None else _records_calibration(
+            annotator, label, condition, y, kind=kind, alone=per_label[y] == 1)
         if labelled is not None and len(labelled[0]):
-            found.append(gold_calibration(*labelled, codes, len(values)))
-        elif annotator.confusion is None:
-            found.append(None)
+            gold = gold_calibration(*labelled, codes, len(values))
+            if records is not None:  # the assumption the records' correction rests on, tested on the gold labels
+                shift = confusion_shift_p_value(gold_confusion(labelled[1], codes[labelled[0]], value_count=len(values)), records.confusion)
+                gold = replace(gold, shift_p_value=shift)
+            found.append(gold)
         else:
-            found.append(_records_calibration(annotator, label, condition, y, kind=kind, alone=per_label[y] == 1))
+            found.append(records)
     return found
 
 
@@ -149,18 +159,22 @@ def _records_calibration(annotator: Annotator, label: str, condition: Condition,
             missing = [value for value, total in zip(values, confusion.sum(axis=1)) if total == 0]
             if not missing:
                 source = "per-class calibration" if alone or not binary else "per-label calibration"
-                return ConditionCalibration(source, f"{annotator.calibration}, records with {what} ({int(selected.sum())})", confusion)
+                shared = f"records with {what}" if source == "per-label calibration" else None
+                return ConditionCalibration(
+                    source, f"{annotator.calibration}, records with {what} ({int(selected.sum())})", confusion, shared_key=shared)
             why = f"its calibration records hold no {name}={missing[0]} with {what}"
         else:
             why = f"column {label!r} of its calibration records is neither 0/1 nor a class id"
-    return ConditionCalibration("overall calibration", f"{annotator.calibration}; not per class: {why}", annotator.confusion)
+    return ConditionCalibration("overall calibration", f"{annotator.calibration}; not per class: {why}", annotator.confusion,
+                                shared_key="overall")
 
 
 @dataclass(frozen=True)
 class CorrectedSignature:
     """One pair's statistics corrected for the S annotator's errors, or why there are none (``unavailable``).
 
-    ``calibrations[i]`` corrects condition ``conditions[i]`` (label ``labels[i]``).
+    ``calibrations[i]`` corrects condition ``conditions[i]`` (label ``labels[i]``); ``counts`` are what the
+    correction was computed from (the verdict recomputes it at other sample counts to say what would settle it).
     """
 
     conditions: tuple[Condition, ...] = ()
@@ -168,6 +182,7 @@ class CorrectedSignature:
     calibrations: tuple[ConditionCalibration, ...] = ()
     gap: CorrectedGap | None = None
     unavailable: str | None = None
+    counts: tuple[ConditionCounts, ...] = ()
 
     @property
     def removes_class_dependent_error(self) -> bool:
@@ -235,7 +250,8 @@ def correct_pair(
             "every condition needs one or the other"
         ))
     counts = [
-        ConditionCounts(f"condition {condition!r}", y, len(codes), calibration.counts(codes, len(group_names)), calibration.confusion)
+        ConditionCounts(f"condition {condition!r}", y, len(codes), calibration.counts(codes, len(group_names)), calibration.confusion,
+                        calibration.shared_key)
         for condition, y, codes, calibration in zip(conditions, labels, annotated, calibrations)
     ]
     signature = CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations))
@@ -243,13 +259,11 @@ def correct_pair(
         gap = corrected_parity_gap(counts, group_names=group_names, confidence=confidence, random_state=seed)
     except (TooFewSamples, ClassifierNoBetterThanChance) as err:
         return CorrectedSignature(unavailable=f"{signature.source}: {err}")
-    return CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations), gap)
+    return CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations), gap, counts=tuple(counts))
 
 
-def annotated_gap(table: np.ndarray, *, group_names: Sequence[str], confidence: float, seed: int) -> CorrectedGap | None:
-    """The joint-draw statistics of an annotated ``[G, 2]`` table taken as it is (one stratum per label value),
-    or None when a label value has no samples."""
-    columns = [ConditionCounts(f"Y={y}", y, int(table[:, y].sum()), table[:, y]) for y in (0, 1) if table[:, y].sum() > 0]
-    if len(columns) < 2:
-        return None
-    return corrected_parity_gap(columns, group_names=group_names, confidence=confidence, random_state=seed)
+def annotated_counts(table: np.ndarray) -> tuple[ConditionCounts, ...]:
+    """An annotated ``[G, 2]`` table taken as it is, one stratum per label value; empty when a label value has no
+    samples (there is no gap to judge)."""
+    columns = tuple(ConditionCounts(f"Y={y}", y, int(table[:, y].sum()), table[:, y]) for y in (0, 1) if table[:, y].sum() > 0)
+    return columns if len(columns) == 2 else ()

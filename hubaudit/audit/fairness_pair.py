@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
 
 from hubaudit.audit.declared_rates import DeclaredRates
 from hubaudit.audit.fairness_correction import CorrectedSignature
@@ -13,7 +15,8 @@ from hubaudit.audit.fairness_sources import SourceSignature
 from hubaudit.audit.label_mapping import LABEL_VALUES
 from hubaudit.audit.probe import ProbeComparison
 from hubaudit.stats import ShareEstimate
-from hubaudit.stats.corrected_gap import CorrectedGap
+from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap
+from hubaudit.stats.outcome import Outcome
 
 CriterionName = Literal["max_dp_gap", "reference_excess", "declared_excess", "under_represented"]
 """The criteria of a verdict (:mod:`hubaudit.audit.fairness_verdict`)."""
@@ -33,24 +36,35 @@ def mover_difference(generated: ShareEstimate, baseline: ShareEstimate | float) 
 
 @dataclass(frozen=True)
 class Criterion:
-    """One criterion of a pair: its one-sided p-value, BH-adjusted over all criteria of all pairs, and whether it holds.
+    """One criterion of a pair and its outcome.
 
-    ``under_represented`` combines its groups' p-values (``group_p_values``) by Bonferroni; when it holds,
-    ``groups`` names those whose own Bonferroni p-value is at most alpha (the lowest one at least).
+    ``p_value``: the one-sided p-value of "no violation" (small: a finding), Holm-adjusted over every criterion
+    of every pair into ``adjusted_p_value``; ``no_finding_p_value``: that of "a violation" (small: shown within
+    the margin, the equivalence side); None for both with ``not_tested`` (why it could not run).
+    ``under_represented`` combines its groups' p-values (``group_p_values``) by Bonferroni; when it is a
+    finding, ``groups`` names those whose own Bonferroni p-value is at most alpha (the lowest one at least).
     """
 
     name: CriterionName
-    p_value: float
     margin: float
+    p_value: float | None = None
+    no_finding_p_value: float | None = None
     group_p_values: dict[str, float] | None = None
-    adjusted_p_value: float = 1.0
-    met: bool = False
+    adjusted_p_value: float | None = None
+    outcome: Outcome = "not tested"
     groups: tuple[str, ...] = ()
+    not_tested: str | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.outcome == "finding"
 
     def to_dict(self) -> dict:
         """Plain-JSON form; ``under_represented`` adds each group's p-value and the groups it names when met."""
-        out = {"criterion": self.name, "margin": self.margin, "p_value": self.p_value,
-               "adjusted_p_value": self.adjusted_p_value, "met": self.met}
+        out = {"criterion": self.name, "margin": self.margin, "outcome": self.outcome, "p_value": self.p_value,
+               "adjusted_p_value": self.adjusted_p_value, "no_finding_p_value": self.no_finding_p_value, "met": self.met}
+        if self.not_tested is not None:
+            out["not_tested"] = self.not_tested
         if self.group_p_values is not None:
             out |= {"group_p_values": self.group_p_values, "groups": list(self.groups)}
         return out
@@ -58,22 +72,46 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a pair is a finding, why (one sentence), the criteria behind it and the guarantee it carries."""
+    """A pair's outcome, its verdict line (``reason``) and next-step line, the criteria behind it, the guarantee
+    it carries, the sample count that would settle an inconclusive outcome and the annotator shift that would
+    change a settled one."""
 
-    finding: bool
+    outcome: Outcome
     reason: str
+    next_step: str
     judged: str
     gap: ShareEstimate | None
     criteria: tuple[Criterion, ...] = ()
     guarantee: str | None = None
+    criteria_applied: str = ""
+    settle: dict | None = None
+    sensitivity: dict | None = None
+
+    @property
+    def finding(self) -> bool:
+        return self.outcome == "finding"
 
     def to_dict(self) -> dict:
         return {
-            "finding": self.finding, "reason": self.reason, "judged": self.judged,
-            "gap": self.gap.to_dict() if self.gap is not None else None,
+            "outcome": self.outcome, "finding": self.finding, "reason": self.reason, "next_step": self.next_step,
+            "judged": self.judged, "gap": self.gap.to_dict() if self.gap is not None else None,
+            "criteria_applied": self.criteria_applied,
             "criteria": [criterion.to_dict() for criterion in self.criteria],
-            "guarantee": self.guarantee,
+            "guarantee": self.guarantee, "settle": self.settle, "sensitivity": self.sensitivity,
         }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A trusted gap the judged one is compared with (the reference's, or the model card's), taken at the judged
+    gap's P(Y=1): ``rates`` ``float [G]`` (exact) or ``[B, G]`` (draws), ``gap`` its estimate; ``unavailable``
+    says why it cannot be compared (rates and gap are then None)."""
+
+    criterion: CriterionName
+    label_share: float
+    rates: np.ndarray | None = None
+    gap: ShareEstimate | None = None
+    unavailable: str | None = None
 
 
 @dataclass
@@ -95,6 +133,8 @@ class PairSignature:
     probe: ProbeComparison | None = None
     corrected: CorrectedSignature | None = None
     judged: CorrectedGap | None = None
+    judged_counts: tuple[ConditionCounts, ...] = ()
+    baselines: dict[str, Baseline] = field(default_factory=dict)
     seed: int = 0
     verdict: Verdict | None = None
 
@@ -118,9 +158,10 @@ class PairSignature:
         return self.corrected.gap.dp_gap if self.corrected is not None and self.corrected.gap is not None else None
 
     def excess(self, gap: ShareEstimate | None) -> dict[str, ShareEstimate | None]:
-        """``gap`` minus the reference's and the declared gap (MOVER), keyed by criterion; None where one is missing."""
-        baselines = {"reference_excess": self.reference and self.reference.dp_gap, "declared_excess": self.declared and self.declared.dp_gap}
-        return {name: mover_difference(gap, base) if gap is not None and base is not None else None for name, base in baselines.items()}
+        """``gap`` minus the reference's and the declared gap taken at the judged P(Y=1) (MOVER), keyed by criterion;
+        None where one is missing or not comparable."""
+        bases = {name: self.baselines[name].gap if name in self.baselines else None for name in ("reference_excess", "declared_excess")}
+        return {name: mover_difference(gap, base) if gap is not None and base is not None else None for name, base in bases.items()}
 
     def to_dict(self) -> dict:
         by_source = {"generated": self.generated.to_dict()}
@@ -129,6 +170,12 @@ class PairSignature:
         if self.declared is not None:
             declared_excess = self.declared_gap_difference
             by_source["declared"] = {**self.declared.to_dict(), "gap_difference": declared_excess and declared_excess.to_dict()}
+        for name, baseline in self.baselines.items():
+            source = by_source["reference" if name == "reference_excess" else "declared"]
+            source["at_judged_label_share"] = {
+                "label_share": baseline.label_share, "dp_gap": baseline.gap.to_dict() if baseline.gap is not None else None,
+                **({"unavailable": baseline.unavailable} if baseline.unavailable else {}),
+            }
         out = {
             "sensitive": self.sensitive,
             "label": self.label,

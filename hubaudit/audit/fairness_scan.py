@@ -84,9 +84,10 @@ class FairnessAudit:
         if self.card is None:
             self.card = read_card_section(resolved, token=token)
 
-    def run(self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None) -> FairnessSignature:
+    def run(self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None, looks: int = 1) -> FairnessSignature:
         """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``,
-        corrected with the gold labels of ``properties`` where they label a sensitive attribute's samples."""
+        corrected with the gold labels of ``properties`` where they label a sensitive attribute's samples; ``looks``:
+        the sample counts a sequential stop could have ended at (each test is then at alpha / looks)."""
         n = properties.n_used
         probe = self.reference is not None and self.options.probe
         annotators = {annotator.attribute.name: annotator for annotator in properties.annotators}
@@ -107,6 +108,7 @@ class FairnessAudit:
             card=self.card,
             calibrations=self._calibrations(sampled.sampler.kind, conditions, probabilities, annotators, properties),
             seed=sampled.options.sampler.seed,
+            looks=looks,
         )
 
     def _calibrations(

@@ -27,8 +27,8 @@ class PropertyOptions:
         confidence: the intervals' nominal coverage, in (0, 1).
         target_width: stop sampling once the confidence sequence's half-width is at most this
             (in (0, 0.5)); None samples the full n.
-        max_property_error: a self-audit reports a privacy finding when the outsider's estimate
-            is within this of the true training share.
+        max_property_error: the self-audit's margin: a privacy finding when every value's interval
+            lies within this of its training share, no finding when some value's lies wholly outside.
         gold: gold-label files (``hubaudit label``): prediction-powered estimates of the stores they label.
     """
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
 from hubaudit.annotate.base import value_labels
-from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.data import load_labelled_images, load_text_column
 from hubaudit.audit.gold import GoldLabels
 from hubaudit.audit.options import PropertyOptions
 from hubaudit.audit.property_entries import (
@@ -33,9 +33,10 @@ from hubaudit.audit.property_entries import (
     gold_stratum,
     headline_sequence,
     pooled_sequential,
-    self_audit,
     sequential_entry,
 )
+from hubaudit.audit.self_audit import not_tested, self_audit
+from hubaudit.audit.training_shares import CLASS_COLUMNS, PROMPT_COLUMNS, TrainingRecords
 from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidGoldLabels
 from hubaudit.sampling import fill_store
 from hubaudit.stats import confusion_rates
@@ -53,7 +54,10 @@ STATEMENT = (
     "They match the share in the model's training data only to the degree that the model covers its "
     "training distribution; a self-audit with the training data (--training-data) measures that gap."
 )
-POOLED = " With several conditions, 'overall' pools the samples of all conditions (equal numbers each)."
+POOLED = (
+    " With several conditions, 'overall' pools the samples of all conditions (equal numbers each); the self-audit "
+    "weights the conditions by their training shares instead."
+)
 SEQUENTIAL = (
     " Sampling stopped by a sequential rule (--target-width): the headline, 'sequential', is anytime-valid (it holds "
     "at every sample count at once, so at the data-dependent stop too) and, for a calibrated annotator, is of the "
@@ -65,6 +69,21 @@ SEQUENTIAL = (
 def first_sample_count(options: PropertyOptions, n: int, batch_size: int) -> int:
     """Samples per condition to draw before the first look: ``n``, or one batch when sequential."""
     return n if options.target_width is None else min(n, batch_size)
+
+
+def next_look(filled: int, *, n: int, batch_size: int) -> int:
+    """The samples per condition of the sequential look after one at ``filled``: at least a batch more, at most
+    1/ROUND_GROWTH of the samples so far more, never beyond ``n``."""
+    return min(n, filled + max(batch_size, filled // ROUND_GROWTH))
+
+
+def look_schedule(options: PropertyOptions, n: int, batch_size: int) -> list[int]:
+    """Every sample count per condition at which a scan looks (one, ``n``, without a target width): the counts a
+    sequential stop may end at, fixed before any sample is drawn."""
+    counts = [first_sample_count(options, n, batch_size)]
+    while counts[-1] < n:
+        counts.append(next_look(counts[-1], n=n, batch_size=batch_size))
+    return counts
 
 
 def sample_until_narrow(audit: PropertyAudit | None, sampled: SampledModel, *, n: int) -> None:
@@ -80,7 +99,7 @@ def sample_until_narrow(audit: PropertyAudit | None, sampled: SampledModel, *, n
         stop_at = shard.share(shard.on_main(lambda: audit._look(sampled, filled, n)))
         if stop_at is not None:
             break
-        filled = min(n, filled + max(sampled.options.batch_size, filled // ROUND_GROWTH))
+        filled = next_look(filled, n=n, batch_size=sampled.options.batch_size)
         for position, samples in enumerate(sampled.samples):
             stats = fill_store(
                 sampled.sampler, samples.store, n=filled, condition=samples.condition,
@@ -99,12 +118,12 @@ class PropertyAudit:
     """Annotators and their labels for one scan; build with :meth:`prepare`."""
 
     def __init__(
-        self, options: PropertyOptions, annotators: list[Annotator], training_shares: list[np.ndarray | None],
+        self, options: PropertyOptions, annotators: list[Annotator], training: TrainingRecords | None,
         gold: list[GoldLabels] | None = None,
     ):
         self.options = options
         self.annotators = annotators
-        self.training_shares = training_shares
+        self.training = training
         self.gold = gold or []
         self.conditions: list = []
         self.stores: list[str] = []  # the digest (folder name) of each condition's store
@@ -150,13 +169,12 @@ class PropertyAudit:
             if annotator.confusion is not None:
                 require_better_than_chance(annotator)
             annotators.append(annotator)
-        training = load_labelled_images(options.training_data, allow_local=allow_local) if options.training_data else None
-        shares = [training_share(training, annotator) if training is not None else None for annotator in annotators]
+        training = read_training(options.training_data, annotators, allow_local=allow_local) if options.training_data else None
         gold = [read_gold(path, annotators) for path in options.gold]
         labelled = [(labels.store, labels.attribute) for labels in gold]
         if len(set(labelled)) != len(labelled):
             raise InvalidGoldLabels(options.gold[0], "two --gold files label the same attribute of the same store: give one")
-        return cls(options, annotators, shares, gold)
+        return cls(options, annotators, training, gold)
 
     def annotate(self, sampled: SampledModel, *, n: int) -> None:
         """Label the first ``n`` samples of every store (a fixed sample count; main process only)."""
@@ -234,7 +252,7 @@ class PropertyAudit:
             gold = self.gold_for(store, annotator.attribute.name)
             if gold is not None:
                 strata.append(gold_stratum(gold, per_attribute[position][: self.n_used]))
-                gold_entry(entry, strata[-1:], values, options.confidence, described=gold.describe())
+                gold_entry(entry, strata[-1:], values, options.confidence, described=gold.describe(), calibration=annotator.confusion)
         if options.target_width is not None:
             for entry, per_attribute in zip(by_condition, self.probabilities):
                 entry["sequential"] = sequential_entry(per_attribute[position][: self.n_used], annotator, options, self.sequence_reached)
@@ -260,11 +278,25 @@ class PropertyAudit:
                 golds = [item["gold"] for item in by_condition]
                 described = {"files": [gold["file"] for gold in golds], "labels": sum(gold["labels"] for gold in golds),
                              "labellers": sorted({name for gold in golds for name in gold["labellers"]})}
-                gold_entry(entry["overall"], strata, values, options.confidence, described=described)
+                gold_entry(entry["overall"], strata, values, options.confidence, described=described,
+                           calibration=annotator.confusion)
         entry["primary_method"] = primary_method(entry.get("overall") or by_condition[0])
-        if self.training_shares[position] is not None:
-            entry["self_audit"] = self_audit(entry, self.training_shares[position], options.max_property_error)
+        entry["self_audit"] = self._self_audit(entry, position)
         return entry
+
+    def _self_audit(self, entry: dict, position: int) -> dict:
+        """The attribute's ``self_audit`` block: ``not tested`` without training data; with several conditions and a
+        sequential headline, the per-condition sequences are pooled by the conditions' training shares."""
+        annotator, options = self.annotators[position], self.options
+        name = annotator.attribute.name
+        if self.training is None:
+            return not_tested(name, self.conditions, options.max_property_error)
+        training = self.training.shares(name, len(annotator.attribute.values), self.conditions)
+        sequential = None
+        if entry["primary_method"] == "sequential" and len(self.conditions) > 1 and training.condition_weights is not None:
+            per_condition = [per_attribute[position][: self.n_used] for per_attribute in self.probabilities]
+            sequential = pooled_sequential(per_condition, annotator, options, weights=training.condition_weights)
+        return self_audit(entry, training, options.max_property_error, confidence=options.confidence, sequential=sequential)
 
     def gold_for(self, store: str, attribute: str) -> GoldLabels | None:
         """The gold labels of ``attribute`` for the samples of ``store`` (a store digest), or None."""
@@ -272,12 +304,21 @@ class PropertyAudit:
 
     @staticmethod
     def findings(section: dict) -> list[dict]:
-        """Privacy findings of a :meth:`section`: each self-audited attribute whose outsider estimate
-        is within ``max_property_error``."""
+        """Privacy findings of a :meth:`section`: each self-audited attribute whose outcome is ``finding`` (its
+        generated share shown within ``max_property_error`` of the training share, for every value)."""
         return [
             {"kind": "privacy", "attribute": entry["name"], "message": entry["self_audit"]["finding"]}
             for entry in section["attributes"]
-            if entry.get("self_audit", {}).get("finding")
+            if (entry.get("self_audit") or {}).get("outcome") == "finding"
+        ]
+
+    @staticmethod
+    def verdicts(section: dict) -> list[dict]:
+        """The report's ``verdicts`` entries (kind ``privacy``): one per attribute, its self-audit's outcome."""
+        return [
+            {"kind": "privacy", "subject": entry["name"], "outcome": entry["self_audit"]["outcome"],
+             "reason": entry["self_audit"]["verdict"], "next_step": entry["self_audit"]["next_step"]}
+            for entry in section["attributes"] if "self_audit" in entry
         ]
 
 
@@ -319,8 +360,17 @@ def require_better_than_chance(annotator: Annotator) -> None:
             )
 
 
-def training_share(training: LabelledImages, annotator: Annotator) -> np.ndarray:
-    """Share of each attribute value ``float [K]`` in the training data's column named like the attribute."""
-    size = len(annotator.attribute.values)
-    labels = value_labels(training, annotator.attribute.name, value_count=size)
-    return np.bincount(labels, minlength=size) / len(labels)
+def read_training(source: str, annotators: list[Annotator], *, allow_local: bool) -> TrainingRecords:
+    """The sharer's training data without its images: each attribute's values (its column named like the attribute,
+    values 0..K-1) and the columns that may give each record's class (``class``, ``label``) or prompt (``prompt``)."""
+    training = load_labelled_images(source, allow_local=allow_local)
+    labels = {
+        annotator.attribute.name: value_labels(training, annotator.attribute.name, value_count=len(annotator.attribute.values))
+        for annotator in annotators
+    }
+    conditions = {name: training.column(name) for name in CLASS_COLUMNS if name in training.columns}
+    for name in PROMPT_COLUMNS:
+        prompts = load_text_column(source, name, allow_local=allow_local)
+        if prompts is not None:
+            conditions[name] = np.asarray(prompts, dtype=object)
+    return TrainingRecords(labels, conditions)

@@ -1,5 +1,5 @@
-"""The entries of the report's ``properties`` section: estimates per condition, the sequential
-estimate, the self-audit verdict, and the CLI's summary lines (shape: docs/report-schema.md)."""
+"""The entries of the report's ``properties`` section: estimates per condition, gold labels, and the
+sequential estimate (shape: docs/report-schema.md; the self-audit: :mod:`hubaudit.audit.self_audit`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from hubaudit.stats import (
     soft_share_intervals,
 )
 from hubaudit.stats.anytime import CorrectedConfidenceSequence, LabelledShareSequences, fixed_n_plan
+from hubaudit.stats.correction import confusion_shift_p_value
 from hubaudit.stats.ppi import GoldStratum, gold_confusion, pooled_ppi_shares
 
 if TYPE_CHECKING:
@@ -67,13 +68,18 @@ def gold_stratum(gold: GoldLabels, probabilities: np.ndarray) -> GoldStratum:
     return GoldStratum(codes, probabilities[indices], probabilities[unlabelled])
 
 
-def gold_entry(entry: dict, strata: list[GoldStratum], values: list[str], confidence: float, *, described: dict) -> None:
+def gold_entry(
+    entry: dict, strata: list[GoldStratum], values: list[str], confidence: float, *, described: dict,
+    calibration: np.ndarray | None = None,
+) -> None:
     """Add the prediction-powered estimates of ``strata`` (one per condition the ``entry`` covers) to ``entry`` (in
     place): ``estimates.ppi`` and the ``gold`` block (``described``: what the gold-label files say of themselves; the
-    labels used, gold-only intervals, effective sample size, the annotator's confusion on these generated samples)."""
+    labels used, gold-only intervals, effective sample size, the annotator's confusion on these generated samples,
+    and, given the annotator's ``calibration`` counts ``int [K, K]``, whether it errs differently there)."""
     powered = pooled_ppi_shares(strata, names=values, confidence=confidence)
     codes = np.concatenate([stratum.gold_codes for stratum in strata])
     predicted = np.concatenate([stratum.gold_probabilities for stratum in strata]).argmax(axis=1)
+    on_generated = gold_confusion(codes, predicted, value_count=len(values))
     entry["estimates"]["ppi"] = {value: share.to_dict() for value, share in powered.shares.items()}
     entry["gold"] = {
         **described,
@@ -81,8 +87,30 @@ def gold_entry(entry: dict, strata: list[GoldStratum], values: list[str], confid
         "gold_only": {value: share.to_dict() for value, share in powered.gold_only.items()},
         "power_tuning": powered.power_tuning,
         "effective_gold": powered.effective_gold,
-        "confusion_on_generated": gold_confusion(codes, predicted, value_count=len(values)).tolist(),
+        "confusion_on_generated": on_generated.tolist(),
     }
+    if calibration is not None:
+        entry["gold"]["calibration_shift"] = calibration_shift(on_generated, calibration, confidence)
+
+
+def calibration_shift(on_generated: np.ndarray, calibration: np.ndarray, confidence: float) -> dict:
+    """``{"p_value", "shifted", "message"}``: whether the annotator errs on gold-labelled generated samples (confusion
+    ``int [K, K]``) as on its calibration records; shifted when ``p_value <= 1 - confidence``."""
+    p_value = confusion_shift_p_value(on_generated, calibration)
+    if p_value is None:
+        return {"p_value": None, "shifted": False, "message": "not tested: no true value has records both among the "
+                "gold labels and in the calibration"}
+    shifted = p_value <= 1 - confidence
+    message = (
+        f"the annotator errs differently on generated images than on its calibration records (p = {p_value:.3g}): the "
+        "calibration-corrected estimate does not hold on generated images; read the prediction-powered one (ppi), "
+        "which does"
+        if shifted else
+        f"no evidence (p = {p_value:.3g}) that the annotator errs differently on generated images than on its "
+        "calibration records; a small shift may go unseen with few gold labels, and the prediction-powered estimate "
+        "(ppi) holds either way"
+    )
+    return {"p_value": p_value, "shifted": shifted, "message": message}
 
 
 def simultaneous_level(confidence: float, value_count: int) -> float:
@@ -148,9 +176,13 @@ def _plan_recommendation(n_used: int, fixed: int | None, worst_case: int, reache
     return f"the sequential stop ({n_used} samples) beat the fixed-n plan at the share observed ({fixed})"
 
 
-def pooled_sequential(by_condition: list[np.ndarray], annotator: Annotator, options: PropertyOptions) -> dict:
-    """The pooled headline over C conditions (equal samples each): the mean of per-condition anytime-valid intervals
-    at level ``1 - alpha / C`` each, which holds for the mean share whenever all of them do."""
+def pooled_sequential(
+    by_condition: list[np.ndarray], annotator: Annotator, options: PropertyOptions, weights: np.ndarray | None = None
+) -> dict:
+    """The pooled headline over C conditions: the mean of per-condition anytime-valid intervals at level
+    ``1 - alpha / C`` each, weighted by ``weights`` ``float [C]`` (summing to 1; default equal, as the samples are),
+    which holds for the weighted mean share whenever all of them do."""
+    weights = np.full(len(by_condition), 1 / len(by_condition)) if weights is None else np.asarray(weights, dtype=float)
     level = 1 - (1 - options.confidence) / len(by_condition)
     intervals = []
     for probabilities in by_condition:
@@ -160,49 +192,9 @@ def pooled_sequential(by_condition: list[np.ndarray], annotator: Annotator, opti
     n = sum(len(probabilities) for probabilities in by_condition)
     pooled = {}
     for value in annotator.attribute.values:
-        low, share, high = (float(np.mean([getattr(estimates[value], field) for estimates in intervals]))
+        low, share, high = (float(np.dot(weights, [getattr(estimates[value], field) for estimates in intervals]))
                             for field in ("low", "value", "high"))
-        notes = (f"mean of {len(by_condition)} per-condition anytime-valid intervals, each at level {level:.4g}",)
+        mean = "mean" if np.allclose(weights, weights[0]) else "weighted mean (" + ", ".join(f"{w:.3f}" for w in weights) + ")"
+        notes = (f"{mean} of {len(by_condition)} per-condition anytime-valid intervals, each at level {level:.4g}",)
         pooled[value] = ShareEstimate(share, low, high, intervals[0][value].method, n, options.confidence, notes).to_dict()
     return pooled
-
-
-def self_audit(entry: dict, shares: np.ndarray, max_property_error: float) -> dict:
-    """The ``self_audit`` block: the outsider's primary estimate (pooled over conditions) beside the
-    true training shares ``float [K]``, the gap (the model's fidelity) and a verdict.
-
-    The rule for a privacy finding: the estimate of every value is within ``max_property_error``
-    of its training share.
-    """
-    pooled = entry.get("overall") or entry["by_condition"][0]
-    method, values, n = entry["primary_method"], entry["values"], pooled["n"]
-    estimates = pooled["estimates"][method]
-    gaps = {value: abs(estimates[value]["value"] - float(share)) for value, share in zip(values, shares)}
-    value = values[-1] if len(values) == 2 else max(gaps, key=gaps.get)
-    estimate, true_share, gap = estimates[value], float(shares[values.index(value)]), gaps[value]
-    disclosed = max(gaps.values()) <= max_property_error
-    verdict = (
-        f"An outsider with {n} samples estimates the training share of {entry['name']}={value} as "
-        f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}] ({method}); the true training share "
-        f"is {true_share:.3f}. The gap, {gap:.3f}, is the model's fidelity; with the interval's half-width the "
-        f"outsider learns the training share to within about ±{gap + estimate['half_width']:.3f}. "
-    )
-    verdict += (
-        f"That is within --max-property-error {max_property_error:g}: sharing this model discloses the training share."
-        if disclosed
-        else f"The estimate is off by more than --max-property-error {max_property_error:g}: "
-        "the model does not disclose the training share to that precision."
-    )
-    finding = (
-        f"{entry['name']}: an outsider with {n} samples estimates the training share of {entry['name']}={value} "
-        f"({true_share:.3f}) as {estimate['value']:.3f}, within --max-property-error {max_property_error:g}"
-        if disclosed
-        else None
-    )
-    return {
-        "training_share": {value: float(share) for value, share in zip(values, shares)},
-        "gap": gaps,
-        "max_property_error": max_property_error,
-        "verdict": verdict,
-        "finding": finding,
-    }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from hubaudit.audit.drift import DriftSamples, drift_section
 from hubaudit.audit.fairness_scan import FairnessAudit
 from hubaudit.audit.options import ScanOptions
-from hubaudit.audit.properties import PropertyAudit, first_sample_count, sample_until_narrow
+from hubaudit.audit.properties import PropertyAudit, first_sample_count, look_schedule, sample_until_narrow
 from hubaudit.audit.sampled import SampledModel, fill_conditions, sample_model
 from hubaudit.errors import AuditFailed, HubAuditError
 from hubaudit.hub import ResolvedModel
@@ -24,7 +24,7 @@ from hubaudit.sampling import current_shard
 from hubaudit.sampling.config import DTYPES
 
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass
@@ -36,6 +36,9 @@ class ScanResult:
         command: the CLI command that reproduces this scan.
         sections: audit results by name (``"properties"``, ``"fairness"``), each JSON-able.
         findings: privacy and fairness findings.
+        verdicts: one per audited subject (a self-audited attribute, an (S, Y) pair) and per audit kind that did
+            not run: ``kind``, ``subject``, ``outcome`` (finding, no finding, inconclusive, not tested), ``reason``
+            and ``next_step``.
         failures: the errors of the audits that could not finish after sampling (their sections are
             missing; the report lists them under ``errors`` and is written all the same); an error hubaudit
             did not anticipate is an :class:`AuditFailed` naming it.
@@ -45,6 +48,7 @@ class ScanResult:
     command: str
     sections: dict[str, object] = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)
+    verdicts: list[dict] = field(default_factory=list)
     failures: list[tuple[str, HubAuditError]] = field(default_factory=list)
 
     @property
@@ -76,11 +80,32 @@ class ScanResult:
             "command": self.command,
             **self.sections,
             "findings": self.findings,
+            "verdicts": self.verdicts + self._untested(),
             "errors": [
                 {"section": section, "error": getattr(err, "error_name", type(err).__name__), "message": str(err)}
                 for section, err in self.failures
             ],
         }
+
+
+    def _untested(self) -> list[dict]:
+        """A "not tested" verdict for each audit kind with no verdict of its own, saying why."""
+        failed = dict(self.failures)
+        why = {
+            "privacy": "no attribute was annotated (--attribute NAME=SPEC), so no self-audit ran",
+            "fairness": "no fairness audit was asked for (--sensitive NAME, with --attribute NAME=SPEC)",
+        }
+        sections = {"privacy": "properties", "fairness": "fairness"}
+        untested = []
+        for kind, reason in why.items():
+            if any(verdict["kind"] == kind for verdict in self.verdicts):
+                continue
+            error = failed.get(sections[kind]) or (failed.get("properties") if kind == "fairness" else None)
+            if error is not None:
+                reason = f"the audit did not finish: {error}"
+            untested.append({"kind": kind, "subject": kind, "outcome": "not tested", "reason": f"not tested: {reason}",
+                             "next_step": "rerun with the options named" if error is None else "fix the error and rerun"})
+        return untested
 
 
 def _adapter_fields(sampled: SampledModel) -> dict:
@@ -116,7 +141,8 @@ def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | N
         sample_until_narrow(properties, sampled, n=options.n)
     drift = _draw_reference(sampled, locks) if options.check_drift else None
     result = ScanResult(sampled, command)
-    shard.on_main(lambda: _audit(result, properties, fairness, drift))
+    looks = len(look_schedule(options.properties, options.n, options.batch_size)) if options.properties else 1
+    shard.on_main(lambda: _audit(result, properties, fairness, drift, looks=looks))
     sampled.timings["total_seconds"] = time.perf_counter() - clock
     return result
 
@@ -152,14 +178,15 @@ def _draw_reference(sampled: SampledModel, locks: ExitStack) -> DriftSamples:
 
 
 def _audit(
-    result: ScanResult, properties: PropertyAudit | None, fairness: FairnessAudit | None, drift: DriftSamples | None,
+    result: ScanResult, properties: PropertyAudit | None, fairness: FairnessAudit | None, drift: DriftSamples | None, *, looks: int,
 ) -> None:
-    """Annotate the samples (main process); add the property, fairness and drift sections and findings to ``result``."""
+    """Annotate the samples (main process); add the property, fairness and drift sections, findings and verdicts to
+    ``result`` (``looks``: the sample counts a sequential stop could have ended at)."""
     sampled, options = result.sampled, result.sampled.options
     if properties is not None and not _finished(result, "properties", lambda: _property_section(result, properties)):
         return  # the fairness signature and the drift read the annotations
     if fairness is not None:
-        _finished(result, "fairness", lambda: _fairness_section(result, fairness, properties))
+        _finished(result, "fairness", lambda: _fairness_section(result, fairness, properties, looks))
     if drift is not None:
         _finished(result, "drift", lambda: result.sections.update(
             drift=drift_section(properties, drift, confidence=options.properties.confidence)))
@@ -188,9 +215,11 @@ def _property_section(result: ScanResult, properties: PropertyAudit) -> None:
     section = properties.section()  # computed once: its corrected intervals are bootstrapped
     result.sections["properties"] = section
     result.findings.extend(properties.findings(section))
+    result.verdicts.extend(properties.verdicts(section))
 
 
-def _fairness_section(result: ScanResult, fairness: FairnessAudit, properties: PropertyAudit | None) -> None:
-    signature = fairness.run(result.sampled, properties, token=result.sampled.options.token)
+def _fairness_section(result: ScanResult, fairness: FairnessAudit, properties: PropertyAudit | None, looks: int) -> None:
+    signature = fairness.run(result.sampled, properties, token=result.sampled.options.token, looks=looks)
     result.sections["fairness"] = signature.to_dict()
     result.findings.extend(signature.findings())
+    result.verdicts.extend(signature.verdicts())

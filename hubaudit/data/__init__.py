@@ -2,7 +2,7 @@
 
 from hubaudit.data.builtin import colored_mnist, colored_shirts, fashion_mnist, mnist, mnist_with_property_share
 from hubaudit.data.labelled import LabelledImages
-from hubaudit.data.loaders import load_labelled_images, save_labelled_images
+from hubaudit.data.loaders import load_labelled_images, load_text_column, save_labelled_images
 
 __all__ = [
     "LabelledImages",
@@ -10,6 +10,7 @@ __all__ = [
     "colored_shirts",
     "fashion_mnist",
     "load_labelled_images",
+    "load_text_column",
     "mnist",
     "mnist_with_property_share",
     "save_labelled_images",

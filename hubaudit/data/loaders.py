@@ -56,8 +56,7 @@ def load_labelled_images(
         raise InvalidData(f"limit must be at least 1, got {limit}")
     if image_size is not None and image_size < 1:
         raise InvalidData(f"image size must be at least 1 pixel, got {image_size}")
-    if not allow_local and not source.startswith(BUILTIN_PREFIX) and (Path(source).expanduser().exists() or not HUB_DATASET_ID.match(source)):
-        raise LocalPathRefused(source, "data set")
+    _refuse_local(source, allow_local)
     if source.startswith(BUILTIN_PREFIX):
         data = load_builtin(source, split=split)
         data = _select_columns(data, columns)
@@ -70,6 +69,29 @@ def load_labelled_images(
     if limit is not None:
         dataset = dataset.select(range(min(limit, dataset.num_rows)))
     return _to_labelled(dataset, source, image_column=image_column, columns=columns, image_size=image_size)
+
+
+def load_text_column(source: str, column: str, *, split: str = "train", allow_local: bool = True) -> list[str] | None:
+    """The text column ``column`` of ``source``, one string per record in the order :func:`load_labelled_images`
+    reads them (it keeps integer columns only), or None when there is no such text column (builtins have none).
+
+    Raises: as :func:`load_labelled_images`.
+    """
+    _refuse_local(source, allow_local)
+    if source.startswith(BUILTIN_PREFIX):
+        return None
+    with _quiet_datasets():
+        dataset = _open_dataset(source, split=split)
+    feature = dataset.features.get(column)
+    if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
+        return None
+    return [str(text) for text in dataset[column]]
+
+
+def _refuse_local(source: str, allow_local: bool) -> None:
+    """Raise :class:`LocalPathRefused` when ``source`` is a path on this machine and ``allow_local`` is False."""
+    if not allow_local and not source.startswith(BUILTIN_PREFIX) and (Path(source).expanduser().exists() or not HUB_DATASET_ID.match(source)):
+        raise LocalPathRefused(source, "data set")
 
 
 def save_labelled_images(data: LabelledImages, path: str | Path, *, image_column: str = "image") -> Path:

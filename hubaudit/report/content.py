@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 CHECK_KINDS = ("privacy", "fairness")
 """Finding kinds the schema defines; each becomes a check (a JUnit test case)."""
+OUTCOME_WORDS = {"finding": "finding", "no finding": "no finding", "inconclusive": "inconclusive", "not tested": "not tested",
+                 "done": "done"}
+"""A check's outcome as shown; "done" is the sampling check's (the scan finished), the others a verdict's."""
+UNSETTLED = ("inconclusive", "not tested")
+LEGACY = "not tested: this report (schema before 1.2) records no three-outcome verdict; rescan with this hubaudit"
 
 
 @dataclass(frozen=True)
@@ -35,20 +40,26 @@ class EstimateRow:
 
 @dataclass
 class Check:
-    """One pass/fail check of a report: a JUnit test case, a row of the summary.
+    """One check of a report: a JUnit test case, a row of the summary.
 
-    ``kind`` is ``"sampling"``, ``"privacy"`` or ``"fairness"``; ``findings`` are the messages
-    of the findings that make it fail (none: it passes); ``details`` are lines of evidence.
+    ``kind`` is ``"sampling"``, ``"privacy"`` or ``"fairness"``; ``outcome`` one of :data:`OUTCOME_WORDS`
+    (a verdict's: finding, no finding, inconclusive, not tested; the sampling check's: done); ``reason`` the
+    verdict line and ``next_step`` what to do next; ``findings`` the messages of its findings; ``details``
+    lines of evidence.
     """
 
     kind: str
     name: str
     details: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    outcome: str = "done"
+    reason: str = ""
+    next_step: str = ""
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        """Whether the check shows what it checks: the scan finished, or no finding was shown."""
+        return self.outcome in ("done", "no finding")
 
 
 def condition_label(condition: object) -> str:
@@ -129,6 +140,15 @@ def fairness_sources(pair: dict) -> list[tuple[str, dict]]:
     return [(name, by_source[name]) for name in ("generated", "reference") if by_source.get(name)]
 
 
+def gap_text(section: dict) -> str:
+    """A source's demographic-parity gap with the P(Y=1) it is taken at (a gap depends on it), e.g.
+    ``"0.080 [0.000, 0.214] at P(Y=1) = 0.50"``; from the source's S x Y ``table``."""
+    table = section.get("table") or []
+    total = sum(sum(row) for row in table)
+    at = f" at P(Y=1) = {sum(row[1] for row in table) / total:.2f}" if total and all(len(row) == 2 for row in table) else ""
+    return (estimate_text(section["dp_gap"]) if section.get("dp_gap") else "undefined") + at
+
+
 def model_title(report: dict) -> str:
     """``org/name @ sha`` (or the reference alone when the sha is unknown)."""
     model = report.get("model") or {}
@@ -137,28 +157,63 @@ def model_title(report: dict) -> str:
 
 
 def checks(report: dict) -> list[Check]:
-    """The report's checks with their findings attached: sampling, one per attribute, one per (S, Y) pair.
+    """The report's checks: sampling, then one per verdict (a self-audited attribute, an (S, Y) pair, an audit kind
+    that did not run), each with its findings attached and its evidence.
 
-    A finding belongs to the check of its kind named by its ``attribute`` key, else named in its
-    message (an attribute name as a word, an ``S/Y`` pair), else to the only check of its kind.
-    Findings that fit no check get a check of their own kind, so that none is dropped.
+    A report before schema 1.2 has no ``verdicts``: each attribute and pair is then a finding when it has one, and
+    "not tested" otherwise (such a report never showed a no finding). Findings that fit no check get a check of
+    their own kind, so that none is dropped.
     """
     n_total = report.get("n_total")
     found = [Check("sampling", "samples", [f"{n_total} samples over {len(report.get('samples', []))} condition(s)"])]
+    details = {}
     for attribute in (report.get("properties") or {}).get("attributes", []):
-        details = [f"{row.condition}: share of {row.value} = {estimate_text(row.estimate)} ({row.method})" for row in attribute_rows(attribute)]
-        verdict = (attribute.get("self_audit") or {}).get("verdict")
-        found.append(Check("privacy", attribute["name"], details + ([verdict] if verdict else [])))
+        rows = [f"{row.condition}: share of {row.value} = {estimate_text(row.estimate)} ({row.method})" for row in attribute_rows(attribute)]
+        details[("privacy", attribute["name"])] = rows
     for pair in fairness_pairs(report.get("fairness") or {}):
-        details = [f"{source}: demographic-parity gap {estimate_text(section.get('dp_gap'))}" for source, section in fairness_sources(pair)]
-        reason = (pair.get("verdict") or {}).get("reason")
-        found.append(Check("fairness", pair_name(pair), details + ([reason] if reason else [])))
+        details[("fairness", pair_name(pair))] = [
+            f"{source}: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)]
+    verdicts = report.get("verdicts")
+    if verdicts is None:
+        verdicts = [{"kind": kind, "subject": subject, "outcome": "not tested", "reason": LEGACY, "next_step": ""}
+                    for kind, subject in details]
+    for verdict in verdicts:
+        kind, subject = str(verdict.get("kind")), str(verdict.get("subject"))
+        reason, next_step = str(verdict.get("reason") or ""), str(verdict.get("next_step") or "")
+        evidence = details.get((kind, subject), []) + [line for line in (reason, f"next: {next_step}" if next_step else "") if line]
+        found.append(Check(kind, subject, evidence, outcome=str(verdict.get("outcome", "not tested")), reason=reason, next_step=next_step))
     unplaced: dict[str, Check] = {}
     for finding in report.get("findings", []):
         kind = str(finding.get("kind", "finding"))
-        check = _check_of(finding, [check for check in found if check.kind == kind]) or unplaced.setdefault(kind, Check(kind, kind))
+        check = _check_of(finding, [check for check in found if check.kind == kind])
+        if check is None:
+            check = unplaced.setdefault(kind, Check(kind, kind, outcome="finding"))
         check.findings.append(str(finding.get("message", "")))
+        check.outcome = "finding"
     return found + list(unplaced.values())
+
+
+def fail_on_exit_code(report: dict, fail_on: str | None) -> int:
+    """The exit code of ``--fail-on KIND`` (``any``: either kind): 1 when a check of that kind is a finding, else 3
+    when one is inconclusive or not tested, else 0 (every check of that kind settled on no finding); 0 without
+    ``fail_on``."""
+    if fail_on is None:
+        return 0
+    kinds = CHECK_KINDS if fail_on == "any" else (fail_on,)
+    outcomes = [check.outcome for check in checks(report) if check.kind in kinds]
+    if "finding" in outcomes:
+        return 1
+    return 3 if any(outcome in UNSETTLED for outcome in outcomes) or not outcomes else 0
+
+
+def headline_estimates(attribute: dict) -> list[EstimateRow]:
+    """The receiver's result for one attribute: the primary estimate of every value (but the first of two) pooled
+    over the conditions (the ``overall`` entry when there are several)."""
+    rows = attribute_rows(attribute)
+    pooled = [row for row in rows if row.condition == "all conditions"] or rows
+    values = attribute.get("values") or []
+    shown = values[1:] if len(values) == 2 else values
+    return [row for row in pooled if row.value in shown]
 
 
 def _check_of(finding: dict, candidates: list[Check]) -> Check | None:

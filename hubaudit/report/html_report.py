@@ -15,6 +15,7 @@ import jinja2
 from hubaudit import __version__
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
 from hubaudit.report.content import (
+    OUTCOME_WORDS,
     attribute_groups,
     attribute_rows,
     checks,
@@ -23,6 +24,8 @@ from hubaudit.report.content import (
     estimate_text,
     fairness_pairs,
     fairness_sources,
+    gap_text,
+    headline_estimates,
     model_title,
     pair_name,
 )
@@ -53,6 +56,7 @@ _ENVIRONMENT = jinja2.Environment(
 )
 _ENVIRONMENT.filters["estimate"] = estimate_text
 _ENVIRONMENT.filters["number"] = _number_text
+_ENVIRONMENT.filters["gap"] = gap_text
 
 
 def png_data_uri(png: bytes) -> str:
@@ -91,6 +95,7 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         findings=report.get("findings", []),
         errors=report.get("errors") or [],
         checks=checks(report),
+        outcome_counts=_outcome_counts(checks(report)),
         gallery=gallery,
         conditions_not_shown=max(0, len(report.get("samples", [])) - len(gallery)),
         properties=properties,
@@ -99,6 +104,12 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         fairness=fairness,
         fairness_views=[_pair_view(pair) for pair in fairness_pairs(fairness)],
     )
+
+
+def _outcome_counts(found: list) -> dict[str, int]:
+    """Outcome -> how many checks of the audit (not sampling) ended so, in the order of :data:`OUTCOME_WORDS`."""
+    outcomes = [check.outcome for check in found if check.kind != "sampling"]
+    return {outcome: outcomes.count(outcome) for outcome in OUTCOME_WORDS if outcome in outcomes}
 
 
 def _pair_view(pair: dict) -> dict:
@@ -117,7 +128,8 @@ def _attribute_view(attribute: dict, confidence: float | None) -> dict:
         "rows": rows,
         "methods": [method for method in METHOD_ORDER if method in present] + sorted(present - set(METHOD_ORDER)),
         "notes": _attribute_notes(attribute),
-        "verdict": (attribute.get("self_audit") or {}).get("verdict"),
+        "headline": headline_estimates(attribute),
+        "self_audit": attribute.get("self_audit") or {},
     }
 
 

@@ -1,10 +1,12 @@
 """The JUnit XML of a report, for CI systems: one test case per check, failures are findings.
 
 Test cases: ``hubaudit.sampling/samples`` (the scan finished), ``hubaudit.privacy/<attribute>``
-per audited attribute, ``hubaudit.fairness/<S>/<Y>`` when the fairness signature ran. A check
-fails with one ``<failure>`` listing its findings; its evidence goes to ``<system-out>``. An audit
-that could not finish after sampling (the report's ``errors``) is a ``hubaudit.error/<section>``
-case with an ``<error>``.
+per self-audited attribute, ``hubaudit.fairness/<S>/<Y>`` per pair, and ``hubaudit.<kind>/<kind>`` for
+an audit kind that did not run. A finding fails with one ``<failure type="finding">`` listing its
+findings; an inconclusive outcome fails with ``<failure type="inconclusive">`` (no finding was shown,
+and its message says what would settle it); a check that did not run is ``<skipped>`` with the
+reason, never a pass. Its evidence goes to ``<system-out>``. An audit that could not finish after
+sampling (the report's ``errors``) is a ``hubaudit.error/<section>`` case with an ``<error>``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from hubaudit.report.content import checks, model_title
 def render_junit(report: dict) -> str:
     """The JUnit XML document (a ``<testsuites>`` with one ``<testsuite>``) for ``report``."""
     found, errors = checks(report), report.get("errors") or []
-    failures = str(sum(not check.passed for check in found))
+    failures = str(sum(check.outcome in ("finding", "inconclusive") for check in found))
+    skipped = str(sum(check.outcome == "not tested" for check in found))
     seconds = str((report.get("timings") or {}).get("total_seconds", 0))
-    counts = {"tests": str(len(found) + len(errors)), "failures": failures, "errors": str(len(errors)), "skipped": "0", "time": seconds}
+    counts = {"tests": str(len(found) + len(errors)), "failures": failures, "errors": str(len(errors)), "skipped": skipped, "time": seconds}
     suites = ElementTree.Element("testsuites", {"name": "hubaudit", **counts})
     suite = ElementTree.SubElement(suites, "testsuite", {"name": f"hubaudit {model_title(report)}", **counts})
     properties = ElementTree.SubElement(suite, "properties")
@@ -29,9 +32,14 @@ def render_junit(report: dict) -> str:
             ElementTree.SubElement(properties, "property", {"name": name, "value": str(value)})
     for check in found:
         case = ElementTree.SubElement(suite, "testcase", {"classname": f"hubaudit.{check.kind}", "name": check.name, "time": "0"})
-        if not check.passed:
-            failure = ElementTree.SubElement(case, "failure", {"type": check.kind, "message": check.findings[0]})
-            failure.text = "\n".join(check.findings)
+        if check.outcome == "finding":
+            failure = ElementTree.SubElement(case, "failure", {"type": "finding", "message": check.findings[0] if check.findings else check.reason})
+            failure.text = "\n".join(check.findings or [check.reason])
+        elif check.outcome == "inconclusive":
+            failure = ElementTree.SubElement(case, "failure", {"type": "inconclusive", "message": check.reason})
+            failure.text = "\n".join(line for line in (check.reason, f"next: {check.next_step}") if line)
+        elif check.outcome == "not tested":
+            ElementTree.SubElement(case, "skipped", {"message": check.reason})
         if check.details:
             ElementTree.SubElement(case, "system-out").text = "\n".join(check.details)
     for error in errors:

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from hubaudit import __version__
-from hubaudit.report.content import attribute_rows, checks, confidence_text, estimate_text, fairness_pairs, fairness_sources, pair_name
+from hubaudit.report.content import (
+    OUTCOME_WORDS,
+    attribute_rows,
+    checks,
+    confidence_text,
+    estimate_text,
+    fairness_pairs,
+    fairness_sources,
+    gap_text,
+    headline_estimates,
+    pair_name,
+)
 
 
 def render_markdown(report: dict) -> str:
@@ -32,16 +43,19 @@ def render_markdown(report: dict) -> str:
 
 
 def findings_lines(report: dict) -> list[str]:
-    """Markdown lines: ``**Findings:** none.``, or a bullet per finding (naming its check unless the message does)."""
-    failed = [check for check in checks(report) if not check.passed]
+    """Markdown lines: one bullet per check of the audit (its outcome: finding, no finding, inconclusive or not
+    tested, its verdict line and next step), then the audits that did not finish."""
     errors = [f"- {error.get('section')} ({error.get('error')}): {error.get('message')}" for error in report.get("errors") or []]
     unfinished = ["**Audits that did not finish:**", "", *errors, ""] if errors else []
-    if not failed:
-        return ["**Findings:** none.", "", *unfinished]
-    lines = ["**Findings:**", ""]
-    for check in failed:
-        lines += [f"- {check.kind}: {message}" if check.name in message else f"- {check.kind} ({check.name}): {message}"
-                  for message in check.findings]
+    found = [check for check in checks(report) if check.kind != "sampling"]
+    counts = ", ".join(f"{sum(check.outcome == outcome for check in found)} {outcome}" for outcome in OUTCOME_WORDS
+                       if any(check.outcome == outcome for check in found))
+    lines = [f"**Verdicts:** {counts or 'none'}.", ""]
+    for check in found:
+        lines.append(f"- **{check.outcome}** ({check.kind}, {check.name}): {check.reason or '; '.join(check.findings)}")
+        lines += [f"  - finding: {message}" for message in check.findings if message not in check.reason]
+        if check.next_step:
+            lines.append(f"  - next: {check.next_step}")
     return lines + ["", *unfinished]
 
 
@@ -50,6 +64,9 @@ def _properties_lines(properties: dict) -> list[str]:
         return []
     confidence = confidence_text(properties.get("confidence"))
     lines = ["### Attribute shares of generated samples", ""]
+    lines += [f"**Inferred share of {row.attribute}={row.value}** among the generated samples ({row.condition}): "
+              f"{estimate_text(row.estimate)} ({row.method}, n = {row.estimate.get('n', '')})."
+              for attribute in properties["attributes"] for row in headline_estimates(attribute)] + [""]
     if properties.get("statement"):
         lines += [properties["statement"], ""]
     lines += [f"| attribute | condition | value | share [{confidence} interval] | method | n |", "| --- | --- | --- | --- | --- | --- |"]
@@ -60,10 +77,6 @@ def _properties_lines(properties: dict) -> list[str]:
             for row in attribute_rows(attribute)
         ]
     lines.append("")
-    for attribute in properties["attributes"]:
-        verdict = (attribute.get("self_audit") or {}).get("verdict")
-        if verdict:
-            lines += [f"Self-audit of {attribute['name']}: {verdict}", ""]
     return lines
 
 
@@ -72,11 +85,11 @@ def _fairness_lines(fairness: dict) -> list[str]:
     for pair in fairness_pairs(fairness):
         lines += [f"### Fairness signature: {pair_name(pair)}", ""]
         verdict = pair.get("verdict") or {}
-        if verdict:
-            lines += [f"{'Finding' if verdict.get('finding') else 'No finding'}: {verdict.get('reason', '')}", ""]
-        lines += [f"- {source} data: demographic-parity gap {estimate_text(section.get('dp_gap'))}" for source, section in fairness_sources(pair)]
+        if verdict.get("criteria_applied"):
+            lines += [f"Criteria: {verdict['criteria_applied']}.", ""]
+        lines += [f"- {source} data: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)]
         if pair.get("gap_difference"):
-            lines.append(f"- gap added by the model: {estimate_text(pair['gap_difference'])}")
+            lines.append(f"- gap added by the model (the reference taken at the scan's P(Y=1)): {estimate_text(pair['gap_difference'])}")
         lines.append("")
     return lines
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from hubaudit.report.content import estimate_text, gap_text, headline_estimates
+
 
 def scan_lines(report: dict, *, out_dir: str) -> list[str]:
     """The scan's summary: model, samples, estimates, fairness, drift warnings, findings, where the report went."""
@@ -22,6 +24,7 @@ def scan_lines(report: dict, *, out_dir: str) -> list[str]:
     if "fairness" in report:
         lines += fairness_lines(report["fairness"])
     lines += [f"drift     {warning}" for warning in report.get("drift", {}).get("warnings", [])]
+    lines += [f"{verdict['kind']:<9} {verdict['reason']}" for verdict in report.get("verdicts", []) if verdict["subject"] == verdict["kind"]]
     lines += [f"finding   {finding['kind']}: {finding['message']}" for finding in report["findings"]]
     lines.append(f"report    {out_dir}/report.json and {out_dir}/report.html")
     return lines
@@ -35,6 +38,8 @@ def property_lines(section: dict) -> list[str]:
         calibration = (f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
                        if annotator["accuracy"] is not None else "uncalibrated")
         lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
+        lines += [f"  inferred share of {row.value} among the generated samples ({row.condition}): {estimate_text(row.estimate)} "
+                  f"({row.method}, n={row.estimate.get('n')})" for row in headline_estimates(attribute)]
         shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
         entries = attribute["by_condition"] + ([attribute["overall"]] if "overall" in attribute else [])
         for entry in entries:
@@ -60,6 +65,7 @@ def property_lines(section: dict) -> list[str]:
                 lines.append(f"  plan: {sequential['recommendation']}")
         if "self_audit" in attribute:
             lines.append(f"  self-audit: {attribute['self_audit']['verdict']}")
+            lines.append(f"  next: {attribute['self_audit']['next_step']}")
     return lines
 
 
@@ -71,19 +77,23 @@ def fairness_lines(section: dict) -> list[str]:
     """A few lines for the terminal: per (S, Y) pair the generated gap, the baselines and the verdict."""
     lines = []
     for pair in [section, *section.get("other_pairs", [])]:
-        gap = pair["by_source"]["generated"]["dp_gap"]
-        baselines = [f"reference {pair['by_source']['reference']['dp_gap']['value']:.3f}"] if "reference" in pair["by_source"] else []
-        baselines += [f"declared {pair['by_source']['declared']['dp_gap']:.3f}"] if "declared" in pair["by_source"] else []
-        versus = f" (vs {', '.join(baselines)})" if baselines else ""
+        baselines = []
+        for source in ("reference", "declared"):
+            moved = (pair["by_source"].get(source) or {}).get("at_judged_label_share") or {}
+            if moved.get("dp_gap") is not None:
+                baselines.append(f"{source} {moved['dp_gap']['value']:.3f}")
+        versus = f" (vs {', '.join(baselines)}, at the same P(Y=1))" if baselines else ""
         key = f"{pair['sensitive']}/{pair['label']}"
-        gap_text = _interval(gap) if gap is not None else "undefined"
+        generated = gap_text(pair["by_source"]["generated"])
         corrected = (pair.get("corrected") or {}).get("dp_gap")
         source = (pair.get("corrected") or {}).get("confusion")
         corrected_text = f", corrected {_interval(corrected)} ({source})" if corrected is not None else ""
         lines.append(
-            f"fairness  {key}: demographic-parity gap {gap_text}{corrected_text}{versus}; "
-            f"independence test BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
+            f"fairness  {key}: demographic-parity gap {generated}{corrected_text}{versus}; "
+            f"evidence: independence test BH-adjusted p {section['adjusted_p_values'][key]:.3g}"
         )
+        lines.append(f"  verdict: {pair['verdict']['reason']}")
+        lines.append(f"  next: {pair['verdict']['next_step']}")
         if "probe" in pair:
             probe = pair["probe"]
             lines.append(

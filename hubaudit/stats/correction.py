@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import chi2_contingency, fisher_exact
 
 from hubaudit.errors import ClassifierNoBetterThanChance, InvalidData, TooFewSamples
 from hubaudit.stats.estimate import (
@@ -202,3 +203,27 @@ def corrected_shares(
         )
         for k, label in enumerate(labels)
     }
+
+
+def confusion_shift_p_value(observed: CountMatrix, calibration: CountMatrix) -> float | None:
+    """p-value of "the annotator errs on the ``observed`` samples (e.g. gold-labelled generated images) as on its
+    ``calibration`` records": per true value, a test that its two rows (``int [K, K]`` counts, rows true value,
+    columns predicted) share one distribution (Fisher's exact test for two values, else the G-test), Bonferroni
+    over the rows both matrices have records in; None when no row has records in both."""
+    observed = validated_counts(observed, what="confusion matrix")
+    calibration = validated_counts(calibration, what="confusion matrix")
+    if observed.shape != calibration.shape:
+        raise InvalidData(f"confusion matrices of shapes {observed.shape} and {calibration.shape} cannot be compared")
+    p_values = []
+    for row_observed, row_calibration in zip(observed, calibration):
+        if row_observed.sum() == 0 or row_calibration.sum() == 0:
+            continue
+        table = np.stack([row_observed, row_calibration])
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] < 2:
+            p_values.append(1.0)
+        elif table.shape[1] == 2:
+            p_values.append(float(fisher_exact(table).pvalue))
+        else:
+            p_values.append(float(chi2_contingency(table, lambda_="log-likelihood").pvalue))
+    return min(1.0, len(p_values) * min(p_values)) if p_values else None

@@ -183,6 +183,20 @@ def benjamini_hochberg(
     return rejected, adjusted
 
 
+def holm(p_values: Sequence[float] | np.ndarray, *, family_wise_error: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down: ``(rejected, adjusted_p_values)``, both shape (m,); the chance of any false rejection is at
+    most ``family_wise_error`` whatever the dependence between the p-values."""
+    p_values = np.asarray(p_values, dtype=float)
+    if p_values.ndim != 1 or p_values.size == 0 or not np.all((p_values >= 0) & (p_values <= 1)):
+        raise InvalidData("p-values must be a non-empty vector of numbers in [0, 1]")
+    # by hand: statsmodels' multipletests(method="holm") runs gc.collect() on every call (0.2 s each)
+    order = np.argsort(p_values)
+    steps = (len(p_values) - np.arange(len(p_values))) * p_values[order]
+    adjusted = np.empty_like(p_values)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    return adjusted <= family_wise_error, adjusted
+
+
 def _binary_label_table(table: CountMatrix, group_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
     counts, names = _nonempty_table(table, group_names)
     if counts.shape[1] != 2:

@@ -1,22 +1,25 @@
 """Prediction-powered shares: the annotator's labels of all generated samples, debiased by gold labels on a few.
 
 A person labels ``m`` generated samples drawn uniformly at random (the *gold* labels); the
-annotator labels all of them. PPI++ (Angelopoulos, Duchi & Zrnic 2023, via ``ppi_py``) estimates
-the share of value k as ``lam * mean(f_k(unlabelled)) + mean(1[gold == k] - lam * f_k(gold))``,
-with ``f_k`` the annotator's probability of k and ``lam`` in [0, 1] tuned to minimise the
-variance. The gold term removes the annotator's bias on *generated* images, whatever its
+annotator labels all of them. PPI++ (Angelopoulos, Duchi & Zrnic 2023) estimates the share of
+value k as ``lam * mean(f_k(unlabelled)) + mean(1[gold == k] - lam * f_k(gold))`` (computed by
+ppi_py's ``ppi_mean_pointestimate``), with ``f_k`` the annotator's probability of k and ``lam`` in
+[0, 1] tuned to minimise the variance (:func:`_power_tuning`: ppi_py's ``lam=None`` rule, the same
+number). The gold term removes the annotator's bias on *generated* images, whatever its
 errors, so unlike :mod:`hubaudit.stats.correction` nothing assumes the annotator errs on
 generated images as on its calibration split.
 
 Intervals are CLT intervals ``estimate +- z * se`` with ``se^2 = var(lam f_unlabelled) / N +
-var(Y - lam f_gold) / m``, where the rectifier's variance is computed with four pseudo gold labels
-added, one at each corner ``(Y, f) in {0, 1}^2`` (Agresti & Coull's "add two successes and two
-failures" for a proportion, carried to the rectifier). The point estimate and ``lam`` use the real
-labels only. Plain Wald intervals (ppi_py's ``ppi_mean_ci``) undercover when the annotator's errors
-on the gold labels are rare events: 0.92 coverage at share 0.92 with 200 gold labels and an
-annotator 10 points worse on generated images, 0.88 with 100 gold labels and a near-perfect one;
-the adjusted interval covers 0.95 and 0.97 there, 5-10% wider (``benchmarks/pia.py``,
-``tests/test_stats_ppi.py``). A value with few gold labels (under about 10, or all but 10) gets a note.
+var(Y - lam f_gold) / m`` (sample variances), where the rectifier's variance is computed with four
+pseudo gold labels added, one at each corner ``(Y, f) in {0, 1}^2`` (Agresti & Coull's "add two
+successes and two failures" for a proportion, carried to the rectifier). The point estimate and
+``lam`` use the real labels only. The interval is hubaudit's own, not ppi_py's ``ppi_mean_ci``
+(:func:`_standard_error` says exactly how the two relate): that plain Wald interval undercovers
+when the annotator's errors on the gold labels are rare events: 0.92 coverage at share 0.92 with
+200 gold labels and an annotator 10 points worse on generated images, 0.88 with 100 gold labels
+and a near-perfect one; the adjusted interval covers 0.95 and 0.97 there, 5-10% wider
+(``benchmarks/pia.py``, ``tests/test_stats_ppi.py``). A value with few gold labels (under about
+10, or all but 10) gets a note.
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ def _validated_probabilities(probabilities: np.ndarray, *, what: str) -> np.ndar
 
 def _power_tuning(gold_truth: np.ndarray, gold_predicted: np.ndarray, unlabelled_predicted: np.ndarray) -> float:
     """PPI++'s variance-minimising ``lam`` for a mean, clipped to [0, 1]: ppi_py's ``lam=None`` rule
-    ``cov(Y, f) / ((1 + m/N) var(f))`` (``var`` over gold and unlabelled together); 0 when ``f`` is constant."""
+    ``cov(Y, f) / ((1 + m/N) var(f))`` (``cov`` over the gold labels divided by m, ``var`` over gold and unlabelled
+    together divided by m + N - 1, as ppi_py's ``_calc_lam_glm``); 0 when ``f`` is constant (where ppi_py divides by
+    zero). ``tests/test_stats_ppi.py`` checks it against ppi_py's choice."""
     m, unlabelled = gold_predicted.size, unlabelled_predicted.size
     variance = np.var(np.concatenate([gold_predicted, unlabelled_predicted]), ddof=1)
     if variance == 0:
@@ -108,7 +113,12 @@ PSEUDO_GOLD = (np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0]))
 
 def _standard_error(gold_truth: np.ndarray, gold_predicted: np.ndarray, unlabelled_predicted: np.ndarray, lam: float) -> float:
     """The standard error of the PPI estimate with weight ``lam`` (0: the gold labels alone): the imputed term's
-    ``var(lam f) / N`` plus the rectifier's ``var(Y - lam f) / m``, the latter with :data:`PSEUDO_GOLD` added."""
+    ``var(lam f) / N`` plus the rectifier's ``var(Y - lam f) / m``, the latter over the m gold labels and
+    :data:`PSEUDO_GOLD` (m + 4 values, still divided by m); both sample variances (divisor n - 1).
+
+    ppi_py's ``ppi_mean_ci`` at the same ``lam`` has ``se_ppi^2 = I^2 + R^2`` with ``np.std`` (divisor n) and no pseudo
+    labels; in its terms this is exactly ``se^2 = N/(N-1) I^2 + (m+4)^2/(m(m+3)) R_4^2``, ``R_4`` being ppi_py's
+    rectifier term on the padded labels (``tests/test_stats_ppi.py`` checks the identity)."""
     truth = np.concatenate([gold_truth, PSEUDO_GOLD[0]])
     predicted = np.concatenate([gold_predicted, PSEUDO_GOLD[1]])
     imputed = lam**2 * np.var(unlabelled_predicted, ddof=1) / unlabelled_predicted.size if unlabelled_predicted.size > 1 else 0.0
