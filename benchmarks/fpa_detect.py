@@ -134,7 +134,7 @@ def calibration_confusions(rng, errors: np.ndarray, per_cell: int) -> np.ndarray
 def scan_calibrations(rng, truth: list[np.ndarray], annotated: list[np.ndarray], errors: np.ndarray, scenario: dict, args) -> list:
     """Per class, how the simulated scan corrects its annotations: per-class calibration records, or gold labels
     on the first ``--gold`` samples of the class (a uniform subset: the samples are exchangeable)."""
-    from hubaudit.audit.fairness_correction import ConditionCalibration, gold_calibration
+    from hubaudit.audit.fairness.correction import ConditionCalibration, gold_calibration
 
     if scenario.get("gold"):
         indices = np.arange(args.gold)
@@ -146,8 +146,8 @@ def scan_calibrations(rng, truth: list[np.ndarray], annotated: list[np.ndarray],
 
 def simulated_finding_rate(model: dict, scenario: dict, args, rng) -> dict:
     """Finding rates (corrected, and uncorrected) over simulated scans of one model in one scenario, and mean gaps."""
-    from hubaudit.audit.fairness import audit_fairness
-    from hubaudit.audit.fairness_options import FairnessOptions
+    from hubaudit.audit.fairness.signature import audit_fairness
+    from hubaudit.audit.fairness.options import FairnessOptions
     from hubaudit.data import LabelledImages
 
     options = FairnessOptions(sensitive=("color",), min_group_share=args.min_group_share)

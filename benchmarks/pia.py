@@ -222,7 +222,7 @@ def gold_labels_afresh(out: Path, *, size: int, attribute: str = "is_zero") -> l
     """The scan in ``out``'s gold-label files for ``attribute``, planned anew for its n (an earlier plan's file is
     deleted first)."""
     from hubaudit.api import gold_labels, read_report
-    from hubaudit.audit.gold import gold_path
+    from hubaudit.audit.properties.gold import gold_path
     from hubaudit.sampling import open_sample_store
 
     for samples in read_report(out / "report.json")["samples"]:

@@ -5,7 +5,7 @@ simulates ``--trials`` scans at the verdict level: true S codes per condition, a
 calibration records (per (S value, class) cell), and the scan's own verdict function on the annotations:
 ``hubaudit.audit.fairness.audit_fairness`` (``explain=False``: no search for what would settle or change a verdict)
 for the fairness signature; for the privacy self-audit, on entries built by
-``hubaudit.audit.property_entries.condition_entry``, ``hubaudit.audit.self_audit.self_audit`` (``explain=False``).
+``hubaudit.audit.properties.entries.condition_entry``, ``hubaudit.audit.properties.self_audit.self_audit`` (``explain=False``).
 Errors are P(annotated green | red), P(annotated red | green); the margins are the scan's defaults (``--max-dp-gap``
 0.10, ``--max-gap-increase`` 0.05, ``--max-property-error`` 0.05) at confidence 0.95.
 
@@ -50,9 +50,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from hubaudit.audit.fairness import audit_fairness
-from hubaudit.audit.fairness_correction import ConditionCalibration
-from hubaudit.audit.fairness_options import FairnessOptions
+from hubaudit.audit.fairness.signature import audit_fairness
+from hubaudit.audit.fairness.correction import ConditionCalibration
+from hubaudit.audit.fairness.options import FairnessOptions
 from hubaudit.stats.corrected_gap import ConditionCounts, corrected_parity_gap, gap_excess_p_value
 
 GROUPS = ("red", "green")
@@ -177,7 +177,7 @@ def sequential_row(args, rng) -> dict:
     """(b): looks at the scan's schedule, stop at the first whose gap half-width is <= ``--stop-half-width`` (else at
     the last), and the verdict there judged with ``looks`` = the number of looks."""
     from hubaudit.audit.options import PropertyOptions
-    from hubaudit.audit.properties import look_schedule
+    from hubaudit.audit.properties.audit import look_schedule
 
     schedule = look_schedule(PropertyOptions(("color=aux",), target_width=args.stop_half_width), 2000, 50)
     looks = len(schedule)
@@ -246,9 +246,9 @@ def label_balance_row(args, rng) -> dict:
 def privacy_outcome(rng, *, training: float, generated: float, n: int, margin: float, calibration: int = 1000,
                     errors: np.ndarray = SAME_ERRORS, confidence: float = 0.95) -> str:
     """One simulated self-audit of one condition: ``self_audit``'s outcome (``explain=False``)."""
-    from hubaudit.audit.properties import primary_method
-    from hubaudit.audit.property_entries import condition_entry
-    from hubaudit.audit.self_audit import TrainingShares, self_audit
+    from hubaudit.audit.properties.audit import primary_method
+    from hubaudit.audit.properties.entries import condition_entry
+    from hubaudit.audit.properties.self_audit import TrainingShares, self_audit
 
     confusion = confusion_counts(rng, calibration, errors)
     annotator = SimpleNamespace(attribute=SimpleNamespace(name="attr", values=("0", "1")), confusion=confusion)

@@ -19,7 +19,7 @@ from hubaudit.files import writable_folder
 from hubaudit.hub import resolve_reference
 
 if TYPE_CHECKING:
-    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.audit.properties.gold import GoldLabels
     from hubaudit.audit.options import ScanOptions
     from hubaudit.audit.plan import FairnessPlan, PrivacyPlan
     from hubaudit.audit.scan import ScanResult
@@ -186,7 +186,7 @@ def scan(
 def scan_options(model: str, **arguments) -> ScanOptions:
     """The :class:`~hubaudit.audit.options.ScanOptions` :func:`scan` runs for ``model`` and ``arguments`` (its
     keyword arguments; those left out take its defaults). Nothing is resolved or loaded."""
-    from hubaudit.audit.fairness_options import FairnessOptions
+    from hubaudit.audit.fairness.options import FairnessOptions
     from hubaudit.audit.options import PropertyOptions, ScanOptions
     from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
@@ -442,14 +442,14 @@ def exit_code(report: dict, fail_on: str | None) -> int:
 
 def parse_label_map(text: str) -> dict[int, int]:
     """``"0=0,1=0,2=1"`` -> ``{0: 0, 1: 0, 2: 1}`` (class id -> label), or :class:`~hubaudit.errors.InvalidLabelMapping`."""
-    from hubaudit.audit.label_mapping import parse_label_map as parse
+    from hubaudit.audit.fairness.label_mapping import parse_label_map as parse
 
     return parse(text)
 
 
 def parse_label_prompts(texts: Sequence[str]) -> dict[str, int]:
     """``["1=a photo of a doctor", ...]`` -> ``{prompt: label}``, or :class:`~hubaudit.errors.InvalidLabelMapping`."""
-    from hubaudit.audit.label_mapping import parse_label_prompts as parse
+    from hubaudit.audit.fairness.label_mapping import parse_label_prompts as parse
 
     return parse(texts)
 
@@ -458,7 +458,7 @@ def gold_labels(
     target: str | Path, *, attribute: str, n: int = 200, values: Sequence[str] | None = None,
 ) -> list[tuple[object, GoldLabels, SampleStore]]:
     """The gold-label files to fill for ``attribute``: one per sample store of ``target``, each with its plan (a
-    random order of the store's samples that the store's digest fixes: :func:`~hubaudit.audit.gold.plan_seed`).
+    random order of the store's samples that the store's digest fixes: :func:`~hubaudit.audit.properties.gold.plan_seed`).
 
     Args:
         target: a scan's ``report.json`` (or its folder): every condition's store, the attribute's values
@@ -467,11 +467,11 @@ def gold_labels(
         values: the attribute's value names, in code order (read from the report when it has them).
 
     Returns:
-        ``(condition, gold, store)`` per store, each :class:`~hubaudit.audit.gold.GoldLabels` created or resumed.
+        ``(condition, gold, store)`` per store, each :class:`~hubaudit.audit.properties.gold.GoldLabels` created or resumed.
     """
     import numpy as np
 
-    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.audit.properties.gold import GoldLabels
     from hubaudit.errors import InvalidGoldLabels
     from hubaudit.sampling.store import open_sample_store
 

@@ -3,7 +3,7 @@
 
 After a scan the visitor picks one of its attributes, one of its conditions (a prompt or class; each has its own
 sample store and is labelled on its own) and how many samples to label. The tab shows the labelling plan's next
-sample (:class:`~hubaudit.audit.gold.GoldLabels`: a random subset that the store's digest fixes before any image is
+sample (:class:`~hubaudit.audit.properties.gold.GoldLabels`: a random subset that the store's digest fixes before any image is
 seen, labelled in plan order) with one button per attribute value, ``k of n labelled`` and *Undo*. Each answer is
 saved at once, by "space visitor", in the scan's folder, so a page resumes where it stopped. *Re-estimate with my
 labels* scans the same stores again (nothing is resampled) with every gold-label file of the scan that holds at least

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hubaudit
-from hubaudit.audit.drift import _verdict
+from hubaudit.audit.properties.drift import _verdict
 from hubaudit.errors import InvalidSamplerConfig
 from hubaudit.sampling import open_sample_store
 

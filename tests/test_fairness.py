@@ -11,15 +11,15 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from scipy import stats
 
-from hubaudit.audit.declared_rates import declared_positive_rates
-from hubaudit.audit.fairness import audit_fairness
-from hubaudit.audit.fairness_pair import PairSignature, mover_difference
-from hubaudit.audit.fairness_correction import annotated_counts
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.fairness_sources import source_signature
-from hubaudit.audit.fairness_verdict import judge_pairs
-from hubaudit.audit.label_mapping import condition_labels, parse_label_map, parse_label_prompts
-from hubaudit.audit.probe import fairness_differences, probe_downstream
+from hubaudit.audit.fairness.declared_rates import declared_positive_rates
+from hubaudit.audit.fairness.signature import audit_fairness
+from hubaudit.audit.fairness.pair import PairSignature, mover_difference
+from hubaudit.audit.fairness.correction import annotated_counts
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.sources import source_signature
+from hubaudit.audit.fairness.verdict import judge_pairs
+from hubaudit.audit.fairness.label_mapping import condition_labels, parse_label_map, parse_label_prompts
+from hubaudit.audit.fairness.probe import fairness_differences, probe_downstream
 from hubaudit.data import colored_mnist
 from hubaudit.errors import InvalidAttributeSpec, InvalidFairnessOptions, InvalidLabelMapping, TooFewSamples
 from hubaudit.stats import ShareEstimate

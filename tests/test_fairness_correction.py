@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from hubaudit.annotate.base import CalibrationRecords
-from hubaudit.audit.fairness import audit_fairness
-from hubaudit.audit.fairness_correction import ConditionCalibration, condition_calibrations, gold_calibration
-from hubaudit.audit.fairness_options import FairnessOptions
+from hubaudit.audit.fairness.signature import audit_fairness
+from hubaudit.audit.fairness.correction import ConditionCalibration, condition_calibrations, gold_calibration
+from hubaudit.audit.fairness.options import FairnessOptions
 from hubaudit.data import colored_mnist
 
 GROUPS = ("red", "green")

@@ -223,7 +223,7 @@ def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_wr
         "--store", str(tmp_path / "samples"),
     ]
     read = []
-    monkeypatch.setattr("hubaudit.audit.fairness_scan.read_card_section", lambda *a, **k: read.append(1) or {"training_statistics": "x"})
+    monkeypatch.setattr("hubaudit.audit.fairness.audit.read_card_section", lambda *a, **k: read.append(1) or {"training_statistics": "x"})
     code, report, output = scan(args, tmp_path / "card", capsys)
     assert code == 0, output
     assert read == [1] and "declared" not in report["fairness"]["by_source"]  # read once, before sampling
@@ -232,7 +232,7 @@ def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_wr
     def broken(**kwargs):
         raise AttributeError("'str' object has no attribute 'get'")
 
-    monkeypatch.setattr("hubaudit.audit.fairness_scan.audit_fairness", broken)
+    monkeypatch.setattr("hubaudit.audit.fairness.audit.audit_fairness", broken)
     code, report, output = scan(args, tmp_path / "late", capsys)
     assert code == 2 and "properties" in report and "fairness" not in report
     assert report["errors"] == [{
@@ -243,7 +243,7 @@ def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_wr
 
 
 def test_gold_labels_of_the_sensitive_attribute_correct_the_fairness_signature(test_hub, tmp_path, capsys, colour_annotator):
-    from hubaudit.audit.gold import GoldLabels
+    from hubaudit.audit.properties.gold import GoldLabels
     from hubaudit.sampling import open_sample_store
 
     args = [

@@ -11,7 +11,7 @@ import pytest
 
 import hubaudit
 from hubaudit.api import gold_labels
-from hubaudit.audit.gold import GoldLabels, labelling_plan, plan_seed
+from hubaudit.audit.properties.gold import GoldLabels, labelling_plan, plan_seed
 from hubaudit.cli import main
 from hubaudit.errors import InvalidGoldLabels
 from hubaudit.sampling import SampleStore, open_sample_store

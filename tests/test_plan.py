@@ -11,9 +11,9 @@ import pytest
 
 from hubaudit import api
 from hubaudit.audit.plan import FairnessPlan, PrivacyPlan, plan_fairness, plan_privacy, simulated_power
-from hubaudit.audit.plan_inputs import parse_effect
-from hubaudit.audit.plan_scenarios import Correction, PrivacyScenario, draw_trial
-from hubaudit.audit.self_audit import self_audit
+from hubaudit.audit.plan.inputs import parse_effect
+from hubaudit.audit.plan.scenarios import Correction, PrivacyScenario, draw_trial
+from hubaudit.audit.properties.self_audit import self_audit
 from hubaudit.cli import main
 from hubaudit.errors import InvalidPlan
 

@@ -12,11 +12,11 @@ import hubaudit
 from hubaudit.annotate import AuxiliaryAnnotator
 from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
-from hubaudit.audit import properties
+from hubaudit.audit.properties import audit as properties
 from hubaudit.audit.options import PropertyOptions
-from hubaudit.audit.property_entries import condition_entry
-from hubaudit.audit.self_audit import self_audit
-from hubaudit.audit.training_shares import TrainingShares
+from hubaudit.audit.properties.entries import condition_entry
+from hubaudit.audit.properties.self_audit import self_audit
+from hubaudit.audit.properties.training_shares import TrainingShares
 from hubaudit.data import LabelledImages
 from hubaudit.data import mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions

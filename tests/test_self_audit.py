@@ -11,16 +11,16 @@ from hubaudit.annotate import AuxiliaryAnnotator
 from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
 from hubaudit.audit.options import PropertyOptions
-from hubaudit.audit.properties import PropertyAudit, primary_method
-from hubaudit.audit.property_entries import calibration_shift, condition_entry, gold_entry, pooled_sequential, sequential_entry
-from hubaudit.audit.self_audit import (
+from hubaudit.audit.properties.audit import PropertyAudit, primary_method
+from hubaudit.audit.properties.entries import calibration_shift, condition_entry, gold_entry, pooled_sequential, sequential_entry
+from hubaudit.audit.properties.self_audit import (
     judged,
     not_tested,
     pooled_estimator,
     self_audit,
     shifted_confusion,
 )
-from hubaudit.audit.training_shares import TrainingRecords, TrainingShares
+from hubaudit.audit.properties.training_shares import TrainingRecords, TrainingShares
 from hubaudit.data import load_text_column
 from hubaudit.stats import simultaneous_intervals
 from hubaudit.stats.corrected_gap import ConditionCounts, weighted_shares

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from hubaudit.audit.fairness import audit_fairness
-from hubaudit.audit.fairness_correction import ConditionCalibration
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.properties import look_schedule
+from hubaudit.audit.fairness.signature import audit_fairness
+from hubaudit.audit.fairness.correction import ConditionCalibration
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.properties.audit import look_schedule
 from hubaudit.audit.options import PropertyOptions
 from hubaudit.stats import holm
 from hubaudit.stats.corrected_gap import ConditionCounts, corrected_parity_gap, rates_at_label_share

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubaudit.audit.fairness_options import FairnessOptions
+from hubaudit.audit.fairness.options import FairnessOptions
 from hubaudit.errors import InvalidPropertyOptions, InvalidSamplerConfig
 from hubaudit.sampling.config import SamplerConfig
 from hubaudit.sampling.config import Condition

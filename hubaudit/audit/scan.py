@@ -13,10 +13,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
-from hubaudit.audit.drift import DriftSamples, drift_section
-from hubaudit.audit.fairness_scan import FairnessAudit
+from hubaudit.audit.properties.drift import DriftSamples, drift_section
+from hubaudit.audit.fairness.audit import FairnessAudit
 from hubaudit.audit.options import ScanOptions
-from hubaudit.audit.properties import PropertyAudit, first_sample_count, look_schedule, sample_until_narrow
+from hubaudit.audit.properties.audit import PropertyAudit, first_sample_count, look_schedule, sample_until_narrow
 from hubaudit.audit.sampled import SampledModel, fill_conditions, sample_model
 from hubaudit.errors import AuditFailed, HubAuditError
 from hubaudit.hub import ResolvedModel

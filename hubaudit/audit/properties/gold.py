@@ -19,7 +19,7 @@ the estimates use the longest fully labelled prefix of the plan (labels beyond a
 counted in :meth:`GoldLabels.describe`).
 
 ``hubaudit label`` and the Space's labelling tab fill it; ``hubaudit scan --gold FILE`` reads it
-(:mod:`hubaudit.audit.properties`).
+(:mod:`hubaudit.audit.properties.audit`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The verdict of the fairness signature: per (S, Y) pair a few criteria, each tested both ways, and one
 outcome per pair: finding, no finding, inconclusive or not tested (:mod:`hubaudit.stats.outcome`).
 
-The gap a pair is judged by is the corrected one (:mod:`hubaudit.audit.fairness_correction`) when the
+The gap a pair is judged by is the corrected one (:mod:`hubaudit.audit.fairness.correction`) when the
 annotations could be corrected, the annotated one otherwise; its joint draws give both p-values of
-every criterion (:data:`~hubaudit.audit.fairness_pair.CriterionName`):
+every criterion (:data:`~hubaudit.audit.fairness.pair.CriterionName`):
 
 - ``max_dp_gap``: the gap exceeds ``max_dp_gap``;
 - ``reference_excess`` / ``declared_excess``: it exceeds the reference's / the model card's gap by
@@ -30,8 +30,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.fairness_pair import Baseline, Criterion, PairSignature, Verdict
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.pair import Baseline, Criterion, PairSignature, Verdict
 from hubaudit.errors import ClassifierNoBetterThanChance, TooFewSamples
 from hubaudit.stats import ShareEstimate, holm
 from hubaudit.stats.corrected_gap import (

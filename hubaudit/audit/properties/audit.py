@@ -25,9 +25,9 @@ import numpy as np
 from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
 from hubaudit.annotate.base import value_labels
 from hubaudit.data import load_labelled_images, load_text_column
-from hubaudit.audit.gold import GoldLabels
+from hubaudit.audit.properties.gold import GoldLabels
 from hubaudit.audit.options import PropertyOptions
-from hubaudit.audit.property_entries import (
+from hubaudit.audit.properties.entries import (
     condition_entry,
     gold_entry,
     gold_stratum,
@@ -35,8 +35,8 @@ from hubaudit.audit.property_entries import (
     pooled_sequential,
     sequential_entry,
 )
-from hubaudit.audit.self_audit import not_tested, self_audit
-from hubaudit.audit.training_shares import CLASS_COLUMNS, PROMPT_COLUMNS, TrainingRecords
+from hubaudit.audit.properties.self_audit import not_tested, self_audit
+from hubaudit.audit.properties.training_shares import CLASS_COLUMNS, PROMPT_COLUMNS, TrainingRecords
 from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidGoldLabels
 from hubaudit.sampling import fill_store
 from hubaudit.stats import confusion_rates

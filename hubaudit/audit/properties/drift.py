@@ -17,7 +17,7 @@ import numpy as np
 from hubaudit.stats.paired import paired_difference_interval
 
 if TYPE_CHECKING:
-    from hubaudit.audit.properties import PropertyAudit
+    from hubaudit.audit.properties.audit import PropertyAudit
     from hubaudit.audit.sampled import ConditionSamples
     from hubaudit.sampling import Sampler
 

@@ -5,7 +5,7 @@ A scenario states the truth (each condition's true shares of the attribute's val
 (calibration records per value and class, or gold labels on each condition's own samples), and the audit's margins.
 :meth:`FairnessScenario.outcome` and :meth:`PrivacyScenario.outcome` simulate one whole scan of ``n`` samples per
 condition and return the verdict the audit itself gives: through :func:`~hubaudit.audit.fairness.audit_fairness`
-(``explain=False``), or through :func:`~hubaudit.audit.self_audit.self_audit` (``explain=False``: without its
+(``explain=False``), or through :func:`~hubaudit.audit.properties.self_audit.self_audit` (``explain=False``: without its
 ``settle`` and ``sensitivity`` searches).
 
 Common random numbers: a :class:`Trial` is drawn once (calibration records, gold labels, one uniform per value and
@@ -21,13 +21,13 @@ import numpy as np
 from scipy.stats import binom
 
 from hubaudit.annotate.base import Attribute
-from hubaudit.audit.fairness import audit_fairness
-from hubaudit.audit.fairness_correction import ConditionCalibration, gold_calibration
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.properties import primary_method
-from hubaudit.audit.property_entries import condition_entry, gold_entry
-from hubaudit.audit.self_audit import self_audit
-from hubaudit.audit.training_shares import TrainingShares
+from hubaudit.audit.fairness.signature import audit_fairness
+from hubaudit.audit.fairness.correction import ConditionCalibration, gold_calibration
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.properties.audit import primary_method
+from hubaudit.audit.properties.entries import condition_entry, gold_entry
+from hubaudit.audit.properties.self_audit import self_audit
+from hubaudit.audit.properties.training_shares import TrainingShares
 from hubaudit.stats.outcome import Outcome
 from hubaudit.stats.ppi import GoldStratum
 
@@ -227,7 +227,7 @@ class PrivacyScenario:
     def audited(self, trial: Trial, n: int) -> tuple[dict, TrainingShares]:
         """The attribute entry a scan of ``n`` samples per condition gives (as :class:`PropertyAudit` builds it:
         estimates per condition, pooled over several, prediction-powered with gold labels) and the training shares:
-        what :func:`~hubaudit.audit.self_audit.self_audit` takes."""
+        what :func:`~hubaudit.audit.properties.self_audit.self_audit` takes."""
         values, confidence = list(self.values), self.confidence
         calibrated = self.correction.calibration_per_class is not None
         annotator = _PlannedAnnotator(Attribute(SENSITIVE, self.values), trial.calibration[0] if calibrated else None)
@@ -252,6 +252,6 @@ class PrivacyScenario:
 
     def outcome(self, trial: Trial, n: int) -> Outcome:
         """The self-audit's outcome on one simulated scan of ``n`` samples per condition
-        (:func:`~hubaudit.audit.self_audit.self_audit`, without the searches that explain an outcome)."""
+        (:func:`~hubaudit.audit.properties.self_audit.self_audit`, without the searches that explain an outcome)."""
         entry, training = self.audited(trial, n)
         return self_audit(entry, training, self.max_property_error, confidence=self.confidence, explain=False)["outcome"]

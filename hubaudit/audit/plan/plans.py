@@ -1,7 +1,7 @@
 """Planning before the scan: how many samples per condition an audit needs to reach a verdict with a given power.
 
-A plan simulates whole verdicts, with the same machinery as the scan (:mod:`hubaudit.audit.plan_scenarios`: the
-fairness signature's :func:`~hubaudit.audit.fairness.audit_fairness`, the self-audit's :func:`~hubaudit.audit.self_audit.self_audit`), over
+A plan simulates whole verdicts, with the same machinery as the scan (:mod:`hubaudit.audit.plan.scenarios`: the
+fairness signature's :func:`~hubaudit.audit.fairness.audit_fairness`, the self-audit's :func:`~hubaudit.audit.properties.self_audit.self_audit`), over
 ``trials`` simulated scans per candidate n, with common random numbers across n. It searches n by doubling from
 :data:`SEARCH_START`, then bisection to within :data:`SEARCH_TOLERANCE`, and returns the smallest n whose estimated
 power (the share of simulated scans with the planned outcome) is at least the target. Each candidate's simulation
@@ -28,8 +28,8 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from hubaudit.audit.fairness_options import DEFAULT_MAX_DP_GAP, default_min_group_share
-from hubaudit.audit.plan_inputs import (
+from hubaudit.audit.fairness.options import DEFAULT_MAX_DP_GAP, default_min_group_share
+from hubaudit.audit.plan.inputs import (
     DEFAULT_CALIBRATION_PER_CLASS,
     DEFAULT_FAIRNESS_EFFECT,
     check_common,
@@ -42,7 +42,7 @@ from hubaudit.audit.plan_inputs import (
     parse_shares,
     shares_text,
 )
-from hubaudit.audit.plan_scenarios import Correction, FairnessScenario, PrivacyScenario, draw_trial
+from hubaudit.audit.plan.scenarios import Correction, FairnessScenario, PrivacyScenario, draw_trial
 from hubaudit.errors import InvalidPlan
 
 __all__ = [

@@ -1,5 +1,5 @@
 """One (S, Y) pair of the fairness signature: what was measured (:class:`PairSignature`) and its
-:class:`Verdict` with the :class:`Criterion` list behind it (set by :mod:`hubaudit.audit.fairness_verdict`)."""
+:class:`Verdict` with the :class:`Criterion` list behind it (set by :mod:`hubaudit.audit.fairness.verdict`)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Literal
 
 import numpy as np
 
-from hubaudit.audit.declared_rates import DeclaredRates
-from hubaudit.audit.fairness_correction import CorrectedSignature
-from hubaudit.audit.fairness_sources import SourceSignature
-from hubaudit.audit.label_mapping import LABEL_VALUES
-from hubaudit.audit.probe import ProbeComparison
+from hubaudit.audit.fairness.declared_rates import DeclaredRates
+from hubaudit.audit.fairness.correction import CorrectedSignature
+from hubaudit.audit.fairness.sources import SourceSignature
+from hubaudit.audit.fairness.label_mapping import LABEL_VALUES
+from hubaudit.audit.fairness.probe import ProbeComparison
 from hubaudit.stats import ShareEstimate
 from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap
 from hubaudit.stats.outcome import Outcome
 
 CriterionName = Literal["max_dp_gap", "reference_excess", "declared_excess", "under_represented"]
-"""The criteria of a verdict (:mod:`hubaudit.audit.fairness_verdict`)."""
+"""The criteria of a verdict (:mod:`hubaudit.audit.fairness.verdict`)."""
 
 
 def mover_difference(generated: ShareEstimate, baseline: ShareEstimate | float) -> ShareEstimate:

@@ -1,5 +1,5 @@
 """The entries of the report's ``properties`` section: estimates per condition, gold labels, and the
-sequential estimate (shape: docs/report-schema.md; the self-audit: :mod:`hubaudit.audit.self_audit`)."""
+sequential estimate (shape: docs/report-schema.md; the self-audit: :mod:`hubaudit.audit.properties.self_audit`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hubaudit.annotate import Annotator
-from hubaudit.audit.gold import GoldLabels
+from hubaudit.audit.properties.gold import GoldLabels
 from hubaudit.errors import ClassifierNoBetterThanChance
 from hubaudit.stats import (
     ShareEstimate,

@@ -2,7 +2,7 @@
 
 Per source: the S x Y table, P(Y=1 | S=s) per group, the demographic-parity gap with an interval,
 I(S;Y) and the independence test (exact when the table is sparse). The generated samples may
-lack a group (a finding of :mod:`hubaudit.audit.fairness`, whose rate and gap are then
+lack a group (a finding of :mod:`hubaudit.audit.fairness.signature`, whose rate and gap are then
 undefined); the reference data, the trusted baseline, may not.
 """
 

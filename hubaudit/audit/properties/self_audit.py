@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from hubaudit.audit.training_shares import TrainingShares, condition_column_hint
+from hubaudit.audit.properties.training_shares import TrainingShares, condition_column_hint
 from hubaudit.errors import ClassifierNoBetterThanChance
 from hubaudit.stats import ShareEstimate, corrected_shares, simultaneous_intervals
 from hubaudit.stats.corrected_gap import ConditionCounts, weighted_shares

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from hubaudit.audit.plan_scenarios import Correction
+from hubaudit.audit.plan.scenarios import Correction
 from hubaudit.errors import InvalidPlan
 
 DEFAULT_CALIBRATION_PER_CLASS = 1000

@@ -5,13 +5,13 @@ the S x Y table, P(Y=1 | S=s) per group, the demographic-parity gap (with an int
 and independence tests, for every (S, Y) pair asked for. S is always annotated; Y is the class or
 prompt a sample was drawn for (mapped to 0/1), or annotated too. With Y read off the conditions,
 P(S | Y) and the gap are also corrected for the S annotator's errors condition by condition
-(:mod:`hubaudit.audit.fairness_correction`: gold labels, per-class or overall calibration). The
-verdict (:mod:`hubaudit.audit.fairness_verdict`) judges the corrected gap when there is one, the
+(:mod:`hubaudit.audit.fairness.correction`: gold labels, per-class or overall calibration). The
+verdict (:mod:`hubaudit.audit.fairness.verdict`) judges the corrected gap when there is one, the
 annotated one otherwise: a finding when the gap exceeds ``max_dp_gap``, exceeds a trusted
 baseline's (the receiver's reference data, or the rates the model card declares) by more than
 ``max_gap_increase``, or when a group is absent or under-represented (below ``min_group_share``
 under every label value), with the error controlled over all criteria and pairs. With reference
-data, :mod:`hubaudit.audit.probe` adds what a classifier trained on the samples loses against one
+data, :mod:`hubaudit.audit.fairness.probe` adds what a classifier trained on the samples loses against one
 trained on the reference.
 """
 
@@ -23,14 +23,14 @@ from itertools import product
 
 import numpy as np
 
-from hubaudit.audit.declared_rates import DeclaredRates, declared_label_share, declared_positive_rates
-from hubaudit.audit.fairness_correction import ConditionCalibration, annotated_counts, correct_pair
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.fairness_pair import PairSignature
-from hubaudit.audit.fairness_sources import reference_signature, source_signature
-from hubaudit.audit.fairness_verdict import judge_pairs
-from hubaudit.audit.label_mapping import condition_labels
-from hubaudit.audit.probe import probe_downstream
+from hubaudit.audit.fairness.declared_rates import DeclaredRates, declared_label_share, declared_positive_rates
+from hubaudit.audit.fairness.correction import ConditionCalibration, annotated_counts, correct_pair
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.pair import PairSignature
+from hubaudit.audit.fairness.sources import reference_signature, source_signature
+from hubaudit.audit.fairness.verdict import judge_pairs
+from hubaudit.audit.fairness.label_mapping import condition_labels
+from hubaudit.audit.fairness.probe import probe_downstream
 from hubaudit.data import LabelledImages
 from hubaudit.errors import InvalidAttributeSpec, InvalidLabelMapping
 from hubaudit.sampling import Condition
@@ -128,11 +128,11 @@ def audit_fairness(
             (and ``options.probe``) the probe runs on it.
         card: the model card's ``hubaudit`` section (for declared rates).
         calibrations: (S name, Y name) -> per condition how the S annotator's errors are corrected
-            (:func:`hubaudit.audit.fairness_correction.condition_calibrations`); a pair without them,
+            (:func:`hubaudit.audit.fairness.correction.condition_calibrations`); a pair without them,
             or whose Y is annotated, is judged as annotated.
         seed: seeds the probe's split and bootstrap and the joint draws.
         looks: the sample counts a sequential stopping rule could have stopped at (1: a fixed n); every test is at
-            ``(1 - confidence) / looks`` (:func:`~hubaudit.audit.fairness_verdict.judge_pairs`).
+            ``(1 - confidence) / looks`` (:func:`~hubaudit.audit.fairness.verdict.judge_pairs`).
         explain: search what would settle an inconclusive pair and what would change a settled one.
 
     A group the model generates too rarely (below the floor under every label value) is a finding;

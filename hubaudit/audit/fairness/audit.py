@@ -5,7 +5,7 @@ and loads the reference data; :meth:`FairnessAudit.check_conditions` refuses a l
 does not fit the scanned classes or prompts before any sample is drawn; :meth:`FairnessAudit.run`
 reads the property audit's annotations (and, for the probe, the sample stores) and returns the
 :class:`~hubaudit.audit.fairness.FairnessSignature`, corrected for each S annotator's errors condition
-by condition (:func:`~hubaudit.audit.fairness_correction.condition_calibrations`): with the gold labels
+by condition (:func:`~hubaudit.audit.fairness.correction.condition_calibrations`): with the gold labels
 of the condition's store (``--gold``) where given, else the annotator's calibration records of that
 class or label, else its overall confusion matrix. :meth:`FairnessAudit.read_card` reads the model
 card's declared rates; the scan calls it before sampling when the model is already resolved.
@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hubaudit.annotate import Annotator
-from hubaudit.audit.declared_rates import read_card_section
-from hubaudit.audit.fairness import FairnessSignature, audit_fairness, check_sensitive_names
-from hubaudit.audit.fairness_correction import ConditionCalibration, condition_calibrations
-from hubaudit.audit.fairness_options import FairnessOptions
-from hubaudit.audit.fairness_sources import reference_signature
-from hubaudit.audit.label_mapping import condition_labels
-from hubaudit.audit.probe import PROBE_IMAGE_SIZE
+from hubaudit.audit.fairness.declared_rates import read_card_section
+from hubaudit.audit.fairness.signature import FairnessSignature, audit_fairness, check_sensitive_names
+from hubaudit.audit.fairness.correction import ConditionCalibration, condition_calibrations
+from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.sources import reference_signature
+from hubaudit.audit.fairness.label_mapping import condition_labels
+from hubaudit.audit.fairness.probe import PROBE_IMAGE_SIZE
 from hubaudit.data import LabelledImages, load_labelled_images
 from hubaudit.errors import InvalidData
 from hubaudit.hub import ResolvedModel
 from hubaudit.sampling import Condition
 
 if TYPE_CHECKING:
-    from hubaudit.audit.properties import PropertyAudit
+    from hubaudit.audit.properties.audit import PropertyAudit
     from hubaudit.audit.sampled import SampledModel
 
 
