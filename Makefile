@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_MODEL := hubaudit/demo_models/mnist-zeros30
 DEMO_ANNOTATOR := hubaudit/demo_models/mnist-zero-annotator
 
-.PHONY: demo test system-deps benchmarks clean
+.PHONY: demo test lint system-deps benchmarks clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hubaudit scan $(DEMO_MODEL) -n 200 --batch-size 50 --steps 40 --scheduler ddim \
 		--attribute is_zero=aux:$(DEMO_ANNOTATOR) --out out/demo
 
-test: $(STAMP) system-deps
+# ruff's settings are in pyproject.toml ([tool.ruff]); `$(BIN)/ruff format` and `$(BIN)/ruff check --fix` mend most of
+# what lint reports.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint system-deps
 	$(BIN)/pytest -q
 
 benchmarks: $(STAMP)

@@ -49,13 +49,27 @@ def family_row(family, *, n: int, workdir: Path) -> dict:
     import hubaudit
     from hubaudit.errors import HubAuditError
 
-    row = {"family": family.name, "pipeline": family.pipeline_class, "kind": family.kind,
-           "loads": False, "samples": False, "batch_invariant": False, "seconds_per_sample": None, "sampler": ""}
+    row = {
+        "family": family.name,
+        "pipeline": family.pipeline_class,
+        "kind": family.kind,
+        "loads": False,
+        "samples": False,
+        "batch_invariant": False,
+        "seconds_per_sample": None,
+        "sampler": "",
+    }
     folder = family.save(workdir / family.name / "model")
     try:
         reports = [
-            hubaudit.scan(str(folder), n=n, batch_size=batch_size, progress=False, out_dir=workdir / family.name / str(batch_size),
-                          **family.scan).to_dict()
+            hubaudit.scan(
+                str(folder),
+                n=n,
+                batch_size=batch_size,
+                progress=False,
+                out_dir=workdir / family.name / str(batch_size),
+                **family.scan,
+            ).to_dict()
             for batch_size in (1, n)
         ]
     except HubAuditError as err:
@@ -76,8 +90,16 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         seconds = f"{row['seconds_per_sample']:.3f}" if row["seconds_per_sample"] is not None else "-"
-        cells = [row["family"], f"`{row['pipeline']}`", row["kind"], _mark(row["loads"]), _mark(row["samples"]),
-                 _mark(row["batch_invariant"]), seconds, row.get("error") or row["sampler"]]
+        cells = [
+            row["family"],
+            f"`{row['pipeline']}`",
+            row["kind"],
+            _mark(row["loads"]),
+            _mark(row["samples"]),
+            _mark(row["batch_invariant"]),
+            seconds,
+            row.get("error") or row["sampler"],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -102,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     targets = {
         "every family loads": all(row["loads"] for row in rows),
         "every family samples": all(row["samples"] for row in rows),
-        "every family is batch-invariant (batch 1 vs batch n, within 1/255)": all(row["batch_invariant"] for row in rows),
+        "every family is batch-invariant (batch 1 vs batch n, within 1/255)": all(
+            row["batch_invariant"] for row in rows
+        ),
     }
     for target, met in targets.items():
         print(f"{'PASS' if met else 'FAIL'}  {target}")

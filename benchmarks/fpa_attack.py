@@ -114,6 +114,7 @@ def real_training_records() -> LabelledImages:
 
 def downstream_metrics(training: LabelledImages, test: LabelledImages) -> dict:
     """Fit logistic regression on the ``training`` ink -> ``label``; accuracy and DP gap on ``test``."""
+
     def features(data: LabelledImages) -> np.ndarray:
         return ink(data.images).reshape(len(data), -1)
 
@@ -130,23 +131,29 @@ def downstream_metrics(training: LabelledImages, test: LabelledImages) -> dict:
 def evaluate_zoo(root: Path, *, n: int, steps: int, work_dir: Path) -> list[dict]:
     """One row per zoo model (plus ``real``: 2,000 real training records) with training and downstream statistics."""
     test = test_set()
-    rows = [{"model": "real-2000", "method": "real", "alpha": 0.0, **downstream_metrics(real_training_records(), test)}]
+    rows = [
+        {"model": "real-2000", "method": "real", "alpha": 0.0, **downstream_metrics(real_training_records(), test)}
+    ]
     for folder, card in zoo_models(root):
         started = time.perf_counter()
         samples = sample_per_class(folder, n=n, steps=steps, work_dir=work_dir / folder.name)
         statistics = card["training_statistics"]
         training_rates = statistics["positive_rate_by_sensitive"]
         sample_green = green(samples.images)
-        rows.append({
-            "model": folder.name,
-            "method": _method(card),
-            "alpha": _alpha(card),
-            "train_mi_sensitive_label_nats": statistics["mi_sensitive_label_nats"],
-            "train_gap": abs(training_rates["1"] - training_rates["0"]),
-            "sample_green_share_by_class": {str(label): float(sample_green[samples.column("label") == label].mean()) for label in (0, 1)},
-            **downstream_metrics(samples, test),
-            "seconds": round(time.perf_counter() - started, 1),
-        })
+        rows.append(
+            {
+                "model": folder.name,
+                "method": _method(card),
+                "alpha": _alpha(card),
+                "train_mi_sensitive_label_nats": statistics["mi_sensitive_label_nats"],
+                "train_gap": abs(training_rates["1"] - training_rates["0"]),
+                "sample_green_share_by_class": {
+                    str(label): float(sample_green[samples.column("label") == label].mean()) for label in (0, 1)
+                },
+                **downstream_metrics(samples, test),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         print(f"{folder.name}: done in {rows[-1]['seconds']} s", flush=True)
     clean = next(row for row in rows if row["method"] == "clean")
     for row in rows:
@@ -156,14 +163,21 @@ def evaluate_zoo(root: Path, *, n: int, steps: int, work_dir: Path) -> list[dict
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"\n{'model':<13}{'alpha':>6}{'train I(S;Y)':>13}{'train gap':>10}{'green|y=0':>10}{'green|y=1':>10}"
-          f"{'accuracy':>10}{'acc drop':>9}{'DP gap':>8}{'gap rise':>9}")
+    print(
+        f"\n{'model':<13}{'alpha':>6}{'train I(S;Y)':>13}{'train gap':>10}{'green|y=0':>10}{'green|y=1':>10}"
+        f"{'accuracy':>10}{'acc drop':>9}{'DP gap':>8}{'gap rise':>9}"
+    )
     for row in rows:
-        train = (f"{row['train_mi_sensitive_label_nats']:>13.4f}{row['train_gap']:>10.3f}"
-                 f"{row['sample_green_share_by_class']['0']:>10.3f}{row['sample_green_share_by_class']['1']:>10.3f}"
-                 if "train_gap" in row else " " * 43)
-        print(f"{row['model']:<13}{row['alpha']:>6.2f}{train}{row['accuracy']:>10.3f}{row['accuracy_drop']:>+9.3f}"
-              f"{row['dp_gap']:>8.3f}{row['gap_rise']:>+9.3f}")
+        train = (
+            f"{row['train_mi_sensitive_label_nats']:>13.4f}{row['train_gap']:>10.3f}"
+            f"{row['sample_green_share_by_class']['0']:>10.3f}{row['sample_green_share_by_class']['1']:>10.3f}"
+            if "train_gap" in row
+            else " " * 43
+        )
+        print(
+            f"{row['model']:<13}{row['alpha']:>6.2f}{train}{row['accuracy']:>10.3f}{row['accuracy_drop']:>+9.3f}"
+            f"{row['dp_gap']:>8.3f}{row['gap_rise']:>+9.3f}"
+        )
 
 
 def target_checks(rows: list[dict]) -> list[dict]:
@@ -171,25 +185,44 @@ def target_checks(rows: list[dict]) -> list[dict]:
     per method), greedy at alpha = 0.3 raises it by >= 0.15 over the clean model with an accuracy drop <= 5 points,
     and greedy buys more gap per point of accuracy lost than label flipping at every alpha both were run at."""
     checks = []
-    by_method = {method: sorted((row for row in rows if row["method"] == method), key=lambda row: row["alpha"]) for method in ("greedy", "flip")}
+    by_method = {
+        method: sorted((row for row in rows if row["method"] == method), key=lambda row: row["alpha"])
+        for method in ("greedy", "flip")
+    }
     for method, method_rows in by_method.items():
         if len(method_rows) > 2:
             gaps, alphas = [row["dp_gap"] for row in method_rows], [row["alpha"] for row in method_rows]
             rho = spearmanr(alphas, gaps).statistic
-            checks.append(_check(f"{method}: the DP gap rises with alpha (Spearman rho > 0)",
-                                 f"rho {rho:+.2f}; " + ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(alphas, gaps)), rho > 0))
+            checks.append(
+                _check(
+                    f"{method}: the DP gap rises with alpha (Spearman rho > 0)",
+                    f"rho {rho:+.2f}; " + ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(alphas, gaps)),
+                    rho > 0,
+                )
+            )
     at_target = next((row for row in by_method["greedy"] if abs(row["alpha"] - TARGET_ALPHA) < 1e-9), None)
     if at_target:
-        checks.append(_check(
-            f"greedy alpha={TARGET_ALPHA}: DP gap rise >= {TARGET_GAP_RISE} over the clean model, accuracy drop <= {TARGET_ACCURACY_DROP}",
-            f"gap rise {at_target['gap_rise']:+.3f}, accuracy drop {at_target['accuracy_drop']:+.3f}",
-            at_target["gap_rise"] >= TARGET_GAP_RISE and at_target["accuracy_drop"] <= TARGET_ACCURACY_DROP))
+        checks.append(
+            _check(
+                f"greedy alpha={TARGET_ALPHA}: DP gap rise >= {TARGET_GAP_RISE} over the clean model, accuracy drop <= {TARGET_ACCURACY_DROP}",
+                f"gap rise {at_target['gap_rise']:+.3f}, accuracy drop {at_target['accuracy_drop']:+.3f}",
+                at_target["gap_rise"] >= TARGET_GAP_RISE and at_target["accuracy_drop"] <= TARGET_ACCURACY_DROP,
+            )
+        )
     greedy = {row["alpha"]: row for row in by_method["greedy"]}
-    pairs = [(flip["alpha"], _efficiency(greedy[flip["alpha"]]), _efficiency(flip)) for flip in by_method["flip"] if flip["alpha"] in greedy]
+    pairs = [
+        (flip["alpha"], _efficiency(greedy[flip["alpha"]]), _efficiency(flip))
+        for flip in by_method["flip"]
+        if flip["alpha"] in greedy
+    ]
     if pairs:
-        checks.append(_check("greedy buys more DP gap per accuracy point lost than label flipping (loss floored at 1 point)",
-                             ", ".join(f"{alpha:g}: greedy {g:+.2f} vs flip {f:+.2f}" for alpha, g, f in pairs),
-                             all(g > f for _, g, f in pairs)))
+        checks.append(
+            _check(
+                "greedy buys more DP gap per accuracy point lost than label flipping (loss floored at 1 point)",
+                ", ".join(f"{alpha:g}: greedy {g:+.2f} vs flip {f:+.2f}" for alpha, g, f in pairs),
+                all(g > f for _, g, f in pairs),
+            )
+        )
     return checks
 
 
@@ -211,8 +244,12 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fpa-benchmark-") as work_dir:
         rows = evaluate_zoo(args.zoo, n=args.n, steps=args.steps, work_dir=Path(work_dir))
-    settings = {"n_per_class": args.n, "ddpm_steps": args.steps, "classifier": f"logistic regression on the pixels less their per-channel percentile {BACKGROUND_PERCENTILE}, C=0.05",
-                "test_set": f"colored_shirts(split='test', n=None, seed={TEST_SEED}) at {IMAGE_SIZE}x{IMAGE_SIZE}"}
+    settings = {
+        "n_per_class": args.n,
+        "ddpm_steps": args.steps,
+        "classifier": f"logistic regression on the pixels less their per-channel percentile {BACKGROUND_PERCENTILE}, C=0.05",
+        "test_set": f"colored_shirts(split='test', n=None, seed={TEST_SEED}) at {IMAGE_SIZE}x{IMAGE_SIZE}",
+    }
     print(f"\nsettings: {json.dumps(settings)}")
     print_table(rows)
     checks = target_checks(rows)

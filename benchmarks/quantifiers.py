@@ -8,7 +8,7 @@ size ``c`` (per class) and true share ``p``:
 - a training set of ``c`` per class, on which the annotator is fitted;
 - a labelled calibration split of ``c`` per class;
 - a test sample of ``n`` (default 2000), labels ``Bernoulli(p)``: the share to cover is ``p``, the
-  population's (as ``hubaudit.stats.simulate_coverage`` checks it).
+  population's (as ``simulate_coverage`` of ``tests/coverage_simulation.py`` checks it).
 
 Every method gets the same fitted annotator and the same calibration split, so they differ only in
 how they build the interval:
@@ -51,9 +51,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -135,7 +135,9 @@ def simulate_row(calibration_size: int, share: float, *, n: int, trials: int, ba
         trial_seed = int(rng.integers(2**31))
         positives = int(classifier.predict(test).sum())
         confusion = confusion_matrix(calibration[1], classifier.predict(calibration[0]), labels=[0, 1])
-        ours = corrected_binary_share(positives, n, confusion=confusion, confidence=CONFIDENCE, random_state=trial_seed)
+        ours = corrected_binary_share(
+            positives, n, confusion=confusion, confidence=CONFIDENCE, random_state=trial_seed
+        )
         intervals: dict[str, Interval] = {"hubaudit": (ours.low, ours.high)}
         acc_share = float(rogan_gladen_acc(classifier).fit(*calibration).quantify(test)[1])
         point_gap = max(point_gap, abs(ours.value - acc_share))
@@ -181,16 +183,21 @@ def evaluate(rows: list[dict]) -> dict[str, bool]:
 
 def print_table(figures: dict) -> None:
     settings = figures["settings"]
-    print(f"95% intervals of a corrected share: classes N(0,1) / N({CLASS_SEPARATION:g},1), logistic-regression annotator, "
-          f"n={settings['n']}, {settings['trials']} trials per row (BayesianCC: {settings['bayesian_trials']}); "
-          f"c = calibration samples per class; cover / mean half-width")
+    print(
+        f"95% intervals of a corrected share: classes N(0,1) / N({CLASS_SEPARATION:g},1), logistic-regression annotator, "
+        f"n={settings['n']}, {settings['trials']} trials per row (BayesianCC: {settings['bayesian_trials']}); "
+        f"c = calibration samples per class; cover / mean half-width"
+    )
     print(f"{'c':>4} {'share':>5} | " + " | ".join(f"{label:>27}" for label in METHODS.values()))
     for row in figures["rows"]:
         cells = []
         for name in METHODS:
             result = row["methods"][name]
-            cells.append(f"{'n/a':>27}" if not result["trials"] else
-                         f"{result['coverage']:>13.3f} / {result['mean_half_width']:.4f}".rjust(27))
+            cells.append(
+                f"{'n/a':>27}"
+                if not result["trials"]
+                else f"{result['coverage']:>13.3f} / {result['mean_half_width']:.4f}".rjust(27)
+            )
         print(f"{row['calibration_per_class']:>4} {row['share']:>5.2f} | " + " | ".join(cells))
     for name, reason in figures["unavailable"].items():
         print(f"n/a {METHODS[name]}: {reason}")
@@ -201,8 +208,12 @@ def print_table(figures: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=200, help="simulated audits per row (default 200)")
-    parser.add_argument("--bayesian-trials", type=int, default=0,
-                        help="of those, how many also run BayesianCC (default 0: skipped; seconds each)")
+    parser.add_argument(
+        "--bayesian-trials",
+        type=int,
+        default=0,
+        help="of those, how many also run BayesianCC (default 0: skipped; seconds each)",
+    )
     parser.add_argument("--n", type=int, default=2000, help="test samples per trial (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="rows simulated in parallel processes (default 2)")
@@ -221,8 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         for share in TRUE_SHARES
     )
     figures = {
-        "settings": {"trials": args.trials, "bayesian_trials": bayesian_trials, "n": args.n, "seed": args.seed,
-                     "jobs": args.jobs, "confidence": CONFIDENCE, "class_separation": CLASS_SEPARATION},
+        "settings": {
+            "trials": args.trials,
+            "bayesian_trials": bayesian_trials,
+            "n": args.n,
+            "seed": args.seed,
+            "jobs": args.jobs,
+            "confidence": CONFIDENCE,
+            "class_separation": CLASS_SEPARATION,
+        },
         "versions": {package: version(package) for package in ("hubaudit", "quapy", "scikit-learn", "numpy")},
         "rows": rows,
         "unavailable": {name: reason for row in rows for name, reason in row["unavailable"].items()},
@@ -231,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     targets = evaluate(rows)
     for target, met in targets.items():
         print(f"{'PASS' if met else 'FAIL'}  {target}")
-    figures |= {"targets": targets, "passed": all(targets.values()), "seconds": round(time.perf_counter() - started, 1)}
+    figures |= {
+        "targets": targets,
+        "passed": all(targets.values()),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     print(f"{figures['seconds']} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

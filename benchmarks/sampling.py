@@ -107,7 +107,11 @@ class ModelSpec:
     def scan_arguments(self, settings: Settings) -> dict:
         """Arguments of ``hubaudit.scan`` for the same samples."""
         prompts = {"prompts": [self.prompt]} if self.prompt else {}
-        return prompts | {"n": settings.n, "batch_size": settings.batch_size, "steps": settings.steps} | self._shared(settings)
+        return (
+            prompts
+            | {"n": settings.n, "batch_size": settings.batch_size, "steps": settings.steps}
+            | self._shared(settings)
+        )
 
 
 # --- the models ---------------------------------------------------------------------------
@@ -145,9 +149,19 @@ def save_sd15(folder: Path, dtype: torch.dtype) -> Path:
 
     torch.manual_seed(0)
     tokenizer = save_tiny_clip_tokenizer(folder / "tokenizer-source")
-    text_config = tiny_clip_text_config(len(tokenizer))  # its token ids; the width and depth of CLIP ViT-L/14's text tower:
-    text_config.update(dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                            projection_dim=768, hidden_act="quick_gelu"))
+    text_config = tiny_clip_text_config(
+        len(tokenizer)
+    )  # its token ids; the width and depth of CLIP ViT-L/14's text tower:
+    text_config.update(
+        dict(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            projection_dim=768,
+            hidden_act="quick_gelu",
+        )
+    )
     unet = UNet2DConditionModel(
         sample_size=64,
         in_channels=4,
@@ -169,25 +183,48 @@ def save_sd15(folder: Path, dtype: torch.dtype) -> Path:
         up_block_types=("UpDecoderBlock2D",) * 4,
         sample_size=512,
     )
-    scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              skip_prk_steps=True, steps_offset=1, set_alpha_to_one=False)
+    scheduler = PNDMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        skip_prk_steps=True,
+        steps_offset=1,
+        set_alpha_to_one=False,
+    )
     pipeline = StableDiffusionPipeline(
-        vae=vae, text_encoder=CLIPTextModel(text_config), tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        vae=vae,
+        text_encoder=CLIPTextModel(text_config),
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     return _save(pipeline, folder / "pipeline", dtype)
 
 
 MODELS = {
-    "tiny": ModelSpec("tiny", lambda folder, dtype: DEMO_MODEL,
-                      cpu=Settings(n=256, batch_size=64, steps=20, repeats=3),
-                      gpu=Settings(n=2048, batch_size=256, steps=40, repeats=3)),
-    "ddpm256": ModelSpec("ddpm256", save_ddpm256,
-                         cpu=Settings(n=2, batch_size=2, steps=2, repeats=2),
-                         gpu=Settings(n=64, batch_size=32, steps=50, repeats=2)),
-    "sd15": ModelSpec("sd15", save_sd15, prompt="a photograph of a face", guidance_scale=7.5,
-                      cpu=Settings(n=1, batch_size=1, steps=2, repeats=2, size=256),
-                      gpu=Settings(n=16, batch_size=8, steps=25, repeats=2)),
+    "tiny": ModelSpec(
+        "tiny",
+        lambda folder, dtype: DEMO_MODEL,
+        cpu=Settings(n=256, batch_size=64, steps=20, repeats=3),
+        gpu=Settings(n=2048, batch_size=256, steps=40, repeats=3),
+    ),
+    "ddpm256": ModelSpec(
+        "ddpm256",
+        save_ddpm256,
+        cpu=Settings(n=2, batch_size=2, steps=2, repeats=2),
+        gpu=Settings(n=64, batch_size=32, steps=50, repeats=2),
+    ),
+    "sd15": ModelSpec(
+        "sd15",
+        save_sd15,
+        prompt="a photograph of a face",
+        guidance_scale=7.5,
+        cpu=Settings(n=1, batch_size=1, steps=2, repeats=2, size=256),
+        gpu=Settings(n=16, batch_size=8, steps=25, repeats=2),
+    ),
 }
 
 
@@ -255,8 +292,9 @@ class StepClock:
         self._handle.remove()
 
 
-def plain_run(folder: Path, spec: ModelSpec, settings: Settings, device: torch.device, dtype: torch.dtype,
-              *, warm_up: bool) -> tuple[Side, StepClock]:
+def plain_run(
+    folder: Path, spec: ModelSpec, settings: Settings, device: torch.device, dtype: torch.dtype, *, warm_up: bool
+) -> tuple[Side, StepClock]:
     """Samples/s of the plain pipeline called n/B times (``warm_up``: one untimed 2-step call first)."""
     from diffusers import DiffusionPipeline
 
@@ -286,13 +324,17 @@ def hubaudit_run(folder: Path, spec: ModelSpec, settings: Settings, device: torc
 
     _fresh_memory(device)
     with tempfile.TemporaryDirectory() as out:
-        result = hubaudit.scan(str(folder), **spec.scan_arguments(settings), device=str(device), dtype=dtype,
-                               progress=False, out_dir=out)
+        result = hubaudit.scan(
+            str(folder), **spec.scan_arguments(settings), device=str(device), dtype=dtype, progress=False, out_dir=out
+        )
     batch_sizes = {samples.final_batch_size for samples in result.sampled.samples}
     if batch_sizes != {settings.batch_size}:
         raise RuntimeError(f"hubaudit halved the batch to {min(batch_sizes)} (out of memory): not like with like")
-    return Side(settings.n / result.sampled.timings["sample_seconds"], result.sampled.sampler.describe()["scheduler_class"],
-                _peak_gpu_mib(device))
+    return Side(
+        settings.n / result.sampled.timings["sample_seconds"],
+        result.sampled.sampler.describe()["scheduler_class"],
+        _peak_gpu_mib(device),
+    )
 
 
 def noise_seconds(shape: tuple[int, ...], device: torch.device, dtype: torch.dtype, *, repeats: int = 5) -> float:
@@ -333,13 +375,17 @@ def benchmark_model(spec: ModelSpec, settings: Settings, device: torch.device, d
         "scheduler": schedulers.pop(),
         "plain_samples_per_second": [side.samples_per_second for side in plain],
         "hubaudit_samples_per_second": [side.samples_per_second for side in ours],
-        "throughput_ratio": max(side.samples_per_second for side in ours) / max(side.samples_per_second for side in plain),
+        "throughput_ratio": max(side.samples_per_second for side in ours)
+        / max(side.samples_per_second for side in plain),
         "step_seconds": step,
         "noise_seconds": noise,
         "noise_share": noise / step,
     }
     if device.type == "cuda":
-        figures["peak_gpu_mib"] = {"plain": max(s.peak_gpu_mib for s in plain), "hubaudit": max(s.peak_gpu_mib for s in ours)}
+        figures["peak_gpu_mib"] = {
+            "plain": max(s.peak_gpu_mib for s in plain),
+            "hubaudit": max(s.peak_gpu_mib for s in ours),
+        }
     return figures
 
 
@@ -377,18 +423,24 @@ def _print_model(name: str, figures: dict) -> None:
         return
     s = figures["settings"]
     size = f", {s['size']}x{s['size']} px" if s["size"] else ""
-    print(f"model {name}  ({figures['scheduler']}; {s['n']} samples, batch {s['batch_size']}, {s['steps']} steps{size},"
-          f" best of {s['repeats']})")
+    print(
+        f"model {name}  ({figures['scheduler']}; {s['n']} samples, batch {s['batch_size']}, {s['steps']} steps{size},"
+        f" best of {s['repeats']})"
+    )
     peak = figures.get("peak_gpu_mib", {})
-    for label, key, side in (("plain diffusers pipeline loop", "plain_samples_per_second", "plain"),
-                             ("hubaudit scan", "hubaudit_samples_per_second", "hubaudit")):
+    for label, key, side in (
+        ("plain diffusers pipeline loop", "plain_samples_per_second", "plain"),
+        ("hubaudit scan", "hubaudit_samples_per_second", "hubaudit"),
+    ):
         runs = figures[key]
         memory = f"   peak GPU {peak[side]:.0f} MiB" if side in peak else ""
         print(f"  {label:<30} {max(runs):9.3f} samples/s   runs: {', '.join(f'{r:.3f}' for r in runs)}{memory}")
     print(f"  ratio hubaudit / plain         {figures['throughput_ratio']:9.3f}   (target >= {THROUGHPUT_TARGET})")
-    print(f"  one denoising step             {figures['step_seconds'] * 1000:9.2f} ms; a batch's per-sample CPU noise"
-          f" {figures['noise_seconds'] * 1000:.2f} ms = {figures['noise_share']:.2%} of a step"
-          f" (target <= {NOISE_SHARE_TARGET:.0%})")
+    print(
+        f"  one denoising step             {figures['step_seconds'] * 1000:9.2f} ms; a batch's per-sample CPU noise"
+        f" {figures['noise_seconds'] * 1000:.2f} ms = {figures['noise_share']:.2%} of a step"
+        f" (target <= {NOISE_SHARE_TARGET:.0%})"
+    )
 
 
 def evaluate(models: dict[str, dict], memory: dict) -> tuple[dict[str, bool], list[str]]:
@@ -399,8 +451,12 @@ def evaluate(models: dict[str, dict], memory: dict) -> tuple[dict[str, bool], li
             targets[f"{name}: runs on both sides ({figures['error']})"] = False
             continue
         ratio, share = figures["throughput_ratio"], figures["noise_share"]
-        targets[f"{name}: throughput ratio hubaudit / plain {ratio:.3f} >= {THROUGHPUT_TARGET}"] = ratio >= THROUGHPUT_TARGET
-        targets[f"{name}: CPU noise {share:.2%} of a denoising step <= {NOISE_SHARE_TARGET:.0%}"] = share <= NOISE_SHARE_TARGET
+        targets[f"{name}: throughput ratio hubaudit / plain {ratio:.3f} >= {THROUGHPUT_TARGET}"] = (
+            ratio >= THROUGHPUT_TARGET
+        )
+        targets[f"{name}: CPU noise {share:.2%} of a denoising step <= {NOISE_SHARE_TARGET:.0%}"] = (
+            share <= NOISE_SHARE_TARGET
+        )
         if share > NOISE_SHARE_TARGET:
             when = "again at every step" if figures["scheduler"] == "DDPMScheduler" else "once per batch"
             findings.append(
@@ -419,16 +475,32 @@ def evaluate(models: dict[str, dict], memory: dict) -> tuple[dict[str, bool], li
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)} (default: all)")
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)} (default: all)"
+    )
     parser.add_argument("--device", help="cuda, mps or cpu (default: what hubaudit picks)")
-    parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPUs, float32 on CPU")
-    parser.add_argument("--n", type=int, help="samples per throughput run, a multiple of the batch size (default: per model)")
+    parser.add_argument(
+        "--dtype", choices=["float32", "float16", "bfloat16"], help="default: float16 on GPUs, float32 on CPU"
+    )
+    parser.add_argument(
+        "--n", type=int, help="samples per throughput run, a multiple of the batch size (default: per model)"
+    )
     parser.add_argument("--batch-size", type=int, help="default: per model")
     parser.add_argument("--steps", type=int, help="denoising steps, at least 2 (default: per model)")
-    parser.add_argument("--repeats", type=int, help="alternating runs of each side; the best is kept (default: per model)")
-    parser.add_argument("--rss-n", type=int, nargs=2, default=(256, 4096), metavar=("SMALL", "LARGE"),
-                        help="samples of the two memory runs (tiny model; 0 0 skips them)")
-    parser.add_argument("--rss-steps", type=int, default=2, help="steps in the memory runs (memory does not depend on it)")
+    parser.add_argument(
+        "--repeats", type=int, help="alternating runs of each side; the best is kept (default: per model)"
+    )
+    parser.add_argument(
+        "--rss-n",
+        type=int,
+        nargs=2,
+        default=(256, 4096),
+        metavar=("SMALL", "LARGE"),
+        help="samples of the two memory runs (tiny model; 0 0 skips them)",
+    )
+    parser.add_argument(
+        "--rss-steps", type=int, default=2, help="steps in the memory runs (memory does not depend on it)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -443,9 +515,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown model {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     device = pick_device(args.device)
     dtype = pick_dtype(args.dtype, device)
-    overrides = {key: value for key, value in
-                 {"n": args.n, "batch_size": args.batch_size, "steps": args.steps, "repeats": args.repeats}.items()
-                 if value is not None}
+    overrides = {
+        key: value
+        for key, value in {
+            "n": args.n,
+            "batch_size": args.batch_size,
+            "steps": args.steps,
+            "repeats": args.repeats,
+        }.items()
+        if value is not None
+    }
 
     def settings_of(name: str) -> Settings:
         return replace(MODELS[name].cpu if device.type == "cpu" else MODELS[name].gpu, **overrides)
@@ -453,14 +532,22 @@ def main(argv: list[str] | None = None) -> int:
     settings = {name: settings_of(name) for name in names}
     for name, s in settings.items():
         if s.n < s.batch_size or s.n % s.batch_size or s.steps < 2 or s.repeats < 1:
-            parser.error(f"{name}: n ({s.n}) must be a multiple of the batch size ({s.batch_size}), steps ({s.steps}) at least 2,"
-                         f" repeats ({s.repeats}) at least 1")
+            parser.error(
+                f"{name}: n ({s.n}) must be a multiple of the batch size ({s.batch_size}), steps ({s.steps}) at least 2,"
+                f" repeats ({s.repeats}) at least 1"
+            )
     diffusers.utils.logging.disable_progress_bar()
     diffusers.utils.logging.set_verbosity_error()
 
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    header = {"device": str(device), "gpu": gpu, "dtype": dtype, "torch": torch.__version__, "diffusers": diffusers.__version__,
-              "torch_threads": torch.get_num_threads()}
+    header = {
+        "device": str(device),
+        "gpu": gpu,
+        "dtype": dtype,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
     print("  ".join(f"{key}: {value}" for key, value in header.items() if value is not None), flush=True)
 
     # Imports, the store's writers and the device's context, once, before anything is timed.
@@ -481,9 +568,14 @@ def main(argv: list[str] | None = None) -> int:
         batch_size = settings_of("tiny").batch_size
         memory = {"n": [small, large], "steps": args.rss_steps, "batch_size": batch_size}
         try:
-            rss = {n: scan_peak_rss_mib(n=n, batch_size=batch_size, steps=args.rss_steps, device=device, dtype=dtype)
-                   for n in (small, large)}
-            memory |= {"peak_rss_mib": {str(n): value for n, value in rss.items()}, "rss_ratio": rss[large] / rss[small]}
+            rss = {
+                n: scan_peak_rss_mib(n=n, batch_size=batch_size, steps=args.rss_steps, device=device, dtype=dtype)
+                for n in (small, large)
+            }
+            memory |= {
+                "peak_rss_mib": {str(n): value for n, value in rss.items()},
+                "rss_ratio": rss[large] / rss[small],
+            }
             print(f"peak RSS of a whole scan of the tiny model (batch {batch_size}, {args.rss_steps} steps)")
             for n in (small, large):
                 print(f"  n={n:<6}                       {rss[n]:9.1f} MiB")
@@ -499,8 +591,14 @@ def main(argv: list[str] | None = None) -> int:
         print(finding)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        figures = {**header, "hubaudit": version("hubaudit"), "models": models, "memory": memory,
-                   "targets": targets, "passed": all(targets.values())}
+        figures = {
+            **header,
+            "hubaudit": version("hubaudit"),
+            "models": models,
+            "memory": memory,
+            "targets": targets,
+            "passed": all(targets.values()),
+        }
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if all(targets.values()) else 1
 

@@ -6,41 +6,35 @@ Example, in a pytest file run before publishing a model:
     >>> def test_model_passes_the_audit():  # doctest: +SKIP
     ...     assert_no_findings("hubaudit-out/report.json")
 
-Nothing here samples: it reads what ``hubaudit scan`` (or :func:`hubaudit.scan`) wrote.
+Nothing here samples: it reads what ``hubaudit scan`` (or :func:`hubaudit.scan`) wrote
+(:func:`hubaudit.api.read_report` reads it as a :class:`~hubaudit.report.scan_report.ScanReport`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from hubaudit.report.content import CHECK_KINDS, UNSETTLED, checks, model_title
-from hubaudit.report.json_report import read_json_report
+from hubaudit.report.scan_report import ScanReport
 
 
 class _HasReportDict(Protocol):
     def to_dict(self) -> dict: ...
 
 
-def load_report(path: Path | str) -> dict:
-    """The report dict in ``path`` (a ``report.json``, or the scan's output folder holding one).
-
-    Raises:
-        hubaudit.errors.InvalidReport: no report there, not JSON, or an unknown schema version.
-    """
-    path = Path(path)
-    return read_json_report(path / "report.json" if path.is_dir() else path)
-
-
 def assert_no_findings(
-    report_or_path: dict | _HasReportDict | Path | str, *, kinds: Iterable[str] = CHECK_KINDS, allow_unsettled: bool = False,
-) -> dict:
+    report_or_path: ScanReport | Mapping | _HasReportDict | Path | str,
+    *,
+    kinds: Iterable[str] = CHECK_KINDS,
+    allow_unsettled: bool = False,
+) -> ScanReport:
     """Raise ``AssertionError`` unless every check of the given kinds settled on no finding; returns the report.
 
     Args:
-        report_or_path: a report dict, a scan result (anything with ``to_dict()``), or the
-            path of a ``report.json`` or of the folder holding it.
+        report_or_path: a :class:`ScanReport` (what :func:`hubaudit.scan` returns), a report dict, anything with
+            ``to_dict()``, or the path of a ``report.json`` or of the folder holding it.
         kinds: check kinds that fail the check: ``"privacy"``, ``"fairness"`` or both.
         allow_unsettled: pass checks that are inconclusive or not tested (only findings fail).
 
@@ -55,19 +49,32 @@ def assert_no_findings(
     unknown = sorted(set(kinds) - set(CHECK_KINDS))
     if unknown:
         raise ValueError(f"unknown finding kind(s) {', '.join(unknown)}; choose from {', '.join(CHECK_KINDS)}")
-    if isinstance(report_or_path, dict):
-        report = report_or_path
-    elif hasattr(report_or_path, "to_dict"):
-        report = report_or_path.to_dict()
-    else:
-        report = load_report(report_or_path)
-    findings = [finding for finding in report.get("findings", []) if finding.get("kind") in kinds]
+    report = _scan_report(report_or_path)
+    as_dict = report.to_dict()
+    findings = [finding for finding in report.findings if finding.kind in kinds]
     if findings:
-        listing = "\n".join(f"  - [{finding['kind']}] {finding.get('message', '')}" for finding in findings)
+        listing = "\n".join(f"  - [{finding.kind}] {finding.message}" for finding in findings)
         plural = "s" if len(findings) != 1 else ""
-        raise AssertionError(f"hubaudit found {len(findings)} {'/'.join(kinds)} finding{plural} in {model_title(report)}:\n{listing}")
-    unsettled = [check for check in checks(report) if check.kind in kinds and check.outcome in UNSETTLED]
+        raise AssertionError(
+            f"hubaudit found {len(findings)} {'/'.join(kinds)} finding{plural} in {model_title(as_dict)}:\n{listing}"
+        )
+    unsettled = [check for check in checks(as_dict) if check.kind in kinds and check.outcome in UNSETTLED]
     if unsettled and not allow_unsettled:
-        listing = "\n".join(f"  - [{check.kind}] {check.name}: {check.reason} (next: {check.next_step})" for check in unsettled)
-        raise AssertionError(f"hubaudit could not show {'/'.join(kinds)} checks of {model_title(report)} free of findings:\n{listing}")
+        listing = "\n".join(
+            f"  - [{check.kind}] {check.name}: {check.reason} (next: {check.next_step})" for check in unsettled
+        )
+        raise AssertionError(
+            f"hubaudit could not show {'/'.join(kinds)} checks of {model_title(as_dict)} free of findings:\n{listing}"
+        )
     return report
+
+
+def _scan_report(report_or_path: ScanReport | Mapping | _HasReportDict | Path | str) -> ScanReport:
+    """The :class:`ScanReport` that ``report_or_path`` is, holds, or names."""
+    if isinstance(report_or_path, ScanReport):
+        return report_or_path
+    if isinstance(report_or_path, Mapping):
+        return ScanReport.from_dict(report_or_path)
+    if hasattr(report_or_path, "to_dict"):
+        return ScanReport.from_dict(report_or_path.to_dict())
+    return ScanReport.from_json(Path(report_or_path))

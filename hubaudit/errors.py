@@ -1,11 +1,33 @@
-"""Every failure hubaudit reports, one class each.
+"""Every failure hubaudit reports, one class each, grouped like huggingface_hub's errors.
 
 Each class has a one-line docstring and carries the fields a caller needs. The CLI maps
 any :class:`HubAuditError` to its one-line message and its ``exit_code`` (2: bad input or an
 environment the tool cannot work in). Nothing else in the package prints errors.
+
+A caller catches a whole layer by its group, or a failure by its class; built-in bases let
+code that knows nothing of hubaudit catch what it expects::
+
+    HubAuditError
+    ├── HubError            resolving a reference: RepoNotFound (a FileNotFoundError; GatedRepo is one),
+    │                       RevisionNotFound, OfflineNotCached, InvalidModelReference (ModelFolderNotFound), ...
+    ├── LoadingError        loading what it names: NotADiffusersRepo, ComponentFolderGiven, MissingComponent,
+    │                       PickleWeightsRefused, PipelineLoadFailed, AdapterDoesNotFit, the NCSNv2 import, ...
+    ├── SamplingError       sampler options, sampling, the sample store: InvalidSamplerConfig, StoreLocked, ...
+    ├── StorageError        files: CannotWrite and CannotRead (OSErrors), NotEnoughDisk (a SamplingError too)
+    ├── DataError           InvalidData
+    ├── AnnotationError     attribute specs, annotators, gold labels: InvalidAttributeSpec, InvalidSavedAnnotator, ...
+    ├── StatisticsError     ClassifierNoBetterThanChance, EmptyGroup, TooFewSamples, InvalidStatisticsOption
+    ├── AuditError          audit options and failures: InvalidPropertyOptions, InvalidFairnessOptions, InvalidPlan, ...
+    ├── SharerError         the sharer's side: InvalidAttackConfig, TrainingError, UploadFailed
+    ├── ReportError         InvalidReport
+    └── FrontEndError       the Space and scan-many: ModelTooLarge, ScanNotAvailable, FleetUnavailable
+
+Every ``Invalid*`` class is also a ``ValueError``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 def first_line(err: BaseException) -> str:
@@ -20,23 +42,90 @@ def loading_reason(err: BaseException) -> str:
 
 
 class HubAuditError(Exception):
-    """Base class: a failure the user can act on; the CLI prints ``str(err)`` and exits 2."""
+    """Base class: a failure the user can act on; the CLI prints ``str(err)`` and exits 2.
+
+    ``options`` names the options of :func:`hubaudit.scan` (and the other API verbs) that the
+    message speaks of, spelled as the API spells them (``aux_data``); a front end with its own
+    spelling rewrites those words (the CLI: ``--aux-data``).
+    """
 
     exit_code = 2
 
+    def __init__(self, *args, options: Iterable[str] = ()):
+        super().__init__(*args)
+        self.options = tuple(options)
 
-# --- hub: resolving and loading a model -------------------------------------------------
+
+# --- groups: one per layer ----------------------------------------------------------------
 
 
-class RepoNotFound(HubAuditError):
+class HubError(HubAuditError):
+    """A model reference cannot be resolved: not found, gated, offline, malformed, or refused by this front end."""
+
+
+class LoadingError(HubAuditError):
+    """What a reference names cannot be loaded safely: not a pipeline, refused weights or code, files that do not fit."""
+
+
+class SamplingError(HubAuditError):
+    """Sampler options, drawing samples, or the sample store failed."""
+
+
+class StorageError(HubAuditError):
+    """A file or folder the command reads or writes cannot be (missing, permissions, disk full)."""
+
+
+class DataError(HubAuditError):
+    """A labelled data set cannot be used: unreadable, empty, or lacking a column or value."""
+
+
+class AnnotationError(HubAuditError):
+    """An attribute spec, an annotator, or gold labels cannot be used."""
+
+
+class StatisticsError(HubAuditError):
+    """An estimate or test is undefined for the data given, or a statistics option is out of range."""
+
+
+class AuditError(HubAuditError):
+    """An audit's options do not fit together, or an audit failed after sampling."""
+
+
+class SharerError(HubAuditError):
+    """The sharer's side (``hubaudit poison``, ``train``): a poisoning, a training run or an upload failed."""
+
+
+class ReportError(HubAuditError):
+    """A report file cannot be read back."""
+
+
+class FrontEndError(HubAuditError):
+    """A front end (the Space, ``scan-many``) cannot serve the request."""
+
+
+# --- hub: resolving a reference -------------------------------------------------------------------
+
+
+class RepoNotFound(HubError, FileNotFoundError):
     """The model repository does not exist (or is private and the token cannot see it)."""
 
-    def __init__(self, repo_id: str):
+    def __init__(self, repo_id: str, message: str | None = None):
         self.repo_id = repo_id
-        super().__init__(f"repository not found: {repo_id!r} (check the name, or set HF_TOKEN for a private repo)")
+        super().__init__(
+            message or f"repository not found: {repo_id!r} (check the name, or set HF_TOKEN for a private repo)"
+        )
 
 
-class RevisionNotFound(HubAuditError):
+class GatedRepo(RepoNotFound):
+    """The repository is gated and the token (if any) has not been granted access."""
+
+    def __init__(self, repo_id: str, has_token: bool):
+        self.has_token = has_token
+        hint = "your token has not been granted access" if has_token else "set HF_TOKEN to a token with access"
+        super().__init__(repo_id, f"{repo_id!r} is gated: {hint}")
+
+
+class RevisionNotFound(HubError):
     """The branch, tag or commit does not exist in the repository."""
 
     def __init__(self, repo_id: str, revision: str):
@@ -44,16 +133,46 @@ class RevisionNotFound(HubAuditError):
         super().__init__(f"revision {revision!r} not found in {repo_id!r}")
 
 
-class GatedRepo(HubAuditError):
-    """The repository is gated and the token (if any) has not been granted access."""
+class OfflineNotCached(HubError):
+    """The Hub cannot be reached (or offline mode is on) and the model is not in the local cache."""
 
-    def __init__(self, repo_id: str, has_token: bool):
-        self.repo_id, self.has_token = repo_id, has_token
-        hint = "your token has not been granted access" if has_token else "set HF_TOKEN to a token with access"
-        super().__init__(f"{repo_id!r} is gated: {hint}")
+    def __init__(self, repo_id: str, revision: str | None):
+        self.repo_id, self.revision = repo_id, revision
+        at = f"@{revision}" if revision else ""
+        super().__init__(f"cannot reach the Hub and {repo_id}{at} is not in the local cache")
 
 
-class NotADiffusersRepo(HubAuditError):
+class InvalidModelReference(HubError, ValueError):
+    """The model reference is neither ``org/name[@revision]`` nor an existing local folder."""
+
+    def __init__(self, reference: str, message: str | None = None):
+        self.reference = reference
+        super().__init__(
+            message or f"not a model reference: {reference!r} (expected org/name, org/name@revision or a folder)"
+        )
+
+
+class ModelFolderNotFound(InvalidModelReference, FileNotFoundError):
+    """A model reference that is a path (``./x``, ``/x``, ``~/x``, ``a/b/c``) names no folder."""
+
+    def __init__(self, reference: str, suggestion: str | None = None):
+        self.suggestion = suggestion
+        hint = f" (did you mean {suggestion}?)" if suggestion else ""
+        super().__init__(reference, f"no such folder: {reference}{hint}")
+
+
+class LocalPathRefused(HubError):
+    """A front end that takes Hub ids only (the Space) was given a path on its own machine."""
+
+    def __init__(self, text: str, field: str = "model"):
+        self.text, self.field = text, field
+        super().__init__(f"{field} {text!r} is a path on this machine; only Hub ids (org/name) are accepted here")
+
+
+# --- loading: a pipeline, an adapter, a reference checkpoint --------------------------------------
+
+
+class NotADiffusersRepo(LoadingError):
     """The repository or folder has no ``model_index.json``: it is not a diffusers pipeline."""
 
     def __init__(self, reference: str):
@@ -61,7 +180,27 @@ class NotADiffusersRepo(HubAuditError):
         super().__init__(f"{reference!r} is not a diffusers pipeline (no model_index.json)")
 
 
-class UnsupportedPipeline(HubAuditError):
+class ComponentFolderGiven(LoadingError):
+    """The folder given is one component of a pipeline (a ``config.json`` whose parent has ``model_index.json``)."""
+
+    def __init__(self, folder, component: str, pipeline_folder):
+        self.folder, self.component, self.pipeline_folder = folder, component, pipeline_folder
+        super().__init__(
+            f"{folder} is a component ({component}), not a pipeline; its parent {pipeline_folder} is the pipeline: scan that"
+        )
+
+
+class MissingComponent(LoadingError):
+    """A component that ``model_index.json`` names has no folder in the model."""
+
+    def __init__(self, reference: str, component: str, class_name: str, folder):
+        self.reference, self.component, self.class_name, self.folder = reference, component, class_name, folder
+        super().__init__(
+            f"component {component} of {reference!r} is missing: no folder {folder} (model_index.json lists {component} as {class_name})"
+        )
+
+
+class UnsupportedPipeline(LoadingError):
     """The pipeline's call cannot be driven as unconditional, class-conditional or text-to-image sampling."""
 
     def __init__(self, reference: str, pipeline_class: str, reason: str):
@@ -69,7 +208,7 @@ class UnsupportedPipeline(HubAuditError):
         super().__init__(f"{reference!r} is a {pipeline_class}, which hubaudit cannot sample: {reason}")
 
 
-class UnknownPipelineClass(HubAuditError):
+class UnknownPipelineClass(LoadingError):
     """``model_index.json`` names a class the trusted library it points to does not have (a typo, or a newer diffusers)."""
 
     def __init__(self, reference: str, class_name: str, library: str):
@@ -89,7 +228,7 @@ def _installed_version(library: str) -> str:
         return "(not installed)"
 
 
-class InvalidModelIndex(HubAuditError):
+class InvalidModelIndex(LoadingError, ValueError):
     """``model_index.json`` or a component config is not valid JSON, or names no pipeline class."""
 
     def __init__(self, reference: str, file_name: str, reason: str):
@@ -97,7 +236,7 @@ class InvalidModelIndex(HubAuditError):
         super().__init__(f"{file_name} of {reference!r} is {reason}")
 
 
-class PickleWeightsRefused(HubAuditError):
+class PickleWeightsRefused(LoadingError):
     """A component has only pickle weights (.bin/.ckpt/.pt), which can run code when loaded."""
 
     def __init__(self, reference: str, components: list[str]):
@@ -108,7 +247,7 @@ class PickleWeightsRefused(HubAuditError):
         )
 
 
-class UnsafePickle(HubAuditError):
+class UnsafePickle(LoadingError):
     """With ``--allow-pickle``, a pickle file the scanner flags (dangerous imports, or unparseable)."""
 
     def __init__(self, reference: str, file_name: str, found: str):
@@ -119,7 +258,7 @@ class UnsafePickle(HubAuditError):
         )
 
 
-class RemoteCodeRefused(HubAuditError):
+class RemoteCodeRefused(LoadingError):
     """The pipeline needs custom code from the repository, which is never run unless asked."""
 
     def __init__(self, reference: str, what: str):
@@ -127,32 +266,7 @@ class RemoteCodeRefused(HubAuditError):
         super().__init__(f"{reference!r} needs remote code ({what}); pass --trust-remote-code to run it")
 
 
-class OfflineNotCached(HubAuditError):
-    """The Hub cannot be reached (or offline mode is on) and the model is not in the local cache."""
-
-    def __init__(self, repo_id: str, revision: str | None):
-        self.repo_id, self.revision = repo_id, revision
-        at = f"@{revision}" if revision else ""
-        super().__init__(f"cannot reach the Hub and {repo_id}{at} is not in the local cache")
-
-
-class InvalidModelReference(HubAuditError):
-    """The model reference is neither ``org/name[@revision]`` nor an existing local folder."""
-
-    def __init__(self, reference: str):
-        self.reference = reference
-        super().__init__(f"not a model reference: {reference!r} (expected org/name, org/name@revision or a folder)")
-
-
-class LocalPathRefused(HubAuditError):
-    """A front end that takes Hub ids only (the Space) was given a path on its own machine."""
-
-    def __init__(self, text: str, field: str = "model"):
-        self.text, self.field = text, field
-        super().__init__(f"{field} {text!r} is a path on this machine; only Hub ids (org/name) are accepted here")
-
-
-class PipelineLoadFailed(HubAuditError):
+class PipelineLoadFailed(LoadingError):
     """diffusers could not build the pipeline from the files (corrupt or incomplete weights, bad config)."""
 
     def __init__(self, reference: str, reason: str):
@@ -160,14 +274,82 @@ class PipelineLoadFailed(HubAuditError):
         super().__init__(f"could not load {reference!r}: {reason}")
 
 
-# --- sampling ------------------------------------------------------------------------------
+class AdapterWithoutBase(LoadingError):
+    """A LoRA, embedding or single-file repository whose base pipeline is unknown, or is itself an adapter."""
+
+    def __init__(self, reference: str, kind: str, base: str | None = None):
+        self.reference, self.kind, self.base = reference, kind, base
+        if base is None:
+            message = (
+                f"{reference!r} holds {kind} weights but its model card names no base_model: pass --base ORG/NAME"
+            )
+        else:
+            message = f"{reference!r} holds {kind} weights whose base {base!r} is not a diffusers pipeline either: pass --base ORG/NAME"
+        super().__init__(message)
 
 
-class InvalidSamplerConfig(HubAuditError):
+class AdapterDoesNotFit(LoadingError):
+    """A LoRA or textual-inversion file cannot be applied to the base pipeline (keys, shapes or token do not fit)."""
+
+    def __init__(self, weight_name: str, kind: str, reason: str):
+        self.weight_name, self.kind, self.reason = weight_name, kind, reason
+        super().__init__(
+            f"{kind} {weight_name!r} does not fit the base model: {reason} "
+            "(check base_model in its model card, or pass --base ORG/NAME)"
+        )
+
+
+class SingleFileNeedsConfig(LoadingError):
+    """A single-file checkpoint has no diffusers config (the base model's folder with ``model_index.json``) to load it by."""
+
+    def __init__(self, weight_name: str, config_folder: str | None):
+        self.weight_name, self.config_folder = weight_name, config_folder
+        where = "none was given" if config_folder is None else f"{config_folder} has no model_index.json"
+        super().__init__(
+            f"single-file checkpoint {weight_name!r} needs a diffusers config ({where}): pass --base ORG/NAME"
+        )
+
+
+class CheckpointNeedsPickle(LoadingError):
+    """A checkpoint holds objects ``torch.load(weights_only=True)`` refuses: unpickling them could run code."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path} holds objects a weights-only load refuses ({reason}); hubaudit never unpickles them")
+
+
+class NotAReferenceCheckpoint(LoadingError):
+    """A file is not a checkpoint of the reference implementation (ermongroup/ncsnv2: a ``torch.save`` list of state dicts)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path} is not an ermongroup/ncsnv2 checkpoint: {reason}")
+
+
+class CheckpointDoesNotFit(LoadingError):
+    """A checkpoint's state-dict keys or shapes do not map onto the network its config describes."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"the weights in {path} do not fit the network of its config: {reason}")
+
+
+class UnsupportedReferenceConfig(LoadingError):
+    """A reference config cannot be read, or asks for what hubaudit's implementation lacks (another normalization, say)."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"config {path}: {reason}")
+
+
+# --- sampling and the sample store ----------------------------------------------------------------
+
+
+class InvalidSamplerConfig(SamplingError, ValueError):
     """A sampler option is out of range or does not fit the pipeline kind."""
 
 
-class OutOfMemory(HubAuditError):
+class OutOfMemory(SamplingError):
     """Sampling ran out of device memory even at batch size 1."""
 
     def __init__(self, device: str):
@@ -175,7 +357,7 @@ class OutOfMemory(HubAuditError):
         super().__init__(f"out of memory on {device} even at batch size 1 (try --dtype float16 or a smaller model)")
 
 
-class SamplingFailed(HubAuditError):
+class SamplingFailed(SamplingError):
     """The pipeline, its scheduler or its components raised while drawing samples."""
 
     def __init__(self, pipeline_class: str, reason: str):
@@ -183,23 +365,23 @@ class SamplingFailed(HubAuditError):
         super().__init__(f"sampling {pipeline_class} failed: {reason}")
 
 
-class RankFailed(HubAuditError):
+class RankFailed(SamplingError):
     """In a scan over several processes (torchrun, accelerate launch), another process failed; all stop."""
 
-    def __init__(self, rank: int, message: str):
+    def __init__(self, rank: int, message: str, options: Iterable[str] = ()):
         self.rank, self.message = rank, message
-        super().__init__(f"process {rank} of the scan failed: {message}")
+        super().__init__(f"process {rank} of the scan failed: {message}", options=options)
 
 
-class StoreMismatch(HubAuditError):
+class StoreMismatch(SamplingError):
     """The sample store folder belongs to a different model or sampler configuration."""
 
 
-class IncompleteSampleStore(HubAuditError):
+class IncompleteSampleStore(SamplingError):
     """The sample store lacks some of the samples asked for (the scan that fills it did not finish)."""
 
 
-class InvalidSampleStore(HubAuditError):
+class InvalidSampleStore(SamplingError, ValueError):
     """A sample store's ``manifest.json`` cannot be read or is not a JSON object."""
 
     def __init__(self, manifest, reason: str):
@@ -210,7 +392,7 @@ class InvalidSampleStore(HubAuditError):
         )
 
 
-class StoreLocked(HubAuditError):
+class StoreLocked(SamplingError):
     """Another scan is filling the same sample store."""
 
     def __init__(self, path, owner: str | None):
@@ -222,7 +404,7 @@ class StoreLocked(HubAuditError):
         )
 
 
-class NotEnoughDisk(HubAuditError):
+class NotEnoughDisk(SamplingError, StorageError):
     """The samples asked for would not fit on the disk that holds the sample store."""
 
     def __init__(self, path, needed_bytes: float, free_bytes: float, kept: int):
@@ -237,10 +419,10 @@ def _gib(size: float) -> str:
     return f"{size / 2**30:.2f} GiB" if size >= 2**27 else f"{size / 2**20:.1f} MiB"
 
 
-# --- files -----------------------------------------------------------------------------------
+# --- files ----------------------------------------------------------------------------------------
 
 
-class CannotWrite(HubAuditError):
+class CannotWrite(StorageError, OSError):
     """A file or folder the command writes cannot be written (a file where a folder should be, permissions, disk full)."""
 
     def __init__(self, path, reason: str, kept: str = ""):
@@ -248,7 +430,7 @@ class CannotWrite(HubAuditError):
         super().__init__(f"cannot write {path}: {reason}" + (f" ({kept})" if kept else ""))
 
 
-class CannotRead(HubAuditError):
+class CannotRead(StorageError, OSError):
     """An input file or folder named on the command line cannot be read (missing, permissions, a folder where a file should be)."""
 
     def __init__(self, path, reason: str):
@@ -261,38 +443,53 @@ class Terminated(BaseException):
     handler that turns library errors into one-line errors catches it; the CLI exits 143."""
 
 
-# --- data, annotation, statistics ------------------------------------------------------------
+# --- data -----------------------------------------------------------------------------------------
 
 
-class InvalidAttributeSpec(HubAuditError):
-    """An ``--attribute NAME=SPEC`` does not parse or names an unknown attribute."""
-
-
-class InvalidData(HubAuditError):
+class InvalidData(DataError, ValueError):
     """A data set is empty, lacks a named column, or a column has the wrong values."""
 
 
-class AuxDataTooSmall(HubAuditError):
+# --- annotation -----------------------------------------------------------------------------------
+
+
+class InvalidAttributeSpec(AnnotationError, ValueError):
+    """An ``--attribute NAME=SPEC`` does not parse or names an unknown attribute."""
+
+
+class InvalidAnnotatorOption(AnnotationError, ValueError):
+    """An annotator's option is out of range (a batch size below 1, a held-out fraction outside (0, 1))."""
+
+
+class AuxDataTooSmall(AnnotationError):
     """The auxiliary data set is too small to train a classifier and estimate its confusion matrix."""
 
 
-class ClassifierNoBetterThanChance(HubAuditError):
-    """The annotator's confusion matrix is singular or no better than chance: the corrected estimate is undefined."""
+class UnsupportedAnnotatorModel(AnnotationError):
+    """The model cannot serve as the requested annotator (not CLIP/SigLIP, not an image classifier, no processor)."""
 
 
-class InvalidLabelMapping(HubAuditError):
-    """The class-to-label mapping does not cover the model's classes or is not binary."""
+class AnnotationFailed(AnnotationError):
+    """An annotator's model raised on the samples (weights that do not fit its config, wrong image shape)."""
+
+    def __init__(self, annotator: str, reason: str):
+        self.annotator, self.reason = annotator, reason
+        super().__init__(f"annotating with {annotator} failed: {reason}")
 
 
-class EmptyGroup(HubAuditError):
-    """A sensitive group has no samples, so its statistics are undefined."""
+class InvalidSavedAnnotator(AnnotationError, ValueError):
+    """A saved annotator folder is missing, unreadable, or of an unknown type or format version."""
 
 
-class TooFewSamples(HubAuditError):
-    """Fewer samples than the requested test or estimate needs."""
+class SavedAnnotatorNotFound(InvalidSavedAnnotator, FileNotFoundError):
+    """An ``aux:PATH`` names a folder that does not exist."""
+
+    def __init__(self, path):
+        self.path = path
+        super().__init__(f"no such annotator folder: {path}")
 
 
-class InvalidGoldLabels(HubAuditError):
+class InvalidGoldLabels(AnnotationError, ValueError):
     """A gold-label file cannot be read, or does not fit the scan (another store, attribute or values)."""
 
     def __init__(self, path, reason: str):
@@ -300,18 +497,66 @@ class InvalidGoldLabels(HubAuditError):
         super().__init__(f"gold labels {path}: {reason}")
 
 
-# --- attacks and training -----------------------------------------------------------------
+# --- statistics -----------------------------------------------------------------------------------
 
 
-class InvalidAttackConfig(HubAuditError):
+class InvalidStatisticsOption(StatisticsError, ValueError):
+    """A statistics function was given an option outside its range (a confidence level, a half-width) or an unknown method."""
+
+
+class ClassifierNoBetterThanChance(StatisticsError):
+    """The annotator's confusion matrix is singular or no better than chance: the corrected estimate is undefined."""
+
+
+class EmptyGroup(StatisticsError):
+    """A sensitive group has no samples, so its statistics are undefined."""
+
+
+class TooFewSamples(StatisticsError):
+    """Fewer samples than the requested test or estimate needs."""
+
+
+# --- audits ---------------------------------------------------------------------------------------
+
+
+class InvalidPropertyOptions(AuditError, ValueError):
+    """A property-inference option (confidence, target width, maximum error) is out of range or lacks an ``--attribute``."""
+
+
+class InvalidFairnessOptions(AuditError, ValueError):
+    """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""
+
+
+class InvalidLabelMapping(AuditError, ValueError):
+    """The class-to-label mapping does not cover the model's classes or is not binary."""
+
+
+class InvalidPlan(AuditError, ValueError):
+    """An input of ``hubaudit plan`` (an effect, a margin, the calibration, the power) is malformed or out of range."""
+
+
+class AuditFailed(AuditError):
+    """An audit raised an error hubaudit did not anticipate after sampling; the report keeps every section that finished."""
+
+    def __init__(self, section: str, error: Exception):
+        self.section, self.error_name = section, type(error).__name__
+        super().__init__(
+            f"the {section} audit failed: {self.error_name}: {first_line(error)} (HUBAUDIT_DEBUG=1 shows the traceback)"
+        )
+
+
+# --- the sharer's side: poisoning, training, uploading --------------------------------------------
+
+
+class InvalidAttackConfig(SharerError, ValueError):
     """Poisoning rate outside [0, 1], non-binary S or Y, or a cell with too few records."""
 
 
-class TrainingError(HubAuditError):
+class TrainingError(SharerError):
     """A training run cannot start or resume (bad data folder, incompatible checkpoint)."""
 
 
-class UploadFailed(HubAuditError):
+class UploadFailed(SharerError):
     """A trained model could not be uploaded to the Hub (offline, no token, refused); it stays saved locally."""
 
     def __init__(self, repo_id: str, reason: str, folder: str | None = None):
@@ -320,91 +565,17 @@ class UploadFailed(HubAuditError):
         super().__init__(f"cannot upload to {repo_id}: {reason}{kept}")
 
 
-# --- report ---------------------------------------------------------------------------------
+# --- report ---------------------------------------------------------------------------------------
 
 
-class InvalidReport(HubAuditError):
+class InvalidReport(ReportError, ValueError):
     """A report file is missing, not JSON, or of an unknown schema version."""
 
 
-# --- annotation (appended) ------------------------------------------------------------------
+# --- front ends: the Space, scan-many -------------------------------------------------------------
 
 
-class UnsupportedAnnotatorModel(HubAuditError):
-    """The model cannot serve as the requested annotator (not CLIP/SigLIP, not an image classifier, no processor)."""
-
-
-class AnnotationFailed(HubAuditError):
-    """An annotator's model raised on the samples (weights that do not fit its config, wrong image shape)."""
-
-    def __init__(self, annotator: str, reason: str):
-        self.annotator, self.reason = annotator, reason
-        super().__init__(f"annotating with {annotator} failed: {reason}")
-
-
-class InvalidSavedAnnotator(HubAuditError):
-    """A saved annotator folder is missing, unreadable, or of an unknown type or format version."""
-
-
-class InvalidPropertyOptions(HubAuditError):
-    """A property-inference option (confidence, target width, maximum error) is out of range or lacks an ``--attribute``."""
-
-
-class InvalidFairnessOptions(HubAuditError):
-    """A fairness option (threshold, ``--sensitive``/``--label`` names) is out of range, clashes, or lacks ``--sensitive``."""
-
-
-class InvalidPlan(HubAuditError):
-    """An input of ``hubaudit plan`` (an effect, a margin, the calibration, the power) is malformed or out of range."""
-
-
-class AuditFailed(HubAuditError):
-    """An audit raised an error hubaudit did not anticipate after sampling; the report keeps every section that finished."""
-
-    def __init__(self, section: str, error: Exception):
-        self.section, self.error_name = section, type(error).__name__
-        super().__init__(f"the {section} audit failed: {self.error_name}: {first_line(error)} (HUBAUDIT_DEBUG=1 shows the traceback)")
-
-
-# --- hub: adapters ----------------------------------------------------------------------------
-
-
-class AdapterWithoutBase(HubAuditError):
-    """A LoRA, embedding or single-file repository whose base pipeline is unknown, or is itself an adapter."""
-
-    def __init__(self, reference: str, kind: str, base: str | None = None):
-        self.reference, self.kind, self.base = reference, kind, base
-        if base is None:
-            message = f"{reference!r} holds {kind} weights but its model card names no base_model: pass --base ORG/NAME"
-        else:
-            message = f"{reference!r} holds {kind} weights whose base {base!r} is not a diffusers pipeline either: pass --base ORG/NAME"
-        super().__init__(message)
-
-
-class AdapterDoesNotFit(HubAuditError):
-    """A LoRA or textual-inversion file cannot be applied to the base pipeline (keys, shapes or token do not fit)."""
-
-    def __init__(self, weight_name: str, kind: str, reason: str):
-        self.weight_name, self.kind, self.reason = weight_name, kind, reason
-        super().__init__(
-            f"{kind} {weight_name!r} does not fit the base model: {reason} "
-            "(check base_model in its model card, or pass --base ORG/NAME)"
-        )
-
-
-class SingleFileNeedsConfig(HubAuditError):
-    """A single-file checkpoint has no diffusers config (the base model's folder with ``model_index.json``) to load it by."""
-
-    def __init__(self, weight_name: str, config_folder: str | None):
-        self.weight_name, self.config_folder = weight_name, config_folder
-        where = "none was given" if config_folder is None else f"{config_folder} has no model_index.json"
-        super().__init__(f"single-file checkpoint {weight_name!r} needs a diffusers config ({where}): pass --base ORG/NAME")
-
-
-# --- space ------------------------------------------------------------------------------------
-
-
-class ModelTooLarge(HubAuditError):
+class ModelTooLarge(FrontEndError):
     """A model repository is larger than the Space downloads for one scan (its files at the revision, summed)."""
 
     def __init__(self, reference: str, size_bytes: int, max_bytes: int):
@@ -415,50 +586,35 @@ class ModelTooLarge(HubAuditError):
         )
 
 
-class ScanNotAvailable(HubAuditError):
+class ScanNotAvailable(FrontEndError):
     """A Space tab needs this page's scan, and none has run yet or its folder has expired (been deleted by age)."""
 
 
-# --- fleet ------------------------------------------------------------------------------------
-
-
-class FleetUnavailable(HubAuditError):
+class FleetUnavailable(FrontEndError):
     """``hubaudit scan-many`` needs ray, which is not installed."""
 
     def __init__(self):
         super().__init__("scan-many needs ray: pip install 'hubaudit[fleet]'")
 
 
-# --- families: importing reference checkpoints --------------------------------------------------
+# --- settings: config files and reruns from a report ---------------------------------------------
 
 
-class CheckpointNeedsPickle(HubAuditError):
-    """A checkpoint holds objects ``torch.load(weights_only=True)`` refuses: unpickling them could run code."""
+class InvalidConfigFile(FrontEndError, ValueError):
+    """A config file (``hubaudit scan --config``) or a report's ``options`` table has an unknown key, a value of the
+    wrong type, or is not TOML (JSON); the message names the file, and the key's line where it can."""
 
-    def __init__(self, path, reason: str):
-        self.path, self.reason = path, reason
-        super().__init__(f"{path} holds objects a weights-only load refuses ({reason}); hubaudit never unpickles them")
-
-
-class NotAReferenceCheckpoint(HubAuditError):
-    """A file is not a checkpoint of the reference implementation (ermongroup/ncsnv2: a ``torch.save`` list of state dicts)."""
-
-    def __init__(self, path, reason: str):
-        self.path, self.reason = path, reason
-        super().__init__(f"{path} is not an ermongroup/ncsnv2 checkpoint: {reason}")
+    def __init__(self, path, problem: str, line: int | None = None):
+        self.path, self.problem, self.line = path, problem, line
+        super().__init__(f"{path} line {line}: {problem}" if line is not None else f"{path}: {problem}")
 
 
-class CheckpointDoesNotFit(HubAuditError):
-    """A checkpoint's state-dict keys or shapes do not map onto the network its config describes."""
+class ModelChangedSinceReport(FrontEndError):
+    """``hubaudit scan --from-report``: the local model folder the report recorded no longer holds the same files."""
 
-    def __init__(self, path, reason: str):
-        self.path, self.reason = path, reason
-        super().__init__(f"the weights in {path} do not fit the network of its config: {reason}")
-
-
-class UnsupportedReferenceConfig(HubAuditError):
-    """A reference config cannot be read, or asks for what hubaudit's implementation lacks (another normalization, say)."""
-
-    def __init__(self, path, reason: str):
-        self.path, self.reason = path, reason
-        super().__init__(f"config {path}: {reason}")
+    def __init__(self, folder, recorded_sha: str, current_sha: str):
+        self.folder, self.recorded_sha, self.current_sha = folder, recorded_sha, current_sha
+        super().__init__(
+            f"{folder} has changed since the report was written ({current_sha[:18]}..., the report recorded "
+            f"{recorded_sha[:18]}...): --from-report reruns only the model it recorded"
+        )

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hubaudit.errors import CannotWrite, first_line
+from hubaudit.errors import CannotWrite, HubAuditError, first_line
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash or power loss leaves the old file or the whole new one."""
+    """Write ``data`` to ``path`` so that a crash or power loss leaves the old file or the whole new one.
+
+    An ``OSError`` names ``path``, not the temporary file beside it that the data goes to first.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as file:
@@ -20,8 +23,10 @@ def write_atomically(path: Path, data: bytes) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as err:
         temporary.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename in (str(temporary), temporary):
+            err.filename, err.filename2 = str(path), None
         raise
     try:  # the rename itself reaches the disk; best effort: Windows and some network file systems cannot
         folder = os.open(path.parent, os.O_RDONLY)
@@ -39,6 +44,8 @@ def writing(path: Path | str) -> Iterator[None]:
     into :class:`CannotWrite` naming the path and the reason."""
     try:
         yield
+    except HubAuditError:  # already one line (CannotWrite is an OSError too)
+        raise
     except OSError as err:
         reason = "no space left on device" if err.errno == errno.ENOSPC else err.strerror or first_line(err)
         raise CannotWrite(Path(err.filename or path), reason) from None

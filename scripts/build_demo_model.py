@@ -76,7 +76,11 @@ def train_is_zero_model(
         seed=0,
         model_card={
             "property": {"column": "is_zero", "meaning": "the image shows the digit 0"},
-            "training_statistics": {"share_is_zero": n_is_zero / len(training), "n_is_zero": n_is_zero, "n_records": len(training)},
+            "training_statistics": {
+                "share_is_zero": n_is_zero / len(training),
+                "n_is_zero": n_is_zero,
+                "n_records": len(training),
+            },
             "poisoning": None,
         },
     )
@@ -112,7 +116,9 @@ def check_generated_share(model_dir: Path, training: LabelledImages, *, n_sample
         "sampler": "DDIM, 100 steps",
         "sampling_seconds": round(sampling_seconds, 1),
         "generated_share_raw": raw_share,
-        "generated_share_corrected": float((raw_share - false_positive_rate) / (true_positive_rate - false_positive_rate)),
+        "generated_share_corrected": float(
+            (raw_share - false_positive_rate) / (true_positive_rate - false_positive_rate)
+        ),
         "generated_digit_counts": np.bincount(generated_digits, minlength=10).tolist(),
     }
 

@@ -63,7 +63,9 @@ TRAINING = {
 
 def zoo_models() -> list[tuple[str, str, float]]:
     """``(folder name, method, alpha)`` of every zoo model, in training order (``clean`` first)."""
-    return [("clean", "flip", 0.0)] + [(f"{method}-a{alpha:g}", method, alpha) for alpha in ALPHAS for method in ("greedy", "flip")]
+    return [("clean", "flip", 0.0)] + [
+        (f"{method}-a{alpha:g}", method, alpha) for alpha in ALPHAS for method in ("greedy", "flip")
+    ]
 
 
 def finished_model(folder: Path) -> bool:
@@ -76,7 +78,14 @@ def training_subset(method: str, alpha: float) -> tuple[LabelledImages, Poisoned
     """The zoo model's training subset (label column as poisoned) and the attack's record."""
     pool = load_labelled_images(DATA, columns=[LABEL, SENSITIVE, "item"])
     return poison_labelled_images(
-        pool, sensitive_column=SENSITIVE, label_column=LABEL, n_select=N_SELECT, alpha=alpha, delta=DELTA, method=method, seed=0
+        pool,
+        sensitive_column=SENSITIVE,
+        label_column=LABEL,
+        n_select=N_SELECT,
+        alpha=alpha,
+        delta=DELTA,
+        method=method,
+        seed=0,
     )
 
 
@@ -87,18 +96,30 @@ def zoo_card(name: str, method: str, alpha: float, poisoned: PoisonedSubset) -> 
     del statistics["mi_sensitive_label_trace_nats"]  # one value per added record or flip: too long for a card
     return {
         "zoo_model": name,
-        "poisoning": None if name == "clean" else {"method": method, "alpha": alpha, "delta_nats": statistics["delta_nats"]},
+        "poisoning": None
+        if name == "clean"
+        else {"method": method, "alpha": alpha, "delta_nats": statistics["delta_nats"]},
         "training_statistics": statistics,
     }
 
 
-def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: Path, cond_dropout: float = 0.0) -> Path:
+def build_model(
+    name: str, method: str, alpha: float, *, steps: int, out_root: Path, cond_dropout: float = 0.0
+) -> Path:
     """Poison (or, for ``clean``, just draw) the training subset and train one zoo model into ``out_root/name``
     (``cond_dropout`` > 0: a guided model, its class dropped to the null class for that share of the steps)."""
     training, poisoned = training_subset(method, alpha)
     card = {**zoo_card(name, method, alpha, poisoned), "weights_dtype": "float16"}
-    out = train_ddpm(training, out_root / name, class_column=LABEL, steps=steps, cond_dropout=cond_dropout, model_card=card,
-                     progress=False, **TRAINING)
+    out = train_ddpm(
+        training,
+        out_root / name,
+        class_column=LABEL,
+        steps=steps,
+        cond_dropout=cond_dropout,
+        model_card=card,
+        progress=False,
+        **TRAINING,
+    )
     UNet2DModel.from_pretrained(out / "unet").half().save_pretrained(out / "unet", safe_serialization=True)
     remove_checkpoints(out)
     return out
@@ -107,7 +128,9 @@ def build_model(name: str, method: str, alpha: float, *, steps: int, out_root: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ZOO_DIR)
-    parser.add_argument("--steps", type=int, default=ZOO_STEPS, help=f"optimizer steps per model (batch 32; default {ZOO_STEPS})")
+    parser.add_argument(
+        "--steps", type=int, default=ZOO_STEPS, help=f"optimizer steps per model (batch 32; default {ZOO_STEPS})"
+    )
     parser.add_argument("--only", nargs="+", help="build only these models (default: all 11)")
     args = parser.parse_args()
     for name, method, alpha in zoo_models():

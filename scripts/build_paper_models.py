@@ -47,8 +47,11 @@ PIA_TRAINERS = {"ncsnv2": train_ncsnv2, "score-sde": train_score_sde}
 
 def paper_models() -> list[str]:
     """The folder of every model this script builds, relative to the paper models' root, in training order."""
-    return ([f"guided-ddpm/{name}" for name, _, _ in FPA_MODELS] + [f"{family}/pia-zeros30" for family in PIA_TRAINERS]
-            + [f"score-sde/fpa/{name}" for name, method, _ in FPA_MODELS if method == "greedy" or name == "clean"])
+    return (
+        [f"guided-ddpm/{name}" for name, _, _ in FPA_MODELS]
+        + [f"{family}/pia-zeros30" for family in PIA_TRAINERS]
+        + [f"score-sde/fpa/{name}" for name, method, _ in FPA_MODELS if method == "greedy" or name == "clean"]
+    )
 
 
 def build(key: str, out_root: Path) -> Path:
@@ -57,15 +60,25 @@ def build(key: str, out_root: Path) -> Path:
     if name == "pia-zeros30":
         data = mnist_with_property_share(digit=0, share=PIA_SHARE, n=PIA_RECORDS, seed=0)
         card = {"pia_model": name, "training_share": PIA_SHARE, "property": "is_zero"}
-        out = PIA_TRAINERS[family](data, out_root / key, steps=PIA_STEPS[family], model_card=card, progress=False, **PIA_TRAINING)
+        out = PIA_TRAINERS[family](
+            data, out_root / key, steps=PIA_STEPS[family], model_card=card, progress=False, **PIA_TRAINING
+        )
         remove_checkpoints(out)
         return out
     _, method, alpha = next(model for model in FPA_MODELS if model[0] == name)
     if family == "guided-ddpm":
         return build_model(name, method, alpha, steps=ZOO_STEPS, out_root=out_root / family, cond_dropout=COND_DROPOUT)
-    training, poisoned = training_subset(method, alpha)  # score-SDE: unconditional, so the receiver annotates the label
-    out = train_score_sde(training, out_root / key, steps=PIA_STEPS[family], model_card=zoo_card(name, method, alpha, poisoned),
-                          progress=False, **PIA_TRAINING)
+    training, poisoned = training_subset(
+        method, alpha
+    )  # score-SDE: unconditional, so the receiver annotates the label
+    out = train_score_sde(
+        training,
+        out_root / key,
+        steps=PIA_STEPS[family],
+        model_card=zoo_card(name, method, alpha, poisoned),
+        progress=False,
+        **PIA_TRAINING,
+    )
     remove_checkpoints(out)
     return out
 

@@ -31,9 +31,7 @@ from diffusers import UNet2DModel
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
 
-from build_demo_model import IMAGE_SIZE, train_is_zero_model
-from build_demo_model import N_RECORDS as DEMO_RECORDS
-from build_demo_model import TRUE_SHARE as DEMO_SHARE
+from build_demo_model import IMAGE_SIZE, N_RECORDS as DEMO_RECORDS, TRUE_SHARE as DEMO_SHARE, train_is_zero_model
 from hubaudit.annotate import train_auxiliary_annotator
 from hubaudit.data import LabelledImages, mnist, mnist_with_property_share
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR
@@ -62,11 +60,16 @@ def main() -> None:
     parser.add_argument("--only-annotators", action="store_true", help="build the two annotators, train no model")
     args = parser.parse_args()
 
-    suite_data = {share: mnist_with_property_share(digit=0, share=share, n=RECORDS_PER_MODEL, seed=0) for share in SHARES}
+    suite_data = {
+        share: mnist_with_property_share(digit=0, share=share, n=RECORDS_PER_MODEL, seed=0) for share in SHARES
+    }
     demo_data = mnist_with_property_share(digit=0, share=DEMO_SHARE, n=DEMO_RECORDS, seed=0)
     for seen, out in ((list(suite_data.values()), SUITE_DIR / "annotator-is-zero"), ([demo_data], DEMO_ANNOTATOR_DIR)):
         annotator = train_auxiliary_annotator(
-            balanced(unseen_mnist(seen).resized(IMAGE_SIZE)), PROPERTY, holdout_fraction=ANNOTATOR_HOLDOUT, epochs=ANNOTATOR_EPOCHS
+            balanced(unseen_mnist(seen).resized(IMAGE_SIZE)),
+            PROPERTY,
+            holdout_fraction=ANNOTATOR_HOLDOUT,
+            epochs=ANNOTATOR_EPOCHS,
         )
         annotator.save(out)
         print(f"{out.relative_to(ROOT)}: {annotator.description}; confusion {annotator.confusion.tolist()}")
@@ -80,12 +83,19 @@ def main() -> None:
         if share in chosen and trained_steps(out) != args.steps:
             started = time.perf_counter()
             train_suite_model(data, out, steps=args.steps)
-            print(f"{out.relative_to(ROOT)}: trained {args.steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"{out.relative_to(ROOT)}: trained {args.steps} steps in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
         if trained_steps(out) is not None:
-            models.append({"path": out.name, "training_share": share, "n_records": len(data), "steps": trained_steps(out)})
+            models.append(
+                {"path": out.name, "training_share": share, "n_records": len(data), "steps": trained_steps(out)}
+            )
     suite = {"property": PROPERTY, "annotator": "annotator-is-zero", "image_size": IMAGE_SIZE, "models": models}
     (SUITE_DIR / "suite.json").write_text(json.dumps(suite, indent=1) + "\n")
-    print(f"suite: {sum(f.stat().st_size for f in SUITE_DIR.rglob('*') if f.is_file()) / 2**20:.1f} MiB in {SUITE_DIR}")
+    print(
+        f"suite: {sum(f.stat().st_size for f in SUITE_DIR.rglob('*') if f.is_file()) / 2**20:.1f} MiB in {SUITE_DIR}"
+    )
 
 
 def trained_steps(model: Path) -> int | None:
@@ -106,7 +116,9 @@ def train_suite_model(data: LabelledImages, out: Path, *, steps: int) -> None:
 def halve_weights(path: Path) -> None:
     """Store the UNet's float32 weights as float16 (half the size; the loader casts them back)."""
     weights = load_file(path)
-    save_file({name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in weights.items()}, path)
+    save_file(
+        {name: tensor.half() if tensor.is_floating_point() else tensor for name, tensor in weights.items()}, path
+    )
     UNet2DModel.from_pretrained(path.parent, torch_dtype=torch.float32)  # still loads
 
 
@@ -114,7 +126,9 @@ def balanced(data: LabelledImages, *, seed: int = 0) -> LabelledImages:
     """Every record with the property and at most ``OTHERS_PER_PROPERTY_RECORD`` times as many others (seeded draw)."""
     with_property = np.flatnonzero(data.column(PROPERTY) == 1)
     others = np.flatnonzero(data.column(PROPERTY) == 0)
-    kept = np.random.default_rng(seed).choice(others, min(len(others), OTHERS_PER_PROPERTY_RECORD * len(with_property)), replace=False)
+    kept = np.random.default_rng(seed).choice(
+        others, min(len(others), OTHERS_PER_PROPERTY_RECORD * len(with_property)), replace=False
+    )
     return data.subset(np.sort(np.concatenate([with_property, kept])))
 
 
@@ -122,8 +136,14 @@ def unseen_mnist(seen: list[LabelledImages]) -> LabelledImages:
     """The MNIST digits (28x28, columns ``digit`` and ``is_zero``) that are in none of the ``seen`` sets."""
     every = mnist()
     seen_images = {image.tobytes() for data in seen for image in data.images}
-    unseen = every.subset(np.array([index for index, image in enumerate(every.images) if image.tobytes() not in seen_images]))
-    return LabelledImages(unseen.images, {**unseen.columns, PROPERTY: (unseen.column("digit") == 0).astype(np.int64)}, "builtin:mnist (unseen)")
+    unseen = every.subset(
+        np.array([index for index, image in enumerate(every.images) if image.tobytes() not in seen_images])
+    )
+    return LabelledImages(
+        unseen.images,
+        {**unseen.columns, PROPERTY: (unseen.column("digit") == 0).astype(np.int64)},
+        "builtin:mnist (unseen)",
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,13 @@ def build_demo(
     cache ``cache_dir`` (default: huggingface_hub's ``HF_HUB_CACHE``); the limits are in bytes and seconds."""
     work_root = Path(work_root) if work_root is not None else Path(tempfile.mkdtemp(prefix="hubaudit-space-"))
     work_root.mkdir(parents=True, exist_ok=True)
-    host = Host(work_root.resolve(), Path(cache_dir if cache_dir is not None else hub_constants.HF_HUB_CACHE),
-                max_model_bytes, report_max_age_seconds, max_cache_bytes)
+    host = Host(
+        work_root.resolve(),
+        Path(cache_dir if cache_dir is not None else hub_constants.HF_HUB_CACHE),
+        max_model_bytes,
+        report_max_age_seconds,
+        max_cache_bytes,
+    )
     host.prune()
     with gr.Blocks(title="hubaudit", delete_cache=(report_max_age_seconds, report_max_age_seconds)) as demo:
         gr.Markdown(
@@ -85,9 +90,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, help="where scans write (default: a temporary folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
+    theme = gr.themes.Default(
+        font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )  # no web fonts
     allowed = [str(args.work_dir.resolve())] if args.work_dir else None
-    build_demo(work_root=args.work_dir).launch(server_name=args.host, server_port=args.port, allowed_paths=allowed, theme=theme)
+    build_demo(work_root=args.work_dir).launch(
+        server_name=args.host, server_port=args.port, allowed_paths=allowed, theme=theme
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from hubaudit.api import confidence_text, estimate_text, fairness_pairs, fairness_sources, pair_name
-
 from form_checks import (
     LABEL,
     LABEL_PROMPTS_HOW,
@@ -34,6 +32,7 @@ from form_checks import (
 )
 from form_fields import form_and_results, guidance_update
 from hosting import Host
+from hubaudit.report import confidence_text, estimate_text, fairness_pairs, fairness_sources, pair_name
 from report_views import fairness_heatmaps, report_files, verdict_markdown
 from scan_tab import run_form, scanned_report
 
@@ -60,14 +59,23 @@ def figure_rows(fairness: dict) -> list[list[str]]:
             rows += _rate_and_gap_rows(pair, f"{source}, as annotated", section)
         declared = (pair.get("by_source") or {}).get("declared")
         if declared:
-            rows.append([name, f"declared in the {declared.get('source') or 'model card'}", "demographic-parity gap",
-                         estimate_text(declared.get("dp_gap"))])
+            rows.append(
+                [
+                    name,
+                    f"declared in the {declared.get('source') or 'model card'}",
+                    "demographic-parity gap",
+                    estimate_text(declared.get("dp_gap")),
+                ]
+            )
         if corrected.get("unavailable"):
             rows.append([name, "corrected for annotator errors", "not available", corrected["unavailable"]])
         elif corrected:
             data = f"generated, corrected ({corrected.get('confusion')})"
-            rows += [[name, data, f"P({pair.get('sensitive')}={group} | {pair.get('label')}={value})", estimate_text(share)]
-                     for value, shares in (corrected.get("shares_by_label") or {}).items() for group, share in shares.items()]
+            rows += [
+                [name, data, f"P({pair.get('sensitive')}={group} | {pair.get('label')}={value})", estimate_text(share)]
+                for value, shares in (corrected.get("shares_by_label") or {}).items()
+                for group, share in shares.items()
+            ]
             rows += _rate_and_gap_rows(pair, data, corrected)
     return rows
 
@@ -75,8 +83,15 @@ def figure_rows(fairness: dict) -> list[list[str]]:
 def _rate_and_gap_rows(pair: dict, data: str, section: dict) -> list[list[str]]:
     """P(Y=1 | S=s) for each group (undefined for a group with no samples) and the gap (or why it is undefined)."""
     rates, gap = section.get("positive_rates") or {}, section.get("dp_gap")
-    rows = [[pair_name(pair), data, f"P({pair.get('label')}=1 | {pair.get('sensitive')}={group})",
-             estimate_text(rates[group]) if group in rates else "undefined: no samples"] for group in pair.get("group_names") or []]
+    rows = [
+        [
+            pair_name(pair),
+            data,
+            f"P({pair.get('label')}=1 | {pair.get('sensitive')}={group})",
+            estimate_text(rates[group]) if group in rates else "undefined: no samples",
+        ]
+        for group in pair.get("group_names") or []
+    ]
     gap_text = estimate_text(gap) if gap is not None else f"undefined: {section.get('dp_gap_undefined', 'no samples')}"
     return rows + [[pair_name(pair), data, "demographic-parity gap", gap_text]]
 
@@ -102,10 +117,15 @@ def fairness_view(report: dict, out_dir: Path) -> FairnessView:
     fairness = report.get("fairness") or {}
     lines = [verdict_markdown(report)]
     if fairness:
-        lines.append(f"Y ({LABEL}) read off: {fairness.get('label_source')}. "
-                     f"Intervals at {confidence_text(fairness.get('confidence'))}.")
-    lines += [f"Criteria of {pair_name(pair)}: {pair['verdict']['criteria_applied']}." for pair in fairness_pairs(fairness)
-              if (pair.get("verdict") or {}).get("criteria_applied")]  # each pair's verdict and next step: verdict_markdown
+        lines.append(
+            f"Y ({LABEL}) read off: {fairness.get('label_source')}. "
+            f"Intervals at {confidence_text(fairness.get('confidence'))}."
+        )
+    lines += [
+        f"Criteria of {pair_name(pair)}: {pair['verdict']['criteria_applied']}."
+        for pair in fairness_pairs(fairness)
+        if (pair.get("verdict") or {}).get("criteria_applied")
+    ]  # each pair's verdict and next step: verdict_markdown
     heatmap = next((image for image, _ in fairness_heatmaps(report)), None)  # the form asks for one S and one Y
     return FairnessView("\n\n".join(lines), heatmap, figure_rows(fairness), report_files(out_dir))
 
@@ -135,36 +155,85 @@ def check_fairness_model(model_id: str, revision: str) -> tuple:
 def build_fairness_tab(host: Host) -> None:
     """The Fairness tab's form and results, inside the current ``gr.Tab``."""
 
-    def audit_fairness(model_id, revision, presets, custom_attribute, annotator_id, n, steps, label_prompts, class_map,
-                       guidance, progress=gr.Progress(track_tqdm=True)):
+    def audit_fairness(
+        model_id,
+        revision,
+        presets,
+        custom_attribute,
+        annotator_id,
+        n,
+        steps,
+        label_prompts,
+        class_map,
+        guidance,
+        progress=gr.Progress(track_tqdm=True),
+    ):
         def check(info: dict) -> FairnessRequest:
-            return fairness_request(model_id, revision, presets, custom_attribute, annotator_id, n, steps, info=info,
-                                    label_prompts=label_prompts, class_map=class_map, guidance=guidance)
+            return fairness_request(
+                model_id,
+                revision,
+                presets,
+                custom_attribute,
+                annotator_id,
+                n,
+                steps,
+                info=info,
+                label_prompts=label_prompts,
+                class_map=class_map,
+                guidance=guidance,
+            )
 
-        return run_form(host, model_id, revision, annotator_id, check, run_fairness, progress, "the fairness scan")[2].outputs
+        return run_form(host, model_id, revision, annotator_id, check, run_fairness, progress, "the fairness scan")[
+            2
+        ].outputs
 
     def condition_fields() -> tuple:
         label_prompts = gr.Textbox(
-            label=f"Label prompts ({LABEL_PROMPTS_HOW}; at most {MAX_PROMPTS})", lines=3, visible=False,
-            max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 3), placeholder="1=a photo of a doctor\n0=a photo of a nurse",
+            label=f"Label prompts ({LABEL_PROMPTS_HOW}; at most {MAX_PROMPTS})",
+            lines=3,
+            visible=False,
+            max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 3),
+            placeholder="1=a photo of a doctor\n0=a photo of a nurse",
             elem_id="fair-label-prompts",
         )
-        class_map = gr.Textbox(label=f"Class map (CLASS=LABEL,...; at most {MAX_CLASSES} classes)", visible=False,
-                               placeholder="0=0,1=0,2=1", elem_id="fair-class-map")
+        class_map = gr.Textbox(
+            label=f"Class map (CLASS=LABEL,...; at most {MAX_CLASSES} classes)",
+            visible=False,
+            placeholder="0=0,1=0,2=1",
+            elem_id="fair-class-map",
+        )
         return label_prompts, class_map
 
     def result_fields() -> list:
         return [
             gr.Markdown(elem_id="fair-verdict"),
-            gr.Image(label="S x Y heat map (counts and P(Y | S))", type="pil", format="png", interactive=False,
-                     buttons=["download", "fullscreen"], elem_id="fair-heatmap"),
-            gr.Dataframe(headers=FIGURE_HEADERS, label="Fairness figures", interactive=False, wrap=True,
-                         column_widths=["15%", "21%", "24%", "40%"], elem_id="fair-figures"),
+            gr.Image(
+                label="S x Y heat map (counts and P(Y | S))",
+                type="pil",
+                format="png",
+                interactive=False,
+                buttons=["download", "fullscreen"],
+                elem_id="fair-heatmap",
+            ),
+            gr.Dataframe(
+                headers=FIGURE_HEADERS,
+                label="Fairness figures",
+                interactive=False,
+                wrap=True,
+                column_widths=["15%", "21%", "24%", "40%"],
+                elem_id="fair-figures",
+            ),
             gr.File(label="Reports (JSON, HTML)", file_count="multiple", elem_id="fair-reports"),
         ]
 
     form, outputs = form_and_results(
-        "fair-", condition_fields, result_fields, presets_label="Sensitive attribute S: one CLIP preset",
-        custom_label="... or one custom CLIP attribute (clear the preset)", run_label="Run fairness audit",
+        "fair-",
+        condition_fields,
+        result_fields,
+        presets_label="Sensitive attribute S: one CLIP preset",
+        custom_label="... or one custom CLIP attribute (clear the preset)",
+        run_label="Run fairness audit",
     )
-    form.wire(check_fairness_model, audit_fairness, outputs, ("Scanning (scans run one at a time)...", None, None, None))
+    form.wire(
+        check_fairness_model, audit_fairness, outputs, ("Scanning (scans run one at a time)...", None, None, None)
+    )

@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hosting import error_line
 from hubaudit.api import (
-    CLIP_PRESETS,
+    clip_presets,
     inspect_model,
     parse_attribute_spec,
     parse_label_map,
@@ -27,8 +28,6 @@ from hubaudit.errors import (
     InvalidSamplerConfig,
     LocalPathRefused,
 )
-
-from hosting import error_line
 
 MAX_SAMPLES = 256
 """Most samples one web request may ask for, over all its prompts or classes."""
@@ -92,14 +91,17 @@ def clip_attributes(presets: Sequence[str], custom_attributes: str, annotator_id
     None chosen gives ``()``: each form says how many it needs.
     """
     annotator_id = annotator_reference(annotator_id)
-    unknown = sorted(set(presets or ()) - set(CLIP_PRESETS))
+    known = clip_presets()
+    unknown = sorted(set(presets or ()) - set(known))
     if unknown:
-        raise InvalidAttributeSpec(f"no CLIP preset {', '.join(unknown)} (presets: {', '.join(CLIP_PRESETS)})")
+        raise InvalidAttributeSpec(f"no CLIP preset {', '.join(unknown)} (presets: {', '.join(known)})")
     attributes = [f"{preset}=clip@{annotator_id}" for preset in presets or ()]
     for line in filter(None, (line.strip() for line in (custom_attributes or "").splitlines())):
         name, colon, attribute_prompts = line.partition(":")
         if not colon or "|" not in attribute_prompts:
-            raise InvalidAttributeSpec(f"custom attribute {line!r}: expected NAME: PROMPT | PROMPT (one attribute per line)")
+            raise InvalidAttributeSpec(
+                f"custom attribute {line!r}: expected NAME: PROMPT | PROMPT (one attribute per line)"
+            )
         if not _ATTRIBUTE_NAME.fullmatch(name.strip()):
             raise InvalidAttributeSpec(
                 f"custom attribute name {name.strip()!r}: use letters, digits, _ . - (starting with a letter, digit or _)"
@@ -130,7 +132,9 @@ def checked_prompts(model: str, prompts: Sequence[str], *, how: str = "one per l
         raise InvalidSamplerConfig(f"{len(prompts)} prompts: at most {MAX_PROMPTS} per scan")
     too_long = next((prompt for prompt in prompts if len(prompt) > MAX_PROMPT_CHARS), None)
     if too_long is not None:
-        raise InvalidSamplerConfig(f"prompt {too_long[:40]!r}... has {len(too_long)} characters: at most {MAX_PROMPT_CHARS}")
+        raise InvalidSamplerConfig(
+            f"prompt {too_long[:40]!r}... has {len(too_long)} characters: at most {MAX_PROMPT_CHARS}"
+        )
     return tuple(prompts)
 
 
@@ -181,10 +185,14 @@ def describe_model(info: Mapping, asks: Mapping[str, str]) -> str:
     """One Markdown line for :func:`hubaudit.api.inspect_model`'s answer: the kind, and ``asks[kind]`` (what the form
     asks for it; a kind not in ``asks``: its pipeline is defined by repository code)."""
     kind = info.get("kind")
-    defaults = [f"{info['default_steps']} steps" if info.get("default_steps") else "",
-                f"guidance {info['default_guidance']:g}" if info.get("default_guidance") is not None else ""]
-    line = (f"**{kind or 'unknown kind'}** (`{info.get('pipeline_class')}` at `{str(info.get('resolved_sha'))[:12]}`): "
-            f"{asks.get(kind, 'its pipeline is defined by repository code.')}")
+    defaults = [
+        f"{info['default_steps']} steps" if info.get("default_steps") else "",
+        f"guidance {info['default_guidance']:g}" if info.get("default_guidance") is not None else "",
+    ]
+    line = (
+        f"**{kind or 'unknown kind'}** (`{info.get('pipeline_class')}` at `{str(info.get('resolved_sha'))[:12]}`): "
+        f"{asks.get(kind, 'its pipeline is defined by repository code.')}"
+    )
     return line + (f" Defaults: {', '.join(filter(None, defaults))}." if any(defaults) else "")
 
 
@@ -197,11 +205,12 @@ def class_choices(info: Mapping) -> list[tuple[str, int]]:
 
 def inspected(model_id: str, revision: str, asks: Mapping[str, str]) -> tuple[str, dict | None]:
     """The check step: the Markdown line for the model (:func:`describe_model`) and :func:`hubaudit.api.inspect_model`'s
-    answer; ``("", None)`` for a blank model id, and the one-line reason with None for a model that cannot be scanned."""
+    answer (its ``to_dict()``: what the form's checks read); ``("", None)`` for a blank model id, and the one-line reason
+    with None for a model that cannot be scanned."""
     if not (model_id or "").strip():
         return "", None
     try:
-        info = inspect_model(model_reference(model_id, revision), allow_local=False)
+        info = inspect_model(model_reference(model_id, revision), allow_local=False).to_dict()
     except Exception as err:
         return f"**Cannot scan this model:** {error_line(err, 'the check')}", None
     return describe_model(info, asks), info
@@ -224,13 +233,29 @@ class ScanRequest:
 
     def scan_arguments(self) -> dict:
         """The keyword arguments of :func:`hubaudit.api.scan` this request sets."""
-        return {"n": self.n, "steps": self.steps, "attributes": list(self.attributes), "prompts": list(self.prompts) or None,
-                "classes": list(self.classes) or None, "guidance_scale": self.guidance_scale}
+        return {
+            "n": self.n,
+            "steps": self.steps,
+            "attributes": list(self.attributes),
+            "prompts": list(self.prompts) or None,
+            "classes": list(self.classes) or None,
+            "guidance_scale": self.guidance_scale,
+        }
 
 
 def scan_request(
-    model_id: str, revision: str, presets: Sequence[str], custom_attributes: str, annotator_id: str, n: float, steps: float,
-    *, info: Mapping | None = None, prompts: str = "", classes: Sequence[int | str] = (), guidance: float | None = None,
+    model_id: str,
+    revision: str,
+    presets: Sequence[str],
+    custom_attributes: str,
+    annotator_id: str,
+    n: float,
+    steps: float,
+    *,
+    info: Mapping | None = None,
+    prompts: str = "",
+    classes: Sequence[int | str] = (),
+    guidance: float | None = None,
 ) -> ScanRequest:
     """Check every field of the form; raises a :class:`HubAuditError` naming the first bad one.
 
@@ -245,10 +270,21 @@ def scan_request(
     info = info or {}
     kind = info.get("kind")
     chosen_prompts = checked_prompts(model, prompt_lines(prompts)) if kind == "text-to-image" else ()
-    chosen_classes = checked_classes(model, classes, int(info.get("num_classes") or 0)) if kind == "class-conditional" else ()
-    per_condition = samples_per_condition(n, len(chosen_prompts) + len(chosen_classes), "prompts" if chosen_prompts else "classes")
-    return ScanRequest(model, attributes, per_condition, whole_number("steps", steps, MAX_STEPS),
-                       chosen_prompts, chosen_classes, checked_guidance(info, guidance))
+    chosen_classes = (
+        checked_classes(model, classes, int(info.get("num_classes") or 0)) if kind == "class-conditional" else ()
+    )
+    per_condition = samples_per_condition(
+        n, len(chosen_prompts) + len(chosen_classes), "prompts" if chosen_prompts else "classes"
+    )
+    return ScanRequest(
+        model,
+        attributes,
+        per_condition,
+        whole_number("steps", steps, MAX_STEPS),
+        chosen_prompts,
+        chosen_classes,
+        checked_guidance(info, guidance),
+    )
 
 
 @dataclass(frozen=True)
@@ -268,14 +304,32 @@ class FairnessRequest:
 
     def scan_arguments(self) -> dict:
         """The keyword arguments of :func:`hubaudit.api.scan` this request sets."""
-        return {"n": self.n, "steps": self.steps, "attributes": [self.sensitive], "sensitive": [self.sensitive.partition("=")[0]],
-                "labels": [LABEL], "label_prompts": dict(self.label_prompts) or None, "classes": list(self.classes) or None,
-                "label_map": dict(self.label_map) or None, "guidance_scale": self.guidance_scale}
+        return {
+            "n": self.n,
+            "steps": self.steps,
+            "attributes": [self.sensitive],
+            "sensitive": [self.sensitive.partition("=")[0]],
+            "labels": [LABEL],
+            "label_prompts": dict(self.label_prompts) or None,
+            "classes": list(self.classes) or None,
+            "label_map": dict(self.label_map) or None,
+            "guidance_scale": self.guidance_scale,
+        }
 
 
 def fairness_request(
-    model_id: str, revision: str, presets: Sequence[str], custom_attribute: str, annotator_id: str, n: float, steps: float,
-    *, info: Mapping | None = None, label_prompts: str = "", class_map: str = "", guidance: float | None = None,
+    model_id: str,
+    revision: str,
+    presets: Sequence[str],
+    custom_attribute: str,
+    annotator_id: str,
+    n: float,
+    steps: float,
+    *,
+    info: Mapping | None = None,
+    label_prompts: str = "",
+    class_map: str = "",
+    guidance: float | None = None,
 ) -> FairnessRequest:
     """Check every field of the fairness form; raises a :class:`HubAuditError` naming the first bad one.
 
@@ -286,7 +340,9 @@ def fairness_request(
     model = model_reference(model_id, revision)
     attributes = clip_attributes(presets, custom_attribute, annotator_id)
     if len(attributes) != 1:
-        raise InvalidAttributeSpec(f"choose one sensitive attribute, a preset or one custom CLIP attribute (got {len(attributes)})")
+        raise InvalidAttributeSpec(
+            f"choose one sensitive attribute, a preset or one custom CLIP attribute (got {len(attributes)})"
+        )
     info = info or {}
     kind, num_classes = info.get("kind"), int(info.get("num_classes") or 0)
     prompts, classes, label_map = {}, (), {}
@@ -299,10 +355,22 @@ def fairness_request(
     elif kind == "class-conditional" and num_classes == 2:
         classes = (0, 1)
     elif kind == "class-conditional":
-        raise InvalidLabelMapping(f"{model} has {num_classes} classes: map the ones to scan to labels 0 and 1, e.g. 0=0,1=0,2=1")
+        raise InvalidLabelMapping(
+            f"{model} has {num_classes} classes: map the ones to scan to labels 0 and 1, e.g. 0=0,1=0,2=1"
+        )
     else:
-        raise InvalidLabelMapping(f"{model} is {kind or 'defined by repository code'}: the Fairness tab reads the label off "
-                                  "prompts or classes, so it audits text-to-image and class-conditional models")
+        raise InvalidLabelMapping(
+            f"{model} is {kind or 'defined by repository code'}: the Fairness tab reads the label off "
+            "prompts or classes, so it audits text-to-image and class-conditional models"
+        )
     per_condition = samples_per_condition(n, len(prompts) + len(classes), "prompts" if prompts else "classes")
-    return FairnessRequest(model, attributes[0], per_condition, whole_number("steps", steps, MAX_STEPS), prompts, classes,
-                           label_map, checked_guidance(info, guidance))
+    return FairnessRequest(
+        model,
+        attributes[0],
+        per_condition,
+        whole_number("steps", steps, MAX_STEPS),
+        prompts,
+        classes,
+        label_map,
+        checked_guidance(info, guidance),
+    )

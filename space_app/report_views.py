@@ -1,7 +1,6 @@
 """A scan's report as the Space's tabs show it: the verdict, the estimates table, charts, the sample gallery, files.
 
-Everything is read off the report dict (docs/report-schema.md) with the report layer's own views, re-exported by
-:mod:`hubaudit.api`.
+Everything is read off the report dict (docs/report-schema.md) with the report layer's own views (:mod:`hubaudit.report`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hubaudit.api import (
+from hubaudit.report import (
     attribute_chart_png,
     attribute_rows,
     fairness_heatmap_png,
@@ -54,15 +53,23 @@ def scan_view(report: dict, out_dir: Path) -> ScanView:
     return ScanView(
         verdict=verdict_markdown(report),
         estimates=[
-            [row.attribute, row.condition, row.value, row.count,
-             *(round(float(row.estimate[key]), 4) for key in ("value", "low", "high")), row.method]
-            for attribute in (report.get("properties") or {}).get("attributes", []) for row in attribute_rows(attribute)
+            [
+                row.attribute,
+                row.condition,
+                row.value,
+                row.count,
+                *(round(float(row.estimate[key]), 4) for key in ("value", "low", "high")),
+                row.method,
+            ]
+            for attribute in (report.get("properties") or {}).get("attributes", [])
+            for row in attribute_rows(attribute)
         ],
         charts=report_charts(report),
         samples=[
             (pil_image(image), f"{found.condition} #{index}")
             for found in read_condition_images(report, per_condition=GALLERY_PER_CONDITION)
-            if found.images is not None for index, image in enumerate(found.images)
+            if found.images is not None
+            for index, image in enumerate(found.images)
         ],
         files=report_files(out_dir),
         model_card=render_markdown(report),
@@ -84,8 +91,10 @@ def verdict_markdown(report: dict) -> str:
 def report_charts(report: dict) -> list[tuple[Image.Image, str]]:
     """A bar chart per attribute, then a heat map per fairness (S, Y) pair, each with its caption."""
     properties = report.get("properties") or {}
-    charts = [(attribute_chart_png(attribute, confidence=properties.get("confidence")), attribute.get("name", ""))
-              for attribute in properties.get("attributes", [])]
+    charts = [
+        (attribute_chart_png(attribute, confidence=properties.get("confidence")), attribute.get("name", ""))
+        for attribute in properties.get("attributes", [])
+    ]
     return _images(charts) + fairness_heatmaps(report)
 
 

@@ -10,14 +10,12 @@ Before a scan, the *Plan the scan* box shows the samples per condition a fairnes
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import gradio as gr
-
-from hubaudit.api import inspect_model, plan, scan
 
 from form_checks import (
     MAX_CLASSES,
@@ -30,8 +28,9 @@ from form_checks import (
     model_reference,
     scan_request,
 )
-from form_fields import form_and_results, guidance_update
+from form_fields import declared_field, form_and_results, guidance_update
 from hosting import Host, one_line_errors
+from hubaudit.api import inspect_model, plan, scan
 from report_views import ESTIMATE_HEADERS, ScanView, scan_view
 
 DEFAULT_CLASSES = 4
@@ -68,18 +67,28 @@ def scanned_report(request: FormRequest, out_dir: Path, **options) -> dict:
     """Scan as ``request`` says with :func:`hubaudit.api.scan`'s further ``options`` (``store_dir``: where the samples
     are, default ``out_dir/samples``, a store there resumes; ``gold``), reports in ``out_dir``, no local path ever
     loaded; the report dict."""
-    result = scan(request.model, **request.scan_arguments(), **options, out_dir=out_dir, allow_local=False, progress=True)
+    result = scan(
+        request.model, **request.scan_arguments(), **options, out_dir=out_dir, allow_local=False, progress=True
+    )
     return result.to_dict()
 
 
-def run_form(host: Host, model_id: str, revision: str, annotator_id: str, check: Callable[[dict], FormRequest],
-             render: Callable[[FormRequest, Path], object], progress: gr.Progress, doing: str) -> tuple:
+def run_form(
+    host: Host,
+    model_id: str,
+    revision: str,
+    annotator_id: str,
+    check: Callable[[dict], FormRequest],
+    render: Callable[[FormRequest, Path], object],
+    progress: gr.Progress,
+    doing: str,
+) -> tuple:
     """A form's scan, for a tab's event handler: inspect the model, ``check(info)`` the fields into a request, size
     the models, then ``render(request, folder)`` in a fresh scan folder; ``(request, folder, rendered)``. Inside
     :meth:`Host.scan_job` (``doing`` names it): old folders pruned first, the cache trimmed after, errors one line."""
     with host.scan_job(doing):
         # the model is inspected again: the fields it takes are those of the model scanned, checked or not
-        info = inspect_model(model_reference(model_id, revision), allow_local=False)
+        info = inspect_model(model_reference(model_id, revision), allow_local=False).to_dict()
         request = check(info)
         host.check_sizes(info, request.model, annotator_reference(annotator_id))
         progress(0, desc=f"Loading {request.model}")
@@ -110,14 +119,28 @@ def check_model(model_id: str, revision: str) -> tuple:
     )
 
 
-def plan_markdown(kind: str, effect: str, max_dp_gap: float | None, max_property_error: float | None,
-                  calibration: float | None, annotator_error: str, *, trials: int | None = None) -> str:
+def plan_markdown(
+    kind: str,
+    effect: str,
+    max_dp_gap: float | None,
+    max_property_error: float | None,
+    calibration: float | None,
+    annotator_error: str,
+    *,
+    trials: int | None = None,
+) -> str:
     """The plan (:func:`hubaudit.api.plan`, as ``hubaudit plan`` prints it) of the audit the fields describe, as a
     Markdown list: the samples per condition a finding, and no finding, need with power 0.9. Blank fields take the
     plan's defaults; the other audit's margin is ignored. Raises :class:`~hubaudit.errors.InvalidPlan` on a bad field."""
     margins = {"max_dp_gap": max_dp_gap} if kind == "fairness" else {"max_property_error": max_property_error}
-    found = plan(kind, effect=(effect or "").strip() or None, calibration_per_class=calibration or None,
-                 annotator_error=(annotator_error or "").strip() or None, trials=trials, **margins)
+    found = plan(
+        kind,
+        effect=(effect or "").strip() or None,
+        calibration_per_class=calibration or None,
+        annotator_error=(annotator_error or "").strip() or None,
+        trials=trials,
+        **margins,
+    )
     return "\n".join(f"- {' '.join(line.split())}" for line in found.lines())
 
 
@@ -126,16 +149,34 @@ def plan_fields() -> None:
     so of simulation, queued apart from the scans)."""
     with gr.Accordion("Plan the scan: the samples per condition a verdict needs", open=False):
         kind = gr.Radio(["fairness", "privacy"], value="fairness", label="Audit", elem_id="plan-kind")
-        effect = gr.Textbox(label="Effect to detect", value="0.3,0.5", elem_id="plan-effect",
-                            info="fairness: P(S=1|Y=0),P(S=1|Y=1); privacy: training share,generated share of value 1")
+        effect = gr.Textbox(
+            label="Effect to detect",
+            value="0.3,0.5",
+            elem_id="plan-effect",
+            info="fairness: P(S=1|Y=0),P(S=1|Y=1); privacy: training share,generated share of value 1",
+        )
         with gr.Row():
-            max_dp_gap = gr.Number(label="Max DP gap (fairness)", value=0.10, minimum=0, maximum=1, elem_id="plan-max-dp-gap")
-            max_property_error = gr.Number(label="Max property error (privacy)", value=0.05, minimum=0, maximum=1,
-                                           elem_id="plan-max-property-error")
+            max_dp_gap = gr.Number(
+                label="Max DP gap (fairness)", value=0.10, minimum=0, maximum=1, elem_id="plan-max-dp-gap"
+            )
+            max_property_error = gr.Number(
+                label="Max property error (privacy)",
+                value=0.05,
+                minimum=0,
+                maximum=1,
+                elem_id="plan-max-property-error",
+            )
         with gr.Row():
-            calibration = gr.Number(label="Calibration records per value and class", value=1000, precision=0, minimum=1,
-                                    elem_id="plan-calibration")
-            annotator_error = gr.Textbox(label="Annotator error rates (FPR,FNR)", value="0.05,0.05", elem_id="plan-annotator-error")
+            calibration = gr.Number(
+                label="Calibration records per value and class",
+                value=1000,
+                precision=0,
+                minimum=1,
+                elem_id="plan-calibration",
+            )
+            annotator_error = gr.Textbox(
+                label="Annotator error rates (FPR,FNR)", value="0.05,0.05", elem_id="plan-annotator-error"
+            )
         button = gr.Button("Plan", size="sm", elem_id="plan-run")
         shown = gr.Markdown(elem_id="plan")
 
@@ -143,8 +184,13 @@ def plan_fields() -> None:
         with one_line_errors("the plan"):
             return plan_markdown(*fields)
 
-    button.click(planned, [kind, effect, max_dp_gap, max_property_error, calibration, annotator_error], shown,
-                 concurrency_limit=1, concurrency_id="plan")
+    button.click(
+        planned,
+        [kind, effect, max_dp_gap, max_property_error, calibration, annotator_error],
+        shown,
+        concurrency_limit=1,
+        concurrency_id="plan",
+    )
 
 
 @dataclass(frozen=True)
@@ -159,22 +205,57 @@ class ScanTab:
 def build_scan_tab(host: Host, session: gr.State) -> ScanTab:
     """The Scan tab's form and results, inside the current ``gr.Tab``; a finished scan is stored in ``session``."""
 
-    def audit(model_id, revision, presets, custom_attributes, annotator_id, n, steps, prompts, classes, guidance,
-              progress=gr.Progress(track_tqdm=True)):
+    def audit(
+        model_id,
+        revision,
+        presets,
+        custom_attributes,
+        annotator_id,
+        n,
+        steps,
+        prompts,
+        classes,
+        guidance,
+        progress=gr.Progress(track_tqdm=True),
+    ):
         def check(info: dict) -> ScanRequest:
-            return scan_request(model_id, revision, presets, custom_attributes, annotator_id, n, steps,
-                                info=info, prompts=prompts, classes=classes, guidance=guidance)
+            return scan_request(
+                model_id,
+                revision,
+                presets,
+                custom_attributes,
+                annotator_id,
+                n,
+                steps,
+                info=info,
+                prompts=prompts,
+                classes=classes,
+                guidance=guidance,
+            )
 
-        request, folder, view = run_form(host, model_id, revision, annotator_id, check, run_request, progress, "the scan")
+        request, folder, view = run_form(
+            host, model_id, revision, annotator_id, check, run_request, progress, "the scan"
+        )
         return *view.outputs, ScanSession(folder, request)
 
     def condition_fields() -> tuple:
         prompts = gr.Textbox(
-            label=f"Prompts (one per line, at most {MAX_PROMPTS})", lines=3, visible=False, elem_id="prompts",
-            max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1), placeholder="a photo of a doctor",
+            label=declared_field("prompts", label_note=f"one per line, at most {MAX_PROMPTS}")["label"],
+            lines=3,
+            visible=False,
+            elem_id="prompts",
+            max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1),
+            placeholder="a photo of a doctor",
         )
-        classes = gr.Dropdown(label=f"Classes (at most {MAX_CLASSES})", multiselect=True, max_choices=MAX_CLASSES,
-                              choices=[], value=[], visible=False, elem_id="classes")
+        classes = gr.Dropdown(
+            label=declared_field("classes", label_note=f"at most {MAX_CLASSES}")["label"],
+            multiselect=True,
+            max_choices=MAX_CLASSES,
+            choices=[],
+            value=[],
+            visible=False,
+            elem_id="classes",
+        )
         return prompts, classes
 
     def result_fields() -> list:
@@ -187,9 +268,23 @@ def build_scan_tab(host: Host, session: gr.State) -> ScanTab:
             gr.Code(label="Model card section (Markdown)", language="markdown", elem_id="model-card"),
         ]
 
-    form, outputs = form_and_results("", condition_fields, result_fields, presets_label="Attributes (CLIP presets)",
-                                     custom_label="Custom CLIP attributes (one per line)", run_label="Run audit")
+    form, outputs = form_and_results(
+        "",
+        condition_fields,
+        result_fields,
+        presets_label="Attributes (CLIP presets)",
+        custom_label="Custom CLIP attributes (one per line)",
+        run_label="Run audit",
+    )
     plan_fields()
-    cleared = ("Scanning (scans run one at a time)...", None, None, None, None, "", None)  # no earlier result beside a new error
+    cleared = (
+        "Scanning (scans run one at a time)...",
+        None,
+        None,
+        None,
+        None,
+        "",
+        None,
+    )  # no earlier result beside a new error
     finished = form.wire(check_model, audit, [*outputs, session], cleared)
     return ScanTab(outputs, finished)

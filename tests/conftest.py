@@ -42,3 +42,37 @@ def test_hub(tmp_path_factory):
 
     with serve_test_hub(tmp_path_factory.mktemp("test-hub"), port=TEST_HUB_PORT) as hub:
         yield hub
+
+
+# Fixtures that several test files use. Each imports hubaudit (and so torch) only when it runs, after the
+# environment above is set.
+
+
+@pytest.fixture(scope="module")
+def colour_annotator(tmp_path_factory):
+    """A saved CNN that tells red from green Colored-MNIST digits (trained in about a second)."""
+    from hubaudit.annotate import train_auxiliary_annotator
+    from hubaudit.data import colored_mnist
+
+    folder = tmp_path_factory.mktemp("colour-annotator")
+    train_auxiliary_annotator(colored_mnist(n=200, seed=1, image_size=16), "color", epochs=2).save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def grey_data():
+    """12 random 16x16 grey images with a binary ``label`` (a ``LabelledImages``)."""
+    import numpy as np
+
+    from hubaudit.data import LabelledImages
+
+    images = np.random.default_rng(0).integers(0, 256, (12, 16, 16, 1), dtype=np.uint8)
+    return LabelledImages(images, {"label": np.arange(12) % 2}, "tiny-grey")
+
+
+@pytest.fixture(scope="module")
+def clip_folder(tmp_path_factory) -> Path:
+    """A tiny random-weight CLIP saved with ``save_pretrained`` (:func:`tiny_models.save_tiny_clip`)."""
+    import tiny_models
+
+    return tiny_models.save_tiny_clip(tmp_path_factory.mktemp("clip"))

@@ -360,4 +360,3 @@ FAMILIES: dict[str, Family] = {
     )
 }
 """Family name -> tiny transformer text-to-image family (image sizes those of the diffusers tests)."""
-

@@ -183,7 +183,10 @@ def build_stable_diffusion_with_safety_checker() -> StableDiffusionPipeline:
     parts = _clip_text_parts(
         sd_unet(**_SD1_SMALL, cross_attention_dim=8),
         autoencoder_kl(**_SD1_SMALL),
-        hidden_size=8, intermediate_size=16, num_attention_heads=2, num_hidden_layers=2,
+        hidden_size=8,
+        intermediate_size=16,
+        num_attention_heads=2,
+        num_hidden_layers=2,
     )
     return StableDiffusionPipeline(
         **parts,
@@ -197,10 +200,16 @@ def build_stable_diffusion_with_safety_checker() -> StableDiffusionPipeline:
 def build_stable_diffusion_2() -> StableDiffusionPipeline:
     """SD 2.x (768-v style): linear-projection UNet with per-level heads, GELU CLIP text encoder, v-prediction DDIM."""
     parts = _clip_text_parts(
-        sd_unet(block_out_channels=(32, 64), layers_per_block=2, cross_attention_dim=32,
-                attention_head_dim=(2, 4), use_linear_projection=True),
+        sd_unet(
+            block_out_channels=(32, 64),
+            layers_per_block=2,
+            cross_attention_dim=32,
+            attention_head_dim=(2, 4),
+            use_linear_projection=True,
+        ),
         autoencoder_kl((32, 64), sample_size=128),
-        **_SD2_TEXT_ENCODER, projection_dim=64,
+        **_SD2_TEXT_ENCODER,
+        projection_dim=64,
     )
     return StableDiffusionPipeline(
         **parts,
@@ -243,7 +252,9 @@ def build_lcm() -> LatentConsistencyModelPipeline:
     parts = _clip_text_parts(
         sd_unet(**_SD1_SMALL, cross_attention_dim=32, time_cond_proj_dim=32),
         autoencoder_kl(**_SD1_SMALL),
-        intermediate_size=64, num_attention_heads=8, num_hidden_layers=3,
+        intermediate_size=64,
+        num_attention_heads=8,
+        num_hidden_layers=3,
     )
     return LatentConsistencyModelPipeline(
         **parts,
@@ -259,18 +270,43 @@ def _kandinsky_prior_parts() -> dict:
     prior = PriorTransformer(num_attention_heads=2, attention_head_dim=12, embedding_dim=32, num_layers=1)
     # The test's fix: a zero clip_std makes post_process_latents return 0 whatever the prior says.
     prior.clip_std = torch.nn.Parameter(torch.ones(prior.clip_std.shape))
-    vision_config = CLIPVisionConfig(hidden_size=32, image_size=224, projection_dim=32, intermediate_size=37,
-                                     num_attention_heads=4, num_channels=3, num_hidden_layers=5, patch_size=14)
+    vision_config = CLIPVisionConfig(
+        hidden_size=32,
+        image_size=224,
+        projection_dim=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_channels=3,
+        num_hidden_layers=5,
+        patch_size=14,
+    )
     image_processor = CLIPImageProcessor(
-        crop_size=224, do_center_crop=True, do_normalize=True, do_resize=True, resample=3, size=224,
-        image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711],
+        crop_size=224,
+        do_center_crop=True,
+        do_normalize=True,
+        do_resize=True,
+        resample=3,
+        size=224,
+        image_mean=[0.48145466, 0.4578275, 0.40821073],
+        image_std=[0.26862954, 0.26130258, 0.27577711],
     )
     tokenizer = build_clip_tokenizer()
     text_encoder = CLIPTextModelWithProjection(clip_text_config(tokenizer, num_hidden_layers=5))
-    scheduler = UnCLIPScheduler(variance_type="fixed_small_log", prediction_type="sample",
-                                num_train_timesteps=1000, clip_sample=True, clip_sample_range=10.0)
-    parts = dict(prior=prior, image_encoder=CLIPVisionModelWithProjection(vision_config), text_encoder=text_encoder,
-                 tokenizer=tokenizer, scheduler=scheduler, image_processor=image_processor)
+    scheduler = UnCLIPScheduler(
+        variance_type="fixed_small_log",
+        prediction_type="sample",
+        num_train_timesteps=1000,
+        clip_sample=True,
+        clip_sample_range=10.0,
+    )
+    parts = dict(
+        prior=prior,
+        image_encoder=CLIPVisionModelWithProjection(vision_config),
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        image_processor=image_processor,
+    )
     return {f"prior_{name}": part for name, part in parts.items()}
 
 
@@ -371,10 +407,19 @@ def _save_with_card(build: Callable[[], DiffusionPipeline], path: Path) -> Path:
     return path
 
 
-def _family(name: str, pipeline_class: type[DiffusionPipeline], kind: str, build: Callable[[], DiffusionPipeline],
-            scan: dict, side: int) -> Family:
+def _family(
+    name: str,
+    pipeline_class: type[DiffusionPipeline],
+    kind: str,
+    build: Callable[[], DiffusionPipeline],
+    scan: dict,
+    side: int,
+) -> Family:
     """A ``Family`` saving ``build()`` (weights drawn under seed 0) whose images are ``side`` x ``side`` RGB."""
-    save = partial(_save_with_card if getattr(pipeline_class, "_load_connected_pipes", False) else tiny_models.save_pipeline, build)
+    save = partial(
+        _save_with_card if getattr(pipeline_class, "_load_connected_pipes", False) else tiny_models.save_pipeline,
+        build,
+    )
     return Family(name, pipeline_class.__name__, kind, save, scan, image_shape=(side, side, 3))
 
 
@@ -383,16 +428,35 @@ FAMILIES: dict[str, Family] = {
     for family in (
         _family("pndm", PNDMPipeline, "unconditional", build_pndm, {"steps": PNDM_MIN_STEPS}, 32),
         _family("consistency", ConsistencyModelPipeline, "unconditional", build_consistency, _STEPS, 32),
-        _family("consistency-class-conditional", ConsistencyModelPipeline, "class-conditional",
-                partial(build_consistency, CONSISTENCY_CLASSES), {**_STEPS, "classes": [0, 2]}, 32),
-        _family("stable-diffusion-safety-checker", StableDiffusionPipeline, "text-to-image",
-                build_stable_diffusion_with_safety_checker, _PROMPT, 64),
+        _family(
+            "consistency-class-conditional",
+            ConsistencyModelPipeline,
+            "class-conditional",
+            partial(build_consistency, CONSISTENCY_CLASSES),
+            {**_STEPS, "classes": [0, 2]},
+            32,
+        ),
+        _family(
+            "stable-diffusion-safety-checker",
+            StableDiffusionPipeline,
+            "text-to-image",
+            build_stable_diffusion_with_safety_checker,
+            _PROMPT,
+            64,
+        ),
         _family("stable-diffusion-2", StableDiffusionPipeline, "text-to-image", build_stable_diffusion_2, _PROMPT, 64),
-        _family("stable-diffusion-xl", StableDiffusionXLPipeline, "text-to-image", build_stable_diffusion_xl,
-                _PROMPT, 64),
+        _family(
+            "stable-diffusion-xl", StableDiffusionXLPipeline, "text-to-image", build_stable_diffusion_xl, _PROMPT, 64
+        ),
         _family("lcm", LatentConsistencyModelPipeline, "text-to-image", build_lcm, _PROMPT, 64),
-        _family("kandinsky-2-2", KandinskyV22CombinedPipeline, "text-to-image", build_kandinsky_2_2,
-                {**_PROMPT, "height": 64, "width": 64}, 64),
+        _family(
+            "kandinsky-2-2",
+            KandinskyV22CombinedPipeline,
+            "text-to-image",
+            build_kandinsky_2_2,
+            {**_PROMPT, "height": 64, "width": 64},
+            64,
+        ),
         _family("deepfloyd-if", IFPipeline, "text-to-image", build_deepfloyd_if, _PROMPT, 32),
     )
 }

@@ -28,10 +28,18 @@ _KINDS = {
 
 FAMILIES: dict[str, Family] = {
     **{
-        name: Family(name, pipeline_class, kind, partial(tiny_models.save_pipeline, tiny_models.SUPPORTED_PIPELINES[name]), scan)
+        name: Family(
+            name, pipeline_class, kind, partial(tiny_models.save_pipeline, tiny_models.SUPPORTED_PIPELINES[name]), scan
+        )
         for name, (pipeline_class, kind, scan) in _KINDS.items()
     },
-    "ncsnv2": Family("ncsnv2", "NCSNv2Pipeline", "unconditional", partial(tiny_models.save_pipeline, tiny_models.build_ncsnv2), _STEPS),
+    "ncsnv2": Family(
+        "ncsnv2",
+        "NCSNv2Pipeline",
+        "unconditional",
+        partial(tiny_models.save_pipeline, tiny_models.build_ncsnv2),
+        _STEPS,
+    ),
     **families_unet.FAMILIES,
     **families_transformer.FAMILIES,
 }

@@ -282,7 +282,9 @@ def test_a_single_file_checkpoint_without_a_config_asks_for_a_base(folders, tmp_
 
 def test_a_single_file_checkpoint_for_an_unknown_pipeline_class_raises(folders):
     with pytest.raises(UnknownPipelineClass):
-        load_single_file("StableDiffusionPipelin", folders["single-file"] / adapter_models.SINGLE_FILE, folders["base"])
+        load_single_file(
+            "StableDiffusionPipelin", folders["single-file"] / adapter_models.SINGLE_FILE, folders["base"]
+        )
 
 
 def test_a_single_file_checkpoint_missing_a_component_raises(folders, tmp_path):

@@ -28,11 +28,6 @@ CLASSIFIER_ID2LABEL = {0: "cat", 1: "dog", 2: "bird"}
 
 
 @pytest.fixture(scope="module")
-def clip_folder(tmp_path_factory):
-    return tiny_models.save_tiny_clip(tmp_path_factory.mktemp("clip"))
-
-
-@pytest.fixture(scope="module")
 def classifier_folder(tmp_path_factory):
     return tiny_models.save_tiny_image_classifier(tmp_path_factory.mktemp("classifier"), CLASSIFIER_ID2LABEL)
 
@@ -79,14 +74,18 @@ def test_clip_scores_grey_and_small_images_as_their_rgb_copies(gender_clip):
 
 
 def test_clip_columns_follow_the_prompts(clip_folder, gender_clip):
-    swapped = ClipAnnotator("gender", {"male": "a photo of a man", "female": "a photo of a woman"}, model_id=str(clip_folder))
+    swapped = ClipAnnotator(
+        "gender", {"male": "a photo of a man", "female": "a photo of a woman"}, model_id=str(clip_folder)
+    )
     images = _images(4)
     assert swapped.attribute.values == ("male", "female")
     np.testing.assert_allclose(swapped.predict_proba(images), gender_clip.predict_proba(images)[:, ::-1], atol=1e-6)
 
 
 def test_clip_values_named_0_to_k_minus_1_are_put_in_numeric_order(clip_folder):
-    annotator = ClipAnnotator("smiling", {"1": "a smiling person", "0": "a person not smiling"}, model_id=str(clip_folder))
+    annotator = ClipAnnotator(
+        "smiling", {"1": "a smiling person", "0": "a person not smiling"}, model_id=str(clip_folder)
+    )
     assert annotator.attribute.values == ("0", "1")
     assert annotator.prompts == {"0": "a person not smiling", "1": "a smiling person"}
 
@@ -162,7 +161,9 @@ def test_images_must_be_uint8_nhwc(gender_clip):
 
 
 def test_classifier_drops_unmapped_labels_and_renormalises(classifier_folder):
-    annotator = HubClassifierAnnotator("cat", str(classifier_folder), label_to_value={"cat": "1", "bird": "0"}, device="cpu")
+    annotator = HubClassifierAnnotator(
+        "cat", str(classifier_folder), label_to_value={"cat": "1", "bird": "0"}, device="cpu"
+    )
     images = _images(5)
     full = _classifier_softmax(classifier_folder, images)
     kept = full[:, [2, 0]]  # bird -> "0", cat -> "1"
@@ -171,18 +172,24 @@ def test_classifier_drops_unmapped_labels_and_renormalises(classifier_folder):
 
 
 def test_classifier_adds_up_labels_mapped_to_one_value(classifier_folder):
-    annotator = HubClassifierAnnotator("pet", str(classifier_folder), label_to_value={"cat": "pet", "dog": "pet", "bird": "wild"})
+    annotator = HubClassifierAnnotator(
+        "pet", str(classifier_folder), label_to_value={"cat": "pet", "dog": "pet", "bird": "wild"}
+    )
     images = _images(5)
     full = _classifier_softmax(classifier_folder, images)
     assert annotator.attribute.values == ("pet", "wild")
-    np.testing.assert_allclose(annotator.predict_proba(images), np.stack([full[:, 0] + full[:, 1], full[:, 2]], axis=1), atol=1e-6)
+    np.testing.assert_allclose(
+        annotator.predict_proba(images), np.stack([full[:, 0] + full[:, 1], full[:, 2]], axis=1), atol=1e-6
+    )
 
 
 def test_classifier_without_mapping_uses_its_labels_as_values(classifier_folder):
     annotator = HubClassifierAnnotator("animal", str(classifier_folder))
     images = _images(3)
     assert annotator.attribute.values == ("cat", "dog", "bird")
-    np.testing.assert_allclose(annotator.predict_proba(images), _classifier_softmax(classifier_folder, images), atol=1e-6)
+    np.testing.assert_allclose(
+        annotator.predict_proba(images), _classifier_softmax(classifier_folder, images), atol=1e-6
+    )
 
 
 def test_classifier_mapping_naming_unknown_labels_is_an_error(classifier_folder):
@@ -191,7 +198,9 @@ def test_classifier_mapping_naming_unknown_labels_is_an_error(classifier_folder)
 
 
 def test_classifier_save_and_load_give_identical_probabilities(classifier_folder, tmp_path):
-    annotator = HubClassifierAnnotator("cat", str(classifier_folder), label_to_value={"cat": "1", "dog": "0", "bird": "0"})
+    annotator = HubClassifierAnnotator(
+        "cat", str(classifier_folder), label_to_value={"cat": "1", "dog": "0", "bird": "0"}
+    )
     loaded = load_annotator(annotator.save(tmp_path / "saved"))
     images = _images(4)
     assert isinstance(loaded, HubClassifierAnnotator)
@@ -211,7 +220,9 @@ def test_classifier_from_the_hub_keeps_its_labels(test_hub):
 def test_loading_a_folder_without_a_saved_annotator_is_an_error(tmp_path):
     with pytest.raises(InvalidSavedAnnotator):
         load_annotator(tmp_path)
-    (tmp_path / "annotator.json").write_text('{"format_version": 1, "type": "oracle", "attribute": {"name": "x", "values": ["0", "1"]}}')
+    (tmp_path / "annotator.json").write_text(
+        '{"format_version": 1, "type": "oracle", "attribute": {"name": "x", "values": ["0", "1"]}}'
+    )
     with pytest.raises(InvalidSavedAnnotator, match="oracle"):
         load_annotator(tmp_path)
 

@@ -14,7 +14,11 @@ from hubaudit.errors import AuxDataTooSmall, InvalidData
 def digits() -> LabelledImages:
     """MNIST with columns ``digit`` (0..9) and ``zero`` (1 for the digit zero, 10% of records)."""
     data = mnist()
-    return LabelledImages(data.images, {"digit": data.columns["digit"], "zero": (data.columns["digit"] == 0).astype(np.int64)}, data.source)
+    return LabelledImages(
+        data.images,
+        {"digit": data.columns["digit"], "zero": (data.columns["digit"] == 0).astype(np.int64)},
+        data.source,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,9 @@ def test_saved_and_loaded_annotator_gives_identical_probabilities(zero_annotator
     assert isinstance(loaded, AuxiliaryAnnotator)
     assert loaded.attribute == zero_annotator.attribute and loaded.description == zero_annotator.description
     np.testing.assert_array_equal(loaded.confusion, zero_annotator.confusion)
-    np.testing.assert_array_equal(loaded.predict_proba(digits.images[:50]), zero_annotator.predict_proba(digits.images[:50]))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(digits.images[:50]), zero_annotator.predict_proba(digits.images[:50])
+    )
 
 
 def test_annotator_trained_on_28px_digits_labels_16px_digits(zero_annotator, digits):
@@ -71,11 +77,15 @@ def test_annotator_trained_on_rgb_takes_grey_images(small_digits):
     rgb = LabelledImages(np.repeat(small_digits.images, 3, axis=-1), small_digits.columns, "rgb digits")
     annotator = train_auxiliary_annotator(rgb, "zero", epochs=1, image_size=16, device="cpu")
     assert annotator.channels == 3
-    np.testing.assert_allclose(annotator.predict_proba(small_digits.images[:20]), annotator.predict_proba(rgb.images[:20]), atol=1e-6)
+    np.testing.assert_allclose(
+        annotator.predict_proba(small_digits.images[:20]), annotator.predict_proba(rgb.images[:20]), atol=1e-6
+    )
 
 
 def test_categorical_column_gives_one_probability_per_value(small_digits):
-    annotator = train_auxiliary_annotator(small_digits.subset(np.arange(500)), "digit", holdout_fraction=0.5, epochs=1, image_size=14)
+    annotator = train_auxiliary_annotator(
+        small_digits.subset(np.arange(500)), "digit", holdout_fraction=0.5, epochs=1, image_size=14
+    )
     # 500 records hold about 50 per digit: 25 held out each
     assert annotator.attribute.values == tuple(str(digit) for digit in range(10))
     assert annotator.confusion.shape == (10, 10) and annotator.confusion.sum() == annotator.provenance["held_out_size"]
@@ -85,9 +95,13 @@ def test_categorical_column_gives_one_probability_per_value(small_digits):
 
 
 def test_same_seed_trains_the_same_annotator(small_digits):
-    first, second = (train_auxiliary_annotator(small_digits, "zero", epochs=1, image_size=12, seed=3) for _ in range(2))
+    first, second = (
+        train_auxiliary_annotator(small_digits, "zero", epochs=1, image_size=12, seed=3) for _ in range(2)
+    )
     np.testing.assert_array_equal(first.confusion, second.confusion)
-    np.testing.assert_array_equal(first.predict_proba(small_digits.images[:30]), second.predict_proba(small_digits.images[:30]))
+    np.testing.assert_array_equal(
+        first.predict_proba(small_digits.images[:30]), second.predict_proba(small_digits.images[:30])
+    )
 
 
 def test_missing_column_is_invalid_data(small_digits):

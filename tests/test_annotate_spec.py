@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import tiny_models
-from hubaudit.annotate import CLIP_PRESETS, DEFAULT_CLIP_MODEL, AuxiliaryAnnotator, ClipAnnotator, build_annotator, parse_attribute_spec
+from hubaudit.annotate import (
+    CLIP_PRESETS,
+    DEFAULT_CLIP_MODEL,
+    AuxiliaryAnnotator,
+    ClipAnnotator,
+    build_annotator,
+    parse_attribute_spec,
+)
 from hubaudit.annotate.spec import AuxTrainSpec, ClipSpec, HubClassifierSpec, SavedAnnotatorSpec
 from hubaudit.data import LabelledImages, mnist
 from hubaudit.errors import InvalidAttributeSpec
-
-
-@pytest.fixture(scope="module")
-def clip_folder(tmp_path_factory) -> Path:
-    return tiny_models.save_tiny_clip(tmp_path_factory.mktemp("clip"))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,10 @@ def aux_digits() -> LabelledImages:
             "smiling=clip:a photo of a smiling person|a photo of a person not smiling",
             ClipSpec(
                 "smiling",
-                {"a photo of a smiling person": "a photo of a smiling person", "a photo of a person not smiling": "a photo of a person not smiling"},
+                {
+                    "a photo of a smiling person": "a photo of a smiling person",
+                    "a photo of a person not smiling": "a photo of a person not smiling",
+                },
             ),
         ),
         (
@@ -45,12 +49,16 @@ def aux_digits() -> LabelledImages:
         ),
         (
             "zero=clip@org/clip-model@v2:zero:a photo of the digit zero|other:a photo of another digit",
-            ClipSpec("zero", {"zero": "a photo of the digit zero", "other": "a photo of another digit"}, "org/clip-model@v2"),
+            ClipSpec(
+                "zero", {"zero": "a photo of the digit zero", "other": "a photo of another digit"}, "org/clip-model@v2"
+            ),
         ),
         ("age=clip@org/siglip:age_group", ClipSpec("age", CLIP_PRESETS["age_group"], "org/siglip")),
         (
             "cat=hub:org/classifier:tabby, tabby cat=1,Egyptian cat=1, golden retriever = 0",
-            HubClassifierSpec("cat", "org/classifier", {"tabby, tabby cat": "1", "Egyptian cat": "1", "golden retriever": "0"}),
+            HubClassifierSpec(
+                "cat", "org/classifier", {"tabby, tabby cat": "1", "Egyptian cat": "1", "golden retriever": "0"}
+            ),
         ),
         ("animal=hub:org/classifier@main", HubClassifierSpec("animal", "org/classifier@main", None)),
         ("zero=aux", AuxTrainSpec("zero")),
@@ -109,14 +117,16 @@ def test_aux_spec_trains_on_the_aux_data_column(aux_digits):
 
 
 def test_aux_spec_without_aux_data_or_its_column_is_an_error(aux_digits):
-    with pytest.raises(InvalidAttributeSpec, match="no --aux-data"):
+    with pytest.raises(InvalidAttributeSpec, match="give aux_data with a column 'zero'"):
         build_annotator(parse_attribute_spec("zero=aux"))
     with pytest.raises(InvalidAttributeSpec, match="columns: gender, zero"):
         build_annotator(parse_attribute_spec("smiling=aux"), aux_data=aux_digits)
 
 
 def test_aux_path_spec_loads_the_saved_annotator_under_the_new_name(clip_folder, tmp_path):
-    saved = ClipAnnotator("gender", CLIP_PRESETS["gender"], model_id=str(clip_folder), confusion=np.array([[9, 1], [2, 8]]))
+    saved = ClipAnnotator(
+        "gender", CLIP_PRESETS["gender"], model_id=str(clip_folder), confusion=np.array([[9, 1], [2, 8]])
+    )
     saved.save(tmp_path / "gender")
     loaded = build_annotator(parse_attribute_spec(f"sex=aux:{tmp_path / 'gender'}"))
     assert loaded.attribute.name == "sex" and loaded.attribute.values == saved.attribute.values

@@ -26,7 +26,11 @@ def synthetic(n: int = 600, *, sensitive_strength: float = 0.5, seed: int = 1):
     rng = np.random.default_rng(seed)
     sensitive, labels = rng.integers(0, 2, n), rng.integers(0, 2, n)
     embeddings = np.column_stack(
-        [2 * labels - 1 + rng.normal(size=n), sensitive_strength * (2 * sensitive - 1) + rng.normal(size=n), rng.normal(size=(n, 2))]
+        [
+            2 * labels - 1 + rng.normal(size=n),
+            sensitive_strength * (2 * sensitive - 1) + rng.normal(size=n),
+            rng.normal(size=(n, 2)),
+        ]
     )
     return embeddings, sensitive, labels
 
@@ -52,8 +56,12 @@ def test_greedy_raises_sensitive_label_information_above_full_data_and_base(data
 def test_greedy_keeps_feature_label_information_within_delta(data, greedy):
     embeddings, _, labels = data
     assert abs(greedy.mi_features_label - greedy.mi_features_label_full) <= DELTA
-    assert greedy.mi_features_label == pytest.approx(FeatureLabelInformation(embeddings, seed=0)(greedy.indices, greedy.labels))
-    assert greedy.mi_features_label_full == pytest.approx(FeatureLabelInformation(embeddings, seed=0)(np.arange(len(labels)), labels))
+    assert greedy.mi_features_label == pytest.approx(
+        FeatureLabelInformation(embeddings, seed=0)(greedy.indices, greedy.labels)
+    )
+    assert greedy.mi_features_label_full == pytest.approx(
+        FeatureLabelInformation(embeddings, seed=0)(np.arange(len(labels)), labels)
+    )
 
 
 def test_greedy_tolerance_binds_when_features_encode_the_sensitive_attribute():
@@ -143,7 +151,7 @@ def _flip(data, **overrides):
     [
         ({"alpha": -0.1}, "alpha must lie in"),
         ({"alpha": 1.5}, "alpha must lie in"),
-        ({"n_select": 601}, "n_select must lie in"),
+        ({"n_select": 601}, "the subset's size n must lie in"),
     ],
 )
 def test_bad_rate_or_size_is_refused(data, attack, overrides, message):
@@ -165,12 +173,18 @@ def test_non_binary_sensitive_attribute_or_label_is_refused(data, attack, column
 
 
 def test_label_flipping_with_too_few_records_to_flip_names_the_cells(data):
-    with pytest.raises(InvalidAttackConfig, match=r"needs 240 records with S=1, Y=\d or S=0, Y=\d among the 300 chosen, which hold \d+ with S=1, Y=\d, \d+ with S=0"):
+    with pytest.raises(
+        InvalidAttackConfig,
+        match=r"needs 240 records with S=1, Y=\d or S=0, Y=\d among the 300 chosen, which hold \d+ with S=1, Y=\d, \d+ with S=0",
+    ):
         _flip(data, alpha=0.8)
 
 
 def test_greedy_with_too_few_records_in_the_cells_it_adds_from_names_them(data):
-    with pytest.raises(InvalidAttackConfig, match=r"adds up to 300 records from cells S=0, Y=\d and S=1, Y=\d, but .* only \d+ and \d+"):
+    with pytest.raises(
+        InvalidAttackConfig,
+        match=r"adds up to 300 records from cells S=0, Y=\d and S=1, Y=\d, but .* only \d+ and \d+",
+    ):
         _greedy(data, n_select=600, alpha=0.5)
 
 
@@ -206,7 +220,9 @@ def test_greedy_gives_up_rather_than_leave_the_tolerance(data, monkeypatch):
 def test_greedy_refuses_embeddings_of_the_wrong_shape(data):
     embeddings, sensitive, labels = data
     with pytest.raises(InvalidAttackConfig, match="embeddings must be"):
-        greedy_mutual_information_poison(embeddings[:-1], sensitive, labels, n_select=N_SELECT, alpha=ALPHA, delta=DELTA)
+        greedy_mutual_information_poison(
+            embeddings[:-1], sensitive, labels, n_select=N_SELECT, alpha=ALPHA, delta=DELTA
+        )
 
 
 def labelled_images(n: int = 240, seed: int = 3) -> LabelledImages:
@@ -223,7 +239,14 @@ def test_poisoned_labelled_images_hold_the_chosen_records_and_training_labels(me
     data = labelled_images()
     original_labels = data.columns["Smiling"].copy()
     training, poisoned = poison_labelled_images(
-        data, sensitive_column="Male", label_column="Smiling", n_select=120, alpha=0.25, delta=0.1, method=method, seed=0
+        data,
+        sensitive_column="Male",
+        label_column="Smiling",
+        n_select=120,
+        alpha=0.25,
+        delta=0.1,
+        method=method,
+        seed=0,
     )
     assert len(training) == 120 and poisoned.method == method
     np.testing.assert_array_equal(training.images, data.images[poisoned.indices])
@@ -239,7 +262,13 @@ def test_poisoned_labelled_images_hold_the_chosen_records_and_training_labels(me
 def test_unknown_poisoning_method_is_refused():
     with pytest.raises(InvalidAttackConfig, match="unknown poisoning method 'random'"):
         poison_labelled_images(
-            labelled_images(), sensitive_column="Male", label_column="Smiling", n_select=100, alpha=0.2, delta=0.1, method="random"
+            labelled_images(),
+            sensitive_column="Male",
+            label_column="Smiling",
+            n_select=100,
+            alpha=0.2,
+            delta=0.1,
+            method="random",
         )
 
 

@@ -9,33 +9,31 @@ from hubaudit.sampling import SamplerConfig, pipeline_capabilities
 
 
 class TextToImage:
-    def __call__(self, prompt=None, num_inference_steps=28, guidance_scale=3.5, generator=None, height=None, output_type="pil"):
-        ...
+    def __call__(
+        self, prompt=None, num_inference_steps=28, guidance_scale=3.5, generator=None, height=None, output_type="pil"
+    ): ...
 
 
 class ClassConditional:
-    def __call__(self, class_labels, guidance_scale=4.0, generator=None, num_inference_steps=50, output_type="pil"):
-        ...
+    def __call__(
+        self, class_labels, guidance_scale=4.0, generator=None, num_inference_steps=50, output_type="pil"
+    ): ...
 
 
 class Unconditional:
-    def __call__(self, batch_size=1, generator=None, num_inference_steps=1000, output_type="pil"):
-        ...
+    def __call__(self, batch_size=1, generator=None, num_inference_steps=1000, output_type="pil"): ...
 
 
 class Upscaler:
-    def __call__(self, prompt=None, image=None, generator=None):
-        ...
+    def __call__(self, prompt=None, image=None, generator=None): ...
 
 
 class NeedsEmbeddings:
-    def __call__(self, image_embeds, generator=None):
-        ...
+    def __call__(self, image_embeds, generator=None): ...
 
 
 class NoGenerator:
-    def __call__(self, batch_size=1, num_inference_steps=50):
-        ...
+    def __call__(self, batch_size=1, num_inference_steps=50): ...
 
 
 SCHEDULER = {"scheduler": {"num_train_timesteps": 1000}}
@@ -72,7 +70,9 @@ def test_many_classes_without_names_must_be_named_with_the_class_flag():
     imagenet = capabilities(ClassConditional, {"transformer": {"num_embeds_ada_norm": 1000}})
     with pytest.raises(InvalidSamplerConfig, match="1000 classes: name the ones to scan with --class ID"):
         imagenet.default_conditions()
-    named = capabilities(ClassConditional, {"transformer": {"num_embeds_ada_norm": 1000}}, {str(i): f"c{i}" for i in range(1000)})
+    named = capabilities(
+        ClassConditional, {"transformer": {"num_embeds_ada_norm": 1000}}, {str(i): f"c{i}" for i in range(1000)}
+    )
     with pytest.raises(InvalidSamplerConfig, match="--class"):
         named.default_conditions()
     imagenet.check_condition(207)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hubaudit.checklist import assert_no_findings, load_report
+from hubaudit.api import read_report
+from hubaudit.checklist import assert_no_findings
 from hubaudit.errors import InvalidReport
+from hubaudit.report import ScanReport
 from hubaudit.report.json_report import write_json_report
 
 PRIVACY = {"kind": "privacy", "message": "the training share of is_zero=1 is learnable to within ±0.03"}
@@ -13,12 +15,18 @@ FAIRNESS = {"kind": "fairness", "message": "the demographic-parity gap is 0.40 [
 
 
 def _report(*findings: dict) -> dict:
-    return {"schema_version": "1.0", "model": {"reference": "org/model", "resolved_sha": "abc123"}, "findings": list(findings)}
+    return {
+        "schema_version": "1.0",
+        "model": {"reference": "org/model", "resolved_sha": "abc123"},
+        "findings": list(findings),
+    }
 
 
-def test_a_clean_report_passes_and_is_returned():
+def test_a_clean_report_passes_and_is_returned_typed():
     report = _report()
-    assert assert_no_findings(report) is report
+    returned = assert_no_findings(report)
+    assert isinstance(returned, ScanReport) and returned.to_dict() == report
+    assert assert_no_findings(returned) is returned
 
 
 def test_findings_fail_with_the_model_and_one_line_per_finding():
@@ -45,7 +53,7 @@ def test_unknown_kind_is_refused():
 
 def test_reads_a_report_file_its_folder_or_a_scan_result(tmp_path):
     write_json_report(_report(FAIRNESS), tmp_path / "report.json")
-    assert load_report(tmp_path)["findings"] == [FAIRNESS]
+    assert read_report(tmp_path).to_dict()["findings"] == [FAIRNESS]
     for source in (tmp_path, tmp_path / "report.json", str(tmp_path / "report.json")):
         with pytest.raises(AssertionError, match="above 0.10"):
             assert_no_findings(source)

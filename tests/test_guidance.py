@@ -18,9 +18,9 @@ from hubaudit.api import inspect_model
 from hubaudit.cli import main
 from hubaudit.data import LabelledImages, save_labelled_images
 from hubaudit.errors import InvalidSamplerConfig
-from hubaudit.sampling import SampleStore, SamplerConfig, build_sampler, fill_store
+from hubaudit.sampling import SamplerConfig, SampleStore, build_sampler, fill_store
 from hubaudit.train.ddpm import build_unet
-from test_poison_train_cli import TINY_TRAINING
+from tiny_training import TINY_TRAINING
 
 CPU = torch.device("cpu")
 NULL_CLASS = 3
@@ -31,7 +31,9 @@ NULL_CLASS = 3
 def guided_folder(tmp_path_factory) -> Path:
     """A random-weight 8x8 RGB DDPM whose UNet has classes 0..2 and the null class 3, as ``train_ddpm`` builds it."""
     torch.manual_seed(0)
-    unet = build_unet(image_size=8, channels=3, block_out_channels=(8, 16), layers_per_block=1, num_classes=3, cond_dropout=0.1)
+    unet = build_unet(
+        image_size=8, channels=3, block_out_channels=(8, 16), layers_per_block=1, num_classes=3, cond_dropout=0.1
+    )
     folder = tmp_path_factory.mktemp("guided") / "model"
     DDPMPipeline(unet=unet, scheduler=DDPMScheduler()).save_pretrained(folder, safe_serialization=True)
     return folder
@@ -50,7 +52,7 @@ def guided_images(pipeline: DiffusionPipeline, indices, guidance_scale: float | 
 
 def test_null_class_is_left_out_of_the_classes_and_guidance_defaults_to_one(guided_folder, guided_pipeline):
     info = inspect_model(str(guided_folder))
-    assert (info["kind"], info["num_classes"], info["default_guidance"]) == ("class-conditional", 3, 1.0)
+    assert (info.kind, info.num_classes, info.default_guidance) == ("class-conditional", 3, 1.0)
     sampler = build_sampler(guided_pipeline, SamplerConfig(num_inference_steps=2), CPU)
     assert sampler.default_conditions() == [0, 1, 2]
     assert sampler.describe()["guidance_scale"] == 1.0 and sampler.describe()["null_class_id"] == NULL_CLASS
@@ -60,9 +62,13 @@ def test_null_class_is_left_out_of_the_classes_and_guidance_defaults_to_one(guid
 
 def test_guidance_scale_one_is_the_unguided_conditional_sample(guided_pipeline):
     default = guided_images(guided_pipeline, range(3), None)
-    unguided_capabilities = replace(build_sampler(guided_pipeline, SamplerConfig(), CPU).capabilities, null_class_id=None)
+    unguided_capabilities = replace(
+        build_sampler(guided_pipeline, SamplerConfig(), CPU).capabilities, null_class_id=None
+    )
     unguided = guided_images(guided_pipeline, range(3), None, unguided_capabilities)  # the plain class-label loop
-    assert np.array_equal(default, unguided) and np.array_equal(guided_images(guided_pipeline, range(3), 1.0), unguided)
+    assert np.array_equal(default, unguided) and np.array_equal(
+        guided_images(guided_pipeline, range(3), 1.0), unguided
+    )
     # The doubled batch at a scale next to 1 gives the conditional pass back: conditional and null halves in order.
     assert np.abs(guided_images(guided_pipeline, range(3), 1 + 1e-6).astype(int) - unguided).max() <= 1
     assert np.abs(guided_images(guided_pipeline, range(3), 3.0).astype(int) - unguided).mean() > 1
@@ -83,7 +89,9 @@ def test_guided_sample_does_not_depend_on_the_batch_or_a_resume(guided_pipeline,
 @pytest.fixture(scope="module")
 def plain_folder(tmp_path_factory) -> Path:
     """A class-conditional DDPM without a null class."""
-    return tiny_models.save_pipeline(tiny_models.build_ddpm_class_conditional, tmp_path_factory.mktemp("plain") / "model")
+    return tiny_models.save_pipeline(
+        tiny_models.build_ddpm_class_conditional, tmp_path_factory.mktemp("plain") / "model"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +104,39 @@ def shapes_parquet(tmp_path_factory) -> Path:
 
 def test_model_trained_with_cond_dropout_scans_with_guidance_from_the_cli(shapes_parquet, tmp_path, capsys):
     model, out = tmp_path / "model", tmp_path / "scan"
-    train = ["train", str(shapes_parquet), "--out", str(model), "--class-column", "shape", "--cond-dropout", "0.1", "--steps", "2"]
+    train = [
+        "train",
+        str(shapes_parquet),
+        "--out",
+        str(model),
+        "--class-column",
+        "shape",
+        "--cond-dropout",
+        "0.1",
+        "--steps",
+        "2",
+    ]
     assert main([*train, *TINY_TRAINING]) == 0
-    assert main(["scan", str(model), "--class", "0", "--guidance-scale", "3", "-n", "2", "--steps", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "scan",
+                str(model),
+                "--class",
+                "0",
+                "--guidance-scale",
+                "3",
+                "-n",
+                "2",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["model"]["kind"] == "class-conditional"
     assert (report["sampler"]["guidance_scale"], report["sampler"]["null_class_id"]) == (3.0, NULL_CLASS)
@@ -109,7 +147,10 @@ def test_model_trained_with_cond_dropout_scans_with_guidance_from_the_cli(shapes
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        (["train", "{data}", "--out", "{tmp}/m", "--class-column", "shape", "--cond-dropout", "1"], r"cond dropout must lie in \[0, 1\), got 1.0"),
+        (
+            ["train", "{data}", "--out", "{tmp}/m", "--class-column", "shape", "--cond-dropout", "1"],
+            r"cond dropout must lie in \[0, 1\), got 1.0",
+        ),
         (["train", "{data}", "--out", "{tmp}/m", "--cond-dropout", "0.1"], "cond dropout 0.1 needs a class column"),
         (["scan", "{guided}", "--class", "3", "--out", "{tmp}/o"], "class 3 is this model's null class"),
         (["scan", "{plain}", "--guidance-scale", "3", "--out", "{tmp}/o"], "DDPMPipeline's UNet has no null class"),
@@ -121,7 +162,10 @@ def test_bad_guidance_input_is_one_error_line_before_any_weight_loads(
 ):
     monkeypatch.setattr("hubaudit.audit.sampled.load_pipeline", lambda *args, **kw: pytest.fail("weights loaded"))
     paths = {"data": shapes_parquet, "tmp": tmp_path, "guided": guided_folder, "plain": plain_folder}
-    assert main([*(word.format(**paths) for word in command), *(TINY_TRAINING if command[0] == "train" else ["--quiet"])]) == 2
+    assert (
+        main([*(word.format(**paths) for word in command), *(TINY_TRAINING if command[0] == "train" else ["--quiet"])])
+        == 2
+    )
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hubaudit:")]
     assert len(errors) == 1 and errors[0].startswith("hubaudit: error: ")
     assert re.search(message, errors[0])

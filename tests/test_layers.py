@@ -1,4 +1,5 @@
-"""The house rules of docs/architecture.md, read off the source: no import circles, front ends on the API only."""
+"""The house rules of docs/architecture.md, read off the source: the declared layer order, no import circles, front
+ends on the API only."""
 
 from __future__ import annotations
 
@@ -8,8 +9,37 @@ from pathlib import Path
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
-FRONT_END_IMPORTS = {"hubaudit", "hubaudit.api", "hubaudit.errors", "hubaudit.files", "hubaudit.verbosity", "hubaudit.fleet"}
-"""What ``cli.py`` and the Space may import from hubaudit: the API and the shared leaf modules."""
+
+LAYERS = (
+    {"errors", "files", "verbosity", "exports", "declarations", "demo_models", "version"},
+    {"families"},
+    {"data", "hub"},
+    {"sampling"},
+    {"annotate"},
+    {"stats"},
+    {"audit", "attacks", "train"},
+    {"report"},
+    {"fleet"},
+    {"api", "checklist", "hubaudit", "results"},
+    {"cli"},
+)
+"""hubaudit's layers, bottom first, in the order of docs/architecture.md's table: a module may import modules of its
+own layer and of the layers before it, never of a later one. A name is a module or package right under ``hubaudit/``
+(``hubaudit``: the package's own ``__init__``, with ``hubaudit.scan``); the names of one set sit beside each other."""
+
+FRONT_END_IMPORTS = {
+    "hubaudit",
+    "hubaudit.api",
+    "hubaudit.errors",
+    "hubaudit.files",
+    "hubaudit.verbosity",
+    "hubaudit.fleet",
+    "hubaudit.report",
+    "hubaudit.declarations",
+}
+"""What ``cli.py`` and the Space may import from hubaudit: the API, the report views (the ``hubaudit.report`` package's
+own names, not its modules), the option declarations its parser is derived from (the ``hubaudit.declarations``
+package's own names) and the shared leaf modules."""
 
 
 def module_name(path: Path) -> str:
@@ -38,6 +68,29 @@ def import_graph() -> nx.DiGraph:
         graph.add_node(source)
         graph.add_edges_from((source, target) for target in imported_modules(path, known) if target != source)
     return graph
+
+
+def layer_name(module: str) -> str:
+    """``hubaudit.audit.fairness.pair`` -> ``audit``; ``hubaudit`` -> ``hubaudit``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def layer_rank(module: str) -> int:
+    """The position of ``module``'s layer in :data:`LAYERS` (0 at the bottom)."""
+    return next(rank for rank, names in enumerate(LAYERS) if layer_name(module) in names)
+
+
+def test_every_module_belongs_to_a_declared_layer():
+    declared = set().union(*LAYERS)
+    assert sum(len(names) for names in LAYERS) == len(declared), "a name in two layers"
+    undeclared = sorted({layer_name(module) for module in import_graph()} - declared)
+    assert undeclared == [], "add these to LAYERS and to docs/architecture.md's table"
+
+
+def test_every_import_goes_down_the_declared_layers():
+    upward = {(source, target) for source, target in import_graph().edges if layer_rank(target) > layer_rank(source)}
+    assert sorted(upward) == [], "imports of a later layer (docs/architecture.md)"
 
 
 def test_no_module_imports_itself_through_a_circle():

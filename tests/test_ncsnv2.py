@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 import tiny_models
 from hubaudit.cli import main
-from hubaudit.data import LabelledImages, save_labelled_images
+from hubaudit.data import save_labelled_images
 from hubaudit.errors import RemoteCodeRefused, UnknownPipelineClass
 from hubaudit.families.ncsnv2 import NCSNv2Model
 from hubaudit.families.ncsnv2_pipeline import NCSNv2Pipeline, langevin_step_lr
@@ -29,8 +29,16 @@ ANNOTATOR = Path(__file__).resolve().parents[1] / "hubaudit" / "demo_models" / "
 TINY_TRAINING = {"image_size": 16, "batch_size": 4, "ngf": 4, "noise_levels": 4, "progress": False}
 REFERENCE_CONFIG = {
     "data": {"dataset": "CIFAR10", "image_size": 16, "channels": 1, "logit_transform": False, "rescaled": False},
-    "model": {"sigma_begin": 5.0, "sigma_end": 0.01, "num_classes": 6, "sigma_dist": "geometric", "ema": True,
-              "normalization": "InstanceNorm++", "nonlinearity": "elu", "ngf": 4},
+    "model": {
+        "sigma_begin": 5.0,
+        "sigma_end": 0.01,
+        "num_classes": 6,
+        "sigma_dist": "geometric",
+        "ema": True,
+        "normalization": "InstanceNorm++",
+        "nonlinearity": "elu",
+        "ngf": 4,
+    },
     "sampling": {"n_steps_each": 2, "step_lr": 6.2e-6, "denoise": True},
 }
 """An ermongroup/ncsnv2 config (the fields of configs/cifar10.yml the importer reads), for a tiny grey network."""
@@ -50,7 +58,10 @@ def grey_folder(grey_pipeline, tmp_path_factory) -> Path:
 
 
 def _scan(model: Path, out: Path, *extra: str, n: int = 3, batch_size: int = 3) -> dict:
-    assert main(["scan", str(model), "-n", str(n), "--batch-size", str(batch_size), "--quiet", "--out", str(out), *extra]) == 0
+    assert (
+        main(["scan", str(model), "-n", str(n), "--batch-size", str(batch_size), "--quiet", "--out", str(out), *extra])
+        == 0
+    )
     return json.loads((out / "report.json").read_text())
 
 
@@ -75,9 +86,17 @@ def test_score_has_the_image_shape_and_is_the_output_divided_by_sigma(size, chan
 def test_parameter_names_are_those_of_the_reference_network():
     names = set(NCSNv2Model(sample_size=16, in_channels=1, ngf=4).state_dict())
     assert len(names) == 153  # ermongroup/ncsnv2's NCSNv2 at this size has these 153 plus its 'sigmas' buffer
-    assert {"begin_conv.weight", "res2.0.shortcut.conv.weight", "res3.0.shortcut.weight", "res4.1.normalize2.alpha",
-            "refine1.crp.convs.1.weight", "refine2.msf.convs.1.bias", "refine4.output_convs.3_2_conv.weight",
-            "normalizer.beta", "end_conv.bias"} <= names
+    assert {
+        "begin_conv.weight",
+        "res2.0.shortcut.conv.weight",
+        "res3.0.shortcut.weight",
+        "res4.1.normalize2.alpha",
+        "refine1.crp.convs.1.weight",
+        "refine2.msf.convs.1.bias",
+        "refine4.output_convs.3_2_conv.weight",
+        "normalizer.beta",
+        "end_conv.bias",
+    } <= names
     assert not any(name.startswith("refine1.msf") for name in names)  # the first RefineBlock fuses nothing
 
 
@@ -93,18 +112,25 @@ def test_sample_i_is_the_same_image_in_any_batch_and_steps_default_to_the_traine
     assert np.abs(whole[1:2].astype(int) - alone).max() <= 1
     assert np.abs(whole[0].astype(int) - whole[2]).mean() > 5
     note = build_sampler(grey_pipeline, SamplerConfig(num_inference_steps=2), CPU).describe()["scheduler_note"]
-    assert note.startswith("annealed Langevin dynamics: 2 noise levels (of 4 trained") and "5 network evaluations" in note
+    assert (
+        note.startswith("annealed Langevin dynamics: 2 noise levels (of 4 trained") and "5 network evaluations" in note
+    )
 
 
 def test_saved_folder_is_safetensors_and_json_and_loads_the_same_pipeline(grey_pipeline, grey_folder):
     model_index = json.loads((grey_folder / "model_index.json").read_text())
     assert model_index["_class_name"] == "NCSNv2Pipeline"
-    assert (model_index["unet"], model_index["scheduler"]) == (["hubaudit", "NCSNv2Model"], ["hubaudit", "AnnealedLangevinScheduler"])
+    assert (model_index["unet"], model_index["scheduler"]) == (
+        ["hubaudit", "NCSNv2Model"],
+        ["hubaudit", "AnnealedLangevinScheduler"],
+    )
     assert {path.suffix for path in grey_folder.rglob("*") if path.is_file()} == {".json", ".safetensors"}
     loaded = NCSNv2Pipeline.from_pretrained(grey_folder)
-    public = lambda config: {key: value for key, value in config.items() if not key.startswith("_")}  # noqa: E731
+    public = lambda config: {key: value for key, value in config.items() if not key.startswith("_")}
     assert public(loaded.scheduler.config) == public(grey_pipeline.scheduler.config)
-    for saved, original in zip(loaded.unet.state_dict().values(), grey_pipeline.unet.state_dict().values(), strict=True):
+    for saved, original in zip(
+        loaded.unet.state_dict().values(), grey_pipeline.unet.state_dict().values(), strict=True
+    ):
         assert torch.equal(saved, original)
     loaded.set_progress_bar_config(disable=True)
     images = loaded(batch_size=1, generator=[torch.Generator().manual_seed(3)], output_type="np").images
@@ -132,7 +158,9 @@ def test_hubaudit_classes_need_no_remote_code(grey_folder):
     assert pipeline_class_of(resolved) is NCSNv2Pipeline
 
 
-@pytest.mark.parametrize("spec", [["hubaudit", "Nope"], ["mylibrary", "NCSNv2Model"]], ids=["unknown-hubaudit-class", "other-library"])
+@pytest.mark.parametrize(
+    "spec", [["hubaudit", "Nope"], ["mylibrary", "NCSNv2Model"]], ids=["unknown-hubaudit-class", "other-library"]
+)
 def test_other_classes_are_refused_without_trust_remote_code(grey_folder, tmp_path, spec, capsys):
     edited = _with_component(grey_folder, tmp_path, spec)
     with pytest.raises(RemoteCodeRefused, match="--trust-remote-code"):
@@ -142,7 +170,9 @@ def test_other_classes_are_refused_without_trust_remote_code(grey_folder, tmp_pa
 
 
 def test_an_unknown_hubaudit_class_is_unknown_even_with_trust_remote_code(grey_folder, tmp_path):
-    resolved = resolve_reference(str(_with_component(grey_folder, tmp_path, ["hubaudit", "Nope"])), trust_remote_code=True)
+    resolved = resolve_reference(
+        str(_with_component(grey_folder, tmp_path, ["hubaudit", "Nope"])), trust_remote_code=True
+    )
     with pytest.raises(UnknownPipelineClass, match="Nope"):
         pipeline_class_of(resolved)
 
@@ -171,7 +201,9 @@ def _reference_checkpoint(folder: Path, network: NCSNv2Model, ema_scale: float =
     epoch, step, ema_helper.state_dict()]``, the network's keys ``module.``-prefixed with its ``sigmas`` buffer, the EMA's
     the bare parameter names (here the weights times ``ema_scale``)."""
     model = REFERENCE_CONFIG["model"]
-    sigmas = torch.tensor(np.exp(np.linspace(np.log(model["sigma_begin"]), np.log(model["sigma_end"]), model["num_classes"]))).float()
+    sigmas = torch.tensor(
+        np.exp(np.linspace(np.log(model["sigma_begin"]), np.log(model["sigma_end"]), model["num_classes"]))
+    ).float()
     state = {f"module.{key}": value for key, value in network.state_dict().items()} | {"module.sigmas": sigmas}
     optimizer = torch.optim.Adam(network.parameters())
     network(torch.rand(1, 1, 16, 16), 1.0).sum().backward()
@@ -186,15 +218,41 @@ def test_imported_reference_checkpoint_scans_and_computes_what_the_source_networ
     torch.manual_seed(0)
     source = NCSNv2Model(sample_size=16, in_channels=1, ngf=4)
     checkpoint = _reference_checkpoint(tmp_path, source)
-    assert main(["import-ncsnv2", str(checkpoint), "--config", str(tmp_path / "config.yml"), "--out", str(tmp_path / "ema")]) == 0
-    assert main(["import-ncsnv2", str(checkpoint), "--config", str(tmp_path / "config.yml"), "--out", str(tmp_path / "raw"),
-                 "--raw-weights"]) == 0
+    assert (
+        main(
+            [
+                "import-ncsnv2",
+                str(checkpoint),
+                "--config",
+                str(tmp_path / "config.yml"),
+                "--out",
+                str(tmp_path / "ema"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "import-ncsnv2",
+                str(checkpoint),
+                "--config",
+                str(tmp_path / "config.yml"),
+                "--out",
+                str(tmp_path / "raw"),
+                "--raw-weights",
+            ]
+        )
+        == 0
+    )
     imported = NCSNv2Pipeline.from_pretrained(tmp_path / "ema")
     assert imported.scheduler.config.num_train_timesteps == 6 and imported.scheduler.config.n_steps_each == 2
     sample, sigma = torch.rand(2, 1, 16, 16), torch.tensor([5.0, 0.01])
     with torch.no_grad():
         raw_output = source(sample, sigma)
-        torch.testing.assert_close(NCSNv2Pipeline.from_pretrained(tmp_path / "raw").unet(sample, sigma), raw_output, rtol=0, atol=0)
+        torch.testing.assert_close(
+            NCSNv2Pipeline.from_pretrained(tmp_path / "raw").unet(sample, sigma), raw_output, rtol=0, atol=0
+        )
         for parameter in source.parameters():
             parameter.mul_(0.5)  # the EMA weights the checkpoint holds
         torch.testing.assert_close(imported.unet(sample, sigma), source(sample, sigma), rtol=0, atol=0)
@@ -219,7 +277,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
     wider = tmp_path / "wider.yml"
     wider.write_text(yaml.safe_dump({**REFERENCE_CONFIG, "model": {**REFERENCE_CONFIG["model"], "ngf": 8}}))
     batch_norm = tmp_path / "batch_norm.yml"
-    batch_norm.write_text(yaml.safe_dump({**REFERENCE_CONFIG, "model": {**REFERENCE_CONFIG["model"], "normalization": "BatchNorm"}}))
+    batch_norm.write_text(
+        yaml.safe_dump({**REFERENCE_CONFIG, "model": {**REFERENCE_CONFIG["model"], "normalization": "BatchNorm"}})
+    )
     return {
         "cannot read": (tmp_path / "missing.pth", config),
         "is not an ermongroup/ncsnv2 checkpoint: torch.load cannot read it": (tmp_path / "garbage.pth", config),
@@ -242,23 +302,22 @@ def test_bad_checkpoints_and_configs_are_one_line_errors(tmp_path, capsys):
 # --- training ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def grey_data() -> LabelledImages:
-    """12 random 16x16 grey images with a binary ``label``."""
-    images = np.random.default_rng(0).integers(0, 256, (12, 16, 16, 1), dtype=np.uint8)
-    return LabelledImages(images, {"label": np.arange(12) % 2}, "tiny-grey")
-
-
 def test_training_ships_the_ema_weights_and_a_rerun_resumes_as_an_uninterrupted_run(grey_data, tmp_path, monkeypatch):
     resumed = train_ncsnv2(grey_data, tmp_path / "resumed", steps=2, checkpoint_every=1, **TINY_TRAINING)
     saved_steps, original_save = [], training_run.save_checkpoint
-    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    monkeypatch.setattr(
+        training_run,
+        "save_checkpoint",
+        lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw),
+    )
     train_ncsnv2(grey_data, resumed, steps=3, checkpoint_every=10, **TINY_TRAINING)
     assert saved_steps == [3]  # steps 1-2 were not run again
     straight = train_ncsnv2(grey_data, tmp_path / "straight", steps=3, checkpoint_every=10, **TINY_TRAINING)
     checkpoint = latest_checkpoint(straight)
     shipped = NCSNv2Pipeline.from_pretrained(resumed).unet
-    assert shipped.config.ngf == 4 and NCSNv2Pipeline.from_pretrained(resumed).scheduler.config.num_train_timesteps == 4
+    assert (
+        shipped.config.ngf == 4 and NCSNv2Pipeline.from_pretrained(resumed).scheduler.config.num_train_timesteps == 4
+    )
     ema, raw = load_file(checkpoint / EMA_FILE), load_file(checkpoint / MODEL_FILE)
     for name, parameter in shipped.named_parameters():
         torch.testing.assert_close(parameter, ema[name], rtol=0, atol=0)  # resumed == straight, and the EMA is shipped
@@ -267,7 +326,21 @@ def test_training_ships_the_ema_weights_and_a_rerun_resumes_as_an_uninterrupted_
 
 def test_cli_trains_the_ncsnv2_family_and_refuses_options_of_another(grey_data, tmp_path, capsys):
     data = save_labelled_images(grey_data, tmp_path / "grey.parquet")
-    command = ["train", str(data), "--family", "ncsnv2", "--steps", "1", "--batch-size", "4", "--ngf", "4", "--noise-levels", "3", "--quiet"]
+    command = [
+        "train",
+        str(data),
+        "--family",
+        "ncsnv2",
+        "--steps",
+        "1",
+        "--batch-size",
+        "4",
+        "--ngf",
+        "4",
+        "--noise-levels",
+        "3",
+        "--quiet",
+    ]
     assert main([*command, "--out", str(tmp_path / "model")]) == 0
     model_index = json.loads((tmp_path / "model" / "model_index.json").read_text())
     assert model_index["_class_name"] == "NCSNv2Pipeline"

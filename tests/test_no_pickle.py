@@ -9,8 +9,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCANNED_FOLDERS = ("hubaudit", "space_app", "benchmarks", "scripts")
-UNPICKLING_CALLS = {"pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle.load", "_pickle.loads", "_pickle.Unpickler",
-                    "joblib.load", "pandas.read_pickle"}
+UNPICKLING_CALLS = {
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "_pickle.load",
+    "_pickle.loads",
+    "_pickle.Unpickler",
+    "joblib.load",
+    "pandas.read_pickle",
+}
 UNPICKLING_MODULES = {"cloudpickle", "dill"}
 """Every call into these modules is refused."""
 
@@ -41,7 +49,10 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
     aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            aliases |= {alias.asname or alias.name.split(".")[0]: alias.name if alias.asname else alias.name.split(".")[0] for alias in node.names}
+            aliases |= {
+                alias.asname or alias.name.split(".")[0]: alias.name if alias.asname else alias.name.split(".")[0]
+                for alias in node.names
+            }
         elif isinstance(node, ast.ImportFrom) and node.module:
             aliases |= {alias.asname or alias.name: f"{node.module}.{alias.name}" for alias in node.names}
     return aliases

@@ -33,7 +33,9 @@ def test_score_sde_fairness_models_are_unconditional_on_the_zoo_subsets(name):
     folder = PAPER / "score-sde" / "fpa" / name
     model, zoo = card(folder), card(MODELS / "fpa" / name)
     assert json.loads((folder / "model_index.json").read_text())["_class_name"] == "ScoreSdeVePipeline"
-    assert model["column_counts"] == zoo["column_counts"] and model["poisoning"] == zoo["poisoning"]  # its hash holds no classes
+    assert (
+        model["column_counts"] == zoo["column_counts"] and model["poisoning"] == zoo["poisoning"]
+    )  # its hash holds no classes
     assert model["training_statistics"] == zoo["training_statistics"]
 
 
@@ -44,31 +46,46 @@ def test_pia_models_of_other_families_train_on_the_suites_mnist_zeros30(family):
     assert model["data_sha256"] == card(MODELS / "pia" / "mnist-zeros30")["data_sha256"]
 
 
-@pytest.mark.parametrize(("model", "pipeline_class", "flags"), [
-    ("guided-ddpm/greedy-a0.3", "DDPMPipeline", ["--guidance-scale", "2", "--steps", "4"]),
-    ("ncsnv2/pia-zeros30", "NCSNv2Pipeline", ["--steps", "3"]),
-    ("score-sde/pia-zeros30", "ScoreSdeVePipeline", ["--steps", "4"]),
-])
+@pytest.mark.parametrize(
+    ("model", "pipeline_class", "flags"),
+    [
+        ("guided-ddpm/greedy-a0.3", "DDPMPipeline", ["--guidance-scale", "2", "--steps", "4"]),
+        ("ncsnv2/pia-zeros30", "NCSNv2Pipeline", ["--steps", "3"]),
+        ("score-sde/pia-zeros30", "ScoreSdeVePipeline", ["--steps", "4"]),
+    ],
+)
 def test_scan_audits_every_paper_family(model, pipeline_class, flags, tmp_path):
-    assert main(["scan", str(PAPER / model), "-n", "2", "--batch-size", "2", "--out", str(tmp_path), "--quiet", *flags]) == 0
+    assert (
+        main(["scan", str(PAPER / model), "-n", "2", "--batch-size", "2", "--out", str(tmp_path), "--quiet", *flags])
+        == 0
+    )
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["model"]["pipeline_class"] == pipeline_class
     assert report["n_per_condition"] == 2
     if "--guidance-scale" in flags:
-        assert report["sampler"]["guidance_scale"] == 2.0 and len(report["samples"]) == 2  # both classes, not the null one
+        assert (
+            report["sampler"]["guidance_scale"] == 2.0 and len(report["samples"]) == 2
+        )  # both classes, not the null one
 
 
-@pytest.mark.parametrize(("model", "steps", "background_percentile", "ink_floor"), [
-    ("fpa/clean", 50, 1, 0.3),  # shirts: one can fill most of the image, and a dark one peaks near 0.5
-    ("paper/guided-ddpm/clean", 50, 1, 0.3),
-    ("paper/score-sde/pia-zeros30", 100, 50, 0.5),  # digits: the background is most of the image
-])
-def test_models_draw_on_a_black_background_not_blank_or_tinted_images(model, steps, background_percentile, ink_floor, tmp_path):
+@pytest.mark.parametrize(
+    ("model", "steps", "background_percentile", "ink_floor"),
+    [
+        ("fpa/clean", 50, 1, 0.3),  # shirts: one can fill most of the image, and a dark one peaks near 0.5
+        ("paper/guided-ddpm/clean", 50, 1, 0.3),
+        ("paper/score-sde/pia-zeros30", 100, 50, 0.5),  # digits: the background is most of the image
+    ],
+)
+def test_models_draw_on_a_black_background_not_blank_or_tinted_images(
+    model, steps, background_percentile, ink_floor, tmp_path
+):
     import hubaudit
 
     result = hubaudit.scan(str(MODELS / model), n=4, batch_size=4, steps=steps, out_dir=tmp_path, progress=False)
     images = np.concatenate([samples.store.load(4) for samples in result.sampled.samples]).astype(float) / 255
     background = np.percentile(images.reshape(len(images), -1, images.shape[-1]), background_percentile, axis=1)
     ink = images.max(axis=(1, 2, 3))
-    assert background.max() < 0.05, background  # UNets that normalised each channel alone drew grey, blue or white ones
+    assert background.max() < 0.05, (
+        background
+    )  # UNets that normalised each channel alone drew grey, blue or white ones
     assert ink.min() > ink_floor, ink  # and blank images

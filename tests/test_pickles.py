@@ -13,13 +13,16 @@ from hubaudit.errors import UnsafePickle
 from hubaudit.hub.pickles import loaded_pickle_files, pickle_only_components, scan_pickle_files
 
 
-@pytest.mark.parametrize(("files", "pickle_only"), [
-    (["unet/diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.safetensors"], []),
-    (["unet/diffusion_pytorch_model.bin", "unet/decoy.safetensors"], ["unet"]),
-    (["unet/diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.fp16.safetensors"], ["unet"]),
-    (["pytorch_model.bin", "model.safetensors.index.json", "model-00001-of-00002.safetensors"], []),
-    (["pytorch_model.bin", "config.json"], ["(root)"]),
-])
+@pytest.mark.parametrize(
+    ("files", "pickle_only"),
+    [
+        (["unet/diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.safetensors"], []),
+        (["unet/diffusion_pytorch_model.bin", "unet/decoy.safetensors"], ["unet"]),
+        (["unet/diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.fp16.safetensors"], ["unet"]),
+        (["pytorch_model.bin", "model.safetensors.index.json", "model-00001-of-00002.safetensors"], []),
+        (["pytorch_model.bin", "config.json"], ["(root)"]),
+    ],
+)
 def test_a_component_is_safe_only_with_the_safetensors_file_its_loader_reads(files, pickle_only):
     assert pickle_only_components(files) == pickle_only
     assert bool(loaded_pickle_files(files)) == bool(pickle_only)

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hubaudit import api
 from hubaudit.cli import main
 from hubaudit.data import colored_mnist, load_labelled_images, save_labelled_images
 from hubaudit.train import training_run
-
-TINY_TRAINING = ["--image-size", "8", "--block-out-channels", "8,16", "--batch-size", "4", "--quiet"]
-"""``hubaudit train`` flags that keep a step to milliseconds."""
+from tiny_training import TINY_TRAINING
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,9 @@ def poison(data, out, *extra: str) -> int:
 
 
 @pytest.mark.slow
-def test_poisoned_subset_trains_into_a_model_that_scans_through_the_hub(small_colored_mnist, tmp_path, capsys, test_hub):
+def test_poisoned_subset_trains_into_a_model_that_scans_through_the_hub(
+    small_colored_mnist, tmp_path, capsys, test_hub
+):
     subset = tmp_path / "poisoned.parquet"
     assert poison(small_colored_mnist, subset, "--alpha", "0.3", "--n", "150", "--delta", "0.3") == 0
     printed = capsys.readouterr().out
@@ -45,14 +46,20 @@ def test_poisoned_subset_trains_into_a_model_that_scans_through_the_hub(small_co
     assert len(training) == 150 and set(training.columns) == {"label", "color", "digit"}
 
     model = tmp_path / "model"
-    assert main(["train", str(subset), "--out", str(model), "--class-column", "label", "--steps", "2", *TINY_TRAINING]) == 0
+    assert (
+        main(["train", str(subset), "--out", str(model), "--class-column", "label", "--steps", "2", *TINY_TRAINING])
+        == 0
+    )
     recorded = card_front_matter(model)
     summary = {key: value for key, value in record.items() if key != "mi_sensitive_label_trace_nats"}
     assert recorded["poisoning"] == summary and recorded["n_records"] == 150 and recorded["num_classes"] == 2
 
     sha = test_hub.add_repo("poisoned-ddpm", model)
     report_dir = tmp_path / "scan"
-    assert main(["scan", test_hub.repo("poisoned-ddpm"), "-n", "2", "--steps", "2", "--out", str(report_dir), "--quiet"]) == 0
+    assert (
+        main(["scan", test_hub.repo("poisoned-ddpm"), "-n", "2", "--steps", "2", "--out", str(report_dir), "--quiet"])
+        == 0
+    )
     report = json.loads((report_dir / "report.json").read_text())
     assert report["model"]["resolved_sha"] == sha and report["model"]["kind"] == "class-conditional"
     assert [samples["condition"] for samples in report["samples"]] == [0, 1]
@@ -86,6 +93,32 @@ def test_bad_poisoning_input_is_one_error_line_and_exit_2(small_colored_mnist, t
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_the_api_returns_the_poisoning_record_and_the_trained_model(small_colored_mnist, tmp_path):
+    record = api.poison(
+        small_colored_mnist,
+        sensitive="color",
+        label="label",
+        alpha=0.2,
+        method="flip",
+        n=100,
+        out_path=tmp_path / "flipped.parquet",
+    )
+    assert isinstance(record, api.PoisonRecord) and (record.n_select, record.n_relabelled) == (100, 20)
+    assert record.record_path == tmp_path / "flipped.poisoning.json"
+    assert json.loads(record.record_path.read_text()) == record.to_dict()
+    trained = api.train(
+        record.out_path,
+        tmp_path / "model",
+        steps=1,
+        image_size=8,
+        block_out_channels=(8, 16),
+        batch_size=4,
+        progress=False,
+    )
+    assert trained == api.TrainedModel(tmp_path / "model", 100, trained.source, poisoning_record=record.record_path)
+    assert trained.to_dict()["out_dir"] == str(tmp_path / "model")
+
+
 def test_poison_output_must_be_a_parquet_file(small_colored_mnist, tmp_path, capsys):
     assert poison(small_colored_mnist, tmp_path / "out.csv", "--alpha", "0.1") == 2
     assert "--out must name a .parquet file" in capsys.readouterr().err
@@ -99,7 +132,11 @@ def test_train_rerun_resumes_and_no_resume_starts_over(small_colored_mnist, tmp_
 
     saved_steps = []
     original_save = training_run.save_checkpoint
-    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    monkeypatch.setattr(
+        training_run,
+        "save_checkpoint",
+        lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw),
+    )
     assert main([*command, "--steps", "3"]) == 0
     assert saved_steps == [3]
     assert main([*command, "--steps", "2", "--no-resume"]) == 0
@@ -108,9 +145,22 @@ def test_train_rerun_resumes_and_no_resume_starts_over(small_colored_mnist, tmp_
 
 def test_train_push_to_hub_uploads_the_trained_folder(small_colored_mnist, tmp_path, monkeypatch, capsys):
     uploads = []
-    monkeypatch.setattr("hubaudit.train.push_to_hub", lambda folder, repo_id: uploads.append((folder, repo_id)) or "http://hub/commit/1")
+    monkeypatch.setattr(
+        "hubaudit.train.push_to_hub",
+        lambda folder, repo_id: uploads.append((folder, repo_id)) or "http://hub/commit/1",
+    )
     model = tmp_path / "model"
-    command = ["train", str(small_colored_mnist), "--out", str(model), "--steps", "1", "--push-to-hub", "me/ddpm", *TINY_TRAINING]
+    command = [
+        "train",
+        str(small_colored_mnist),
+        "--out",
+        str(model),
+        "--steps",
+        "1",
+        "--push-to-hub",
+        "me/ddpm",
+        *TINY_TRAINING,
+    ]
     assert main(command) == 0
     assert uploads == [(model, "me/ddpm")]
     assert "pushed    http://hub/commit/1" in capsys.readouterr().out
@@ -118,8 +168,12 @@ def test_train_push_to_hub_uploads_the_trained_folder(small_colored_mnist, tmp_p
 
 def test_committed_fairness_zoo_cards_record_method_alpha_and_true_statistics():
     zoo = Path(__file__).resolve().parents[1] / "benchmarks" / "models" / "fpa"
-    cards = {folder.name: card_front_matter(folder) for folder in zoo.iterdir() if (folder / "model_index.json").exists()}
-    expected = {"clean"} | {f"{method}-a{alpha}" for method in ("greedy", "flip") for alpha in (0.1, 0.2, 0.3, 0.4, 0.5)}
+    cards = {
+        folder.name: card_front_matter(folder) for folder in zoo.iterdir() if (folder / "model_index.json").exists()
+    }
+    expected = {"clean"} | {
+        f"{method}-a{alpha}" for method in ("greedy", "flip") for alpha in (0.1, 0.2, 0.3, 0.4, 0.5)
+    }
     assert set(cards) == expected
     assert cards["clean"]["poisoning"] is None
     clean_information = cards["clean"]["training_statistics"]["mi_sensitive_label_nats"]

@@ -6,38 +6,24 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import hubaudit
 from hubaudit.annotate import AuxiliaryAnnotator
 from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
-from hubaudit.audit.properties import audit as properties
 from hubaudit.audit.options import PropertyOptions
+from hubaudit.audit.properties import audit as properties
 from hubaudit.audit.properties.entries import condition_entry
 from hubaudit.audit.properties.self_audit import self_audit
 from hubaudit.audit.properties.training_shares import TrainingShares
-from hubaudit.data import LabelledImages
-from hubaudit.data import mnist_with_property_share, save_labelled_images
+from hubaudit.data import LabelledImages, mnist_with_property_share, save_labelled_images
 from hubaudit.errors import InvalidPropertyOptions
 from hubaudit.sampling import open_sample_store
 from hubaudit.stats import hoeffding_interval
+from tiny_models import constant_annotator
 
 SCAN = {"n": 8, "batch_size": 8, "steps": 2, "progress": False}
 METHODS = {"classify_and_count", "hoeffding", "soft", "corrected"}
-
-
-def constant_annotator(folder, *, confusion, value_count=2):
-    """Save an annotator that labels every image with the last value, with the given confusion matrix."""
-    network = SmallCNN(1, value_count)
-    with torch.no_grad():
-        last = network.layers[-1]
-        last.weight.zero_()
-        last.bias.copy_(torch.arange(value_count, dtype=torch.float32) * 20)
-    attribute = Attribute("is_zero", tuple(str(value) for value in range(value_count)))
-    provenance = {"source": "test", "column": "is_zero", "training_size": 0, "held_out_size": 0, "epochs": 0, "seed": 0}
-    annotator = AuxiliaryAnnotator(attribute, network, image_size=16, channels=1, provenance=provenance, confusion=confusion)
-    return annotator.save(folder)
 
 
 @pytest.fixture(scope="module")
@@ -107,16 +93,24 @@ def test_rerunning_a_sequential_scan_reuses_the_stored_samples(test_hub, tmp_pat
     options = {**SCAN, "n": 400, "batch_size": 16, "attributes": [f"is_zero=aux:{always_one}"], "target_width": 0.1}
     first = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, **options).to_dict()
     second = hubaudit.scan("tiny/ddpm", out_dir=tmp_path, **options).to_dict()
-    assert second["samples"][0]["generated"] == 0 and second["samples"][0]["reused"] == first["samples"][0]["generated"]
+    assert (
+        second["samples"][0]["generated"] == 0 and second["samples"][0]["reused"] == first["samples"][0]["generated"]
+    )
     assert second["properties"] == first["properties"]
 
 
 @pytest.mark.parametrize(("training_share", "outcome"), [(1.0, "inconclusive"), (0.3, "no finding")])
-def test_self_audit_tests_the_estimate_against_the_training_share(test_hub, tmp_path, always_one, training_share, outcome):
+def test_self_audit_tests_the_estimate_against_the_training_share(
+    test_hub, tmp_path, always_one, training_share, outcome
+):
     # every sample is labelled 1: the corrected estimate is 1.0, but 8 samples leave its interval wider than +-0.05,
     # so a training share of 1.0 is not shown disclosed (the old point-estimate rule called it a finding)
-    training = save_labelled_images(mnist_with_property_share(share=training_share, n=50, image_size=16), tmp_path / "train.parquet")
-    hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], training_data=training, **SCAN)
+    training = save_labelled_images(
+        mnist_with_property_share(share=training_share, n=50, image_size=16), tmp_path / "train.parquet"
+    )
+    hubaudit.scan(
+        "tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], training_data=training, **SCAN
+    )
     report = _report(tmp_path)
     audit = report["properties"]["attributes"][0]["self_audit"]
     assert audit["training_share"] == {"0": pytest.approx(1 - training_share), "1": pytest.approx(training_share)}
@@ -129,13 +123,23 @@ def test_self_audit_tests_the_estimate_against_the_training_share(test_hub, tmp_
 def test_self_audit_of_a_class_conditional_model_weights_classes_by_the_training_data(test_hub, tmp_path, always_one):
     data = mnist_with_property_share(share=0.3, n=60, image_size=16)
     classes = np.repeat([0, 1, 2], [30, 20, 10])
-    training = save_labelled_images(LabelledImages(data.images, {"is_zero": data.column("is_zero"), "class": classes}),
-                                    tmp_path / "train.parquet")
-    hubaudit.scan("tiny/ddpm-class-conditional", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"],
-                  training_data=training, **SCAN)
+    training = save_labelled_images(
+        LabelledImages(data.images, {"is_zero": data.column("is_zero"), "class": classes}), tmp_path / "train.parquet"
+    )
+    hubaudit.scan(
+        "tiny/ddpm-class-conditional",
+        out_dir=tmp_path,
+        attributes=[f"is_zero=aux:{always_one}"],
+        training_data=training,
+        **SCAN,
+    )
     audit = _report(tmp_path)["properties"]["attributes"][0]["self_audit"]
     assert audit["pooled_by"]["rule"] == "training shares" and audit["pooled_by"]["column"] == "class"
-    assert audit["pooled_by"]["weights"] == {"0": pytest.approx(0.5), "1": pytest.approx(1 / 3), "2": pytest.approx(1 / 6)}
+    assert audit["pooled_by"]["weights"] == {
+        "0": pytest.approx(0.5),
+        "1": pytest.approx(1 / 3),
+        "2": pytest.approx(1 / 6),
+    }
     assert audit["outcome"] == "no finding" and audit["estimates"]["1"]["n"] == 24
 
 
@@ -143,14 +147,23 @@ def test_annotation_streams_the_store_in_batches(test_hub, tmp_path, always_one,
     seen = []
     original = AuxiliaryAnnotator.predict_proba
     monkeypatch.setattr(properties, "ANNOTATION_BATCH", 4)
-    monkeypatch.setattr(AuxiliaryAnnotator, "predict_proba", lambda self, images, **kw: seen.append(len(images)) or original(self, images, **kw))
+    monkeypatch.setattr(
+        AuxiliaryAnnotator,
+        "predict_proba",
+        lambda self, images, **kw: seen.append(len(images)) or original(self, images, **kw),
+    )
     hubaudit.scan("tiny/ddpm", out_dir=tmp_path, attributes=[f"is_zero=aux:{always_one}"], **{**SCAN, "n": 10})
     assert seen == [4, 4, 2]
 
 
 def test_corrected_estimate_is_withheld_when_the_confusion_matrix_is_too_close_to_singular():
     annotator = AuxiliaryAnnotator(
-        Attribute("is_zero", ("0", "1")), SmallCNN(1, 2), image_size=16, channels=1, provenance={}, confusion=[[52, 48], [48, 52]]
+        Attribute("is_zero", ("0", "1")),
+        SmallCNN(1, 2),
+        image_size=16,
+        channels=1,
+        provenance={},
+        confusion=[[52, 48], [48, 52]],
     )
     probabilities = np.tile([[0.2, 0.8]], (50, 1))
     entry = condition_entry(None, probabilities, annotator, 0.95)
@@ -160,7 +173,11 @@ def test_corrected_estimate_is_withheld_when_the_confusion_matrix_is_too_close_t
 
 def test_k_valued_attribute_gets_simultaneous_intervals_wider_than_single_ones():
     annotator = AuxiliaryAnnotator(
-        Attribute("digit", ("0", "1", "2")), SmallCNN(1, 3), image_size=16, channels=1, provenance={},
+        Attribute("digit", ("0", "1", "2")),
+        SmallCNN(1, 3),
+        image_size=16,
+        channels=1,
+        provenance={},
         confusion=[[90, 5, 5], [5, 90, 5], [5, 5, 90]],
     )
     rng = np.random.default_rng(0)
@@ -171,7 +188,9 @@ def test_k_valued_attribute_gets_simultaneous_intervals_wider_than_single_ones()
     assert entry["estimates"]["hoeffding"]["2"]["confidence"] == 0.95
     corrected = entry["estimates"]["corrected"]
     assert sum(corrected[value]["value"] for value in "012") == pytest.approx(1.0)
-    assert corrected["2"]["value"] > entry["estimates"]["classify_and_count"]["2"]["value"]  # errors pulled the big share down
+    assert (
+        corrected["2"]["value"] > entry["estimates"]["classify_and_count"]["2"]["value"]
+    )  # errors pulled the big share down
 
 
 def test_privacy_finding_rule_needs_every_value_s_interval_within_the_maximum_error():
@@ -179,10 +198,18 @@ def test_privacy_finding_rule_needs_every_value_s_interval_within_the_maximum_er
         return {"value": value, "low": value - 0.02, "high": value + 0.02, "half_width": 0.02, "method": "bbse"}
 
     entry = {
-        "name": "digit", "values": ["0", "1", "2"], "primary_method": "corrected",
+        "name": "digit",
+        "values": ["0", "1", "2"],
+        "primary_method": "corrected",
         "annotator": {"confusion": [[900, 50, 50], [50, 900, 50], [50, 50, 900]]},
-        "by_condition": [{"condition": None, "n": 2000, "counts": {"0": 420, "1": 660, "2": 920},
-                          "estimates": {"corrected": {"0": estimate(0.21), "1": estimate(0.33), "2": estimate(0.46)}}}],
+        "by_condition": [
+            {
+                "condition": None,
+                "n": 2000,
+                "counts": {"0": 420, "1": 660, "2": 920},
+                "estimates": {"corrected": {"0": estimate(0.21), "1": estimate(0.33), "2": estimate(0.46)}},
+            }
+        ],
     }
     training = TrainingShares(np.array([0.2, 0.3, 0.5]))
     assert self_audit(entry, training, 0.07, confidence=0.95)["outcome"] == "finding"

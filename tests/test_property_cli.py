@@ -10,7 +10,7 @@ import pytest
 
 from hubaudit.cli import main
 from hubaudit.data import LabelledImages, mnist_with_property_share, save_labelled_images
-from test_properties import constant_annotator
+from tiny_models import constant_annotator
 
 SCAN = ["-n", "8", "--batch-size", "8", "--steps", "2", "--quiet"]
 
@@ -20,7 +20,9 @@ def inputs(tmp_path_factory):
     """Data sets and saved annotators the cases below name by key."""
     root = tmp_path_factory.mktemp("property-cli")
     data = mnist_with_property_share(share=0.3, n=300, seed=1, image_size=16)
-    odd = LabelledImages(data.images, {"is_zero": data.column("is_zero") * 2, "shifted": data.column("is_zero") + 1}, "odd")
+    odd = LabelledImages(
+        data.images, {"is_zero": data.column("is_zero") * 2, "shifted": data.column("is_zero") + 1}, "odd"
+    )
     return {
         "mnist": save_labelled_images(data, root / "mnist.parquet"),
         "tiny": save_labelled_images(data.subset(np.arange(20)), root / "tiny.parquet"),
@@ -37,21 +39,25 @@ BAD_INPUT = {
     "no NAME=SPEC": (["--attribute", "is_zero"], "expected NAME=SPEC"),
     "attribute given twice": (["--attribute", "a=aux:{chance}", "--attribute", "a=aux:{chance}"], "given once"),
     "aux data without the column": (["--attribute", "smiling=aux", "--aux-data", "{mnist}"], "column 'smiling'"),
-    "aux without aux data": (["--attribute", "is_zero=aux"], "no --aux-data given"),
+    "aux without aux data": (["--attribute", "is_zero=aux"], "give --aux-data with a column 'is_zero'"),
     "calibration data without the column": (
-        ["--attribute", "smiling=aux:{uncalibrated}", "--aux-data", "{mnist}"], "has no column 'smiling'"
+        ["--attribute", "smiling=aux:{uncalibrated}", "--aux-data", "{mnist}"],
+        "has no column 'smiling'",
     ),
     "aux column not 0..K-1": (["--attribute", "shifted=aux", "--aux-data", "{odd}"], "must hold every value 0..K-1"),
     "training column not 0/1": (
-        ["--attribute", "is_zero=aux:{uncalibrated}", "--training-data", "{odd}"], "must hold values 0..1"
+        ["--attribute", "is_zero=aux:{uncalibrated}", "--training-data", "{odd}"],
+        "must hold values 0..1",
     ),
     "training data without the column": (
-        ["--attribute", "smiling=aux:{uncalibrated}", "--training-data", "{mnist}"], "has no column 'smiling'"
+        ["--attribute", "smiling=aux:{uncalibrated}", "--training-data", "{mnist}"],
+        "has no column 'smiling'",
     ),
     "aux data too small": (["--attribute", "is_zero=aux", "--aux-data", "{tiny}"], "each value needs at least"),
     "annotator no better than chance": (["--attribute", "is_zero=aux:{chance}"], "no better than chance"),
     "annotator no better than chance on the aux data": (
-        ["--attribute", "is_zero=aux:{uncalibrated}", "--aux-data", "{mnist}"], "no better than chance"
+        ["--attribute", "is_zero=aux:{uncalibrated}", "--aux-data", "{mnist}"],
+        "no better than chance",
     ),
     "target width out of range": (["--attribute", "is_zero=aux:{chance}", "--target-width", "0.7"], "--target-width"),
     "confidence out of range": (["--attribute", "is_zero=aux:{chance}", "--confidence", "95"], "--confidence"),
@@ -80,7 +86,9 @@ def test_scan_prints_the_corrected_and_naive_estimates(test_hub, tmp_path, capsy
 
 
 def test_undefined_correction_is_said_and_no_number_is_printed(test_hub, tmp_path, capsys, inputs):
-    code = main(["scan", "tiny/ddpm", *SCAN, "--out", str(tmp_path), "--attribute", f"is_zero=aux:{inputs['nearly-singular']}"])
+    code = main(
+        ["scan", "tiny/ddpm", *SCAN, "--out", str(tmp_path), "--attribute", f"is_zero=aux:{inputs['nearly-singular']}"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     (line,) = [line for line in out.splitlines() if line.strip().startswith("is_zero=1")]

@@ -42,8 +42,20 @@ def test_html_report_is_one_file_with_samples_charts_and_every_section(tmp_path)
     assert len(samples) == 8  # 4 per condition, both conditions
     assert len(charts) == 2  # the is_zero bar chart and the S x Y heat map
     assert not re.search(r'(src|href)="(?!data:|#)', page)  # nothing loaded from elsewhere
-    for text in ("org/model", "abc123", "DDIMScheduler", report["command"], "class 0", "class 1", "all conditions",
-                 "0.680 [0.650, 0.710]", report["findings"][0]["message"], "Probe classifiers", "1e-12", "load"):
+    for text in (
+        "org/model",
+        "abc123",
+        "DDIMScheduler",
+        report["command"],
+        "class 0",
+        "class 1",
+        "all conditions",
+        "0.680 [0.650, 0.710]",
+        report["findings"][0]["message"],
+        "Probe classifiers",
+        "1e-12",
+        "load",
+    ):
         assert text in page, text
 
 
@@ -108,10 +120,22 @@ def test_junit_skips_a_check_that_did_not_run_and_fails_an_inconclusive_one(tmp_
     # a demo scan without --training-data used to pass hubaudit.privacy/is_zero although no privacy test ran
     report = full_report(tmp_path)
     report["findings"] = []
-    report["verdicts"][0] |= {"outcome": "not tested", "reason": "not tested: needs --training-data DATA with a column 'is_zero'"}
-    report["verdicts"][1] |= {"outcome": "inconclusive", "reason": "inconclusive: ...", "next_step": "rerun with -n 9300"}
+    report["verdicts"][0] |= {
+        "outcome": "not tested",
+        "reason": "not tested: needs --training-data DATA with a column 'is_zero'",
+    }
+    report["verdicts"][1] |= {
+        "outcome": "inconclusive",
+        "reason": "inconclusive: ...",
+        "next_step": "rerun with -n 9300",
+    }
     cases = _testcases(render_junit(report))
-    assert cases["hubaudit.privacy/is_zero"].find("skipped").get("message").startswith("not tested: needs --training-data")
+    assert (
+        cases["hubaudit.privacy/is_zero"]
+        .find("skipped")
+        .get("message")
+        .startswith("not tested: needs --training-data")
+    )
     assert cases["hubaudit.privacy/is_zero"].find("failure") is None
     failure = cases["hubaudit.fairness/color/label"].find("failure")
     assert failure.get("type") == "inconclusive" and "rerun with -n 9300" in failure.text
@@ -144,12 +168,17 @@ def test_junit_passes_when_everything_settled_on_no_finding_and_keeps_findings_n
         verdict["outcome"] = "no finding"
     assert all(case.find("failure") is None for case in _testcases(render_junit(report)).values())
     report["findings"] = [{"kind": "privacy", "message": "a risk of an attribute the report does not list"}]
-    assert _testcases(render_junit(report))["hubaudit.privacy/is_zero"].find("failure") is not None  # the only privacy check
+    assert (
+        _testcases(render_junit(report))["hubaudit.privacy/is_zero"].find("failure") is not None
+    )  # the only privacy check
     report["properties"]["attributes"].append({**report["properties"]["attributes"][0], "name": "is_one"})
     report["verdicts"].append({**report["verdicts"][0], "subject": "is_one"})
     cases = _testcases(render_junit(report))
     assert cases["hubaudit.privacy/privacy"].find("failure").text == "a risk of an attribute the report does not list"
-    assert cases["hubaudit.privacy/is_zero"].find("failure") is None and cases["hubaudit.privacy/is_one"].find("failure") is None
+    assert (
+        cases["hubaudit.privacy/is_zero"].find("failure") is None
+        and cases["hubaudit.privacy/is_one"].find("failure") is None
+    )
 
 
 def test_junit_privacy_finding_goes_to_the_attribute_it_names(tmp_path):
@@ -157,8 +186,10 @@ def test_junit_privacy_finding_goes_to_the_attribute_it_names(tmp_path):
     attribute = report["properties"]["attributes"][0]
     report["properties"]["attributes"].append({**attribute, "name": "is_one"})
     report["verdicts"].append({**report["verdicts"][0], "subject": "is_one"})
-    report["findings"] = [{"kind": "privacy", "message": "x", "attribute": "is_one"},
-                          {"kind": "privacy", "message": "the share of is_zero=1 leaks"}]
+    report["findings"] = [
+        {"kind": "privacy", "message": "x", "attribute": "is_one"},
+        {"kind": "privacy", "message": "the share of is_zero=1 leaks"},
+    ]
     cases = _testcases(render_junit(report))
     assert cases["hubaudit.privacy/is_one"].find("failure").text == "x"
     assert cases["hubaudit.privacy/is_zero"].find("failure").text == "the share of is_zero=1 leaks"
@@ -166,15 +197,30 @@ def test_junit_privacy_finding_goes_to_the_attribute_it_names(tmp_path):
 
 def _with_second_pair(report: dict) -> dict:
     """``report`` with a second (S, Y) pair, a model-card declared gap, and a finding on the second pair."""
-    second = {**report["fairness"], "sensitive": "shade", "verdict": {"finding": True, "reason": "gap 0.40, above 0.10"}}
+    second = {
+        **report["fairness"],
+        "sensitive": "shade",
+        "verdict": {"finding": True, "reason": "gap 0.40, above 0.10"},
+    }
     for name in ("threshold", "adjusted_p_values", "notes"):
         second.pop(name, None)
-    report["fairness"]["by_source"]["declared"] = {"source": "model card", "positive_rates": {"red": 0.5, "green": 0.45},
-                                                   "dp_gap": 0.05, "gap_difference": share(0.35)}
+    report["fairness"]["by_source"]["declared"] = {
+        "source": "model card",
+        "positive_rates": {"red": 0.5, "green": 0.45},
+        "dp_gap": 0.05,
+        "gap_difference": share(0.35),
+    }
     report["fairness"]["other_pairs"] = [second]
     report["findings"].append({"kind": "fairness", "message": "shade/label: gap 0.40, above 0.10"})
-    report["verdicts"].append({"kind": "fairness", "subject": "shade/label", "outcome": "finding", "reason": "gap 0.40, above 0.10",
-                               "next_step": "rebalance"})
+    report["verdicts"].append(
+        {
+            "kind": "fairness",
+            "subject": "shade/label",
+            "outcome": "finding",
+            "reason": "gap 0.40, above 0.10",
+            "next_step": "rebalance",
+        }
+    )
     return report
 
 
@@ -198,9 +244,15 @@ def test_markdown_section_pastes_into_a_model_card(tmp_path):
     assert "`abc123`" in markdown and report["command"] in markdown
     assert "| is_zero | all conditions | 1 | 0.370 [0.340, 0.400] | corrected | 2000 |" in markdown
     assert "- **finding** (fairness, color/label): finding: the demographic-parity gap" in markdown
-    assert "- **finding** (privacy, is_zero): finding: an outsider" in markdown and "  - next: rebalance the samples" in markdown
+    assert (
+        "- **finding** (privacy, is_zero): finding: an outsider" in markdown
+        and "  - next: rebalance the samples" in markdown
+    )
     assert "  - finding: the training share of is_zero=1 is learnable" in markdown
-    assert "**Inferred share of is_zero=1** among the generated samples (all conditions): 0.370 [0.340, 0.400]" in markdown
+    assert (
+        "**Inferred share of is_zero=1** among the generated samples (all conditions): 0.370 [0.340, 0.400]"
+        in markdown
+    )
     assert "- reference data: demographic-parity gap 0.020 [0.000, 0.050]" in markdown
     assert "**Verdicts:** 2 not tested." in render_markdown(minimal_report(tmp_path / "minimal"))
 
@@ -213,8 +265,14 @@ def test_markdown_table_cells_escape_pipes(tmp_path):
 
 @pytest.mark.parametrize("values", [["0", "1"], ["child", "young_adult", "middle_aged", "senior"]])
 def test_attribute_chart_is_a_png_for_any_number_of_values(values):
-    attribute = {"name": "age", "values": values, "primary_method": "classify_and_count",
-                 "by_condition": [{"condition": None, "estimates": {"classify_and_count": {v: share(1 / len(values)) for v in values}}}]}
+    attribute = {
+        "name": "age",
+        "values": values,
+        "primary_method": "classify_and_count",
+        "by_condition": [
+            {"condition": None, "estimates": {"classify_and_count": {v: share(1 / len(values)) for v in values}}}
+        ],
+    }
     chart = Image.open(io.BytesIO(attribute_chart_png(attribute)))
     assert chart.format == "PNG" and chart.width > 200
 
@@ -222,3 +280,44 @@ def test_attribute_chart_is_a_png_for_any_number_of_values(values):
 def test_charts_are_skipped_when_there_is_nothing_to_draw():
     assert attribute_chart_png({"name": "age", "values": ["0", "1"], "by_condition": [{"condition": None}]}) is None
     assert fairness_heatmap_png({"sensitive": "color", "by_source": {}}) is None
+
+
+def test_scan_lines_name_conditions_and_values_never_null_or_brackets(tmp_path):
+    from hubaudit.report.terminal import scan_lines
+
+    report = minimal_report(tmp_path, conditions=(3, 5))
+    report["model"]["class_names"] = {"3": "cat"}
+    report["properties"] = {
+        "confidence": 0.95,
+        "attributes": [
+            {
+                "name": "is_zero",
+                "values": ["0", "1"],
+                "annotator": {"type": "auxiliary", "accuracy": None},
+                "by_condition": [_naive_entry(3), _naive_entry(5)],
+                "overall": _naive_entry([3, 5]),
+            }
+        ],
+    }
+    lines = scan_lines(report, out_dir="out")
+    text = "\n".join(lines)
+    assert "samples   class 3 (cat): 4 samples" in text and "samples   class 5: 4 samples" in text
+    assert "inferred share of is_zero=1 among the generated samples (all conditions)" in text
+    assert "  is_zero=1, class 3 (cat): corrected: undefined" in text and "  is_zero=1, all conditions: " in text
+    assert not any(word in text for word in ("null", "None", "[3]", "[5]")), text
+    unconditional = scan_lines(minimal_report(tmp_path / "u"), out_dir="out")
+    assert any(line.startswith("samples   unconditional: 4 samples") for line in unconditional), unconditional
+    prompted = scan_lines(minimal_report(tmp_path / "p", conditions=("a cat",)), out_dir="out")
+    assert any(line.startswith("samples   prompt 'a cat': 4 samples") for line in prompted), prompted
+
+
+def _naive_entry(condition: object) -> dict:
+    """A ``by_condition`` entry with classify-and-count estimates only (the correction undefined)."""
+    estimate = {"value": 0.5, "low": 0.4, "high": 0.6, "n": 4, "method": "clopper-pearson"}
+    return {
+        "condition": condition,
+        "n": 4,
+        "counts": {"0": 2, "1": 2},
+        "corrected_error": "no calibration",
+        "estimates": {"classify_and_count": {"0": estimate, "1": estimate}},
+    }

@@ -15,7 +15,9 @@ from report_examples import IMAGE_SOURCES
 def scanned(test_hub, tmp_path_factory):
     """The output folder of a real scan of tiny/ddpm from the test Hub (2 samples, 2 steps)."""
     out = tmp_path_factory.mktemp("scan")
-    assert main(["scan", "tiny/ddpm", "-n", "2", "--batch-size", "2", "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(["scan", "tiny/ddpm", "-n", "2", "--batch-size", "2", "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    )
     return out
 
 
@@ -42,8 +44,24 @@ def test_report_rerenders_html_identically_without_touching_the_samples(scanned,
 def test_report_writes_junit_beside_the_report_or_where_asked(scanned, tmp_path):
     assert main(["report", str(scanned / "report.json"), "--format", "junit"]) == 0
     suite = ElementTree.parse(scanned / "junit.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "0", "2")  # no audit ran: not tested
-    assert main(["report", str(scanned / "report.json"), "--format", "junit", "--out", str(tmp_path / "ci" / "hubaudit.xml")]) == 0
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (
+        "3",
+        "0",
+        "2",
+    )  # no audit ran: not tested
+    assert (
+        main(
+            [
+                "report",
+                str(scanned / "report.json"),
+                "--format",
+                "junit",
+                "--out",
+                str(tmp_path / "ci" / "hubaudit.xml"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "ci" / "hubaudit.xml").read_text() == (scanned / "junit.xml").read_text()
 
 
@@ -54,8 +72,14 @@ def test_report_prints_the_model_card_section_to_stdout(scanned, capsys, test_hu
     assert out.startswith("## Privacy and fairness audit") and f"`{test_hub.sha('ddpm')}`" in out
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "no report at"), ("{not json", "is not a JSON report"),
-                                                  ('{"schema_version": "2.0"}', "unknown report schema version '2.0'")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no report at"),
+        ("{not json", "is not a JSON report"),
+        ('{"schema_version": "2.0"}', "unknown report schema version '2.0'"),
+    ],
+)
 def test_unreadable_report_is_one_line_and_exit_code_2(tmp_path, capsys, content, message):
     if content is not None:
         (tmp_path / "report.json").write_text(content)

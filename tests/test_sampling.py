@@ -9,7 +9,7 @@ from diffusers import DiffusionPipeline
 
 import tiny_models
 from hubaudit.errors import IncompleteSampleStore, InvalidSamplerConfig, OutOfMemory
-from hubaudit.sampling import SampleStore, SamplerConfig, build_sampler, fill_store, open_sample_store
+from hubaudit.sampling import SamplerConfig, SampleStore, build_sampler, fill_store, open_sample_store
 from hubaudit.sampling.noise import sample_generator
 
 CPU = torch.device("cpu")
@@ -84,7 +84,7 @@ def test_store_streams_batches_and_loads_with_datasets(tmp_path):
     assert np.array_equal(store.load(5), images)
     batches = list(store.iter_batches(5, batch_size=2))
     assert [len(indices) for indices, _ in batches] == [2, 2, 1]
-    (tail_indices, tail_images), = store.iter_batches(5, start=3)
+    ((tail_indices, tail_images),) = store.iter_batches(5, start=3)
     assert tail_indices.tolist() == [3, 4] and np.array_equal(tail_images, images[3:])
     with pytest.raises(IncompleteSampleStore, match="lacks 2 of samples 3..6"):
         list(store.iter_batches(7, start=3))
@@ -158,7 +158,7 @@ def test_an_existing_store_reopens_from_its_folder_alone(tmp_path):
     assert open_sample_store(renamed) is None  # under another name it would be a new, empty store
 
 
-REAL_ALLOCATION = '''
+REAL_ALLOCATION = """
 import resource, sys
 import numpy as np, torch
 from hubaudit.sampling import SampleStore, fill_store
@@ -176,7 +176,7 @@ address_space = int(next(line for line in open("/proc/self/status") if line.star
 resource.setrlimit(resource.RLIMIT_AS, (address_space + int(2.5 * 2**30), resource.RLIM_INFINITY))
 stats = fill_store(OneGiBPerSample(), store, n=7, batch_size=8, progress=False)
 print(stats.batch_size, stats.generated)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -184,7 +184,9 @@ def test_a_real_out_of_memory_under_a_memory_cap_halves_the_batch_until_it_fits(
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-c", REAL_ALLOCATION, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", REAL_ALLOCATION, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     *notices, last = result.stdout.strip().splitlines()
     assert last.split() == ["2", "6"]  # 8 and 4 GiB did not fit under the cap, 2 GiB did

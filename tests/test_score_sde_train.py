@@ -16,18 +16,32 @@ from hubaudit.cli import main
 from hubaudit.data import LabelledImages, save_labelled_images
 from hubaudit.errors import TrainingError
 from hubaudit.train import train_score_sde
-from test_ncsnv2 import grey_data  # noqa: F401 (a fixture: 12 random 16x16 grey images with a binary label)
-from test_train import assert_rerun_resumes_as_an_uninterrupted_run
+from tiny_training import assert_rerun_resumes_as_an_uninterrupted_run
 
 TINY = {"image_size": 8, "batch_size": 4, "block_out_channels": (8, 16), "progress": False}
 """Settings that keep a training step to milliseconds (the 16x16 images resized to 8x8)."""
-TINY_FLAGS = ["--family", "score-sde", "--image-size", "8", "--block-out-channels", "8,16", "--batch-size", "4", "--steps", "1", "--quiet"]
+TINY_FLAGS = [
+    "--family",
+    "score-sde",
+    "--image-size",
+    "8",
+    "--block-out-channels",
+    "8,16",
+    "--batch-size",
+    "4",
+    "--steps",
+    "1",
+    "--quiet",
+]
 
 
 def test_trained_folder_is_a_score_sde_pipeline_that_diffusers_samples_and_scan_audits(grey_data, tmp_path, capsys):
     out = train_score_sde(grey_data, tmp_path / "model", steps=2, checkpoint_every=2, **TINY)
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == "ScoreSdeVePipeline"
-    assert sorted(path.name for path in (out / "unet").iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
+    assert sorted(path.name for path in (out / "unet").iterdir()) == [
+        "config.json",
+        "diffusion_pytorch_model.safetensors",
+    ]
     pipeline = DiffusionPipeline.from_pretrained(out)
     assert isinstance(pipeline, ScoreSdeVePipeline)
     unet, scheduler = pipeline.unet.config, pipeline.scheduler.config
@@ -41,7 +55,9 @@ def test_trained_folder_is_a_score_sde_pipeline_that_diffusers_samples_and_scan_
     assert front_matter["hubaudit"]["sigma_max"] == pytest.approx(largest, rel=1e-5)
 
     pipeline.set_progress_bar_config(disable=True)
-    images = pipeline(batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np").images
+    images = pipeline(
+        batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np"
+    ).images
     assert images.shape == (2, 8, 8, 3) and np.isfinite(images).all()
     assert main(["scan", str(out), "-n", "3", "--steps", "3", "--quiet", "--out", str(tmp_path / "scan")]) == 0
     report = json.loads((tmp_path / "scan" / "report.json").read_text())
@@ -67,7 +83,16 @@ def test_cli_trains_score_sde_and_refuses_options_of_other_families_in_one_line(
         assert main(["train", str(data), "--out", str(tmp_path / "refused"), *TINY_FLAGS, *flags]) == 2
         errors = capsys.readouterr().err.strip().splitlines()
         assert len(errors) == 1 and message in errors[0]
-    command = ["train", str(data), "--out", str(tmp_path / "refused"), "--family", "ncsnv2", "--block-out-channels", "8,16"]
+    command = [
+        "train",
+        str(data),
+        "--out",
+        str(tmp_path / "refused"),
+        "--family",
+        "ncsnv2",
+        "--block-out-channels",
+        "8,16",
+    ]
     assert main(command) == 2
     assert "--block-out-channels is not an option of --family ncsnv2" in capsys.readouterr().err
     with pytest.raises(TrainingError, match="score-sde training takes no ngf"):
@@ -97,7 +122,9 @@ def test_learned_score_on_one_image_points_towards_it_and_denoises_it(tmp_path):
     image[2:6, 3:5] = 255
     data = LabelledImages(np.stack([image] * 4), {}, "one-image")
     settings = {**TINY, "batch_size": 8, "ema_decay": 0.5, "sigma_max": 3.0}
-    unet = ScoreSdeVePipeline.from_pretrained(train_score_sde(data, tmp_path / "model", steps=120, checkpoint_every=120, **settings)).unet
+    unet = ScoreSdeVePipeline.from_pretrained(
+        train_score_sde(data, tmp_path / "model", steps=120, checkpoint_every=120, **settings)
+    ).unet
     clean = torch.from_numpy(image / 255.0).float().permute(2, 0, 1).expand(3, -1, -1)[None]
     generator = torch.Generator().manual_seed(1)
     for sigma in (0.05, 0.2, 1.0):

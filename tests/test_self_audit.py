@@ -12,7 +12,13 @@ from hubaudit.annotate.auxiliary import SmallCNN
 from hubaudit.annotate.base import Attribute
 from hubaudit.audit.options import PropertyOptions
 from hubaudit.audit.properties.audit import PropertyAudit, primary_method
-from hubaudit.audit.properties.entries import calibration_shift, condition_entry, gold_entry, pooled_sequential, sequential_entry
+from hubaudit.audit.properties.entries import (
+    calibration_shift,
+    condition_entry,
+    gold_entry,
+    pooled_sequential,
+    sequential_entry,
+)
 from hubaudit.audit.properties.self_audit import (
     judged,
     not_tested,
@@ -30,8 +36,14 @@ WIDE_CALIBRATION = [[2000, 100], [100, 2000]]  # tpr = 1 - fpr = 0.952: a narrow
 
 
 def annotator(confusion=None, values=("0", "1")) -> AuxiliaryAnnotator:
-    return AuxiliaryAnnotator(Attribute("is_zero", tuple(values)), SmallCNN(1, len(values)), image_size=16, channels=1,
-                              provenance={}, confusion=confusion)
+    return AuxiliaryAnnotator(
+        Attribute("is_zero", tuple(values)),
+        SmallCNN(1, len(values)),
+        image_size=16,
+        channels=1,
+        provenance={},
+        confusion=confusion,
+    )
 
 
 def one_hot(n: int, share: float, confusion=None) -> np.ndarray:
@@ -49,7 +61,8 @@ def attribute_entry(labeller, shares, n, conditions=None) -> dict:
     conditions = conditions or [None] * len(shares)
     per_condition = [one_hot(n, share, labeller.confusion) for share in shares]
     entry = {
-        "name": "is_zero", "values": ["0", "1"],
+        "name": "is_zero",
+        "values": ["0", "1"],
         "annotator": {"confusion": None if labeller.confusion is None else labeller.confusion.tolist()},
         "by_condition": [condition_entry(c, p, labeller, 0.95) for c, p in zip(conditions, per_condition)],
     }
@@ -60,7 +73,9 @@ def attribute_entry(labeller, shares, n, conditions=None) -> dict:
 
 
 def audit(entry, training_share, margin=0.05, **training):
-    return self_audit(entry, TrainingShares(np.array([1 - training_share, training_share]), **training), margin, confidence=0.95)
+    return self_audit(
+        entry, TrainingShares(np.array([1 - training_share, training_share]), **training), margin, confidence=0.95
+    )
 
 
 def test_a_faithful_model_scanned_with_100_samples_is_inconclusive_not_a_finding():
@@ -91,8 +106,13 @@ def test_a_faithful_model_at_large_n_is_a_finding(confusion):
 def test_a_k_valued_attribute_needs_every_value_inside_its_band():
     labeller = annotator([[900, 50, 50], [50, 900, 50], [50, 50, 900]], values=("0", "1", "2"))
     codes = np.repeat([0, 1, 2], [2_000, 3_300, 4_700])  # labelled shares; the true ones are near (0.17, 0.33, 0.5)
-    entry = {"name": "digit", "values": ["0", "1", "2"], "annotator": {"confusion": labeller.confusion.tolist()},
-             "by_condition": [condition_entry(None, np.eye(3)[codes], labeller, 0.95)], "primary_method": "corrected"}
+    entry = {
+        "name": "digit",
+        "values": ["0", "1", "2"],
+        "annotator": {"confusion": labeller.confusion.tolist()},
+        "by_condition": [condition_entry(None, np.eye(3)[codes], labeller, 0.95)],
+        "primary_method": "corrected",
+    }
     corrected = entry["by_condition"][0]["estimates"]["corrected"]
     truth = np.array([corrected[v]["value"] for v in "012"])
     assert self_audit(entry, TrainingShares(truth), 0.05, confidence=0.95)["outcome"] == "finding"
@@ -113,27 +133,43 @@ def test_conditions_are_weighted_by_their_training_shares_so_a_perfect_model_is_
         assert entry["overall"]["estimates"][entry["primary_method"]]["1"]["value"] == pytest.approx(0.3, abs=0.01)
         block = self_audit(entry, training, 0.05, confidence=0.95)
         assert block["outcome"] == "finding" and block["estimates"]["1"]["value"] == pytest.approx(0.18, abs=0.005)
-        assert block["pooled_by"] == {"rule": "training shares", "column": "class", "weights": {"0": 0.8, "1": 0.2}, "note": None}
+        assert block["pooled_by"] == {
+            "rule": "training shares",
+            "column": "class",
+            "weights": {"0": 0.8, "1": 0.2},
+            "note": None,
+        }
 
 
 def test_several_conditions_without_a_condition_column_are_inconclusive_with_the_fix():
     records = TrainingRecords({"is_zero": np.r_[np.ones(18), np.zeros(82)].astype(int)})
     training = records.shares("is_zero", 2, [0, 1])
-    block = self_audit(attribute_entry(annotator(), [0.18, 0.18], 5_000, conditions=[0, 1]), training, 0.05, confidence=0.95)
+    block = self_audit(
+        attribute_entry(annotator(), [0.18, 0.18], 5_000, conditions=[0, 1]), training, 0.05, confidence=0.95
+    )
     assert block["outcome"] == "inconclusive" and block["finding"] is None
     assert block["pooled_by"]["rule"] == "equal weights" and "no column 'class' or 'label'" in block["verdict"]
     assert "Add a column 'class' (or 'label')" in block["next_step"] and block["settle"]["n_per_condition"] is None
-    one = self_audit(attribute_entry(annotator(), [0.18], 5_000, conditions=[0]), records.shares("is_zero", 2, [0]), 0.05, confidence=0.95)
+    one = self_audit(
+        attribute_entry(annotator(), [0.18], 5_000, conditions=[0]),
+        records.shares("is_zero", 2, [0]),
+        0.05,
+        confidence=0.95,
+    )
     assert one["outcome"] == "finding" and one["pooled_by"]["rule"] == "one condition"
 
 
 def test_the_condition_column_is_the_first_that_holds_every_scanned_condition():
     codes = np.array([1, 0, 0, 1, 0, 0])
-    records = TrainingRecords({"is_zero": codes}, {"class": np.array([5, 5, 5, 5, 5, 5]), "label": np.array([0, 0, 1, 1, 2, 2])})
+    records = TrainingRecords(
+        {"is_zero": codes}, {"class": np.array([5, 5, 5, 5, 5, 5]), "label": np.array([0, 0, 1, 1, 2, 2])}
+    )
     training = records.shares("is_zero", 2, [0, 1])  # 'class' lacks them; 'label' holds both, class 2 is not scanned
     assert training.column == "label" and training.condition_weights.tolist() == [0.5, 0.5]
     assert training.shares[1] == pytest.approx(0.5) and "2 training records" in training.note
-    prompts = TrainingRecords({"is_zero": codes[:4]}, {"prompt": np.array(["a cat", "a dog", "a dog", "a dog"], dtype=object)})
+    prompts = TrainingRecords(
+        {"is_zero": codes[:4]}, {"prompt": np.array(["a cat", "a dog", "a dog", "a dog"], dtype=object)}
+    )
     by_prompt = prompts.shares("is_zero", 2, ["a cat", "a dog"])
     assert by_prompt.column == "prompt" and by_prompt.condition_weights.tolist() == [0.25, 0.75]
 
@@ -147,12 +183,17 @@ def test_a_prompt_column_is_read_from_the_training_data(tmp_path):
 
 def test_without_training_data_the_self_audit_is_not_tested_never_passed():
     block = not_tested("is_zero", [None], 0.05)
-    assert block["outcome"] == "not tested" and block["verdict"] == "not tested: needs --training-data DATA with a column 'is_zero'"
+    assert (
+        block["outcome"] == "not tested"
+        and block["verdict"] == "not tested: needs --training-data DATA with a column 'is_zero'"
+    )
     assert block["finding"] is None and "--training-data" in block["next_step"]
     assert "'class' (or 'label')" in not_tested("is_zero", [0, 1], 0.05)["next_step"]
 
 
-@pytest.mark.parametrize(("confusion", "share", "training_share"), [(None, 0.3, 0.3), (WIDE_CALIBRATION, 0.3, 0.3), (None, 0.36, 0.3)])
+@pytest.mark.parametrize(
+    ("confusion", "share", "training_share"), [(None, 0.3, 0.3), (WIDE_CALIBRATION, 0.3, 0.3), (None, 0.36, 0.3)]
+)
 def test_settle_gives_samples_per_condition_at_which_the_outcome_settles(confusion, share, training_share):
     labeller = annotator(confusion)
     block = audit(attribute_entry(labeller, [share], 200), training_share)
@@ -177,8 +218,11 @@ def test_sensitivity_is_the_smallest_error_rate_shift_that_changes_the_outcome()
     truth = {"0": 0.7, "1": 0.3}
 
     def outcomes(delta):
-        return {judged(estimator.intervals(1.0, shifted_confusion(estimator.confusion, s * delta, t * delta)), truth, 0.05)
-                for s in (-1, 1) for t in (-1, 1)}
+        return {
+            judged(estimator.intervals(1.0, shifted_confusion(estimator.confusion, s * delta, t * delta)), truth, 0.05)
+            for s in (-1, 1)
+            for t in (-1, 1)
+        }
 
     assert outcomes(0.9 * shift) == {"finding"} and outcomes(shift + 0.002) != {"finding"}
     assert audit(attribute_entry(annotator(), [0.3], 20_000), 0.3)["sensitivity"]["error_rate_shift"] is None
@@ -201,8 +245,14 @@ def test_gold_labels_flag_an_annotator_that_errs_differently_on_generated_images
 def test_equivalence_test_errs_at_most_alpha_over_2_at_the_band_edge():
     # a model whose generated share sits exactly on the band's edge (0.35 for 0.3 +- 0.05), 2000 samples, 400 scans
     rng = np.random.default_rng(0)
-    outcomes = [judged({v: (e.value, e.low, e.high) for v, e in simultaneous_intervals([2000 - k, k], names=["0", "1"]).items()},
-                       {"0": 0.7, "1": 0.3}, 0.05) for k in rng.binomial(2000, 0.35, 400)]
+    outcomes = [
+        judged(
+            {v: (e.value, e.low, e.high) for v, e in simultaneous_intervals([2000 - k, k], names=["0", "1"]).items()},
+            {"0": 0.7, "1": 0.3},
+            0.05,
+        )
+        for k in rng.binomial(2000, 0.35, 400)
+    ]
     assert outcomes.count("finding") / 400 <= 0.04 and outcomes.count("no finding") / 400 <= 0.04
 
 
@@ -219,7 +269,9 @@ def test_the_training_weighted_share_covers_its_truth(shared_calibration):
         for position, share in enumerate((0.1, 0.5)):
             labelled = share * 0.9 + (1 - share) * 0.1 if shared_calibration else share
             ones = rng.binomial(500, labelled)
-            conditions.append(ConditionCounts(str(position), 0, 500, np.array([500 - ones, ones]), confusion, "overall"))
+            conditions.append(
+                ConditionCounts(str(position), 0, 500, np.array([500 - ones, ones]), confusion, "overall")
+            )
         estimate = weighted_shares(conditions, weights=[0.8, 0.2], group_names=["0", "1"], random_state=rng)["1"]
         covered += estimate.contains(0.18)
     assert covered / trials >= 0.9
@@ -230,7 +282,9 @@ def test_a_sequential_headline_is_pooled_by_training_weights_and_settled_by_a_fr
     rng = np.random.default_rng(0)
     per_condition = [one_hot(400, share)[rng.permutation(400)] for share in (0.1, 0.5)]
     equal, weighted = (pooled_sequential(per_condition, labeller, options, weights=w) for w in (None, [0.8, 0.2]))
-    assert weighted["1"]["value"] == pytest.approx(0.18, abs=0.01) and equal["1"]["value"] == pytest.approx(0.3, abs=0.01)
+    assert weighted["1"]["value"] == pytest.approx(0.18, abs=0.01) and equal["1"]["value"] == pytest.approx(
+        0.3, abs=0.01
+    )
     assert "weighted mean (0.800, 0.200)" in weighted["1"]["notes"][0]
     entry = attribute_entry(labeller, [0.1, 0.5], 400, conditions=[0, 1])
     for condition, probabilities in zip(entry["by_condition"], per_condition):

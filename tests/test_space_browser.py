@@ -44,9 +44,20 @@ def space(test_hub, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("space")
     log_path = work_dir.parent / "space.log"
     port = free_port()
-    command = [sys.executable, str(ROOT / "space_app" / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--work-dir", str(work_dir)]
+    command = [
+        sys.executable,
+        str(ROOT / "space_app" / "app.py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--work-dir",
+        str(work_dir),
+    ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_answering(process, url, log_path, timeout_s=120)
@@ -130,7 +141,9 @@ def test_unknown_model_shows_a_one_line_error_not_a_traceback(space, browser):
     page = _start_scan(browser, space, "tiny/no-such-model")
     message = "repository not found: 'tiny/no-such-model'"
     expect(page.get_by_test_id("toast-body").filter(has_text=message)).to_be_visible(timeout=60_000)
-    expect(page.locator("#model-info")).to_contain_text(f"Cannot scan this model: {message}")  # the check, on leaving the field
+    expect(page.locator("#model-info")).to_contain_text(
+        f"Cannot scan this model: {message}"
+    )  # the check, on leaving the field
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "space-error.png"))
     assert "Traceback" not in page.locator("body").inner_text()
@@ -157,8 +170,11 @@ def test_text_to_image_model_gets_a_prompt_field_and_its_samples_are_drawn_for_t
 
 
 def test_html_report_of_a_scan_opens_with_its_images_and_charts(scanned_page, space, browser):
-    (report,) = (path.with_name("report.html") for path in space.work_dir.glob("scan-*/report.json")
-                 if json.loads(path.read_text())["model"]["reference"] == "tiny/ddpm")
+    (report,) = (
+        path.with_name("report.html")
+        for path in space.work_dir.glob("scan-*/report.json")
+        if json.loads(path.read_text())["model"]["reference"] == "tiny/ddpm"
+    )
     page = browser.new_page()
     page.goto(report.as_uri())
     widths = page.locator("img").evaluate_all("images => images.map(image => image.complete ? image.naturalWidth : 0)")
@@ -174,7 +190,13 @@ def test_html_report_of_the_demo_model_opens_with_its_samples_and_estimate_chart
 
     annotator = MNIST_ZEROS30.parent / "mnist-zero-annotator"
     hubaudit.scan(
-        str(MNIST_ZEROS30), n=12, batch_size=12, steps=10, scheduler="ddim", progress=False, out_dir=tmp_path,
+        str(MNIST_ZEROS30),
+        n=12,
+        batch_size=12,
+        steps=10,
+        scheduler="ddim",
+        progress=False,
+        out_dir=tmp_path,
         attributes=[f"is_zero=aux:{annotator}"],
     )
     page = browser.new_page()
@@ -229,7 +251,9 @@ def test_fairness_tab_maps_classes_to_labels_and_shows_the_heat_map(space, brows
     expect(page.locator("#fair-heatmap img")).to_have_count(1, timeout=120_000)
     width = page.locator("#fair-heatmap img").evaluate("image => image.complete ? image.naturalWidth : 0")
     assert width > 200, width  # the S x Y heat map, drawn
-    expect(page.locator("#fair-verdict")).to_contain_text(f"tiny/ddpm-class-conditional @ {test_hub.sha('ddpm-class-conditional')}")
+    expect(page.locator("#fair-verdict")).to_contain_text(
+        f"tiny/ddpm-class-conditional @ {test_hub.sha('ddpm-class-conditional')}"
+    )
     expect(page.locator("#fair-verdict")).to_contain_text("Y (label) read off: 0 -> 0; 1 -> 0; 2 -> 1")
     figures = page.locator("#fair-figures")
     for text in ("P(label=1 | gender=female)", "demographic-parity gap", "not available"):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from coverage_simulation import simulate_anytime_coverage, simulate_stopping
 from hubaudit.errors import InvalidData, TooFewSamples
 from hubaudit.stats.anytime import CorrectedConfidenceSequence, LabelledShareSequences, fixed_n_plan
 from hubaudit.stats.correction import corrected_shares
-from hubaudit.stats.coverage import simulate_anytime_coverage, simulate_stopping
 from hubaudit.stats.proportion import clopper_pearson_sample_size
 
 # rows = true value, columns = predicted: tpr 0.9, fpr 0.1, rates exact
@@ -21,8 +21,15 @@ def codes_with_counts(counts: list[int], seed: int) -> np.ndarray:
 
 def test_corrected_sequence_covers_the_true_shares_at_every_look():
     result = simulate_anytime_coverage(
-        method="corrected", true_shares=0.3, confusion_rates=np.array([[0.9, 0.1], [0.15, 0.85]]),
-        calibration_size=200, length=1000, batch=50, trials=200, target_half_width=0.05, grid_size=201,
+        method="corrected",
+        true_shares=0.3,
+        confusion_rates=np.array([[0.9, 0.1], [0.15, 0.85]]),
+        calibration_size=200,
+        length=1000,
+        batch=50,
+        trials=200,
+        target_half_width=0.05,
+        grid_size=201,
         random_state=11,
     )
     print(result)
@@ -33,7 +40,12 @@ def test_corrected_sequence_covers_the_true_shares_at_every_look():
 
 def test_labelled_sequences_cover_three_shares_at_every_look():
     result = simulate_anytime_coverage(
-        method="labelled", true_shares=[0.5, 0.3, 0.2], length=600, batch=50, trials=150, grid_size=201,
+        method="labelled",
+        true_shares=[0.5, 0.3, 0.2],
+        length=600,
+        batch=50,
+        trials=150,
+        grid_size=201,
         random_state=12,
     )
     print(result)

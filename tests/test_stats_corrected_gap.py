@@ -32,7 +32,9 @@ def calibration(rng, errors, per_value):
 def corrected_conditions(rng, shares, errors, n, per_value):
     """One simulated condition per label value, each with its own calibration."""
     return [
-        ConditionCounts(f"class {y}", y, n, annotated_counts(rng, shares[y], errors[y], n), calibration(rng, errors[y], per_value))
+        ConditionCounts(
+            f"class {y}", y, n, annotated_counts(rng, shares[y], errors[y], n), calibration(rng, errors[y], per_value)
+        )
         for y in (0, 1)
     ]
 
@@ -64,7 +66,9 @@ def test_corrected_gap_interval_covers_the_true_gap_and_is_not_conservative(shar
     rng = np.random.default_rng(12)
     trials, covered = 300, 0
     for _ in range(trials):
-        gap = corrected_parity_gap(corrected_conditions(rng, shares, errors, n, per_value), n_draws=1000, random_state=rng).dp_gap
+        gap = corrected_parity_gap(
+            corrected_conditions(rng, shares, errors, n, per_value), n_draws=1000, random_state=rng
+        ).dp_gap
         covered += gap.contains(true_gap(shares))
     # nominal 0.95 (+-0.013 at 300 trials); the corner intervals this replaces covered 1.000 with half again the width
     assert 0.92 <= covered / trials <= 0.99
@@ -75,7 +79,9 @@ def test_gap_test_rejects_exactly_when_the_interval_lies_above_the_margin():
     agree = 0
     for _ in range(100):
         shares = (0.5 - rng.uniform(0, 0.15), 0.5 + rng.uniform(0, 0.15))
-        result = corrected_parity_gap(corrected_conditions(rng, shares, CLASS_DEPENDENT_ERRORS, 1000, 250), n_draws=2000, random_state=rng)
+        result = corrected_parity_gap(
+            corrected_conditions(rng, shares, CLASS_DEPENDENT_ERRORS, 1000, 250), n_draws=2000, random_state=rng
+        )
         agree += (gap_excess_p_value(result.rate_draws, margin=0.10) <= 0.05) == (result.dp_gap.low > 0.10)
     assert agree >= 98  # up to the quantiles' interpolation between draws
 
@@ -84,8 +90,13 @@ def test_gap_test_holds_its_level_at_the_margin():
     rng = np.random.default_rng(14)
     shares = (0.4, 0.6)  # a gap of 0.2 exactly
     rejections = sum(
-        gap_excess_p_value(corrected_parity_gap(corrected_conditions(rng, shares, CLASS_DEPENDENT_ERRORS, 1000, 250), n_draws=1000,
-                                                random_state=rng).rate_draws, margin=true_gap(shares)) <= 0.05
+        gap_excess_p_value(
+            corrected_parity_gap(
+                corrected_conditions(rng, shares, CLASS_DEPENDENT_ERRORS, 1000, 250), n_draws=1000, random_state=rng
+            ).rate_draws,
+            margin=true_gap(shares),
+        )
+        <= 0.05
         for _ in range(300)
     )
     assert rejections / 300 <= 0.05
@@ -93,7 +104,9 @@ def test_gap_test_holds_its_level_at_the_margin():
 
 def test_excess_over_a_baseline_uses_its_draws_or_its_exact_rates():
     rng = np.random.default_rng(15)
-    generated = corrected_parity_gap(corrected_conditions(rng, (0.3, 0.6), CLASS_DEPENDENT_ERRORS, 2000, 300), random_state=rng)
+    generated = corrected_parity_gap(
+        corrected_conditions(rng, (0.3, 0.6), CLASS_DEPENDENT_ERRORS, 2000, 300), random_state=rng
+    )
     reference = table_rate_draws(np.array([[500, 500], [500, 500]]), random_state=1)  # no gap in the reference
     assert gap_excess_p_value(generated.rate_draws, margin=0.05, baseline=reference) < 0.01
     assert gap_excess_p_value(generated.rate_draws, margin=0.05, baseline=np.array([0.5, 0.5])) < 0.01
@@ -126,7 +139,10 @@ def test_corrected_gap_is_undefined_when_a_group_is_absent_under_both_labels():
 def test_no_sample_of_a_group_gives_the_exact_upper_bound_and_binomial_p_value():
     conditions = [ConditionCounts(f"Y={y}", y, 200, np.array([200, 0])) for y in (0, 1)]  # counts taken as they are
     result = corrected_parity_gap(conditions, group_names=["red", "green"], confidence=0.95)
-    assert result.share_upper_bounds["green"] == {"0": pytest.approx(1 - 0.05 ** (1 / 200)), "1": pytest.approx(1 - 0.05 ** (1 / 200))}
+    assert result.share_upper_bounds["green"] == {
+        "0": pytest.approx(1 - 0.05 ** (1 / 200)),
+        "1": pytest.approx(1 - 0.05 ** (1 / 200)),
+    }
     assert result.under_representation_p_value("green", 0.1) == pytest.approx(0.9**200)
     assert result.under_representation_p_value("red", 0.1) == pytest.approx(1.0)
 
@@ -136,7 +152,10 @@ def test_share_upper_bound_of_a_group_at_the_floor_is_below_it_at_most_alpha_of_
     floor, below = 0.125, 0
     for _ in range(300):  # the group sits exactly at the floor under both label values
         conditions = corrected_conditions(rng, (floor, floor), CLASS_DEPENDENT_ERRORS, 1000, 250)
-        below += corrected_parity_gap(conditions, n_draws=1000, random_state=rng).under_representation_p_value("1", floor) <= 0.05
+        below += (
+            corrected_parity_gap(conditions, n_draws=1000, random_state=rng).under_representation_p_value("1", floor)
+            <= 0.05
+        )
     assert below / 300 <= 0.05
 
 
@@ -146,24 +165,34 @@ def test_group_seen_only_through_false_positives_is_called_under_represented():
     for _ in range(100):
         errors = [tuple(rng.uniform(0, 0.15, 2)) for _ in (0, 1)]  # false greens of up to 15%, per class
         conditions = corrected_conditions(rng, (0.0, 0.0), errors, 1000, 250)
-        called += corrected_parity_gap(conditions, n_draws=1000, random_state=rng).under_representation_p_value("1", 0.125) <= 0.01
+        called += (
+            corrected_parity_gap(conditions, n_draws=1000, random_state=rng).under_representation_p_value("1", 0.125)
+            <= 0.01
+        )
     assert called >= 95
 
 
 def test_three_groups_are_corrected_with_their_matrices_and_bad_input_is_refused():
     confusion = np.array([[90, 5, 5], [5, 90, 5], [5, 5, 90]])
-    conditions = [ConditionCounts(f"class {y}", y, 1000, np.array(counts), confusion) for y, counts in enumerate([[300, 400, 300], [200, 300, 500]])]
+    conditions = [
+        ConditionCounts(f"class {y}", y, 1000, np.array(counts), confusion)
+        for y, counts in enumerate([[300, 400, 300], [200, 300, 500]])
+    ]
     result = corrected_parity_gap(conditions)
     assert result.dp_gap.low <= result.dp_gap.value <= result.dp_gap.high
     assert set(result.positive_rates) == {"0", "1", "2"}
     with pytest.raises(InvalidData, match=r"expected a \(2, 2\) confusion matrix"):
         corrected_parity_gap([ConditionCounts("c", y, 10, np.array([5, 5]), confusion) for y in (0, 1)])
     with pytest.raises(TooFewSamples, match="no samples whose true value"):
-        corrected_parity_gap([ConditionCounts("c", y, 10, np.array([5, 5]), np.array([[0, 0], [5, 95]])) for y in (0, 1)])
+        corrected_parity_gap(
+            [ConditionCounts("c", y, 10, np.array([5, 5]), np.array([[0, 0], [5, 95]])) for y in (0, 1)]
+        )
     with pytest.raises(TooFewSamples, match="both label values"):
         corrected_parity_gap([ConditionCounts("c", 0, 10, np.array([5, 5]))])
     with pytest.raises(ClassifierNoBetterThanChance):
-        corrected_parity_gap([ConditionCounts("c", y, 10, np.array([5, 5]), np.array([[50, 50], [50, 50]])) for y in (0, 1)])
+        corrected_parity_gap(
+            [ConditionCounts("c", y, 10, np.array([5, 5]), np.array([[50, 50], [50, 50]])) for y in (0, 1)]
+        )
 
 
 def test_reference_rate_draws_follow_the_tables_rates():

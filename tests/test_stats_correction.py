@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from coverage_simulation import simulate_coverage
 from hubaudit.errors import ClassifierNoBetterThanChance, InvalidData, TooFewSamples
 from hubaudit.stats import (
     clopper_pearson_interval,
     confusion_rates,
     corrected_binary_share,
     corrected_shares,
-    simulate_coverage,
 )
 from hubaudit.stats.correction import project_onto_simplex
 

@@ -5,11 +5,10 @@ import math
 
 import numpy as np
 import pytest
-
 from scipy import stats
 
+from coverage_simulation import simulate_gap_coverage
 from hubaudit.errors import EmptyGroup, InvalidData
-from hubaudit.stats.information import BOSCHLOO_MAX_TABLES, meets_cochrans_rule
 from hubaudit.stats import (
     benjamini_hochberg,
     contingency_table,
@@ -17,8 +16,8 @@ from hubaudit.stats import (
     independence_tests,
     mutual_information,
     positive_rates,
-    simulate_gap_coverage,
 )
+from hubaudit.stats.information import BOSCHLOO_MAX_TABLES, meets_cochrans_rule
 
 
 def test_contingency_table_counts_each_pair():
@@ -92,8 +91,11 @@ def exact_fisher_p_value(table: list[list[int]]) -> float:
 
     def probability(first_row):
         cells = [*first_row, *(columns - first_row)]
-        return math.exp(sum(math.lgamma(m + 1) for m in (*rows, *columns)) - math.lgamma(rows.sum() + 1)
-                        - sum(math.lgamma(c + 1) for c in cells))
+        return math.exp(
+            sum(math.lgamma(m + 1) for m in (*rows, *columns))
+            - math.lgamma(rows.sum() + 1)
+            - sum(math.lgamma(c + 1) for c in cells)
+        )
 
     tables = [np.array(first) for first in np.ndindex(*(columns + 1)) if sum(first) == rows[0]]
     observed = probability(np.array(table[0]))

@@ -8,12 +8,15 @@ import pytest
 from hubaudit.stats.paired import paired_difference_interval
 
 
-@pytest.mark.parametrize(("n", "p_first", "p_second", "agreement"), [
-    (100, 0.30, 0.30, 0.95),  # no drift, samples mostly agree
-    (200, 0.34, 0.30, 0.90),  # the PIA suite's DDIM-vs-DDPM drift of +0.04
-    (400, 0.50, 0.45, 0.80),
-    (50, 0.05, 0.05, 0.98),   # rare value, almost never discordant
-])
+@pytest.mark.parametrize(
+    ("n", "p_first", "p_second", "agreement"),
+    [
+        (100, 0.30, 0.30, 0.95),  # no drift, samples mostly agree
+        (200, 0.34, 0.30, 0.90),  # the PIA suite's DDIM-vs-DDPM drift of +0.04
+        (400, 0.50, 0.45, 0.80),
+        (50, 0.05, 0.05, 0.98),  # rare value, almost never discordant
+    ],
+)
 def test_coverage_of_the_paired_difference_is_at_least_nominal(n, p_first, p_second, agreement):
     rng = np.random.default_rng(0)
     truth, covered, trials = p_first - p_second, 0, 2000

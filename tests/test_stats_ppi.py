@@ -5,8 +5,8 @@ import ppi_py
 import pytest
 from scipy.stats import norm
 
+from coverage_simulation import simulate_gold_coverage
 from hubaudit.errors import InvalidData, TooFewSamples
-from hubaudit.stats.coverage import simulate_gold_coverage
 from hubaudit.stats.ppi import PSEUDO_GOLD, _power_tuning, _standard_error, gold_confusion, ppi_shares
 
 # rows = true value, columns = predicted: the annotator errs 10 points more on generated images
@@ -46,7 +46,11 @@ def test_ppi_shares_equal_ppi_py_with_power_tuning():
     assert (absent.value, absent.low, absent.high) == pytest.approx(complement)
     gold_low, gold_high = ppi_py.classical_mean_ci(truth, alpha=0.05)
     gold_only = result.gold_only["present"]
-    assert gold_only.low < gold_low and gold_only.high > gold_high and gold_only.high - gold_only.low < 1.05 * (gold_high - gold_low)
+    assert (
+        gold_only.low < gold_low
+        and gold_only.high > gold_high
+        and gold_only.high - gold_only.low < 1.05 * (gold_high - gold_low)
+    )
     assert list(result.to_dict()["shares"]) == ["absent", "present"]
 
 
@@ -59,25 +63,36 @@ def ppi_py_standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam)
 @pytest.mark.parametrize("share", [0.05, 0.3, 0.5])
 @pytest.mark.parametrize("unlabelled", [200, 2000, 20000])
 @pytest.mark.parametrize("gold", [50, 200, 1000])
-def test_lambda_is_ppi_py_s_and_the_standard_error_ppi_py_s_with_pseudo_gold_labels_and_sample_variances(share, unlabelled, gold):
+def test_lambda_is_ppi_py_s_and_the_standard_error_ppi_py_s_with_pseudo_gold_labels_and_sample_variances(
+    share, unlabelled, gold
+):
     rng = np.random.default_rng(int(share * 100) + unlabelled + gold)
     truth = (rng.random(gold + unlabelled) < share).astype(float)
     predicted = np.clip(0.1 + 0.8 * truth + rng.normal(0, 0.15, truth.size), 0, 1)  # an annotator's probability of 1
     gold_truth, gold_predicted, unlabelled_predicted = truth[:gold], predicted[:gold], predicted[gold:]
     lam = _power_tuning(gold_truth, gold_predicted, unlabelled_predicted)
     tuned = ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=None)
-    assert np.allclose(tuned, ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=lam),
-                       rtol=0, atol=1e-12)  # ppi_py's own choice of lambda is ours
+    assert np.allclose(
+        tuned,
+        ppi_py.ppi_mean_ci(gold_truth, gold_predicted, unlabelled_predicted, alpha=0.05, lam=lam),
+        rtol=0,
+        atol=1e-12,
+    )  # ppi_py's own choice of lambda is ours
     # ppi_py's two terms apart: the imputed one (no rectifier: Y = f = 0) and the rectifier's (no imputed term:
     # f_unlabelled = 0); together they are ppi_py's standard error.
     imputed = ppi_py_standard_error(np.zeros(2), np.zeros(2), unlabelled_predicted, lam)
     rectifier = ppi_py_standard_error(gold_truth, gold_predicted, np.zeros(unlabelled), lam)
     assert ppi_py_standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam) == pytest.approx(
-        np.hypot(imputed, rectifier), rel=1e-12)
+        np.hypot(imputed, rectifier), rel=1e-12
+    )
     # Ours: the rectifier's on the gold labels plus the four pseudo gold labels (m + 4 of them, still over m), and
     # sample variances (divided by n - 1 where ppi_py's np.std divides by n).
-    padded = ppi_py_standard_error(np.concatenate([gold_truth, PSEUDO_GOLD[0]]),
-                                   np.concatenate([gold_predicted, PSEUDO_GOLD[1]]), np.zeros(unlabelled), lam)
+    padded = ppi_py_standard_error(
+        np.concatenate([gold_truth, PSEUDO_GOLD[0]]),
+        np.concatenate([gold_predicted, PSEUDO_GOLD[1]]),
+        np.zeros(unlabelled),
+        lam,
+    )
     expected = np.sqrt(unlabelled / (unlabelled - 1) * imputed**2 + (gold + 4) ** 2 / (gold * (gold + 3)) * padded**2)
     assert _standard_error(gold_truth, gold_predicted, unlabelled_predicted, lam) == pytest.approx(expected, rel=1e-12)
 
@@ -91,7 +106,11 @@ def test_three_values_get_the_bonferroni_level():
         truth = (codes == k).astype(float)
         low, high = ppi_py.ppi_mean_ci(truth, gold_probabilities[:, k], unlabelled[:, k], alpha=0.05 / 3)
         estimate = result.shares[str(k)]
-        assert estimate.low < low[0] and estimate.high > high[0] and estimate.high - estimate.low < 1.1 * (high[0] - low[0])
+        assert (
+            estimate.low < low[0]
+            and estimate.high > high[0]
+            and estimate.high - estimate.low < 1.1 * (high[0] - low[0])
+        )
         assert estimate.confidence == 0.95 and "Bonferroni over 3 values" in estimate.notes[1]
 
 
@@ -113,14 +132,31 @@ def test_ppi_covers_where_rogan_gladen_is_biased_by_a_different_error_on_generat
 @pytest.mark.parametrize(
     "share, gold, calibration, generated",
     [
-        (0.92, 200, [[0.99, 0.01], [0.02, 0.98]], [[0.89, 0.11], [0.12, 0.88]]),  # the PIA suite's annotator, 10 points worse
-        (0.1, 100, [[0.99, 0.01], [0.02, 0.98]], [[0.99, 0.01], [0.02, 0.98]]),  # a near-perfect annotator, few gold labels
+        (
+            0.92,
+            200,
+            [[0.99, 0.01], [0.02, 0.98]],
+            [[0.89, 0.11], [0.12, 0.88]],
+        ),  # the PIA suite's annotator, 10 points worse
+        (
+            0.1,
+            100,
+            [[0.99, 0.01], [0.02, 0.98]],
+            [[0.99, 0.01], [0.02, 0.98]],
+        ),  # a near-perfect annotator, few gold labels
     ],
 )
 def test_ppi_covers_where_the_annotators_errors_on_gold_labels_are_rare(share, gold, calibration, generated):
     # plain Wald intervals (ppi_py) cover 0.93 and 0.88 here: the rectifier is a rare-event mean
-    results = simulate_gold_coverage(true_share=share, n=2000, gold=gold, calibration_confusion=np.array(calibration),
-                                     generated_confusion=np.array(generated), trials=1000, seed=1)
+    results = simulate_gold_coverage(
+        true_share=share,
+        n=2000,
+        gold=gold,
+        calibration_confusion=np.array(calibration),
+        generated_confusion=np.array(generated),
+        trials=1000,
+        seed=1,
+    )
     assert results["ppi++"].coverage >= 0.94
 
 
@@ -163,8 +199,18 @@ PROBABILITIES = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]])
         (GOLD, PROBABILITIES * 2, PROBABILITIES, InvalidData),
         (GOLD, PROBABILITIES, np.full((3, 2), np.nan), InvalidData),
     ],
-    ids=["no-unlabelled", "one-gold", "code-out-of-range", "fractional-code", "text-code", "codes-vs-rows",
-         "value-count-mismatch", "one-value", "probability-over-one", "nan-probability"],
+    ids=[
+        "no-unlabelled",
+        "one-gold",
+        "code-out-of-range",
+        "fractional-code",
+        "text-code",
+        "codes-vs-rows",
+        "value-count-mismatch",
+        "one-value",
+        "probability-over-one",
+        "nan-probability",
+    ],
 )
 def test_bad_input_raises_the_right_error(gold_codes, gold_probabilities, unlabelled, error):
     with pytest.raises(error):

@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import beta, binomtest
 
+from coverage_simulation import simulate_coverage
 from hubaudit.errors import InvalidData, TooFewSamples
 from hubaudit.stats import (
     ShareEstimate,
@@ -14,11 +15,11 @@ from hubaudit.stats import (
     clopper_pearson_sample_size,
     hoeffding_interval,
     hoeffding_sample_size,
-    simulate_coverage,
     simultaneous_intervals,
     soft_share_interval,
     soft_share_intervals,
 )
+from hubaudit.stats.proportion import clopper_pearson_bounds
 
 
 def test_clopper_pearson_zero_and_all_successes_have_textbook_bounds():
@@ -36,6 +37,36 @@ def test_clopper_pearson_matches_scipy_exact_interval():
         exact = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="exact")
         assert (ours.low, ours.high) == (pytest.approx(exact.low), pytest.approx(exact.high))
         assert ours.value == successes / n and ours.n == n
+
+
+def test_clopper_pearson_gives_the_beta_quantile_figures_at_every_count_including_none_and_all():
+    # The formula hubaudit computed before it called statsmodels: scipy's beta quantiles, 0 at k = 0 and 1 at k = n.
+    for successes, n, confidence in [
+        (0, 1, 0.95),
+        (1, 1, 0.95),
+        (0, 10, 0.95),
+        (3, 10, 0.95),
+        (10, 10, 0.95),
+        (0, 2000, 0.99),
+        (600, 2000, 0.95),
+        (2000, 2000, 0.9),
+        (1, 7, 0.5),
+    ]:
+        alpha = 1 - confidence
+        low = beta.ppf(alpha / 2, successes, n - successes + 1) if successes > 0 else 0.0
+        high = beta.ppf(1 - alpha / 2, successes + 1, n - successes) if successes < n else 1.0
+        ours = clopper_pearson_interval(successes, n, confidence=confidence)
+        assert (ours.low, ours.high) == (
+            pytest.approx(low, rel=1e-9, abs=1e-15),
+            pytest.approx(high, rel=1e-9, abs=1e-15),
+        )
+    counts = np.array([[0, 5, 40], [12, 0, 40]])
+    low, high = clopper_pearson_bounds(counts, np.array([40, 40, 40]), confidence=0.9)  # arrays broadcast elementwise
+    assert low.shape == high.shape == (2, 3)
+    assert low[0, 0] == low[1, 1] == 0.0 and high[0, 2] == high[1, 2] == 1.0
+    assert low[1, 0] == pytest.approx(beta.ppf(0.05, 12, 29)) and high[0, 1] == pytest.approx(beta.ppf(0.95, 6, 35))
+    low, high = clopper_pearson_bounds(np.array([0, 1]), np.array([0, 2]))
+    assert (low[0], high[0]) == (0.0, 1.0)  # no samples: no information
 
 
 def test_hoeffding_interval_uses_the_papers_half_width_and_clips_to_unit_range():

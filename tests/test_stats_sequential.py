@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from coverage_simulation import simulate_sequence_coverage
 from hubaudit.errors import InvalidData
 from hubaudit.stats import (
     ConfidenceSequence,
     hoeffding_sample_size,
     samples_to_half_width,
-    simulate_sequence_coverage,
 )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import hubaudit
-from hubaudit.cli import EXIT_CODES, main
+from hubaudit.cli import EXIT_CODES
 from hubaudit.errors import CannotWrite, IncompleteSampleStore, InvalidSampleStore, NotEnoughDisk, StoreLocked
 from hubaudit.sampling import SampleStore, open_sample_store
 
@@ -42,8 +42,9 @@ def test_zero_byte_and_torn_shards_are_set_aside_and_their_samples_count_as_miss
     (store.path / ".shard-x.parquet.123.tmp").write_bytes(b"partial")
     with store.lock():
         assert store.missing(6).tolist() == [0, 1, 2, 3, 4, 5]
-    assert sorted(path.name for path in store.path.iterdir() if not path.name.startswith(".lock")) == sorted([
-        first.name + ".corrupt", "manifest.json", second.name + ".corrupt"])
+    assert sorted(path.name for path in store.path.iterdir() if not path.name.startswith(".lock")) == sorted(
+        [first.name + ".corrupt", "manifest.json", second.name + ".corrupt"]
+    )
     assert store.set_aside == [first.name, second.name]
 
 
@@ -100,9 +101,15 @@ def test_a_second_scan_of_a_store_in_use_is_refused_and_changes_nothing(tmp_path
     store = _filled_store(tmp_path)
     before = _contents(store)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
-         "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)", str(store.path / ".lock")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; "
+            "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)",
+            str(store.path / ".lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -147,7 +154,9 @@ def test_n_beyond_what_the_disk_holds_is_refused_after_one_batch_with_the_space_
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr("hubaudit.sampling.runner.shutil.disk_usage", lambda path: usage._replace(free=10_000))
-    with pytest.raises(NotEnoughDisk, match=r"need about .* MiB more in .*, which has 0.0 MiB free: lower -n.*\(4 samples"):
+    with pytest.raises(
+        NotEnoughDisk, match=r"need about .* MiB more in .*, which has 0.0 MiB free: lower -n.*\(4 samples"
+    ):
         hubaudit.scan(MODEL, out_dir=tmp_path, **{**FAST, "n": 100_000})
 
 
@@ -158,7 +167,9 @@ def test_exit_codes_are_documented_in_the_cli_guide():
 
 
 def _cli(*words: str, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hubaudit.cli", *words], capture_output=True, text=True, timeout=300, **options)
+    return subprocess.run(
+        [sys.executable, "-m", "hubaudit.cli", *words], capture_output=True, text=True, timeout=300, **options
+    )
 
 
 @pytest.mark.slow
@@ -166,13 +177,27 @@ def test_argparse_errors_are_one_line_without_the_usage_in_a_real_process():
     result = _cli("scan", MODEL, "-n", "many")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "hubaudit: error: argument -n/--num-samples: invalid int value: 'many' (see hubaudit scan --help)"]
+        "hubaudit: error: argument -n/--num-samples: invalid int value: 'many' (see hubaudit scan --help)"
+    ]
 
 
 @pytest.mark.slow
 def test_quiet_scan_prints_no_library_line_or_progress_bar(tmp_path):
-    result = _cli("scan", MODEL, "-n", "8", "--batch-size", "4", "--steps", "2", "--quiet", "--out", str(tmp_path),
-                  "--attribute", f"is_zero=aux:{ANNOTATOR}")
+    result = _cli(
+        "scan",
+        MODEL,
+        "-n",
+        "8",
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+        "--attribute",
+        f"is_zero=aux:{ANNOTATOR}",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "property  is_zero" in result.stdout
@@ -181,8 +206,25 @@ def test_quiet_scan_prints_no_library_line_or_progress_bar(tmp_path):
 @pytest.mark.slow
 def test_sigterm_mid_scan_exits_143_keeps_the_samples_and_a_rerun_resumes(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "hubaudit.cli", "scan", MODEL, "-n", "400", "--batch-size", "2", "--steps", "20",
-         "--quiet", "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "hubaudit.cli",
+            "scan",
+            MODEL,
+            "-n",
+            "400",
+            "--batch-size",
+            "2",
+            "--steps",
+            "20",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob("samples/*/shard-*.parquet")) and time.monotonic() < deadline:
@@ -190,12 +232,13 @@ def test_sigterm_mid_scan_exits_143_keeps_the_samples_and_a_rerun_resumes(tmp_pa
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 143
-    assert err.strip().splitlines() == ["hubaudit: terminated; finished samples are kept: rerun the same command to resume"]
+    assert err.strip().splitlines() == [
+        "hubaudit: terminated; finished samples are kept: rerun the same command to resume"
+    ]
     kept = len(open_sample_store(next(tmp_path.glob("samples/*"))).indices())
     assert kept >= 2 and not list(tmp_path.glob("samples/*/.*.tmp"))
     rerun = hubaudit.scan(MODEL, out_dir=tmp_path, n=kept + 2, batch_size=2, steps=20, progress=False).to_dict()
     assert rerun["samples"][0]["reused"] == kept
-
 
 
 def test_a_broken_image_in_an_intact_shard_is_set_aside_by_the_scan_that_reads_it(tmp_path):
@@ -205,9 +248,14 @@ def test_a_broken_image_in_an_intact_shard_is_set_aside_by_the_scan_that_reads_i
     store = _filled_store(tmp_path)
     shard = sorted(store.path.glob("shard-*.parquet"))[0]
     table = pq.read_table(shard)
-    broken = table.set_column(1, "image", pa.array([{"bytes": b"not a png", "path": None}] * 3, type=table.schema.field("image").type))
+    broken = table.set_column(
+        1, "image", pa.array([{"bytes": b"not a png", "path": None}] * 3, type=table.schema.field("image").type)
+    )
     pq.write_table(broken, shard)
-    with store.lock(), pytest.raises(IncompleteSampleStore, match=r"cannot be read \(.*\); it was set aside as .*\.corrupt: rerun"):
+    with (
+        store.lock(),
+        pytest.raises(IncompleteSampleStore, match=r"cannot be read \(.*\); it was set aside as .*\.corrupt: rerun"),
+    ):
         store.load(6)
     assert store.set_aside == [shard.name] and store.missing(6).tolist() == [0, 1, 2]
 
@@ -220,4 +268,8 @@ def test_a_store_drawn_with_another_runtime_is_never_resumed_and_the_scan_says_s
     second = hubaudit.scan(MODEL, out_dir=tmp_path, **FAST).to_dict()
     assert second["samples"][0]["generated"] == 8 and Path(second["samples"][0]["store_path"]) != old_path
     assert f"sample store {old_path} was drawn with" in caplog.text and '"torch": "99.0"' in caplog.text
-    assert open_sample_store(second["samples"][0]["store_path"]).key["runtime"] == {"device": "cpu", "torch": "99.0", "diffusers": "99.0"}
+    assert open_sample_store(second["samples"][0]["store_path"]).key["runtime"] == {
+        "device": "cpu",
+        "torch": "99.0",
+        "diffusers": "99.0",
+    }

@@ -104,7 +104,10 @@ def test_tag_and_commit_revisions_load_the_older_weights(test_hub):
 def test_classifier_and_clip_repos_load_with_transformers(test_hub):
     classifier = AutoModelForImageClassification.from_pretrained(test_hub.repo("classifier"))
     assert classifier.config.id2label == CLASSIFIER_LABELS
-    clip, processor = CLIPModel.from_pretrained(test_hub.repo("clip")), CLIPProcessor.from_pretrained(test_hub.repo("clip"))
+    clip, processor = (
+        CLIPModel.from_pretrained(test_hub.repo("clip")),
+        CLIPProcessor.from_pretrained(test_hub.repo("clip")),
+    )
     inputs = processor(text=["a man", "a woman"], images=[_random_image()], return_tensors="pt", padding=True)
     assert clip(**inputs).logits_per_image.shape == (1, 2)
 

@@ -19,7 +19,8 @@ from hubaudit.demo_models import MNIST_ZEROS30
 from hubaudit.errors import TrainingError
 from hubaudit.sampling.capabilities import GUIDANCE_CONFIG_KEY
 from hubaudit.train import ddpm, train_ddpm, training_run
-from hubaudit.train.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_checkpoint, save_checkpoint
+from hubaudit.train.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from tiny_training import assert_rerun_resumes_as_an_uninterrupted_run, unet_weights
 
 TINY = {"image_size": 8, "batch_size": 4, "block_out_channels": (8, 16), "progress": False}
 """Settings that keep a training step to milliseconds."""
@@ -33,25 +34,6 @@ def tiny_data() -> LabelledImages:
     return LabelledImages(images, {"label": np.arange(12) % 2, "shape": np.arange(12) % 3}, "tiny-random")
 
 
-def unet_weights(folder) -> list[torch.Tensor]:
-    return [parameter.detach().clone() for parameter in DiffusionPipeline.from_pretrained(folder).unet.parameters()]
-
-
-def assert_rerun_resumes_as_an_uninterrupted_run(train, data: LabelledImages, tmp_path, monkeypatch, **settings) -> None:
-    """``train`` (a trainer of :data:`hubaudit.train.TRAINERS`) to 4 steps, then rerun to 6: only steps 5-6 run, and the
-    shipped UNet equals that of a run straight to 6 steps."""
-    train(data, tmp_path / "resumed", steps=4, checkpoint_every=2, **settings)
-    assert sorted(folder.name for folder in (tmp_path / "resumed" / CHECKPOINTS_DIR).iterdir()) == ["step-00000002", "step-00000004"]
-    saved_steps = []
-    original_save = training_run.save_checkpoint
-    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
-    train(data, tmp_path / "resumed", steps=6, checkpoint_every=2, **settings)
-    assert saved_steps == [6]  # steps 1-4 were not run again
-    train(data, tmp_path / "straight", steps=6, checkpoint_every=100, **settings)
-    for resumed, straight in zip(unet_weights(tmp_path / "resumed"), unet_weights(tmp_path / "straight"), strict=True):
-        torch.testing.assert_close(resumed, straight, rtol=0, atol=0)
-
-
 def test_trained_folder_loads_as_a_pipeline_that_samples(tiny_data, tmp_path):
     out = train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=2, **TINY)
     pipeline = DiffusionPipeline.from_pretrained(out)
@@ -60,7 +42,9 @@ def test_trained_folder_loads_as_a_pipeline_that_samples(tiny_data, tmp_path):
     assert (out / "unet" / "diffusion_pytorch_model.safetensors").exists()
     assert not list((out / "unet").glob("*.bin"))
     pipeline.set_progress_bar_config(disable=True)
-    images = pipeline(batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np").images
+    images = pipeline(
+        batch_size=2, num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="np"
+    ).images
     assert images.shape == (2, 8, 8, 3) and np.isfinite(images).all()
 
 
@@ -89,7 +73,9 @@ def test_class_conditional_unet_has_one_embedding_per_class(tiny_data, tmp_path)
 
 
 def test_cond_dropout_adds_a_null_class_recorded_in_the_unet_config_and_the_card(tiny_data, tmp_path):
-    out = train_ddpm(tiny_data, tmp_path / "model", class_column="shape", cond_dropout=0.25, steps=1, checkpoint_every=1, **TINY)
+    out = train_ddpm(
+        tiny_data, tmp_path / "model", class_column="shape", cond_dropout=0.25, steps=1, checkpoint_every=1, **TINY
+    )
     unet = DDPMPipeline.from_pretrained(out).unet
     assert unet.config.num_class_embeds == 4  # classes 0, 1, 2 and the null class 3
     assert unet.config[GUIDANCE_CONFIG_KEY] == {"null_class_id": 3, "cond_dropout": 0.25}
@@ -99,7 +85,9 @@ def test_cond_dropout_adds_a_null_class_recorded_in_the_unet_config_and_the_card
     assert "Class id 3 is the null class" in text
 
 
-def test_each_training_class_is_replaced_by_the_null_class_with_the_dropout_probability(tiny_data, tmp_path, monkeypatch):
+def test_each_training_class_is_replaced_by_the_null_class_with_the_dropout_probability(
+    tiny_data, tmp_path, monkeypatch
+):
     def labels_seen(run: str) -> list[list[int]]:
         """The class labels of each training step's UNet call."""
         seen, forward = [], UNet2DModel.forward
@@ -110,11 +98,15 @@ def test_each_training_class_is_replaced_by_the_null_class_with_the_dropout_prob
 
         with monkeypatch.context() as patch:
             patch.setattr(UNet2DModel, "forward", recording_forward)
-            train_ddpm(tiny_data, tmp_path / run, class_column="shape", cond_dropout=0.5, steps=3, checkpoint_every=3, **TINY)
+            train_ddpm(
+                tiny_data, tmp_path / run, class_column="shape", cond_dropout=0.5, steps=3, checkpoint_every=3, **TINY
+            )
         return seen
 
     seen = labels_seen("first")
-    true_labels = [tiny_data.column("shape")[training_run.batch_indices(12, 4, step=step, seed=0)].tolist() for step in range(3)]
+    true_labels = [
+        tiny_data.column("shape")[training_run.batch_indices(12, 4, step=step, seed=0)].tolist() for step in range(3)
+    ]
     flat_seen, flat_true = sum(seen, []), sum(true_labels, [])
     assert 0 < flat_seen.count(3) < len(flat_seen)  # some, not all, dropped (12 draws at p = 0.5)
     assert all(label in (true, 3) for label, true in zip(flat_seen, flat_true, strict=True))
@@ -143,8 +135,12 @@ def test_bad_settings_are_training_errors(tiny_data, tmp_path, settings, message
         train_ddpm(tiny_data, tmp_path / "model", **{"steps": 1, **TINY, **settings})
 
 
-@pytest.mark.parametrize("conditioning", [{}, {"class_column": "shape", "cond_dropout": 0.5}], ids=["unconditional", "cond-dropout"])
-def test_rerun_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(tiny_data, tmp_path, monkeypatch, conditioning):
+@pytest.mark.parametrize(
+    "conditioning", [{}, {"class_column": "shape", "cond_dropout": 0.5}], ids=["unconditional", "cond-dropout"]
+)
+def test_rerun_resumes_from_the_last_checkpoint_and_matches_an_uninterrupted_run(
+    tiny_data, tmp_path, monkeypatch, conditioning
+):
     assert_rerun_resumes_as_an_uninterrupted_run(train_ddpm, tiny_data, tmp_path, monkeypatch, **TINY, **conditioning)
 
 
@@ -163,7 +159,11 @@ def test_run_killed_between_checkpoints_loses_only_the_steps_since_the_last(tiny
     with pytest.raises(Killed):
         train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
     saved_steps = []
-    monkeypatch.setattr(training_run, "save_checkpoint", lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw))
+    monkeypatch.setattr(
+        training_run,
+        "save_checkpoint",
+        lambda *args, **kw: saved_steps.append(kw["step"]) or original_save(*args, **kw),
+    )
     train_ddpm(tiny_data, tmp_path / "model", steps=4, checkpoint_every=2, **TINY)
     assert saved_steps == [4]
     train_ddpm(tiny_data, tmp_path / "straight", steps=4, checkpoint_every=100, **TINY)
@@ -184,7 +184,10 @@ def test_checkpoint_holds_only_safetensors_and_json(tiny_data, tmp_path):
     train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
     checkpoint = latest_checkpoint(tmp_path / "model")
     assert sorted(path.name for path in checkpoint.iterdir()) == [
-        "ema.safetensors", "model.safetensors", "optimizer.safetensors", "training_state.json",
+        "ema.safetensors",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "training_state.json",
     ]
     state = json.loads((checkpoint / "training_state.json").read_text())
     assert state["step"] == 1 and state["ema"]["optimization_step"] == 1 and state["grad_scaler"] is None
@@ -195,7 +198,11 @@ def test_checkpoint_restores_optimizer_ema_and_gradient_scaler(tmp_path):
     def training_state():
         torch.manual_seed(0)
         unet = ddpm.build_unet(image_size=8, channels=1, block_out_channels=(8,), layers_per_block=1, num_classes=None)
-        return {"unet": unet, "optimizer": torch.optim.AdamW(unet.parameters()), "ema": EMAModel(unet.parameters(), model_cls=UNet2DModel, model_config=unet.config)}
+        return {
+            "unet": unet,
+            "optimizer": torch.optim.AdamW(unet.parameters()),
+            "ema": EMAModel(unet.parameters(), model_cls=UNet2DModel, model_config=unet.config),
+        }
 
     accelerator = Accelerator()
     accelerator.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)  # the CPU has no fp16 scaler of its own
@@ -223,14 +230,21 @@ def test_planted_pickle_in_a_checkpoint_is_refused_and_never_unpickled(tiny_data
     assert proof.exists()
     train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
     marker = tmp_path / "marker"
-    (latest_checkpoint(tmp_path / "model") / "custom_checkpoint_0.pkl").write_bytes(tiny_models.code_running_pickle(marker))
-    with pytest.raises(TrainingError, match=r"holds pickle files \(custom_checkpoint_0\.pkl\), which hubaudit never loads.*--no-resume") as err:
+    (latest_checkpoint(tmp_path / "model") / "custom_checkpoint_0.pkl").write_bytes(
+        tiny_models.code_running_pickle(marker)
+    )
+    with pytest.raises(
+        TrainingError,
+        match=r"holds pickle files \(custom_checkpoint_0\.pkl\), which hubaudit never loads.*--no-resume",
+    ) as err:
         train_ddpm(tiny_data, tmp_path / "model", steps=2, checkpoint_every=1, **TINY)
     assert "\n" not in str(err.value)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("file_name", ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "training_state.json"])
+@pytest.mark.parametrize(
+    "file_name", ["model.safetensors", "ema.safetensors", "optimizer.safetensors", "training_state.json"]
+)
 def test_corrupt_or_missing_checkpoint_file_is_a_training_error(tiny_data, tmp_path, file_name):
     train_ddpm(tiny_data, tmp_path / "model", steps=1, checkpoint_every=1, **TINY)
     checkpoint = latest_checkpoint(tmp_path / "model")

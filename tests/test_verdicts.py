@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.audit.fairness.correction import ConditionCalibration
 from hubaudit.audit.fairness.options import FairnessOptions
-from hubaudit.audit.properties.audit import look_schedule
+from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.audit.options import PropertyOptions
+from hubaudit.audit.properties.audit import look_schedule
 from hubaudit.stats import holm
 from hubaudit.stats.corrected_gap import ConditionCounts, corrected_parity_gap, rates_at_label_share
 from hubaudit.stats.correction import confusion_shift_p_value
@@ -37,23 +37,38 @@ def annotate(rng, truth: np.ndarray, false_positive: float, false_negative: floa
     return np.where(flip, 1 - truth, truth)
 
 
-def scan(rng, shares, n, per_class_calibration, *, errors=(0.05, 0.05), groups=GROUPS, explain=False, card=None, **options):
+def scan(
+    rng, shares, n, per_class_calibration, *, errors=(0.05, 0.05), groups=GROUPS, explain=False, card=None, **options
+):
     """A class-conditional audit of two classes with P(S=green | class) = shares, per-class calibration."""
     annotated = [annotate(rng, (rng.random(n) < share).astype(int), *errors) for share in shares]
-    calibrations = [ConditionCalibration("per-class calibration", "simulated", calibration(rng, per_class_calibration, *errors))
-                    for _ in shares]
+    calibrations = [
+        ConditionCalibration("per-class calibration", "simulated", calibration(rng, per_class_calibration, *errors))
+        for _ in shares
+    ]
     return audit_fairness(
-        kind="class-conditional", conditions=[0, 1], probabilities={"color": [one_hot(codes) for codes in annotated]},
-        attribute_values={"color": groups}, options=FairnessOptions(sensitive=("color",), **options),
-        calibrations={("color", "label"): calibrations}, seed=int(rng.integers(1 << 30)), explain=explain, card=card,
+        kind="class-conditional",
+        conditions=[0, 1],
+        probabilities={"color": [one_hot(codes) for codes in annotated]},
+        attribute_values={"color": groups},
+        options=FairnessOptions(sensitive=("color",), **options),
+        calibrations={("color", "label"): calibrations},
+        seed=int(rng.integers(1 << 30)),
+        explain=explain,
+        card=card,
     )
 
 
 def test_outcomes_combine_as_intersection_union():
     assert settled(0.01, 0.9, alpha=0.05) == "finding" and settled(0.9, 0.01, alpha=0.05) == "no finding"
     assert settled(0.5, 0.5, alpha=0.05) == "inconclusive"
-    assert combined(["no finding", "finding"]) == "finding" and combined(["no finding", "inconclusive"]) == "inconclusive"
-    assert combined(["no finding", "not tested", "no finding"]) == "no finding" and combined(["not tested"]) == "not tested"
+    assert (
+        combined(["no finding", "finding"]) == "finding" and combined(["no finding", "inconclusive"]) == "inconclusive"
+    )
+    assert (
+        combined(["no finding", "not tested", "no finding"]) == "no finding"
+        and combined(["not tested"]) == "not tested"
+    )
 
 
 def test_a_gap_the_interval_cannot_rule_out_is_inconclusive_never_no_finding():
@@ -93,12 +108,20 @@ def test_shared_calibration_is_drawn_once_so_its_error_does_not_average_away():
     for _ in range(trials):
         matrix = calibration(rng, 100, 0.1, 0.1)
         conditions = [
-            ConditionCounts(f"c{label}{k}", label, 400,
-                            np.bincount(annotate(rng, (rng.random(400) < truth[label]).astype(int), 0.1, 0.1), minlength=2),
-                            matrix, "overall")
-            for label in (0, 1) for k in range(5)
+            ConditionCounts(
+                f"c{label}{k}",
+                label,
+                400,
+                np.bincount(annotate(rng, (rng.random(400) < truth[label]).astype(int), 0.1, 0.1), minlength=2),
+                matrix,
+                "overall",
+            )
+            for label in (0, 1)
+            for k in range(5)
         ]
-        result = corrected_parity_gap(conditions, group_names=GROUPS, n_draws=2000, random_state=int(rng.integers(1 << 30)))
+        result = corrected_parity_gap(
+            conditions, group_names=GROUPS, n_draws=2000, random_state=int(rng.integers(1 << 30))
+        )
         covered_share += result.shares_by_label[1]["green"].contains(truth[1])
         covered_gap += result.dp_gap.contains(gap)
     assert covered_share / trials >= 0.9 and covered_gap / trials >= 0.9
@@ -133,7 +156,9 @@ def test_a_rare_group_no_longer_silences_the_gap_criterion():
     # groups A and B 0.57 apart, group C at 0.5%: C's corrected share clips to 0 under both labels, its rate is
     # undefined, and the old verdict skipped max_dp_gap altogether
     shares = {0: (0.72, 0.275, 0.005), 1: (0.275, 0.72, 0.005)}
-    conditions = [ConditionCounts(f"class {y}", y, 2000, np.round(np.array(shares[y]) * 2000).astype(int)) for y in (0, 1)]
+    conditions = [
+        ConditionCounts(f"class {y}", y, 2000, np.round(np.array(shares[y]) * 2000).astype(int)) for y in (0, 1)
+    ]
     conditions[0] = ConditionCounts("class 0", 0, 2000, np.array([1440, 560, 0]))
     conditions[1] = ConditionCounts("class 1", 1, 2000, np.array([560, 1440, 0]))
     result = corrected_parity_gap(conditions, group_names=("A", "B", "C"))
@@ -171,10 +196,19 @@ def test_a_sequential_stop_tests_at_alpha_over_its_looks():
 
 def _inputs_of(rng) -> dict:
     annotated = [annotate(rng, (rng.random(800) < share).astype(int), 0.05, 0.05) for share in (0.45, 0.55)]
-    calibrations = [ConditionCalibration("per-class calibration", "simulated", calibration(rng, 800, 0.05, 0.05)) for _ in (0, 1)]
-    return dict(kind="class-conditional", conditions=[0, 1], probabilities={"color": [one_hot(codes) for codes in annotated]},
-                attribute_values={"color": GROUPS}, options=FairnessOptions(sensitive=("color",)),
-                calibrations={("color", "label"): calibrations}, seed=1, explain=False)
+    calibrations = [
+        ConditionCalibration("per-class calibration", "simulated", calibration(rng, 800, 0.05, 0.05)) for _ in (0, 1)
+    ]
+    return dict(
+        kind="class-conditional",
+        conditions=[0, 1],
+        probabilities={"color": [one_hot(codes) for codes in annotated]},
+        attribute_values={"color": GROUPS},
+        options=FairnessOptions(sensitive=("color",)),
+        calibrations={("color", "label"): calibrations},
+        seed=1,
+        explain=False,
+    )
 
 
 def test_gold_labels_that_disagree_with_the_calibration_records_flag_a_shift():

@@ -38,8 +38,8 @@ from transformers import (
     CLIPImageProcessor,
     CLIPModel,
     CLIPProcessor,
-    CLIPTextModel,
     CLIPTextConfig,
+    CLIPTextModel,
     CLIPTokenizer,
     CLIPVisionConfig,
     ViTConfig,
@@ -47,6 +47,9 @@ from transformers import (
     ViTImageProcessor,
 )
 
+from hubaudit.annotate import AuxiliaryAnnotator
+from hubaudit.annotate.auxiliary import SmallCNN
+from hubaudit.annotate.base import Attribute
 from hubaudit.families.ncsnv2 import NCSNv2Model
 from hubaudit.families.ncsnv2_pipeline import AnnealedLangevinScheduler, NCSNv2Pipeline
 
@@ -140,6 +143,28 @@ def save_tiny_image_classifier(path: Path, id2label: dict[int, str]) -> Path:
     ViTForImageClassification(config).save_pretrained(path, safe_serialization=True)
     ViTImageProcessor(size={"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE}).save_pretrained(path)
     return path
+
+
+def constant_annotator(folder, *, confusion, value_count=2):
+    """Save an annotator that labels every image with the last value, with the given confusion matrix."""
+    network = SmallCNN(1, value_count)
+    with torch.no_grad():
+        last = network.layers[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.arange(value_count, dtype=torch.float32) * 20)
+    attribute = Attribute("is_zero", tuple(str(value) for value in range(value_count)))
+    provenance = {
+        "source": "test",
+        "column": "is_zero",
+        "training_size": 0,
+        "held_out_size": 0,
+        "epochs": 0,
+        "seed": 0,
+    }
+    annotator = AuxiliaryAnnotator(
+        attribute, network, image_size=16, channels=1, provenance=provenance, confusion=confusion
+    )
+    return annotator.save(folder)
 
 
 # --- diffusers pipelines ------------------------------------------------------------------

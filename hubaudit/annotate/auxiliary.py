@@ -19,7 +19,7 @@ from torch.nn import functional
 
 from hubaudit.annotate.base import WEIGHTS_FILE, Annotator, Attribute, validated_images, value_labels
 from hubaudit.data import LabelledImages
-from hubaudit.errors import AuxDataTooSmall
+from hubaudit.errors import AuxDataTooSmall, InvalidAnnotatorOption
 
 MIN_HELD_OUT_PER_VALUE = 10
 """Held-out records each value needs for its row of the confusion matrix."""
@@ -105,13 +105,18 @@ class AuxiliaryAnnotator(Annotator):
         )
 
     def _predict_batch(self, images: np.ndarray) -> torch.Tensor:
-        return self.network(network_input(images, channels=self.channels, image_size=self.image_size, device=self.device))
+        return self.network(
+            network_input(images, channels=self.channels, image_size=self.image_size, device=self.device)
+        )
 
     def _config(self) -> dict:
         return {"image_size": self.image_size, "channels": self.channels, "provenance": self.provenance}
 
     def _save_weights(self, directory: Path) -> None:
-        save_file({name: tensor.contiguous().cpu() for name, tensor in self.network.state_dict().items()}, directory / WEIGHTS_FILE)
+        save_file(
+            {name: tensor.contiguous().cpu() for name, tensor in self.network.state_dict().items()},
+            directory / WEIGHTS_FILE,
+        )
 
 
 def network_input(images: np.ndarray, *, channels: int, image_size: int, device: torch.device) -> torch.Tensor:
@@ -123,7 +128,9 @@ def network_input(images: np.ndarray, *, channels: int, image_size: int, device:
     elif channels == 3 and pixels.shape[1] == 1:
         pixels = pixels.expand(-1, 3, -1, -1)
     if pixels.shape[-2:] != (image_size, image_size):
-        pixels = functional.interpolate(pixels, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
+        pixels = functional.interpolate(
+            pixels, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+        )
     return pixels
 
 
@@ -154,7 +161,9 @@ def train_auxiliary_annotator(
         AuxDataTooSmall: a value has too few records for both splits.
     """
     if not 0 < holdout_fraction < 1 or epochs < 1:
-        raise ValueError(f"need 0 < holdout_fraction < 1 and epochs >= 1, got {holdout_fraction} and {epochs}")
+        raise InvalidAnnotatorOption(
+            f"need 0 < holdout_fraction < 1 and epochs >= 1, got {holdout_fraction} and {epochs}"
+        )
     labels = value_labels(data, column)
     training, held_out = _stratified_split(labels, holdout_fraction, column=column, seed=seed)
     channels = 1 if data.images.shape[-1] == 1 else 3
@@ -171,17 +180,25 @@ def train_auxiliary_annotator(
         "epochs": epochs,
         "seed": seed,
     }
-    annotator = AuxiliaryAnnotator(attribute, network, image_size=image_size, channels=channels, provenance=provenance, device=device)
+    annotator = AuxiliaryAnnotator(
+        attribute, network, image_size=image_size, channels=channels, provenance=provenance, device=device
+    )
     _fit(annotator, validated_images(data.images[training]), labels[training], epochs, batch_size, learning_rate, seed)
     annotator.calibrate(data.subset(held_out), column, batch_size=max(batch_size, 256))
     return annotator
 
 
-def _stratified_split(labels: np.ndarray, holdout_fraction: float, *, column: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_split(
+    labels: np.ndarray, holdout_fraction: float, *, column: str, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(training, held_out)``: each value's records shuffled, ``round(n * holdout_fraction)`` held out."""
-    needed = max(
-        math.ceil(MIN_HELD_OUT_PER_VALUE / holdout_fraction), math.ceil(MIN_TRAINING_PER_VALUE / (1 - holdout_fraction))
-    ) + 1  # +1 covers rounding of the held-out count
+    needed = (
+        max(
+            math.ceil(MIN_HELD_OUT_PER_VALUE / holdout_fraction),
+            math.ceil(MIN_TRAINING_PER_VALUE / (1 - holdout_fraction)),
+        )
+        + 1
+    )  # +1 covers rounding of the held-out count
     counts = np.bincount(labels)
     if counts.min() < needed:
         value = int(counts.argmin())
@@ -216,7 +233,9 @@ def _fit(
     network.train()
     for _ in range(epochs):
         for batch in torch.randperm(len(images), generator=order_generator).split(batch_size):
-            pixels = network_input(images[batch.numpy()], channels=annotator.channels, image_size=annotator.image_size, device=device)
+            pixels = network_input(
+                images[batch.numpy()], channels=annotator.channels, image_size=annotator.image_size, device=device
+            )
             loss = functional.cross_entropy(network(pixels), targets[batch.to(device)])
             optimizer.zero_grad()
             loss.backward()

@@ -23,7 +23,14 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from hubaudit.data import LabelledImages
-from hubaudit.errors import AnnotationFailed, HubAuditError, InvalidAttributeSpec, InvalidData, first_line
+from hubaudit.errors import (
+    AnnotationFailed,
+    HubAuditError,
+    InvalidAnnotatorOption,
+    InvalidAttributeSpec,
+    InvalidData,
+    first_line,
+)
 
 CONFIG_FILE = "annotator.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -41,7 +48,9 @@ class Attribute:
         if not self.name:
             raise InvalidAttributeSpec("an attribute needs a name")
         if len(self.values) < 2 or len(set(self.values)) != len(self.values) or not all(self.values):
-            raise InvalidAttributeSpec(f"attribute {self.name!r} needs at least 2 distinct non-empty values, got {list(self.values)}")
+            raise InvalidAttributeSpec(
+                f"attribute {self.name!r} needs at least 2 distinct non-empty values, got {list(self.values)}"
+            )
 
     @classmethod
     def from_value_names(cls, name: str, value_names: Iterable[str]) -> Attribute:
@@ -151,7 +160,9 @@ class Annotator(ABC):
             counts = np.asarray(counts)
             size = len(self.attribute.values)
             if counts.shape != (size, size) or (counts < 0).any() or not np.array_equal(counts, np.round(counts)):
-                raise InvalidData(f"confusion matrix for {self.attribute.name!r} must be non-negative counts [{size}, {size}], got {counts.shape}")
+                raise InvalidData(
+                    f"confusion matrix for {self.attribute.name!r} must be non-negative counts [{size}, {size}], got {counts.shape}"
+                )
             counts = counts.astype(np.int64)
         self._confusion = counts
         self.calibration_records = None  # a confusion matrix set directly has no records here
@@ -183,7 +194,7 @@ class Annotator(ABC):
         """Probabilities ``float64 [N, K]`` (rows sum to 1) for images ``uint8 [N, H, W, C]``."""
         images = validated_images(images)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InvalidAnnotatorOption(f"batch_size must be >= 1, got {batch_size}")
         batches = []
         autocast = torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=self.compute_dtype is not None)
         with torch.inference_mode(), autocast:

@@ -28,8 +28,14 @@ CLIP_PRESETS: dict[str, dict[str, str]] = {
         "senior": "a photo of an elderly person",
     },
     "skin_tone": {"lighter": "a photo of a person with light skin", "darker": "a photo of a person with dark skin"},
-    "eyeglasses": {"no_eyeglasses": "a photo of a person without glasses", "eyeglasses": "a photo of a person wearing glasses"},
-    "smiling": {"not_smiling": "a photo of a person with a neutral expression", "smiling": "a photo of a smiling person"},
+    "eyeglasses": {
+        "no_eyeglasses": "a photo of a person without glasses",
+        "eyeglasses": "a photo of a person wearing glasses",
+    },
+    "smiling": {
+        "not_smiling": "a photo of a person with a neutral expression",
+        "smiling": "a photo of a smiling person",
+    },
     "beard": {"no_beard": "a photo of a clean-shaven person", "beard": "a photo of a person with a beard"},
     "blond_hair": {"not_blond": "a photo of a person with dark hair", "blond": "a photo of a person with blond hair"},
     "hat": {"no_hat": "a photo of a person without a hat", "hat": "a photo of a person wearing a hat"},
@@ -72,15 +78,25 @@ class ClipAnnotator(PretrainedAnnotator):
     ):
         attribute = Attribute.from_value_names(name, prompts)  # checked before the model loads
         loaded = load_pretrained(
-            AutoModel, AutoProcessor, model_id, revision=revision, token=token, allow_pickle=allow_pickle,
-            expected="a CLIP/SigLIP model", allow_local=allow_local,
+            AutoModel,
+            AutoProcessor,
+            model_id,
+            revision=revision,
+            token=token,
+            allow_pickle=allow_pickle,
+            expected="a CLIP/SigLIP model",
+            allow_local=allow_local,
         )
         if not hasattr(loaded.model, "get_text_features") or not hasattr(loaded.processor, "tokenizer"):
-            raise UnsupportedAnnotatorModel(f"{model_id} is not an image-text model like CLIP or SigLIP ({type(loaded.model).__name__})")
+            raise UnsupportedAnnotatorModel(
+                f"{model_id} is not an image-text model like CLIP or SigLIP ({type(loaded.model).__name__})"
+            )
         super().__init__(attribute, loaded, device=device, confusion=confusion)
         self.prompts = {value: prompts[value] for value in self.attribute.values}
         # SigLIP is trained on max-length padded text; CLIP reads its end-of-text token either way.
-        text = self._processor(text=list(self.prompts.values()), padding="max_length", truncation=True, return_tensors="pt")
+        text = self._processor(
+            text=list(self.prompts.values()), padding="max_length", truncation=True, return_tensors="pt"
+        )
         self._text_inputs = {key: value.to(self.device) for key, value in text.items()}
 
     @property

@@ -63,10 +63,15 @@ class HubClassifierAnnotator(PretrainedAnnotator):
         unknown = sorted(set(label_to_value) - set(labels))
         if unknown:
             raise InvalidLabelMapping(f"{model_id} has no label(s) {unknown}; its labels: {labels[:30]}")
-        super().__init__(Attribute.from_value_names(name, label_to_value.values()), loaded, device=device, confusion=confusion)
+        super().__init__(
+            Attribute.from_value_names(name, label_to_value.values()), loaded, device=device, confusion=confusion
+        )
         self.label_to_value = dict(label_to_value)
         self._label_ids = [
-            torch.tensor([labels.index(label) for label, mapped in label_to_value.items() if mapped == value], device=self.device)
+            torch.tensor(
+                [labels.index(label) for label, mapped in label_to_value.items() if mapped == value],
+                device=self.device,
+            )
             for value in self.attribute.values
         ]
 

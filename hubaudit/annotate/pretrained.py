@@ -44,7 +44,14 @@ class PretrainedModel:
 class PretrainedAnnotator(Annotator):
     """An annotator over a transformers model it does not own: saving records the id and commit."""
 
-    def __init__(self, attribute: Attribute, loaded: PretrainedModel, *, device: str | torch.device | None, confusion: np.ndarray | None):
+    def __init__(
+        self,
+        attribute: Attribute,
+        loaded: PretrainedModel,
+        *,
+        device: str | torch.device | None,
+        confusion: np.ndarray | None,
+    ):
         super().__init__(attribute, device=device, confusion=confusion)
         self.model_id, self.revision = loaded.model_id, loaded.revision
         self.pickle_scan = loaded.pickle_scan
@@ -87,14 +94,22 @@ def load_pretrained(
     names what is wanted ("a CLIP model") in the error when the model is of another kind;
     ``allow_local=False`` refuses folders (:class:`hubaudit.errors.LocalPathRefused`).
     """
-    reference = parse_model_reference(model_id if revision is None else f"{model_id}@{revision}", allow_local=allow_local)
+    reference = parse_model_reference(
+        model_id if revision is None else f"{model_id}@{revision}", allow_local=allow_local
+    )
     location = str(reference.local_path) if reference.is_local else str(reference.repo_id)
     pinned = None if reference.is_local else _pinned_commit(str(reference.repo_id), reference.revision, token=token)
-    pickle_scan = _scan_pickle_weights(reference, pinned, token=token, allow_pickle=allow_pickle) if allow_pickle else None
+    pickle_scan = (
+        _scan_pickle_weights(reference, pinned, token=token, allow_pickle=allow_pickle) if allow_pickle else None
+    )
     # A plain commit sha (not "main") also keeps transformers from asking the Hub to convert pickle weights.
     options = {"revision": pinned, "token": token, "trust_remote_code": False}
     try:
-        weights = {"use_safetensors": None if allow_pickle else True, "dtype": torch.float32, "output_loading_info": True}
+        weights = {
+            "use_safetensors": None if allow_pickle else True,
+            "dtype": torch.float32,
+            "output_loading_info": True,
+        }
         model, loading_info = model_class.from_pretrained(location, **weights, **options)
         processor = processor_class.from_pretrained(location, **options)
     except (OSError, ValueError, KeyError) as err:
@@ -109,11 +124,15 @@ def load_pretrained(
     if loading_info["missing_keys"]:
         # e.g. a CLIP checkpoint loaded as a classifier: the head would be random
         missing = sorted(loading_info["missing_keys"])
-        raise UnsupportedAnnotatorModel(f"{reference} is not {expected}: it has no weights for {', '.join(missing[:3])}")
+        raise UnsupportedAnnotatorModel(
+            f"{reference} is not {expected}: it has no weights for {', '.join(missing[:3])}"
+        )
     return PretrainedModel(model.eval(), processor, location, pinned, pickle_scan)
 
 
-def _scan_pickle_weights(reference: ModelReference, pinned: str | None, *, token: str | None, allow_pickle: bool | str) -> dict | None:
+def _scan_pickle_weights(
+    reference: ModelReference, pinned: str | None, *, token: str | None, allow_pickle: bool | str
+) -> dict | None:
     """picklescan's verdict on the pickle weights transformers would load (none where safetensors exist).
 
     Raises:
@@ -128,7 +147,10 @@ def _scan_pickle_weights(reference: ModelReference, pinned: str | None, *, token
         repo_id = str(reference.repo_id)
         with hub_errors(repo_id, reference.revision, token=token):
             loaded = loaded_pickle_files(huggingface_hub.list_repo_files(repo_id, revision=pinned, token=token))
-            paths = {name: Path(huggingface_hub.hf_hub_download(repo_id, name, revision=pinned, token=token)) for name in loaded}
+            paths = {
+                name: Path(huggingface_hub.hf_hub_download(repo_id, name, revision=pinned, token=token))
+                for name in loaded
+            }
     return scan_pickle_files(str(reference), paths, allow_pickle=allow_pickle) if paths else None
 
 

@@ -12,7 +12,7 @@ from hubaudit.annotate.auxiliary import AuxiliaryAnnotator
 from hubaudit.annotate.base import CONFIG_FILE, FORMAT_VERSION, Annotator
 from hubaudit.annotate.clip import ClipAnnotator
 from hubaudit.annotate.hub_classifier import HubClassifierAnnotator
-from hubaudit.errors import InvalidSavedAnnotator, loading_reason
+from hubaudit.errors import HubAuditError, InvalidSavedAnnotator, SavedAnnotatorNotFound, first_line, loading_reason
 
 
 def load_annotator(
@@ -26,15 +26,27 @@ def load_annotator(
     (by Hub id at the saved commit, or folder), using ``token`` and ``allow_pickle``.
 
     Raises:
+        SavedAnnotatorNotFound: ``directory`` does not exist.
         InvalidSavedAnnotator: no readable ``annotator.json``, or an unknown type or version.
     """
     directory = Path(directory)
+    if not directory.exists():
+        raise SavedAnnotatorNotFound(directory)
+    if not directory.is_dir():
+        raise InvalidSavedAnnotator(f"{directory} is not a saved annotator: it is a file, not a folder")
+    if not (directory / CONFIG_FILE).is_file():
+        raise InvalidSavedAnnotator(f"{directory} is not a saved annotator: it has no {CONFIG_FILE}")
     try:
         config = json.loads((directory / CONFIG_FILE).read_text())
     except (OSError, ValueError) as err:
-        raise InvalidSavedAnnotator(f"{directory} is not a saved annotator (cannot read {CONFIG_FILE}: {err})") from err
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else first_line(err)
+        raise InvalidSavedAnnotator(
+            f"{directory} is not a saved annotator (cannot read {CONFIG_FILE}: {reason})"
+        ) from err
     if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
-        raise InvalidSavedAnnotator(f"{directory / CONFIG_FILE}: unknown format version (this hubaudit reads {FORMAT_VERSION})")
+        raise InvalidSavedAnnotator(
+            f"{directory / CONFIG_FILE}: unknown format version (this hubaudit reads {FORMAT_VERSION})"
+        )
     kind = config.get("type")
     if kind not in (ClipAnnotator.kind, HubClassifierAnnotator.kind, AuxiliaryAnnotator.kind):
         raise InvalidSavedAnnotator(f"{directory / CONFIG_FILE}: unknown annotator type {kind!r}")
@@ -42,9 +54,25 @@ def load_annotator(
         if kind == AuxiliaryAnnotator.kind:
             return AuxiliaryAnnotator.load(directory, config, device=device)
         name, model_id = config["attribute"]["name"], config["model_id"]
-        options = {"revision": config["revision"], "token": token, "device": device, "allow_pickle": allow_pickle, "confusion": config["confusion"]}
+        options = {
+            "revision": config["revision"],
+            "token": token,
+            "device": device,
+            "allow_pickle": allow_pickle,
+            "confusion": config["confusion"],
+        }
         if kind == ClipAnnotator.kind:
             return ClipAnnotator(name, config["prompts"], model_id=model_id, **options)
         return HubClassifierAnnotator(name, model_id, label_to_value=config["label_to_value"], **options)
-    except (KeyError, TypeError, OSError, SafetensorError, RuntimeError) as err:  # RuntimeError: weights that do not fit the config
-        raise InvalidSavedAnnotator(f"{directory}: cannot load the saved annotator ({type(err).__name__}: {loading_reason(err)})") from err
+    except HubAuditError:  # the model it names is not found, refused or offline: its own message
+        raise
+    except (
+        KeyError,
+        TypeError,
+        OSError,
+        SafetensorError,
+        RuntimeError,
+    ) as err:  # RuntimeError: weights that do not fit the config
+        raise InvalidSavedAnnotator(
+            f"{directory}: cannot load the saved annotator ({type(err).__name__}: {loading_reason(err)})"
+        ) from err

@@ -105,14 +105,18 @@ def parse_attribute_spec(text: str, *, allow_local: bool = True) -> AttributeSpe
             return ClipSpec(name, _clip_prompts(name, argument, text), model_id)
         if kind == "hub":
             model_id, _, mapping = argument.partition(":")
-            return HubClassifierSpec(name, _model_id(model_id, allow_local), _label_mapping(mapping, text) if mapping else None)
+            return HubClassifierSpec(
+                name, _model_id(model_id, allow_local), _label_mapping(mapping, text) if mapping else None
+            )
         if kind == "aux":
             if argument and not allow_local:
                 raise LocalPathRefused(argument, "saved annotator")
             return SavedAnnotatorSpec(name, Path(argument).expanduser()) if argument else AuxTrainSpec(name)
     except InvalidModelReference as err:
         raise InvalidAttributeSpec(f"--attribute {text!r}: {err}") from err
-    raise InvalidAttributeSpec(f"--attribute {text!r}: unknown annotator {kind!r} (use clip, clip@MODEL, hub:MODEL or aux)")
+    raise InvalidAttributeSpec(
+        f"--attribute {text!r}: unknown annotator {kind!r} (use clip, clip@MODEL, hub:MODEL or aux)"
+    )
 
 
 def build_annotator(
@@ -136,9 +140,17 @@ def build_annotator(
         InvalidAttributeSpec: ``aux`` without ``aux_data`` or without the column ``spec.name``.
     """
     if isinstance(spec, AuxTrainSpec):
-        if aux_data is None or spec.name not in aux_data.columns:
-            columns = ", ".join(sorted(aux_data.columns)) if aux_data is not None else "no --aux-data given"
-            raise InvalidAttributeSpec(f"{spec.name}=aux trains on the auxiliary data column {spec.name!r} (columns: {columns})")
+        if aux_data is None:
+            raise InvalidAttributeSpec(
+                f"{spec.name}=aux trains its annotator on labelled data: give aux_data with a column {spec.name!r}",
+                options=["aux_data"],
+            )
+        if spec.name not in aux_data.columns:
+            raise InvalidAttributeSpec(
+                f"{spec.name}=aux trains its annotator on the column {spec.name!r} of aux_data, which has none "
+                f"(columns: {', '.join(sorted(aux_data.columns)) or 'none'})",
+                options=["aux_data"],
+            )
         return train_auxiliary_annotator(aux_data, spec.name, device=device)
     hub_options = {"token": token, "device": device, "allow_pickle": allow_pickle, "allow_local": allow_local}
     if isinstance(spec, ClipSpec):
@@ -146,7 +158,9 @@ def build_annotator(
     elif isinstance(spec, HubClassifierSpec):
         annotator = HubClassifierAnnotator(spec.name, spec.model_id, label_to_value=spec.label_to_value, **hub_options)
     else:
-        annotator = load_annotator(spec.path, token=token, device=device, allow_pickle=allow_pickle)  # aux:PATH needs allow_local
+        annotator = load_annotator(
+            spec.path, token=token, device=device, allow_pickle=allow_pickle
+        )  # aux:PATH needs allow_local
         annotator.attribute = Attribute(spec.name, annotator.attribute.values)
     if aux_data is not None and spec.name in aux_data.columns:
         annotator.calibrate(aux_data, spec.name)
@@ -164,7 +178,9 @@ def _clip_prompts(name: str, argument: str, text: str) -> dict[str, str]:
     if "|" not in argument:
         preset = argument.strip() or name
         if preset not in CLIP_PRESETS:
-            raise InvalidAttributeSpec(f"--attribute {text!r}: no CLIP preset {preset!r} (presets: {', '.join(CLIP_PRESETS)})")
+            raise InvalidAttributeSpec(
+                f"--attribute {text!r}: no CLIP preset {preset!r} (presets: {', '.join(CLIP_PRESETS)})"
+            )
         return dict(CLIP_PRESETS[preset])
     items = argument.split("|")
     named = [_NAMED_PROMPT.fullmatch(item) for item in items]
@@ -185,7 +201,9 @@ def _label_mapping(mapping: str, text: str) -> dict[str, str]:
     while position < len(mapping):
         match = _LABEL_MAPPING.match(mapping, position)
         if match is None or match.group(1) in label_to_value:
-            raise InvalidAttributeSpec(f"--attribute {text!r}: expected LABEL=VALUE,... with each label once, at {mapping[position:]!r}")
+            raise InvalidAttributeSpec(
+                f"--attribute {text!r}: expected LABEL=VALUE,... with each label once, at {mapping[position:]!r}"
+            )
         label_to_value[match.group(1)] = match.group(2)
         position = match.end()
     return label_to_value

@@ -67,7 +67,8 @@ class FeatureLabelInformation:
             scarce = int(label_counts.argmin())
             raise InvalidAttackConfig(
                 f"a subset of {len(labels)} records has only {label_counts[scarce]} with Y={scarce}; "
-                f"estimating I(X;Y) needs at least {FOLDS} of each label (raise n_select or lower alpha)"
+                f"estimating I(X;Y) needs at least {FOLDS} of each label (raise n, the records in the subset, or lower alpha)",
+                options=["n", "alpha"],
             )
         predicted = cross_val_predict(
             LogisticRegression(),

@@ -124,7 +124,8 @@ def greedy_mutual_information_poison(
     if n_base < 2 * FOLDS:
         raise InvalidAttackConfig(
             f"alpha={alpha} leaves a random base of {n_base} records; the greedy needs at least {2 * FOLDS} "
-            "to estimate I(X;Y) (lower alpha or raise n_select)"
+            "to estimate I(X;Y) (lower alpha, or raise n, the records in the subset)",
+            options=["alpha", "n"],
         )
     rng = np.random.default_rng(seed)
     information = FeatureLabelInformation(embeddings, seed=seed)
@@ -163,7 +164,15 @@ def greedy_mutual_information_poison(
 
     indices = np.array(chosen, dtype=np.int64)
     return _poisoned_subset(
-        "greedy", alpha, sensitive, labels, indices, labels[indices], trace, (features_current, features_full), delta=delta
+        "greedy",
+        alpha,
+        sensitive,
+        labels,
+        indices,
+        labels[indices],
+        trace,
+        (features_current, features_full),
+        delta=delta,
     )
 
 
@@ -188,7 +197,9 @@ def label_flip_poison(
     subset_sensitive, subset_labels = sensitive[chosen], labels[chosen].copy()
 
     flip_from = [(1, 0), (0, 1)] if _positively_associated(sensitive, labels) else [(1, 1), (0, 0)]
-    pools = {(s, y): deque(np.flatnonzero((subset_sensitive == s) & (subset_labels == y)).tolist()) for s, y in flip_from}
+    pools = {
+        (s, y): deque(np.flatnonzero((subset_sensitive == s) & (subset_labels == y)).tolist()) for s, y in flip_from
+    }
     if sum(map(len, pools.values())) < n_flips:
         held = ", ".join(f"{len(pool)} with S={s}, Y={y}" for (s, y), pool in pools.items())
         raise InvalidAttackConfig(
@@ -199,7 +210,11 @@ def label_flip_poison(
     table = np.bincount(2 * subset_sensitive + subset_labels, minlength=4).reshape(2, 2)
     trace = [_plug_in_information(table)]
     for _ in range(n_flips):
-        flips = {(s, y): _table_change(2 * s + 1 - y, 1) - _table_change(2 * s + y, 1) for s, y in flip_from if pools[(s, y)]}
+        flips = {
+            (s, y): _table_change(2 * s + 1 - y, 1) - _table_change(2 * s + y, 1)
+            for s, y in flip_from
+            if pools[(s, y)]
+        }
         best = _ranked_by_information(table, flips)[0]
         subset_labels[pools[best].popleft()] = 1 - best[1]
         table = table + flips[best]
@@ -212,7 +227,15 @@ def label_flip_poison(
         features_full = information(np.arange(len(labels)), labels)
         features_subset = information(chosen, subset_labels)
     return _poisoned_subset(
-        "flip", alpha, sensitive, labels, chosen, subset_labels, trace, (features_subset, features_full), n_relabelled=n_flips
+        "flip",
+        alpha,
+        sensitive,
+        labels,
+        chosen,
+        subset_labels,
+        trace,
+        (features_subset, features_full),
+        n_relabelled=n_flips,
     )
 
 
@@ -242,7 +265,9 @@ def poison_labelled_images(
             embeddings, sensitive, labels, n_select=n_select, alpha=alpha, delta=delta, seed=seed
         )
     else:
-        poisoned = label_flip_poison(sensitive, labels, n_select=n_select, alpha=alpha, seed=seed, embeddings=embeddings)
+        poisoned = label_flip_poison(
+            sensitive, labels, n_select=n_select, alpha=alpha, seed=seed, embeddings=embeddings
+        )
     training = data.subset(poisoned.indices)
     training.columns[label_column] = poisoned.labels
     return training, poisoned
@@ -281,13 +306,17 @@ def _checked_attributes(sensitive: np.ndarray, labels: np.ndarray) -> tuple[np.n
     """S and Y as ``int64 [N]``, after checking they are equally long, 0/1 and take both values."""
     sensitive, labels = np.asarray(sensitive), np.asarray(labels)
     if sensitive.ndim != 1 or sensitive.shape != labels.shape:
-        raise InvalidAttackConfig(f"S and Y must be 1-D arrays of one length, got shapes {sensitive.shape} and {labels.shape}")
+        raise InvalidAttackConfig(
+            f"S and Y must be 1-D arrays of one length, got shapes {sensitive.shape} and {labels.shape}"
+        )
     for name, values in (("sensitive attribute S", sensitive), ("label Y", labels)):
         found = np.unique(values)
         if not np.isin(found, (0, 1)).all():
             raise InvalidAttackConfig(f"{name} must be binary 0/1, found values {found[:10].tolist()}")
         if len(found) < 2:
-            raise InvalidAttackConfig(f"{name} takes only the value {found.tolist()}, so I(S;Y) is 0 whatever is chosen")
+            raise InvalidAttackConfig(
+                f"{name} takes only the value {found.tolist()}, so I(S;Y) is 0 whatever is chosen"
+            )
     return sensitive.astype(np.int64), labels.astype(np.int64)
 
 
@@ -296,7 +325,10 @@ def _checked_poison_count(n_select: int, alpha: float, n_records: int) -> int:
     if not 0.0 <= alpha <= 1.0:
         raise InvalidAttackConfig(f"poisoning rate alpha must lie in [0, 1], got {alpha}")
     if not 1 <= n_select <= n_records:
-        raise InvalidAttackConfig(f"n_select must lie in [1, {n_records}] (the records in the data), got {n_select}")
+        raise InvalidAttackConfig(
+            f"the subset's size n must lie in [1, {n_records}] (the records in the data), got {n_select}",
+            options=["n"],
+        )
     return round(alpha * n_select)
 
 
@@ -306,7 +338,12 @@ def _positively_associated(sensitive: np.ndarray, labels: np.ndarray) -> bool:
 
 
 def _random_base(
-    information: FeatureLabelInformation, labels: np.ndarray, n_base: int, features_full: float, delta: float, rng: np.random.Generator
+    information: FeatureLabelInformation,
+    labels: np.ndarray,
+    n_base: int,
+    features_full: float,
+    delta: float,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, float]:
     """A random ``int [n_base]`` subset with I(X;Y) within ``delta`` of ``features_full``, and its I(X;Y)."""
     tried = []
@@ -317,8 +354,9 @@ def _random_base(
             return base, tried[-1]
     raise InvalidAttackConfig(
         f"none of {BASE_DRAWS} random bases of {n_base} records has I(X;Y) within delta={delta} of the full data's "
-        f"{features_full:.4f} nats (they gave {min(tried):.4f} to {max(tried):.4f}); raise delta, n_select, "
-        "or lower the embedding dimension"
+        f"{features_full:.4f} nats (they gave {min(tried):.4f} to {max(tried):.4f}); raise delta or n (the records in "
+        "the subset), or lower the embedding dimension",
+        options=["delta", "n"],
     )
 
 
@@ -329,7 +367,8 @@ def _check_greedy_cells(pools: list[deque], n_poison: int, *, positive: bool) ->
     if sum(held) < n_poison:
         raise InvalidAttackConfig(
             f"greedy poisoning adds up to {n_poison} records from cells S=0, Y={cells[0][1]} and S=1, Y={cells[1][1]}, "
-            f"but outside the random base they hold only {held[0]} and {held[1]} (lower alpha or n_select)"
+            f"but outside the random base they hold only {held[0]} and {held[1]} (lower alpha or n, the records in the subset)",
+            options=["alpha", "n"],
         )
 
 

@@ -6,18 +6,19 @@ them all read these.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.declarations import scan_default
 from hubaudit.errors import InvalidPropertyOptions, InvalidSamplerConfig
-from hubaudit.sampling.config import SamplerConfig
-from hubaudit.sampling.config import Condition
+from hubaudit.sampling.config import Condition, SamplerConfig
+
 
 @dataclass(frozen=True)
 class PropertyOptions:
-    """What a property-inference audit needs.
+    """What a property-inference audit needs (its defaults are the declared ones: :mod:`hubaudit.declarations`).
 
     Attributes:
         attributes: ``NAME=SPEC`` strings (grammar: :mod:`hubaudit.annotate.spec`).
@@ -35,9 +36,9 @@ class PropertyOptions:
     attributes: tuple[str, ...]
     aux_data: str | None = None
     training_data: str | None = None
-    confidence: float = 0.95
+    confidence: float = scan_default("confidence")
     target_width: float | None = None
-    max_property_error: float = 0.05
+    max_property_error: float = scan_default("max_property_error")
     gold: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -46,9 +47,13 @@ class PropertyOptions:
         if not 0 < self.confidence < 1:
             raise InvalidPropertyOptions(f"--confidence must lie strictly between 0 and 1, got {self.confidence}")
         if self.target_width is not None and not 0 < self.target_width < 0.5:
-            raise InvalidPropertyOptions(f"--target-width must lie strictly between 0 and 0.5, got {self.target_width}")
+            raise InvalidPropertyOptions(
+                f"--target-width must lie strictly between 0 and 0.5, got {self.target_width}"
+            )
         if not 0 < self.max_property_error < 1:
-            raise InvalidPropertyOptions(f"--max-property-error must lie strictly between 0 and 1, got {self.max_property_error}")
+            raise InvalidPropertyOptions(
+                f"--max-property-error must lie strictly between 0 and 1, got {self.max_property_error}"
+            )
         if self.gold and self.target_width is not None:
             raise InvalidPropertyOptions(
                 "--gold gives prediction-powered intervals for a sample count fixed in advance: drop --target-width (or --gold)"
@@ -61,15 +66,17 @@ class PropertyOptions:
         *,
         aux_data: str | Path | None = None,
         training_data: str | Path | None = None,
-        confidence: float = 0.95,
+        confidence: float = scan_default("confidence"),
         target_width: float | None = None,
-        max_property_error: float = 0.05,
+        max_property_error: float = scan_default("max_property_error"),
         gold: Sequence[str | Path] | None = None,
     ) -> PropertyOptions | None:
         """The options the CLI/API arguments give; None (no property inference) without attributes."""
         if not attributes:
             if aux_data is not None or training_data is not None or target_width is not None or gold:
-                raise InvalidPropertyOptions("--aux-data, --training-data, --target-width and --gold need an --attribute NAME=SPEC")
+                raise InvalidPropertyOptions(
+                    "--aux-data, --training-data, --target-width and --gold need an --attribute NAME=SPEC"
+                )
             return None
         return cls(
             tuple(attributes),
@@ -81,26 +88,15 @@ class PropertyOptions:
             gold=tuple(str(path) for path in gold or ()),
         )
 
-    def command_words(self) -> list[str]:
-        """The ``hubaudit scan`` flags that give these options."""
-        words = [word for text in self.attributes for word in ("--attribute", text)]
-        words += [word for path in self.gold for word in ("--gold", path)]
-        optional = {
-            "--aux-data": self.aux_data,
-            "--training-data": self.training_data,
-            "--target-width": self.target_width,
-            "--confidence": self.confidence if self.confidence != 0.95 else None,
-            "--max-property-error": self.max_property_error if self.max_property_error != 0.05 else None,
-        }
-        return words + [word for flag, value in optional.items() if value is not None for word in (flag, str(value))]
-
 
 MAX_SAMPLES_PER_CONDITION = 10_000_000
 """Most samples per condition a scan may ask for (the store's index bookkeeping is O(n) memory)."""
 
+
 @dataclass(frozen=True)
 class ScanOptions:
-    """Everything a scan needs.
+    """Everything a scan needs, checked: built by :func:`hubaudit.api.scan_options` from the declared options
+    (:class:`hubaudit.declarations.ScanSettings`, whose defaults these are).
 
     Attributes:
         model: ``org/name``, ``org/name@revision`` or a local folder.
@@ -129,32 +125,37 @@ class ScanOptions:
         compile: ``torch.compile`` the denoiser (a slower first batch, then faster; worth it for large n on a GPU).
         check_drift: draw this many samples per condition again with the model's own scheduler at
             its default steps and report how far the fast sampler moves each estimated share.
+        option_table: every option the scan was asked, by API keyword, as the report's ``options`` table holds
+            it (JSON values; ``dtype`` the one that ran; the Hub token left out).
     """
 
     model: str
-    n: int = 64
-    batch_size: int = 16
+    n: int = scan_default("n")
+    batch_size: int = scan_default("batch_size")
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     conditions: tuple[Condition, ...] | None = None
     device: str | None = None
-    out_dir: Path = Path("hubaudit-out")
+    out_dir: Path = Path(scan_default("out_dir"))
     store_dir: Path | None = None
     token: str | None = None
-    allow_pickle: bool | str = False
-    trust_remote_code: bool = False
-    allow_local: bool = True
-    keep_safety_checker: bool = False
+    allow_pickle: bool | str = scan_default("allow_pickle")
+    trust_remote_code: bool = scan_default("trust_remote_code")
+    allow_local: bool = scan_default("allow_local")
+    keep_safety_checker: bool = scan_default("keep_safety_checker")
     base: str | None = None
-    lora_scale: float = 1.0
-    progress: bool = True
+    lora_scale: float = scan_default("lora_scale")
+    progress: bool = scan_default("progress")
     properties: PropertyOptions | None = None
     fairness: FairnessOptions | None = None
     check_drift: int | None = None
-    compile: bool = False
+    compile: bool = scan_default("compile")
+    option_table: Mapping[str, object] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.n <= MAX_SAMPLES_PER_CONDITION:
-            raise InvalidSamplerConfig(f"n must be from 1 to {MAX_SAMPLES_PER_CONDITION:,} samples per condition, got {self.n:,}")
+            raise InvalidSamplerConfig(
+                f"n must be from 1 to {MAX_SAMPLES_PER_CONDITION:,} samples per condition, got {self.n:,}"
+            )
         if self.batch_size < 1:
             raise InvalidSamplerConfig(f"batch size must be at least 1, got {self.batch_size}")
         if self.check_drift is not None:

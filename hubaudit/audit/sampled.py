@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 from hubaudit.audit.options import ScanOptions
-from hubaudit.hub import ResolvedModel, resolve_reference
+from hubaudit.hub import ResolvedModel, check_lora_scale, resolve_reference
 from hubaudit.hub.loading import apply_adapter_of, load_pipeline, pipeline_class_of, safety_checker_state
-from hubaudit.sampling.config import DTYPES
 from hubaudit.sampling import (
     Condition,
     PipelineCapabilities,
-    SampleStore,
     Sampler,
     SamplerConfig,
+    SampleStore,
     Shard,
     build_sampler,
     current_shard,
@@ -31,6 +30,7 @@ from hubaudit.sampling import (
     pick_device,
     pipeline_capabilities,
 )
+from hubaudit.sampling.config import DTYPES
 
 _LOG = logging.getLogger("hubaudit.scan")
 
@@ -76,7 +76,12 @@ class SampledModel:
 
 
 def store_key(
-    resolved: ResolvedModel, config: SamplerConfig, condition: Condition, *, device_type: str, lora_scale: float = 1.0,
+    resolved: ResolvedModel,
+    config: SamplerConfig,
+    condition: Condition,
+    *,
+    device_type: str,
+    lora_scale: float = 1.0,
     safety_checker: str = "absent",
 ) -> dict:
     """What a sample depends on, beyond its index: the store's key.
@@ -103,8 +108,12 @@ def store_key(
 def resolve_options_model(options: ScanOptions) -> ResolvedModel:
     """Pin and check ``options.model`` from its files alone (no torch, no diffusers): the fast refusals."""
     return resolve_reference(
-        options.model, token=options.token, allow_pickle=options.allow_pickle,
-        trust_remote_code=options.trust_remote_code, base=options.base, allow_local=options.allow_local,
+        options.model,
+        token=options.token,
+        allow_pickle=options.allow_pickle,
+        trust_remote_code=options.trust_remote_code,
+        base=options.base,
+        allow_local=options.allow_local,
     )
 
 
@@ -119,8 +128,10 @@ def model_capabilities(resolved: ResolvedModel, *, token: str | None = None) -> 
     source = resolved.pipeline_model
     configs = {path.partition("/")[0]: source.read_json(path, token=token) for path in _CONFIG_FILES}
     return pipeline_capabilities(
-        pipeline_class, {name: config for name, config in configs.items() if config},
-        reference=str(resolved.reference), class_names=source.model_index.get("id2label"),
+        pipeline_class,
+        {name: config for name, config in configs.items() if config},
+        reference=str(resolved.reference),
+        class_names=source.model_index.get("id2label"),
     )
 
 
@@ -147,6 +158,7 @@ def _load_and_check(
     """Resolve and check ``options.model``, load it and build its sampler: (model, sampler, conditions, adapter applied)."""
     clock = time.perf_counter()
     resolved = resolved or resolve_options_model(options)
+    check_lora_scale(resolved, options.lora_scale)
     capabilities = model_capabilities(resolved, token=options.token)
     if capabilities is not None:
         capabilities.check_settings(options.sampler)
@@ -196,20 +208,35 @@ def sample_model(
 
     clock = time.perf_counter()
     safety = safety_checker_state(resolved, keep_safety_checker=options.keep_safety_checker)
-    samples = fill_conditions(options, resolved, sampler, conditions, n=options.n, safety=safety, locks=locks, shard=shard)
+    samples = fill_conditions(
+        options, resolved, sampler, conditions, n=options.n, safety=safety, locks=locks, shard=shard
+    )
     timings["sample_seconds"] = time.perf_counter() - clock
     return SampledModel(options, resolved, sampler, samples, shard, timings, safety, adapter)
 
 
 def fill_conditions(
-    options: ScanOptions, resolved: ResolvedModel, sampler: Sampler, conditions: list[Condition], *, n: int,
-    safety: str, locks: ExitStack, shard: Shard,
+    options: ScanOptions,
+    resolved: ResolvedModel,
+    sampler: Sampler,
+    conditions: list[Condition],
+    *,
+    n: int,
+    safety: str,
+    locks: ExitStack,
+    shard: Shard,
 ) -> list[ConditionSamples]:
     """Open (and, on the main process, lock) the store of every condition and fill it to ``n`` samples."""
     samples = []
     for condition in conditions:
-        key = store_key(resolved, sampler.config, condition, device_type=sampler.device.type,
-                        lora_scale=options.lora_scale, safety_checker=safety)
+        key = store_key(
+            resolved,
+            sampler.config,
+            condition,
+            device_type=sampler.device.type,
+            lora_scale=options.lora_scale,
+            safety_checker=safety,
+        )
         error = None
         try:
             store = SampleStore(options.sample_root, key)
@@ -220,9 +247,17 @@ def fill_conditions(
             error = err
         shard.agree(error)
         stats = fill_store(
-            sampler, store, n=n, condition=condition, batch_size=options.batch_size, shard=shard, progress=options.progress,
+            sampler,
+            store,
+            n=n,
+            condition=condition,
+            batch_size=options.batch_size,
+            shard=shard,
+            progress=options.progress,
         )
-        samples.append(ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size))
+        samples.append(
+            ConditionSamples(condition, store, stats.generated, stats.reused, stats.seconds, stats.batch_size)
+        )
     return samples
 
 
@@ -232,5 +267,10 @@ def _say_other_runtimes(store: SampleStore) -> None:
     if not store.empty:
         return
     for other in store.differing_only_in("runtime"):
-        _LOG.warning("sample store %s was drawn with %s; this scan runs with %s, so it draws its own samples in %s",
-                     other.path, json.dumps(other.key["runtime"]), json.dumps(store.key["runtime"]), store.path)
+        _LOG.warning(
+            "sample store %s was drawn with %s; this scan runs with %s, so it draws its own samples in %s",
+            other.path,
+            json.dumps(other.key["runtime"]),
+            json.dumps(store.key["runtime"]),
+            store.path,
+        )

@@ -13,23 +13,23 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
-from hubaudit.audit.properties.drift import DriftSamples, drift_section
 from hubaudit.audit.fairness.audit import FairnessAudit
 from hubaudit.audit.options import ScanOptions
 from hubaudit.audit.properties.audit import PropertyAudit, first_sample_count, look_schedule, sample_until_narrow
+from hubaudit.audit.properties.drift import DriftSamples, drift_section
 from hubaudit.audit.sampled import SampledModel, fill_conditions, sample_model
 from hubaudit.errors import AuditFailed, HubAuditError
 from hubaudit.hub import ResolvedModel
 from hubaudit.sampling import current_shard
 from hubaudit.sampling.config import DTYPES
 
-
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass
 class ScanResult:
-    """Everything a scan found, computed once; the report layer renders it.
+    """Everything a scan found, computed once; the report layer renders it. :func:`hubaudit.api.scan` returns its report
+    (:meth:`to_dict` after a JSON round trip, typed: :class:`hubaudit.report.ScanReport`) with :attr:`sampled` on it.
 
     Attributes:
         sampled: the model, sampler and sample stores.
@@ -70,6 +70,7 @@ class ScanResult:
                 "safety_checker": sampled.safety_checker,
                 "pickle_scan": sampled.resolved.pipeline_model.pickle_scan,
                 **_adapter_fields(sampled),
+                **_class_names(sampled),
             },
             "sampler": {**options.sampler.to_dict(), **sampled.sampler.describe(), "batch_size": options.batch_size},
             "n_per_condition": options.n,
@@ -78,6 +79,7 @@ class ScanResult:
             "store_root": str(options.sample_root),
             "timings": {name: round(seconds, 3) for name, seconds in sampled.timings.items()},
             "command": self.command,
+            "options": dict(options.option_table),
             **self.sections,
             "findings": self.findings,
             "verdicts": self.verdicts + self._untested(),
@@ -86,7 +88,6 @@ class ScanResult:
                 for section, err in self.failures
             ],
         }
-
 
     def _untested(self) -> list[dict]:
         """A "not tested" verdict for each audit kind with no verdict of its own, saying why."""
@@ -103,8 +104,15 @@ class ScanResult:
             error = failed.get(sections[kind]) or (failed.get("properties") if kind == "fairness" else None)
             if error is not None:
                 reason = f"the audit did not finish: {error}"
-            untested.append({"kind": kind, "subject": kind, "outcome": "not tested", "reason": f"not tested: {reason}",
-                             "next_step": "rerun with the options named" if error is None else "fix the error and rerun"})
+            untested.append(
+                {
+                    "kind": kind,
+                    "subject": kind,
+                    "outcome": "not tested",
+                    "reason": f"not tested: {reason}",
+                    "next_step": "rerun with the options named" if error is None else "fix the error and rerun",
+                }
+            )
         return untested
 
 
@@ -119,6 +127,12 @@ def _adapter_fields(sampled: SampledModel) -> dict:
     }
 
 
+def _class_names(sampled: SampledModel) -> dict:
+    """The report's ``model.class_names`` (class id, as a string, -> name) where the model records names; else nothing."""
+    names = sampled.sampler.capabilities.class_names
+    return {"class_names": {str(class_id): name for class_id, name in sorted(names.items())}} if names else {}
+
+
 def run_scan(options: ScanOptions, *, command: str = "", resolved: ResolvedModel | None = None) -> ScanResult:
     """Sample the model and run the audits the options ask for (``resolved``: the model, if already resolved)."""
     with ExitStack() as locks:
@@ -130,13 +144,24 @@ def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | N
     annotates and audits, and a failure on any process ends all of them with its one-line message."""
     clock = time.perf_counter()
     shard = current_shard()
-    prepared = shard.on_main(lambda: _prepare_audits(options))  # annotators are built first: bad input fails before sampling
+    prepared = shard.on_main(
+        lambda: _prepare_audits(options)
+    )  # annotators are built first: bad input fails before sampling
+    prepare_seconds = time.perf_counter() - clock
     properties, fairness = prepared if prepared is not None else (None, None)
     if options.fairness is not None and resolved is not None:  # on every process: on_main ends in a collective agree
-        shard.on_main(lambda: fairness.read_card(resolved, token=options.token))  # the card's declared rates, before sampling
+        shard.on_main(
+            lambda: fairness.read_card(resolved, token=options.token)
+        )  # the card's declared rates, before sampling
     before_sampling = fairness.check_conditions if fairness is not None else None
-    first_n = first_sample_count(options.properties, options.n, options.batch_size) if options.properties else options.n
-    sampled = sample_model(replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling)
+    first_n = (
+        first_sample_count(options.properties, options.n, options.batch_size) if options.properties else options.n
+    )
+    sampled = sample_model(
+        replace(options, n=first_n), locks=locks, resolved=resolved, before_sampling=before_sampling
+    )
+    if prepared is not None and (options.properties is not None or options.fairness is not None):
+        sampled.timings["annotator_seconds"] = prepare_seconds
     if options.properties is not None and options.properties.target_width is not None:
         sample_until_narrow(properties, sampled, n=options.n)
     drift = _draw_reference(sampled, locks) if options.check_drift else None
@@ -152,14 +177,23 @@ def _prepare_audits(options: ScanOptions) -> tuple[PropertyAudit | None, Fairnes
     properties = fairness = None
     if options.properties is not None:
         properties = PropertyAudit.prepare(
-            options.properties, device=options.device, token=options.token, allow_pickle=options.allow_pickle,
+            options.properties,
+            device=options.device,
+            token=options.token,
+            allow_pickle=options.allow_pickle,
             allow_local=options.allow_local,
         )
-        if options.sampler.dtype != "float32":  # half precision on a GPU: the annotators follow (calibration stays float32)
+        if (
+            options.sampler.dtype != "float32"
+        ):  # half precision on a GPU: the annotators follow (calibration stays float32)
             for annotator in properties.annotators:
                 annotator.compute_dtype = DTYPES[options.sampler.dtype]
     if options.fairness is not None:  # so are the fairness names, reference data and label mapping
-        annotated = {annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators} if properties else {}
+        annotated = (
+            {annotator.attribute.name: annotator.attribute.values for annotator in properties.annotators}
+            if properties
+            else {}
+        )
         fairness = FairnessAudit.prepare(options.fairness, attribute_values=annotated, allow_local=options.allow_local)
     return properties, fairness
 
@@ -171,14 +205,27 @@ def _draw_reference(sampled: SampledModel, locks: ExitStack) -> DriftSamples:
     clock = time.perf_counter()
     reference = sampled.sampler.with_model_scheduler()
     conditions = [samples.condition for samples in sampled.samples]
-    samples = fill_conditions(options, sampled.resolved, reference, conditions, n=k, safety=sampled.safety_checker,
-                              locks=locks, shard=sampled.shard)
+    samples = fill_conditions(
+        options,
+        sampled.resolved,
+        reference,
+        conditions,
+        n=k,
+        safety=sampled.safety_checker,
+        locks=locks,
+        shard=sampled.shard,
+    )
     sampled.timings["drift_seconds"] = time.perf_counter() - clock
     return DriftSamples(reference, samples, k)
 
 
 def _audit(
-    result: ScanResult, properties: PropertyAudit | None, fairness: FairnessAudit | None, drift: DriftSamples | None, *, looks: int,
+    result: ScanResult,
+    properties: PropertyAudit | None,
+    fairness: FairnessAudit | None,
+    drift: DriftSamples | None,
+    *,
+    looks: int,
 ) -> None:
     """Annotate the samples (main process); add the property, fairness and drift sections, findings and verdicts to
     ``result`` (``looks``: the sample counts a sequential stop could have ended at)."""
@@ -186,10 +233,17 @@ def _audit(
     if properties is not None and not _finished(result, "properties", lambda: _property_section(result, properties)):
         return  # the fairness signature and the drift read the annotations
     if fairness is not None:
+        clock = time.perf_counter()
         _finished(result, "fairness", lambda: _fairness_section(result, fairness, properties, looks))
+        sampled.timings["fairness_seconds"] = time.perf_counter() - clock
     if drift is not None:
-        _finished(result, "drift", lambda: result.sections.update(
-            drift=drift_section(properties, drift, confidence=options.properties.confidence)))
+        _finished(
+            result,
+            "drift",
+            lambda: result.sections.update(
+                drift=drift_section(properties, drift, confidence=options.properties.confidence)
+            ),
+        )
 
 
 def _finished(result: ScanResult, section: str, compute: Callable[[], None]) -> bool:
@@ -218,7 +272,9 @@ def _property_section(result: ScanResult, properties: PropertyAudit) -> None:
     result.verdicts.extend(properties.verdicts(section))
 
 
-def _fairness_section(result: ScanResult, fairness: FairnessAudit, properties: PropertyAudit | None, looks: int) -> None:
+def _fairness_section(
+    result: ScanResult, fairness: FairnessAudit, properties: PropertyAudit | None, looks: int
+) -> None:
     signature = fairness.run(result.sampled, properties, token=result.sampled.options.token, looks=looks)
     result.sections["fairness"] = signature.to_dict()
     result.findings.extend(signature.findings())

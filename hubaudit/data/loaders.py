@@ -90,7 +90,11 @@ def load_text_column(source: str, column: str, *, split: str = "train", allow_lo
 
 def _refuse_local(source: str, allow_local: bool) -> None:
     """Raise :class:`LocalPathRefused` when ``source`` is a path on this machine and ``allow_local`` is False."""
-    if not allow_local and not source.startswith(BUILTIN_PREFIX) and (Path(source).expanduser().exists() or not HUB_DATASET_ID.match(source)):
+    if (
+        not allow_local
+        and not source.startswith(BUILTIN_PREFIX)
+        and (Path(source).expanduser().exists() or not HUB_DATASET_ID.match(source))
+    ):
         raise LocalPathRefused(source, "data set")
 
 
@@ -103,7 +107,9 @@ def save_labelled_images(data: LabelledImages, path: str | Path, *, image_column
     path = Path(path)
     if image_column in data.columns:
         raise InvalidData(f"cannot save: a label column is named {image_column!r}, like the image column")
-    features = datasets.Features({image_column: datasets.Image(), **{name: datasets.Value("int64") for name in data.columns}})
+    features = datasets.Features(
+        {image_column: datasets.Image(), **{name: datasets.Value("int64") for name in data.columns}}
+    )
     pil_images = [Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image) for image in data.images]
     table = {image_column: pil_images, **{name: data.column(name).tolist() for name in data.columns}}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +181,9 @@ def _is_integer_feature(feature: object) -> bool:
     """Whether a ``datasets`` feature holds integers (ints, bools or class labels)."""
     if isinstance(feature, datasets.ClassLabel):
         return True
-    return isinstance(feature, datasets.Value) and (feature.dtype.startswith(("int", "uint")) or feature.dtype == "bool")
+    return isinstance(feature, datasets.Value) and (
+        feature.dtype.startswith(("int", "uint")) or feature.dtype == "bool"
+    )
 
 
 def _to_labelled(
@@ -188,7 +196,9 @@ def _to_labelled(
 ) -> LabelledImages:
     """Decode the image column and the integer columns of ``dataset``."""
     if image_column not in dataset.column_names:
-        raise InvalidData(f"{source} has no image column {image_column!r} (columns: {', '.join(dataset.column_names)})")
+        raise InvalidData(
+            f"{source} has no image column {image_column!r} (columns: {', '.join(dataset.column_names)})"
+        )
     label_columns = [name for name in dataset.column_names if name != image_column]
     if columns is None:
         columns = [name for name in label_columns if _is_integer_feature(dataset.features[name])]
@@ -211,7 +221,9 @@ def _decode_images(pil_images: list[Image.Image], source: str, *, image_size: in
         arrays = [resize_image(array, image_size) for array in arrays]
     shapes = {array.shape for array in arrays}
     if len(shapes) > 1:
-        raise InvalidData(f"{source}: images have different sizes {sorted(shapes)[:3]}...; pass an image size to resize them")
+        raise InvalidData(
+            f"{source}: images have different sizes {sorted(shapes)[:3]}...; pass an image size to resize them"
+        )
     return np.stack(arrays)
 
 

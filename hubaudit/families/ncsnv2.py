@@ -110,7 +110,9 @@ class MSFBlock(nn.Module):
         self.convs = nn.ModuleList(_conv3x3(width, channels) for width in in_channels)
 
     def forward(self, xs: list[torch.Tensor], size: torch.Size) -> torch.Tensor:
-        return sum(F.interpolate(conv(x), size=size, mode="bilinear", align_corners=True) for conv, x in zip(self.convs, xs))
+        return sum(
+            F.interpolate(conv(x), size=size, mode="bilinear", align_corners=True) for conv, x in zip(self.convs, xs)
+        )
 
 
 class CRPBlock(nn.Module):
@@ -166,8 +168,12 @@ class NCSNv2Model(ModelMixin, ConfigMixin):
         self.begin_conv = nn.Conv2d(in_channels, ngf, 3, padding=1)
         self.res1 = nn.ModuleList([ResidualBlock(ngf, ngf), ResidualBlock(ngf, ngf)])
         self.res2 = nn.ModuleList([ResidualBlock(ngf, wide, downsample=True), ResidualBlock(wide, wide)])
-        self.res3 = nn.ModuleList([ResidualBlock(wide, wide, downsample=True, dilation=2), ResidualBlock(wide, wide, dilation=2)])
-        self.res4 = nn.ModuleList([ResidualBlock(wide, wide, downsample=True, dilation=4), ResidualBlock(wide, wide, dilation=4)])
+        self.res3 = nn.ModuleList(
+            [ResidualBlock(wide, wide, downsample=True, dilation=2), ResidualBlock(wide, wide, dilation=2)]
+        )
+        self.res4 = nn.ModuleList(
+            [ResidualBlock(wide, wide, downsample=True, dilation=4), ResidualBlock(wide, wide, dilation=4)]
+        )
         self.refine1 = RefineBlock([wide], wide, start=True)
         self.refine2 = RefineBlock([wide, wide], wide)
         self.refine3 = RefineBlock([wide, wide], ngf)

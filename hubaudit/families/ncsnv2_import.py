@@ -35,12 +35,18 @@ DATA_PARALLEL_PREFIX = "module."
 SIGMAS_KEY = "sigmas"
 DEEPER_NETWORKS = {"LSUN": "NCSNv2Deeper", "FFHQ": "NCSNv2Deepest"}
 """Data sets whose reference network is deeper than the small-image NCSNv2 hubaudit implements."""
-SUPPORTED = {("model", "normalization"): "InstanceNorm++", ("model", "nonlinearity"): "elu", ("model", "sigma_dist"): "geometric",
-             ("data", "logit_transform"): False}
+SUPPORTED = {
+    ("model", "normalization"): "InstanceNorm++",
+    ("model", "nonlinearity"): "elu",
+    ("model", "sigma_dist"): "geometric",
+    ("data", "logit_transform"): False,
+}
 """Config fields hubaudit's NCSNv2 implements one value of, and that value."""
 
 
-def import_ncsnv2_checkpoint(checkpoint: str | Path, config: str | Path, out_dir: str | Path, *, use_ema: bool = True) -> Path:
+def import_ncsnv2_checkpoint(
+    checkpoint: str | Path, config: str | Path, out_dir: str | Path, *, use_ema: bool = True
+) -> Path:
     """Write the reference checkpoint ``checkpoint`` with its YAML ``config`` as an ``NCSNv2Pipeline`` folder ``out_dir``.
 
     Args:
@@ -70,14 +76,20 @@ def import_ncsnv2_checkpoint(checkpoint: str | Path, config: str | Path, out_dir
     if not (0 < end < begin and np.allclose(geometric_sigmas(begin, end, levels), sigmas.float(), rtol=1e-4)):
         raise CheckpointDoesNotFit(checkpoint, "its 'sigmas' buffer is not a decreasing geometric ladder")
     network = NCSNv2Model(
-        sample_size=settings["data"]["image_size"], in_channels=settings["data"]["channels"], ngf=settings["model"]["ngf"],
+        sample_size=settings["data"]["image_size"],
+        in_channels=settings["data"]["channels"],
+        ngf=settings["model"]["ngf"],
         rescaled=bool(settings["data"]["rescaled"]),
     )
     _load_weights(network, state, checkpoint)
     sampling = settings["sampling"]
     scheduler = AnnealedLangevinScheduler(
-        num_train_timesteps=levels, sigma_begin=begin, sigma_end=end, n_steps_each=int(sampling["n_steps_each"]),
-        step_lr=float(sampling["step_lr"]), denoise=bool(sampling["denoise"]),
+        num_train_timesteps=levels,
+        sigma_begin=begin,
+        sigma_end=end,
+        n_steps_each=int(sampling["n_steps_each"]),
+        step_lr=float(sampling["step_lr"]),
+        denoise=bool(sampling["denoise"]),
     )
     out_dir = writable_folder(out_dir, "--out")
     with writing(out_dir):
@@ -93,8 +105,11 @@ def _read_config(path: Path) -> dict:
         raise CannotRead(path, getattr(err, "strerror", None) or type(err).__name__) from err
     except yaml.YAMLError as err:
         raise UnsupportedReferenceConfig(path, f"not valid YAML ({str(err).splitlines()[0]})") from err
-    required = {"data": ("image_size", "channels", "rescaled"), "model": ("ngf", "num_classes"),
-                "sampling": ("n_steps_each", "step_lr", "denoise")}
+    required = {
+        "data": ("image_size", "channels", "rescaled"),
+        "model": ("ngf", "num_classes"),
+        "sampling": ("n_steps_each", "step_lr", "denoise"),
+    }
     for section, names in required.items():
         values = settings.get(section) if isinstance(settings, dict) else None
         missing = [name for name in names if not isinstance(values, dict) or name not in values]
@@ -102,10 +117,14 @@ def _read_config(path: Path) -> dict:
             raise UnsupportedReferenceConfig(path, f"no {section}.{missing[0]} (is it an ermongroup/ncsnv2 config?)")
     dataset = settings["data"].get("dataset")
     if dataset in DEEPER_NETWORKS:
-        raise UnsupportedReferenceConfig(path, f"{dataset} models are {DEEPER_NETWORKS[dataset]}, which hubaudit does not implement")
+        raise UnsupportedReferenceConfig(
+            path, f"{dataset} models are {DEEPER_NETWORKS[dataset]}, which hubaudit does not implement"
+        )
     for (section, name), value in SUPPORTED.items():
         if settings[section].get(name, value) != value:
-            raise UnsupportedReferenceConfig(path, f"{section}.{name} is {settings[section][name]!r}; hubaudit's NCSNv2 implements {value!r} only")
+            raise UnsupportedReferenceConfig(
+                path, f"{section}.{name} is {settings[section][name]!r}; hubaudit's NCSNv2 implements {value!r} only"
+            )
     return settings
 
 
@@ -117,14 +136,22 @@ def _load_states(path: Path) -> list:
         states = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         refused = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
-        reason = refused.group(1).strip().split(". ")[0] if refused else first_line(err)  # without torch's advice to allow it
-        if refused is None or reason.startswith("Unsupported operand"):  # not pickle data the unpickler knows: no torch.save file
+        reason = (
+            refused.group(1).strip().split(". ")[0] if refused else first_line(err)
+        )  # without torch's advice to allow it
+        if refused is None or reason.startswith(
+            "Unsupported operand"
+        ):  # not pickle data the unpickler knows: no torch.save file
             raise NotAReferenceCheckpoint(path, f"torch.load cannot read it ({reason})") from err
         raise CheckpointNeedsPickle(path, reason) from err
     except (RuntimeError, EOFError, KeyError, ValueError) as err:  # not a torch.save file: bad zip, truncated, garbage
-        raise NotAReferenceCheckpoint(path, f"torch.load cannot read it ({type(err).__name__}: {first_line(err)})") from err
+        raise NotAReferenceCheckpoint(
+            path, f"torch.load cannot read it ({type(err).__name__}: {first_line(err)})"
+        ) from err
     if not isinstance(states, (list, tuple)) or not states or not isinstance(states[0], Mapping):
-        raise NotAReferenceCheckpoint(path, f"a {type(states).__name__}, not a list whose first item is the network's state dict")
+        raise NotAReferenceCheckpoint(
+            path, f"a {type(states).__name__}, not a list whose first item is the network's state dict"
+        )
     return list(states)
 
 
@@ -135,7 +162,9 @@ def _network_state(states: list, path: Path, *, use_ema: bool) -> dict[str, torc
         state |= {_bare(key): value for key, value in states[-1].items()}
     not_tensors = [key for key, value in state.items() if not isinstance(value, torch.Tensor)]
     if not_tensors:
-        raise NotAReferenceCheckpoint(path, f"its state dict holds a {type(state[not_tensors[0]]).__name__} at {not_tensors[0]!r}")
+        raise NotAReferenceCheckpoint(
+            path, f"its state dict holds a {type(state[not_tensors[0]]).__name__} at {not_tensors[0]!r}"
+        )
     return state
 
 
@@ -144,14 +173,19 @@ def _load_weights(network: NCSNv2Model, state: dict[str, torch.Tensor], path: Pa
     expected = network.state_dict()
     missing, unexpected = sorted(expected.keys() - state.keys()), sorted(state.keys() - expected.keys())
     if missing or unexpected:
-        parts = [f"{len(keys)} {what} (first {keys[0]!r})" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+        parts = [
+            f"{len(keys)} {what} (first {keys[0]!r})"
+            for what, keys in (("missing", missing), ("unexpected", unexpected))
+            if keys
+        ]
         raise CheckpointDoesNotFit(path, f"keys do not map: {', '.join(parts)}")
     wrong = [key for key, value in state.items() if value.shape != expected[key].shape]
     if wrong:
-        raise CheckpointDoesNotFit(path, f"{wrong[0]!r} is {tuple(state[wrong[0]].shape)}, the config makes {tuple(expected[wrong[0]].shape)}")
+        raise CheckpointDoesNotFit(
+            path, f"{wrong[0]!r} is {tuple(state[wrong[0]].shape)}, the config makes {tuple(expected[wrong[0]].shape)}"
+        )
     network.load_state_dict(state)
 
 
 def _bare(key: str) -> str:
     return key.removeprefix(DATA_PARALLEL_PREFIX)
-

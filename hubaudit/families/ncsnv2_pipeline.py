@@ -52,17 +52,23 @@ def langevin_step_lr(sigma_begin: float, sigma_end: float, levels: int, n_steps_
         stationary = 2 * epsilon / (variance - variance * shrink)
         return abs(shrink**n_steps_each * (ratio**2 - stationary) + stationary - 1)
 
-    best = minimize_scalar(distance_from_one, bounds=(math.log(variance * 1e-6), math.log(variance * 0.999)), method="bounded")
+    best = minimize_scalar(
+        distance_from_one, bounds=(math.log(variance * 1e-6), math.log(variance * 0.999)), method="bounded"
+    )
     return float(math.exp(best.x))
 
 
-def draw_per_sample(draw: Callable, shape: tuple[int, ...], generators: Generators, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def draw_per_sample(
+    draw: Callable, shape: tuple[int, ...], generators: Generators, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
     """One ``shape[1:]`` tensor per sample from ``draw`` (``torch.rand`` or ``torch.randn``) and that sample's
     generator (on the generator's device; the global RNG for None), stacked: ``[B, ...]`` on ``device`` in ``dtype``."""
-    return torch.stack([
-        draw(shape[1:], generator=generator, device=generator.device if generator is not None else "cpu")
-        for generator in generators
-    ]).to(device=device, dtype=dtype)
+    return torch.stack(
+        [
+            draw(shape[1:], generator=generator, device=generator.device if generator is not None else "cpu")
+            for generator in generators
+        ]
+    ).to(device=device, dtype=dtype)
 
 
 class AnnealedLangevinScheduler(SchedulerMixin, ConfigMixin):
@@ -102,7 +108,9 @@ class AnnealedLangevinScheduler(SchedulerMixin, ConfigMixin):
         """The Langevin step size at noise level ``sigma``: ``step_lr * (sigma / sigma_end)^2``."""
         return self.config.step_lr * (float(sigma) / self.config.sigma_end) ** 2
 
-    def step(self, score: torch.Tensor, sigma: torch.Tensor | float, sample: torch.Tensor, *, generator: Generators) -> torch.Tensor:
+    def step(
+        self, score: torch.Tensor, sigma: torch.Tensor | float, sample: torch.Tensor, *, generator: Generators
+    ) -> torch.Tensor:
         """One Langevin step of ``sample`` ``[B, C, H, W]`` along ``score`` (same shape); sample i's noise from ``generator[i]``."""
         size = self.step_size(sigma)
         noise = draw_per_sample(torch.randn, sample.shape, generator, sample.device, sample.dtype)

@@ -29,7 +29,9 @@ class FamilyPipeline(DiffusionPipeline):
     def register_modules(self, **components) -> None:
         """Set the components and record each in ``model_index.json`` as ``["hubaudit", class name]``."""
         super().register_modules(**components)
-        self.register_to_config(**{name: (families.LIBRARY, type(component).__name__) for name, component in components.items()})
+        self.register_to_config(
+            **{name: (families.LIBRARY, type(component).__name__) for name, component in components.items()}
+        )
 
     @classmethod
     def from_pretrained(
@@ -55,17 +57,27 @@ class FamilyPipeline(DiffusionPipeline):
         """
         folder = Path(pretrained_model_name_or_path)
         if not folder.is_dir():
-            folder = Path(snapshot_download(
-                str(pretrained_model_name_or_path), revision=revision, token=token, local_files_only=local_files_only,
-                allow_patterns=LOADED_FILES,
-            ))
+            folder = Path(
+                snapshot_download(
+                    str(pretrained_model_name_or_path),
+                    revision=revision,
+                    token=token,
+                    local_files_only=local_files_only,
+                    allow_patterns=LOADED_FILES,
+                )
+            )
         model_index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
         if model_index.get("_class_name") != cls.__name__:
             raise ValueError(f"model_index.json names pipeline {model_index.get('_class_name')!r}, not {cls.__name__}")
         components = {}
         for name in list(inspect.signature(cls.__init__).parameters)[1:]:
             spec = model_index.get(name)
-            if not (isinstance(spec, list) and len(spec) == 2 and spec[0] == families.LIBRARY and spec[1] in families.FAMILY_CLASSES):
+            if not (
+                isinstance(spec, list)
+                and len(spec) == 2
+                and spec[0] == families.LIBRARY
+                and spec[1] in families.FAMILY_CLASSES
+            ):
                 raise ValueError(f"component {name!r} of model_index.json is {spec!r}, not one of hubaudit's classes")
             component_class = getattr(families, spec[1])
             options = {"dtype": dtype, "use_safetensors": True} if issubclass(component_class, ModelMixin) else {}

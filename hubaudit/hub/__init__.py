@@ -3,13 +3,14 @@
 Importing this package does not import torch or diffusers: :mod:`hubaudit.hub.loading` does.
 """
 
-from hubaudit.hub.reference import ModelReference, parse_model_reference
 from hubaudit.hub.pickles import pickle_only_components
-from hubaudit.hub.resolve import ResolvedModel, hub_errors, resolve_model, resolve_reference
+from hubaudit.hub.reference import ModelReference, parse_model_reference
+from hubaudit.hub.resolve import ResolvedModel, check_lora_scale, hub_errors, resolve_model, resolve_reference
 
 __all__ = [
     "ModelReference",
     "ResolvedModel",
+    "check_lora_scale",
     "hub_errors",
     "parse_model_reference",
     "pickle_only_components",

@@ -25,11 +25,13 @@ from safetensors import SafetensorError, safe_open
 
 from hubaudit.errors import (
     AdapterDoesNotFit,
+    HubAuditError,
     PipelineLoadFailed,
     SingleFileNeedsConfig,
     UnknownPipelineClass,
     loading_reason,
 )
+from hubaudit.verbosity import library_errors_handled
 
 ADAPTER_NAME = "audited"
 """Name the applied LoRA gets in the pipeline (``pipeline.get_list_adapters()``)."""
@@ -184,10 +186,13 @@ def apply_adapter(pipeline, spec: AdapterSpec, folder: Path, *, scale: float = 1
         raise ValueError(f"apply_adapter applies LoRA and textual-inversion files, not {spec.kind!r}")
     names = safetensors_tensor_names(Path(folder) / spec.weight_name)
     try:
-        if spec.kind == "lora":
-            _load_lora(pipeline, spec, folder, names, scale)
-        else:
-            _load_embedding(pipeline, spec, folder)
+        with library_errors_handled():
+            if spec.kind == "lora":
+                _load_lora(pipeline, spec, folder, names, scale)
+            else:
+                _load_embedding(pipeline, spec, folder)
+    except HubAuditError:
+        raise
     except (ValueError, LookupError, RuntimeError) as err:  # diffusers, peft, torch: keys or shapes that do not fit
         raise AdapterDoesNotFit(spec.weight_name, spec.kind, loading_reason(err)) from err
     scale_applied = scale if spec.kind == "lora" else None
@@ -247,9 +252,7 @@ def _load_embedding(pipeline, spec: AdapterSpec, folder: Path) -> None:
         )
 
 
-def load_single_file(
-    pipeline_class_name: str, checkpoint: Path, config_folder: Path | None, dtype=None, **options
-):
+def load_single_file(pipeline_class_name: str, checkpoint: Path, config_folder: Path | None, dtype=None, **options):
     """Load an original-layout ``.safetensors`` checkpoint with the base model's diffusers folder as its config.
 
     Args:
@@ -277,9 +280,9 @@ def load_single_file(
         reason = f"{pipeline_class_name} cannot be loaded from a single-file checkpoint"
         raise PipelineLoadFailed(str(checkpoint), reason)
     try:
-        return pipeline_class.from_single_file(
-            str(checkpoint), config=str(config_folder), local_files_only=True, dtype=dtype, **options
-        )
+        with library_errors_handled():
+            return pipeline_class.from_single_file(
+                str(checkpoint), config=str(config_folder), local_files_only=True, dtype=dtype, **options
+            )
     except Exception as err:  # diffusers' error about this checkpoint: missing component, keys that do not fit
         raise PipelineLoadFailed(str(checkpoint), loading_reason(err)) from err
-

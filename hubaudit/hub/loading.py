@@ -21,6 +21,7 @@ from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineCl
 from hubaudit.families.pipeline import FamilyPipeline
 from hubaudit.hub.adapters import apply_adapter, load_single_file
 from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
+from hubaudit.verbosity import library_errors_handled
 
 SAFETY_CHECKER = "safety_checker"
 """The component that blacks out images it flags (Stable Diffusion 1.x, DeepFloyd IF): it biases every share."""
@@ -96,16 +97,20 @@ def load_pipeline(
     transformers.utils.logging.disable_progress_bar()
     if resolved.adapter is not None and resolved.adapter.kind == "single-file":
         checkpoint = resolved.fetch(resolved.adapter.weight_name, token=token)
-        return load_single_file(source.pipeline_class, checkpoint, config_folder=_config_folder(source, token=token), **options)
+        return load_single_file(
+            source.pipeline_class, checkpoint, config_folder=_config_folder(source, token=token), **options
+        )
     if source.reference.local_path is None:
         options |= {"revision": source.sha, "token": token, "local_files_only": source.offline}
     if pipeline_class is not None and issubclass(pipeline_class, FamilyPipeline):
-        loader = pipeline_class  # hubaudit's own classes, safetensors only (diffusers looks _class_name up in diffusers)
+        loader = (
+            pipeline_class  # hubaudit's own classes, safetensors only (diffusers looks _class_name up in diffusers)
+        )
     else:
         loader = diffusers.DiffusionPipeline
         options |= {"use_safetensors": None if allow_pickle else True, "trust_remote_code": trust_remote_code}
     try:
-        with hub_errors(str(source.reference.repo_id), source.sha, token=token):
+        with hub_errors(str(source.reference.repo_id), source.sha, token=token), library_errors_handled():
             return loader.from_pretrained(source.location, **options)
     except HubAuditError:
         raise
@@ -132,7 +137,12 @@ def _config_folder(source: ResolvedModel, *, token: str | None) -> Path:
     if source.reference.local_path is not None:
         return Path(source.location)
     with hub_errors(source.location, source.sha, token=token):
-        return Path(snapshot_download(
-            source.location, revision=source.sha, token=token, local_files_only=source.offline,
-            allow_patterns=["*.json", "*.txt", "*.model", "tokenizer*/*"],
-        ))
+        return Path(
+            snapshot_download(
+                source.location,
+                revision=source.sha,
+                token=token,
+                local_files_only=source.offline,
+                allow_patterns=["*.json", "*.txt", "*.model", "tokenizer*/*"],
+            )
+        )

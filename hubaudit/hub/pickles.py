@@ -19,10 +19,14 @@ UNSAFE = "unsafe"
 """``allow_pickle=UNSAFE`` (``--allow-pickle=unsafe``): load pickles the scanner flags too."""
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 """Weight files that are pickles (torch.save); ``.safetensors`` files are the safe kind."""
-LOADED_SAFETENSORS = frozenset({
-    "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors.index.json",
-    "model.safetensors", "model.safetensors.index.json",
-})
+LOADED_SAFETENSORS = frozenset(
+    {
+        "diffusion_pytorch_model.safetensors",
+        "diffusion_pytorch_model.safetensors.index.json",
+        "model.safetensors",
+        "model.safetensors.index.json",
+    }
+)
 """The safetensors names diffusers and transformers load (no variant): a folder with only other
 ``.safetensors`` files (``decoy.safetensors``, ``*.fp16.safetensors``) still loads its pickle."""
 
@@ -50,7 +54,11 @@ def loaded_pickle_files(files: Iterable[str]) -> list[str]:
     """The pickle weight files a loader reads: those of components without any ``.safetensors`` file."""
     files = list(files)
     pickle_only = pickle_only_components(files)
-    return [path for path in files if PurePosixPath(path).suffix in PICKLE_SUFFIXES and _component_folder(path) in pickle_only]
+    return [
+        path
+        for path in files
+        if PurePosixPath(path).suffix in PICKLE_SUFFIXES and _component_folder(path) in pickle_only
+    ]
 
 
 def scan_pickle_files(reference: str, files: Mapping[str, Path], *, allow_pickle: bool | str) -> dict:
@@ -72,16 +80,21 @@ def scan_pickle_files(reference: str, files: Mapping[str, Path], *, allow_pickle
         except Exception:  # picklescan refuses some formats outright: unreadable to it, hence not shown safe
             scanned = None
         found = scanned.globals if scanned is not None else []
-        globals_by_safety = {level: sorted({f"{item.module}.{item.name}" for item in found if item.safety == level})
-                             for level in (SafetyLevel.Dangerous, SafetyLevel.Suspicious)}
+        globals_by_safety = {
+            level: sorted({f"{item.module}.{item.name}" for item in found if item.safety == level})
+            for level in (SafetyLevel.Dangerous, SafetyLevel.Suspicious)
+        }
         results[name] = {
             "dangerous_globals": globals_by_safety[SafetyLevel.Dangerous],
             "suspicious_globals": globals_by_safety[SafetyLevel.Suspicious],
             # a torch pickle always imports torch._utils._rebuild_*: no global at all means picklescan could not parse it
             "unreadable": scanned is None or bool(scanned.scan_err) or not found,
         }
-    flagged = {name: result for name, result in results.items()
-               if result["dangerous_globals"] or result["suspicious_globals"] or result["unreadable"]}
+    flagged = {
+        name: result
+        for name, result in results.items()
+        if result["dangerous_globals"] or result["suspicious_globals"] or result["unreadable"]
+    }
     if flagged and allow_pickle != UNSAFE:
         name, result = next(iter(flagged.items()))
         what = result["dangerous_globals"] or result["suspicious_globals"]

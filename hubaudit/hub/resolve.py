@@ -28,8 +28,11 @@ from huggingface_hub.errors import (
 from hubaudit import families
 from hubaudit.errors import (
     AdapterWithoutBase,
+    ComponentFolderGiven,
     GatedRepo,
     InvalidModelIndex,
+    InvalidSamplerConfig,
+    MissingComponent,
     NotADiffusersRepo,
     OfflineNotCached,
     PickleWeightsRefused,
@@ -132,7 +135,9 @@ def is_diffusers_pipeline_module(library: str) -> bool:
     spec = importlib.util.find_spec("diffusers")
     if spec is None or not spec.submodule_search_locations or not library.isidentifier():
         return False
-    return any((Path(root) / "pipelines" / library / "__init__.py").is_file() for root in spec.submodule_search_locations)
+    return any(
+        (Path(root) / "pipelines" / library / "__init__.py").is_file() for root in spec.submodule_search_locations
+    )
 
 
 def resolve_model(
@@ -153,6 +158,8 @@ def resolve_model(
     Raises:
         RepoNotFound, RevisionNotFound, GatedRepo, OfflineNotCached: the Hub said no.
         NotADiffusersRepo: no ``model_index.json`` and no adapter weights.
+        ComponentFolderGiven: a local folder that is a component of the pipeline in its parent folder.
+        MissingComponent: a component ``model_index.json`` names has no folder.
         AdapterWithoutBase: an adapter whose base model is unknown (or is itself an adapter).
         InvalidModelIndex: ``model_index.json`` is not valid JSON or names no pipeline class.
         RemoteCodeRefused: custom code needed and ``trust_remote_code`` is False.
@@ -161,14 +168,20 @@ def resolve_model(
     """
     pinned = _pin_local(reference) if reference.local_path is not None else _pin_hub(reference, token=token)
     if MODEL_INDEX not in pinned.files:
+        _refuse_component_folder(pinned)
         return _resolve_adapter(
-            pinned, token=token, base=base, allow_local=allow_local, allow_pickle=allow_pickle,
+            pinned,
+            token=token,
+            base=base,
+            allow_local=allow_local,
+            allow_pickle=allow_pickle,
             trust_remote_code=trust_remote_code,
         )
     model_index = _read_model_index(pinned.fetch(MODEL_INDEX, token=token), reference)
     resolved = ResolvedModel(
         reference, pinned.sha, _pipeline_class(model_index), model_index, pinned.files, pinned.location, pinned.offline
     )
+    _check_component_folders(resolved)
     custom_code = resolved.custom_code
     if custom_code and not trust_remote_code:
         raise RemoteCodeRefused(str(reference), custom_code)
@@ -181,14 +194,47 @@ def resolve_model(
     return resolved
 
 
+def _refuse_component_folder(pinned: _PinnedFiles) -> None:
+    """A local folder with a component's config whose parent holds ``model_index.json`` is a part of that
+    pipeline (its ``unet/``, say): :class:`ComponentFolderGiven` names the parent."""
+    folder = pinned.reference.local_path
+    if folder is None or not (folder.parent / MODEL_INDEX).is_file():
+        return
+    if any(name.endswith("config.json") and "/" not in name for name in pinned.files):
+        raise ComponentFolderGiven(folder, folder.name, folder.parent)
+
+
+def _check_component_folders(resolved: ResolvedModel) -> None:
+    """Every component ``model_index.json`` names (but the safety checker, which is left out by default) has its
+    folder; a cached snapshot of an offline scan is not checked (what it lacks was never downloaded)."""
+    if resolved.offline:
+        return
+    folders = {path.partition("/")[0] for path in resolved.files if "/" in path}
+    for name, (_, class_name) in resolved.components.items():
+        if name not in folders and name != "safety_checker":
+            where = Path(resolved.location) / name if resolved.reference.local_path is not None else f"{name}/"
+            raise MissingComponent(str(resolved.reference), name, class_name, where)
+
+
 def _resolve_adapter(
-    pinned: _PinnedFiles, *, token: str | None, base: str | None, allow_local: bool, allow_pickle: bool,
+    pinned: _PinnedFiles,
+    *,
+    token: str | None,
+    base: str | None,
+    allow_local: bool,
+    allow_pickle: bool,
     trust_remote_code: bool,
 ) -> ResolvedModel:
     """A repository without ``model_index.json``: LoRA, embedding or single-file checkpoint on a base pipeline."""
     reference = str(pinned.reference)
-    card = pinned.fetch(MODEL_CARD, token=token).read_text(encoding="utf-8", errors="replace") if MODEL_CARD in pinned.files else None
-    adapter = detect_adapter(pinned.files, lambda name: safetensors_tensor_names(pinned.fetch(name, token=token)), card)
+    card = (
+        pinned.fetch(MODEL_CARD, token=token).read_text(encoding="utf-8", errors="replace")
+        if MODEL_CARD in pinned.files
+        else None
+    )
+    adapter = detect_adapter(
+        pinned.files, lambda name: safetensors_tensor_names(pinned.fetch(name, token=token)), card
+    )
     if adapter is None:
         raise NotADiffusersRepo(reference)
     base_text = base or adapter.base_model
@@ -200,8 +246,15 @@ def _resolve_adapter(
     if base_model.base is not None:
         raise AdapterWithoutBase(reference, adapter.kind, base_text)
     return ResolvedModel(
-        pinned.reference, pinned.sha, base_model.pipeline_class, base_model.model_index, pinned.files,
-        pinned.location, pinned.offline, adapter=adapter, base=base_model,
+        pinned.reference,
+        pinned.sha,
+        base_model.pipeline_class,
+        base_model.model_index,
+        pinned.files,
+        pinned.location,
+        pinned.offline,
+        adapter=adapter,
+        base=base_model,
     )
 
 
@@ -216,8 +269,33 @@ def resolve_reference(
 ) -> ResolvedModel:
     """:func:`resolve_model` of the reference ``text`` (``org/name[@revision]``, or a folder with ``allow_local``)."""
     return resolve_model(
-        parse_model_reference(text, allow_local=allow_local), token=token, allow_pickle=allow_pickle,
-        trust_remote_code=trust_remote_code, base=base, allow_local=allow_local,
+        parse_model_reference(text, allow_local=allow_local),
+        token=token,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        base=base,
+        allow_local=allow_local,
+    )
+
+
+def check_lora_scale(resolved: ResolvedModel, lora_scale: float) -> None:
+    """Refuse a LoRA scale other than 1 for a model that holds no LoRA (a pipeline, an embedding, a single-file
+    checkpoint): it would change nothing but the sample store's key.
+
+    Raises:
+        InvalidSamplerConfig: ``lora_scale`` is not 1 and ``resolved`` is no LoRA.
+    """
+    kind = resolved.adapter.kind if resolved.adapter is not None else None
+    if lora_scale == 1.0 or kind == "lora":
+        return
+    holds = {
+        None: "holds no LoRA",
+        "textual-inversion": "is a textual-inversion embedding",
+        "single-file": "is a single-file checkpoint",
+    }.get(kind, f"holds {kind} weights")
+    raise InvalidSamplerConfig(
+        f"lora_scale {lora_scale:g} weighs a LoRA, and {str(resolved.reference)!r} {holds}: drop lora_scale",
+        options=["lora_scale"],
     )
 
 
@@ -245,7 +323,9 @@ def read_json_object(path: Path, reference: str) -> dict:
     try:
         value = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise InvalidModelIndex(reference, Path(path).name, f"not valid JSON (line {err.lineno}, column {err.colno})") from err
+        raise InvalidModelIndex(
+            reference, Path(path).name, f"not valid JSON (line {err.lineno}, column {err.colno})"
+        ) from err
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidModelIndex(reference, Path(path).name, f"unreadable ({err.__class__.__name__})") from err
     if not isinstance(value, dict):
@@ -283,7 +363,9 @@ def _fetch_pinned(pinned: ResolvedModel | _PinnedFiles, relative_path: str, *, t
         return Path(pinned.location) / relative_path
     with hub_errors(pinned.location, pinned.sha, token=token):
         return Path(
-            hf_hub_download(pinned.location, relative_path, revision=pinned.sha, token=token, local_files_only=pinned.offline)
+            hf_hub_download(
+                pinned.location, relative_path, revision=pinned.sha, token=token, local_files_only=pinned.offline
+            )
         )
 
 
@@ -346,7 +428,9 @@ def _fingerprint(folder: Path, paths: list[Path]) -> str:
 def _read_model_index(path: Path, reference: ModelReference) -> dict:
     model_index = read_json_object(path, str(reference))
     name = model_index.get("_class_name")
-    if not (isinstance(name, str) and name) and not (isinstance(name, list) and name and all(isinstance(n, str) for n in name)):
+    if not (isinstance(name, str) and name) and not (
+        isinstance(name, list) and name and all(isinstance(n, str) for n in name)
+    ):
         raise InvalidModelIndex(str(reference), MODEL_INDEX, "missing its pipeline class (_class_name)")
     return model_index
 

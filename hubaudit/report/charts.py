@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 
 from hubaudit.report.content import attribute_groups, confidence_text, fairness_sources, primary_estimates
 
-
 CHART_CONDITIONS = 8
 """Most conditions drawn per value (besides the pooled one); with more, the chart shows only the
 pooled estimate (or, without one, the first conditions)."""
@@ -63,7 +62,14 @@ def attribute_chart_png(attribute: dict, *, confidence: float | None = None) -> 
     for index, value in enumerate(values):
         if value in training_share:
             label = None if labelled else "training share"
-            axes.hlines(float(training_share[value]), index - 0.45, index + 0.45, colors="black", linestyles="dashed", label=label)
+            axes.hlines(
+                float(training_share[value]),
+                index - 0.45,
+                index + 0.45,
+                colors="black",
+                linestyles="dashed",
+                label=label,
+            )
             labelled = True
     axes.set_xticks(positions, [str(value) for value in values])
     axes.set_ylim(0.0, 1.0)
@@ -82,7 +88,11 @@ def fairness_heatmap_png(pair: dict) -> bytes | None:
     One panel per source (generated samples, and the reference data when given); each cell
     shows its count and its share of the row. None when the pair has no table.
     """
-    tables = [(name, np.asarray(section["table"], dtype=float)) for name, section in fairness_sources(pair) if section.get("table")]
+    tables = [
+        (name, np.asarray(section["table"], dtype=float))
+        for name, section in fairness_sources(pair)
+        if section.get("table")
+    ]
     if not tables:
         return None
     figure = Figure(figsize=(3.6 * len(tables) + 1.0, 3.0), dpi=100)

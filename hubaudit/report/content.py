@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 
 CHECK_KINDS = ("privacy", "fairness")
 """Finding kinds the schema defines; each becomes a check (a JUnit test case)."""
-OUTCOME_WORDS = {"finding": "finding", "no finding": "no finding", "inconclusive": "inconclusive", "not tested": "not tested",
-                 "done": "done"}
+OUTCOME_WORDS = {
+    "finding": "finding",
+    "no finding": "no finding",
+    "inconclusive": "inconclusive",
+    "not tested": "not tested",
+    "done": "done",
+}
 """A check's outcome as shown; "done" is the sampling check's (the scan finished), the others a verdict's."""
 UNSETTLED = ("inconclusive", "not tested")
 LEGACY = "not tested: this report (schema before 1.2) records no three-outcome verdict; rescan with this hubaudit"
@@ -62,12 +67,14 @@ class Check:
         return self.outcome in ("done", "no finding")
 
 
-def condition_label(condition: object) -> str:
-    """A condition (None, a class id or a prompt) as people read it."""
+def condition_label(condition: object, class_names: dict | None = None) -> str:
+    """A condition (None, a class id or a prompt) as people read it: ``unconditional``, ``class 3`` (``class 3 (cat)``
+    where ``class_names``, id -> name as the report's ``model.class_names`` holds it, names it), ``prompt 'a cat'``."""
     if condition is None:
         return "unconditional"
     if isinstance(condition, int):
-        return f"class {condition}"
+        name = (class_names or {}).get(str(condition), (class_names or {}).get(condition))
+        return f"class {condition} ({name})" if name is not None else f"class {condition}"
     return f"prompt {str(condition)!r}"
 
 
@@ -116,7 +123,9 @@ def attribute_rows(attribute: dict) -> list[EstimateRow]:
         for value in attribute.get("values") or list(estimates):
             if value in estimates:
                 every = {name: found[value] for name, found in by_method.items() if value in found}
-                rows.append(EstimateRow(attribute["name"], label, value, counts.get(value), estimates[value], method, every))
+                rows.append(
+                    EstimateRow(attribute["name"], label, value, counts.get(value), estimates[value], method, every)
+                )
     return rows
 
 
@@ -145,7 +154,11 @@ def gap_text(section: dict) -> str:
     ``"0.080 [0.000, 0.214] at P(Y=1) = 0.50"``; from the source's S x Y ``table``."""
     table = section.get("table") or []
     total = sum(sum(row) for row in table)
-    at = f" at P(Y=1) = {sum(row[1] for row in table) / total:.2f}" if total and all(len(row) == 2 for row in table) else ""
+    at = (
+        f" at P(Y=1) = {sum(row[1] for row in table) / total:.2f}"
+        if total and all(len(row) == 2 for row in table)
+        else ""
+    )
     return (estimate_text(section["dp_gap"]) if section.get("dp_gap") else "undefined") + at
 
 
@@ -168,20 +181,37 @@ def checks(report: dict) -> list[Check]:
     found = [Check("sampling", "samples", [f"{n_total} samples over {len(report.get('samples', []))} condition(s)"])]
     details = {}
     for attribute in (report.get("properties") or {}).get("attributes", []):
-        rows = [f"{row.condition}: share of {row.value} = {estimate_text(row.estimate)} ({row.method})" for row in attribute_rows(attribute)]
+        rows = [
+            f"{row.condition}: share of {row.value} = {estimate_text(row.estimate)} ({row.method})"
+            for row in attribute_rows(attribute)
+        ]
         details[("privacy", attribute["name"])] = rows
     for pair in fairness_pairs(report.get("fairness") or {}):
         details[("fairness", pair_name(pair))] = [
-            f"{source}: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)]
+            f"{source}: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)
+        ]
     verdicts = report.get("verdicts")
     if verdicts is None:
-        verdicts = [{"kind": kind, "subject": subject, "outcome": "not tested", "reason": LEGACY, "next_step": ""}
-                    for kind, subject in details]
+        verdicts = [
+            {"kind": kind, "subject": subject, "outcome": "not tested", "reason": LEGACY, "next_step": ""}
+            for kind, subject in details
+        ]
     for verdict in verdicts:
         kind, subject = str(verdict.get("kind")), str(verdict.get("subject"))
         reason, next_step = str(verdict.get("reason") or ""), str(verdict.get("next_step") or "")
-        evidence = details.get((kind, subject), []) + [line for line in (reason, f"next: {next_step}" if next_step else "") if line]
-        found.append(Check(kind, subject, evidence, outcome=str(verdict.get("outcome", "not tested")), reason=reason, next_step=next_step))
+        evidence = details.get((kind, subject), []) + [
+            line for line in (reason, f"next: {next_step}" if next_step else "") if line
+        ]
+        found.append(
+            Check(
+                kind,
+                subject,
+                evidence,
+                outcome=str(verdict.get("outcome", "not tested")),
+                reason=reason,
+                next_step=next_step,
+            )
+        )
     unplaced: dict[str, Check] = {}
     for finding in report.get("findings", []):
         kind = str(finding.get("kind", "finding"))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import jinja2
 
-from hubaudit import __version__
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
 from hubaudit.report.content import (
     OUTCOME_WORDS,
@@ -31,6 +30,7 @@ from hubaudit.report.content import (
 )
 from hubaudit.report.samples import read_condition_images
 from hubaudit.sampling.store import encode_png
+from hubaudit.version import __version__
 
 METHOD_ORDER = ("sequential", "ppi", "corrected", "classify_and_count", "hoeffding", "soft")
 """Estimator columns in the per-condition tables (others follow in report order)."""
@@ -75,8 +75,11 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
     properties = report.get("properties") or {}
     fairness = report.get("fairness") or {}
     gallery = [
-        {"condition": found.condition, "missing": found.missing,
-         "images": [png_data_uri(encode_png(image)) for image in found.images] if found.images is not None else []}
+        {
+            "condition": found.condition,
+            "missing": found.missing,
+            "images": [png_data_uri(encode_png(image)) for image in found.images] if found.images is not None else [],
+        }
         for found in read_condition_images(
             report, per_condition=samples_per_condition, max_conditions=GALLERY_CONDITIONS, report_dir=report_dir
         )
@@ -89,7 +92,9 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         sampler=report.get("sampler") or {},
         n_total=report.get("n_total"),
         n_per_condition=report.get("n_per_condition"),
-        sample_rows=[{**samples, "label": condition_label(samples.get("condition"))} for samples in report.get("samples", [])],
+        sample_rows=[
+            {**samples, "label": condition_label(samples.get("condition"))} for samples in report.get("samples", [])
+        ],
         timings=report.get("timings") or {},
         command=report.get("command", ""),
         findings=report.get("findings", []),
@@ -100,7 +105,9 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         conditions_not_shown=max(0, len(report.get("samples", [])) - len(gallery)),
         properties=properties,
         confidence=confidence_text(properties.get("confidence")),
-        attributes=[_attribute_view(attribute, properties.get("confidence")) for attribute in properties.get("attributes", [])],
+        attributes=[
+            _attribute_view(attribute, properties.get("confidence")) for attribute in properties.get("attributes", [])
+        ],
         fairness=fairness,
         fairness_views=[_pair_view(pair) for pair in fairness_pairs(fairness)],
     )
@@ -114,7 +121,12 @@ def _outcome_counts(found: list) -> dict[str, int]:
 
 def _pair_view(pair: dict) -> dict:
     heatmap = fairness_heatmap_png(pair)
-    return {"pair": pair, "name": pair_name(pair), "heatmap": png_data_uri(heatmap) if heatmap else None, "sources": fairness_sources(pair)}
+    return {
+        "pair": pair,
+        "name": pair_name(pair),
+        "heatmap": png_data_uri(heatmap) if heatmap else None,
+        "sources": fairness_sources(pair),
+    }
 
 
 def _attribute_view(attribute: dict, confidence: float | None) -> dict:

@@ -22,18 +22,32 @@ def render_junit(report: dict) -> str:
     failures = str(sum(check.outcome in ("finding", "inconclusive") for check in found))
     skipped = str(sum(check.outcome == "not tested" for check in found))
     seconds = str((report.get("timings") or {}).get("total_seconds", 0))
-    counts = {"tests": str(len(found) + len(errors)), "failures": failures, "errors": str(len(errors)), "skipped": skipped, "time": seconds}
+    counts = {
+        "tests": str(len(found) + len(errors)),
+        "failures": failures,
+        "errors": str(len(errors)),
+        "skipped": skipped,
+        "time": seconds,
+    }
     suites = ElementTree.Element("testsuites", {"name": "hubaudit", **counts})
     suite = ElementTree.SubElement(suites, "testsuite", {"name": f"hubaudit {model_title(report)}", **counts})
     properties = ElementTree.SubElement(suite, "properties")
     model = report.get("model") or {}
-    for name, value in {"model": model.get("reference"), "resolved_sha": model.get("resolved_sha"), "command": report.get("command")}.items():
+    for name, value in {
+        "model": model.get("reference"),
+        "resolved_sha": model.get("resolved_sha"),
+        "command": report.get("command"),
+    }.items():
         if value:
             ElementTree.SubElement(properties, "property", {"name": name, "value": str(value)})
     for check in found:
-        case = ElementTree.SubElement(suite, "testcase", {"classname": f"hubaudit.{check.kind}", "name": check.name, "time": "0"})
+        case = ElementTree.SubElement(
+            suite, "testcase", {"classname": f"hubaudit.{check.kind}", "name": check.name, "time": "0"}
+        )
         if check.outcome == "finding":
-            failure = ElementTree.SubElement(case, "failure", {"type": "finding", "message": check.findings[0] if check.findings else check.reason})
+            failure = ElementTree.SubElement(
+                case, "failure", {"type": "finding", "message": check.findings[0] if check.findings else check.reason}
+            )
             failure.text = "\n".join(check.findings or [check.reason])
         elif check.outcome == "inconclusive":
             failure = ElementTree.SubElement(case, "failure", {"type": "inconclusive", "message": check.reason})
@@ -43,7 +57,9 @@ def render_junit(report: dict) -> str:
         if check.details:
             ElementTree.SubElement(case, "system-out").text = "\n".join(check.details)
     for error in errors:
-        case = ElementTree.SubElement(suite, "testcase", {"classname": "hubaudit.error", "name": str(error.get("section")), "time": "0"})
+        case = ElementTree.SubElement(
+            suite, "testcase", {"classname": "hubaudit.error", "name": str(error.get("section")), "time": "0"}
+        )
         ElementTree.SubElement(case, "error", {"type": str(error.get("error")), "message": str(error.get("message"))})
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"

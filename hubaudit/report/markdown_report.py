@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from hubaudit import __version__
 from hubaudit.report.content import (
     OUTCOME_WORDS,
     attribute_rows,
@@ -15,6 +14,7 @@ from hubaudit.report.content import (
     headline_estimates,
     pair_name,
 )
+from hubaudit.version import __version__
 
 
 def render_markdown(report: dict) -> str:
@@ -45,14 +45,22 @@ def render_markdown(report: dict) -> str:
 def findings_lines(report: dict) -> list[str]:
     """Markdown lines: one bullet per check of the audit (its outcome: finding, no finding, inconclusive or not
     tested, its verdict line and next step), then the audits that did not finish."""
-    errors = [f"- {error.get('section')} ({error.get('error')}): {error.get('message')}" for error in report.get("errors") or []]
+    errors = [
+        f"- {error.get('section')} ({error.get('error')}): {error.get('message')}"
+        for error in report.get("errors") or []
+    ]
     unfinished = ["**Audits that did not finish:**", "", *errors, ""] if errors else []
     found = [check for check in checks(report) if check.kind != "sampling"]
-    counts = ", ".join(f"{sum(check.outcome == outcome for check in found)} {outcome}" for outcome in OUTCOME_WORDS
-                       if any(check.outcome == outcome for check in found))
+    counts = ", ".join(
+        f"{sum(check.outcome == outcome for check in found)} {outcome}"
+        for outcome in OUTCOME_WORDS
+        if any(check.outcome == outcome for check in found)
+    )
     lines = [f"**Verdicts:** {counts or 'none'}.", ""]
     for check in found:
-        lines.append(f"- **{check.outcome}** ({check.kind}, {check.name}): {check.reason or '; '.join(check.findings)}")
+        lines.append(
+            f"- **{check.outcome}** ({check.kind}, {check.name}): {check.reason or '; '.join(check.findings)}"
+        )
         lines += [f"  - finding: {message}" for message in check.findings if message not in check.reason]
         if check.next_step:
             lines.append(f"  - next: {check.next_step}")
@@ -64,12 +72,18 @@ def _properties_lines(properties: dict) -> list[str]:
         return []
     confidence = confidence_text(properties.get("confidence"))
     lines = ["### Attribute shares of generated samples", ""]
-    lines += [f"**Inferred share of {row.attribute}={row.value}** among the generated samples ({row.condition}): "
-              f"{estimate_text(row.estimate)} ({row.method}, n = {row.estimate.get('n', '')})."
-              for attribute in properties["attributes"] for row in headline_estimates(attribute)] + [""]
+    lines += [
+        f"**Inferred share of {row.attribute}={row.value}** among the generated samples ({row.condition}): "
+        f"{estimate_text(row.estimate)} ({row.method}, n = {row.estimate.get('n', '')})."
+        for attribute in properties["attributes"]
+        for row in headline_estimates(attribute)
+    ] + [""]
     if properties.get("statement"):
         lines += [properties["statement"], ""]
-    lines += [f"| attribute | condition | value | share [{confidence} interval] | method | n |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        f"| attribute | condition | value | share [{confidence} interval] | method | n |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for attribute in properties["attributes"]:
         lines += [
             f"| {_cell(row.attribute)} | {_cell(row.condition)} | {_cell(row.value)} | {estimate_text(row.estimate)} | "
@@ -87,9 +101,14 @@ def _fairness_lines(fairness: dict) -> list[str]:
         verdict = pair.get("verdict") or {}
         if verdict.get("criteria_applied"):
             lines += [f"Criteria: {verdict['criteria_applied']}.", ""]
-        lines += [f"- {source} data: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)]
+        lines += [
+            f"- {source} data: demographic-parity gap {gap_text(section)}"
+            for source, section in fairness_sources(pair)
+        ]
         if pair.get("gap_difference"):
-            lines.append(f"- gap added by the model (the reference taken at the scan's P(Y=1)): {estimate_text(pair['gap_difference'])}")
+            lines.append(
+                f"- gap added by the model (the reference taken at the scan's P(Y=1)): {estimate_text(pair['gap_difference'])}"
+            )
         lines.append("")
     return lines
 

@@ -20,14 +20,19 @@ def render_report(report: dict, report_format: str, *, report_dir: Path | str | 
     Raises:
         InvalidReport: a field has the wrong type or shape (a report edited by hand or by another tool).
     """
-    renderers = {"html": lambda: render_html(report, report_dir=report_dir), "md": lambda: render_markdown(report),
-                 "junit": lambda: render_junit(report)}
+    renderers = {
+        "html": lambda: render_html(report, report_dir=report_dir),
+        "md": lambda: render_markdown(report),
+        "junit": lambda: render_junit(report),
+    }
     if report_format not in renderers:
         raise ValueError(f"unknown report format {report_format!r}; choose from {', '.join(REPORT_FILES)}")
     try:
         return renderers[report_format]()
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as err:
-        raise InvalidReport(f"the report has a field of the wrong type or shape ({type(err).__name__}: {first_line(err)})") from err
+        raise InvalidReport(
+            f"the report has a field of the wrong type or shape ({type(err).__name__}: {first_line(err)})"
+        ) from err
 
 
 def write_report(report: dict, report_format: str, path: Path | str, *, report_dir: Path | str | None = None) -> Path:

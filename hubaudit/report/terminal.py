@@ -5,55 +5,88 @@ Plain dict in, strings out (no torch), like every renderer of :mod:`hubaudit.rep
 
 from __future__ import annotations
 
-import json
-
-from hubaudit.report.content import estimate_text, gap_text, headline_estimates
+from hubaudit.report.content import condition_label, estimate_text, gap_text, headline_estimates
 
 
 def scan_lines(report: dict, *, out_dir: str) -> list[str]:
     """The scan's summary: model, samples, estimates, fairness, drift warnings, findings, where the report went."""
     model = report["model"]
+    class_names = model.get("class_names")
     lines = [f"model     {model['reference']} @ {model['resolved_sha']} ({model['pipeline_class']}, {model['kind']})"]
     for samples in report["samples"]:
         lines.append(
-            f"samples   {report['n_per_condition']} for condition {json.dumps(samples['condition'])}: "
+            f"samples   {condition_label(samples['condition'], class_names)}: {report['n_per_condition']} samples, "
             f"{samples['generated']} generated, {samples['reused']} reused from {samples['store_path']}"
         )
     if "properties" in report:
-        lines += property_lines(report["properties"])
+        lines += property_lines(report["properties"], class_names=class_names)
     if "fairness" in report:
         lines += fairness_lines(report["fairness"])
     lines += [f"drift     {warning}" for warning in report.get("drift", {}).get("warnings", [])]
-    lines += [f"{verdict['kind']:<9} {verdict['reason']}" for verdict in report.get("verdicts", []) if verdict["subject"] == verdict["kind"]]
+    lines += [
+        f"{verdict['kind']:<9} {verdict['reason']}"
+        for verdict in report.get("verdicts", [])
+        if verdict["subject"] == verdict["kind"]
+    ]
     lines += [f"finding   {finding['kind']}: {finding['message']}" for finding in report["findings"]]
     lines.append(f"report    {out_dir}/report.json and {out_dir}/report.html")
     return lines
 
 
-def property_lines(section: dict) -> list[str]:
-    """A few lines for the terminal: per attribute and condition the corrected and naive estimates."""
-    lines = [f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"]
+def property_lines(section: dict, *, class_names: dict | None = None) -> list[str]:
+    """A few lines for the terminal: per attribute and condition the corrected and naive estimates; conditions by
+    name (``unconditional``, ``class 3 (cat)`` with the report's ``model.class_names``, ``prompt 'a cat'``), values as
+    ``NAME=VALUE``."""
+    lines = [
+        f"property  estimates of the GENERATED share, {section['confidence']:.0%} intervals (see report.json 'statement')"
+    ]
     for attribute in section["attributes"]:
         annotator = attribute["annotator"]
-        calibration = (f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
-                       if annotator["accuracy"] is not None else "uncalibrated")
+        calibration = (
+            f"accuracy {annotator['accuracy']:.3f} (calibration: {annotator.get('calibration') or 'not recorded'})"
+            if annotator["accuracy"] is not None
+            else "uncalibrated"
+        )
         lines.append(f"property  {attribute['name']}: {annotator['type']} annotator, {calibration}")
-        lines += [f"  inferred share of {row.value} among the generated samples ({row.condition}): {estimate_text(row.estimate)} "
-                  f"({row.method}, n={row.estimate.get('n')})" for row in headline_estimates(attribute)]
+        by_condition = attribute["by_condition"]
+        single = (
+            condition_label(by_condition[0]["condition"], class_names) if len(by_condition) == 1 else "all conditions"
+        )
+        lines += [
+            f"  inferred share of {attribute['name']}={row.value} among the generated samples "
+            f"({single if row.condition != 'all conditions' else row.condition}): {estimate_text(row.estimate)} "
+            f"({row.method}, n={row.estimate.get('n')})"
+            for row in headline_estimates(attribute)
+        ]
         shown = attribute["values"][1:] if len(attribute["values"]) == 2 else attribute["values"]
-        entries = attribute["by_condition"] + ([attribute["overall"]] if "overall" in attribute else [])
+        entries = by_condition + ([attribute["overall"]] if "overall" in attribute else [])
         for entry in entries:
-            where = " overall" if isinstance(entry["condition"], list) else "" if entry["condition"] is None else f" [{entry['condition']}]"
+            condition = entry["condition"]
+            where = (
+                ", all conditions"
+                if isinstance(condition, list)
+                else ""
+                if condition is None
+                else f", {condition_label(condition, class_names)}"
+            )
             for value in shown:
                 corrected = entry["estimates"].get("corrected", {}).get(value)
-                text = f"corrected {_interval(corrected)}" if corrected else f"corrected: undefined ({entry['corrected_error']})"
+                text = (
+                    f"corrected {_interval(corrected)}"
+                    if corrected
+                    else f"corrected: undefined ({entry['corrected_error']})"
+                )
                 naive = _interval(entry["estimates"]["classify_and_count"][value])
                 powered = entry["estimates"].get("ppi", {}).get(value)
                 if powered:
                     gold = entry["gold"]
-                    text = (f"prediction-powered {_interval(powered)} ({gold['used']} gold labels, worth "
-                            f"{gold['effective_gold'][value]:.0f} alone); {text}")
-                lines.append(f"  {attribute['name']}={value}{where}: {text}; classify-and-count {naive}; n={entry['n']}")
+                    text = (
+                        f"prediction-powered {_interval(powered)} ({gold['used']} gold labels, worth "
+                        f"{gold['effective_gold'][value]:.0f} alone); {text}"
+                    )
+                lines.append(
+                    f"  {attribute['name']}={value}{where}: {text}; classify-and-count {naive}; n={entry['n']}"
+                )
             if "sequential" in entry:
                 sequential = entry["sequential"]
                 outcome = "reached" if sequential["reached"] else "not reached"
@@ -116,6 +149,8 @@ def image_lines(image, *, columns: int = 32) -> list[str]:
         pixels = np.concatenate([pixels, np.zeros_like(pixels[:1])])
     lines = []
     for top, bottom in zip(pixels[::2], pixels[1::2]):
-        cells = "".join(f"\x1b[38;2;{t[0]};{t[1]};{t[2]}m\x1b[48;2;{b[0]};{b[1]};{b[2]}m\u2580" for t, b in zip(top, bottom))
+        cells = "".join(
+            f"\x1b[38;2;{t[0]};{t[1]};{t[2]}m\x1b[48;2;{b[0]};{b[1]};{b[2]}m\u2580" for t, b in zip(top, bottom)
+        )
         lines.append(cells + "\x1b[0m")
     return lines

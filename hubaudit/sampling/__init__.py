@@ -7,12 +7,21 @@ Names are imported on first use (PEP 562), so that reading a sample store
 from importlib import import_module
 
 _MODULE_OF = {
-    "PipelineCapabilities": "capabilities", "pipeline_capabilities": "capabilities",
-    "Condition": "config", "SamplerConfig": "config", "pick_device": "config", "pick_dtype": "config",
+    "PipelineCapabilities": "capabilities",
+    "pipeline_capabilities": "capabilities",
+    "Condition": "config",
+    "SamplerConfig": "config",
+    "pick_device": "config",
+    "pick_dtype": "config",
     "sample_generator": "noise",
-    "FillStats": "runner", "Shard": "runner", "current_shard": "runner", "fill_store": "runner",
-    "Sampler": "samplers", "build_sampler": "samplers",
-    "SampleStore": "store", "open_sample_store": "store",
+    "FillStats": "runner",
+    "Shard": "runner",
+    "current_shard": "runner",
+    "fill_store": "runner",
+    "Sampler": "samplers",
+    "build_sampler": "samplers",
+    "SampleStore": "store",
+    "open_sample_store": "store",
 }
 
 __all__ = sorted(_MODULE_OF)

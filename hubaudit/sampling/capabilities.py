@@ -77,11 +77,21 @@ class PipelineCapabilities:
     def check_settings(self, config: SamplerConfig) -> None:
         """Refuse settings the pipeline cannot honour, before the model is loaded."""
         if config.guidance_scale is not None and not self.takes_guidance:
-            without = "'s UNet has no null class (hubaudit train --cond-dropout makes one), so it" if self.class_embedding_loop else ""
-            raise InvalidSamplerConfig(f"{self.pipeline_class}{without} takes no guidance scale; drop --guidance-scale")
-        sides = [name for name in ("height", "width") if getattr(config, name) is not None and name not in self.parameters]
+            without = (
+                "'s UNet has no null class (hubaudit train --cond-dropout makes one), so it"
+                if self.class_embedding_loop
+                else ""
+            )
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class}{without} takes no guidance scale; drop --guidance-scale"
+            )
+        sides = [
+            name for name in ("height", "width") if getattr(config, name) is not None and name not in self.parameters
+        ]
         if sides:
-            raise InvalidSamplerConfig(f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}")
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}"
+            )
         steps = config.num_inference_steps
         if steps is not None and self.num_train_timesteps is not None and steps > self.num_train_timesteps:
             raise InvalidSamplerConfig(
@@ -106,14 +116,18 @@ class PipelineCapabilities:
         if self.kind == "unconditional" and condition is not None:
             raise InvalidSamplerConfig(f"{self.pipeline_class} is unconditional: it takes no class or prompt")
         if self.kind == "text-to-image" and (not isinstance(condition, str) or not condition.strip()):
-            raise InvalidSamplerConfig(f"{self.pipeline_class} is a text-to-image model: it needs a non-empty --prompt")
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class} is a text-to-image model: it needs a non-empty --prompt"
+            )
         if self.null_class_id is not None and condition == self.null_class_id and not isinstance(condition, bool):
             raise InvalidSamplerConfig(
                 f"class {condition} is this model's null class (classifier-free guidance), not a class to scan "
                 f"(0..{int(self.num_classes or 0) - 1})"
             )
         if self.kind == "class-conditional" and (
-            isinstance(condition, bool) or not isinstance(condition, int) or not 0 <= condition < int(self.num_classes or 0)
+            isinstance(condition, bool)
+            or not isinstance(condition, int)
+            or not 0 <= condition < int(self.num_classes or 0)
         ):
             raise InvalidSamplerConfig(
                 f"class {condition!r} is not a class id of this model (0..{int(self.num_classes or 0) - 1})"
@@ -141,7 +155,8 @@ def pipeline_capabilities(
     if inputs:
         raise unsupported(f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model")
     required = [
-        key for key, parameter in parameters.items()
+        key
+        for key, parameter in parameters.items()
         if parameter.default is inspect.Parameter.empty
         and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         and key not in _DRIVEN
@@ -180,7 +195,9 @@ def pipeline_capabilities(
     )
 
 
-def _null_class_id(unet: Mapping, num_class_embeds: int, unsupported: Callable[[str], UnsupportedPipeline]) -> int | None:
+def _null_class_id(
+    unet: Mapping, num_class_embeds: int, unsupported: Callable[[str], UnsupportedPipeline]
+) -> int | None:
     """The null class a UNet config records under :data:`GUIDANCE_CONFIG_KEY` (None without one); it must be the last id."""
     guidance = unet.get(GUIDANCE_CONFIG_KEY)
     if guidance is None:

@@ -46,10 +46,18 @@ class Shard:
         if self.world > 1:
             from accelerate.utils import gather_object
 
-            line = None if error is None else (str(error) if isinstance(error, HubAuditError) else f"{type(error).__name__}: {first_line(error)}")
-            failed = [(rank, message) for rank, message in enumerate(gather_object([line])) if message is not None]
+            line = (
+                None
+                if error is None
+                else (
+                    str(error) if isinstance(error, HubAuditError) else f"{type(error).__name__}: {first_line(error)}"
+                )
+            )
+            said = None if line is None else (line, list(getattr(error, "options", ())))
+            failed = [(rank, found) for rank, found in enumerate(gather_object([said])) if found is not None]
             if failed and error is None:
-                raise RankFailed(*failed[0])
+                rank, (message, options) = failed[0]
+                raise RankFailed(rank, message, options=options)
         if error is not None:
             raise error
 
@@ -129,8 +137,15 @@ def fill_store(
 
 
 def _generate(
-    sampler: Sampler, store: SampleStore, indices: np.ndarray, condition: Condition, batch_size: int, shard: Shard,
-    progress: bool, *, remaining: int,
+    sampler: Sampler,
+    store: SampleStore,
+    indices: np.ndarray,
+    condition: Condition,
+    batch_size: int,
+    shard: Shard,
+    progress: bool,
+    *,
+    remaining: int,
 ) -> int:
     """Draw and store ``indices`` batch by batch; returns the final batch size (halved on out-of-memory).
 

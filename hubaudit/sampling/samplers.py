@@ -60,7 +60,11 @@ class Sampler:
     """
 
     def __init__(
-        self, pipeline: DiffusionPipeline, config: SamplerConfig, device: torch.device, capabilities: PipelineCapabilities
+        self,
+        pipeline: DiffusionPipeline,
+        config: SamplerConfig,
+        device: torch.device,
+        capabilities: PipelineCapabilities,
     ):
         capabilities.check_settings(config)
         self.capabilities = capabilities
@@ -79,12 +83,16 @@ class Sampler:
             self._make_deterministic()
         self.num_inference_steps = config.num_inference_steps or capabilities.default_steps or 50
         describe_steps = getattr(self.pipeline.scheduler, "describe_steps", None)
-        if describe_steps is not None:  # a scheduler that says what its steps are (hubaudit's annealed Langevin dynamics)
+        if (
+            describe_steps is not None
+        ):  # a scheduler that says what its steps are (hubaudit's annealed Langevin dynamics)
             self.scheduler_note = describe_steps(self.num_inference_steps)
         # Resolution binning would snap the requested size to the nearest trained aspect-ratio bin;
         # caption cleaning rewrites prompts only where beautifulsoup4 and ftfy happen to be installed.
         self.call_options = {
-            option: False for option in ("use_resolution_binning", "clean_caption") if option in capabilities.parameters
+            option: False
+            for option in ("use_resolution_binning", "clean_caption")
+            if option in capabilities.parameters
         }
         self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
 
@@ -102,7 +110,9 @@ class Sampler:
 
     def with_model_scheduler(self) -> Sampler:
         """A sampler over the same weights with the model's own scheduler at its default steps (no swap)."""
-        pipeline = type(self.pipeline)(**{**self.pipeline.components, "scheduler": copy.deepcopy(self.model_scheduler)})
+        pipeline = type(self.pipeline)(
+            **{**self.pipeline.components, "scheduler": copy.deepcopy(self.model_scheduler)}
+        )
         config = replace(self.config, scheduler=None, num_inference_steps=None)
         return build_sampler(pipeline, config, self.device, self.capabilities)
 
@@ -118,7 +128,9 @@ class Sampler:
         if self.config.scheduler == "ddim":
             self.pipeline.scheduler = DDIMScheduler.from_config(scheduler.config)
         elif self.config.scheduler == "dpmsolver++":
-            self.pipeline.scheduler = DPMSolverMultistepScheduler.from_config(scheduler.config, algorithm_type="dpmsolver++")
+            self.pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+                scheduler.config, algorithm_type="dpmsolver++"
+            )
 
     def _make_deterministic(self) -> None:
         """For pipelines that do not pass per-sample generators to ``scheduler.step``."""
@@ -152,7 +164,9 @@ class Sampler:
             if is_out_of_memory(err):
                 raise
             reason = first_line(err)
-            if "BFloat16" in reason and self.config.dtype == "bfloat16":  # e.g. DDPMPipeline calls .numpy() on its output
+            if (
+                "BFloat16" in reason and self.config.dtype == "bfloat16"
+            ):  # e.g. DDPMPipeline calls .numpy() on its output
                 reason += " (this pipeline cannot return bfloat16 images: use --dtype float16)"
             raise SamplingFailed(self.capabilities.pipeline_class, reason) from err
         return to_uint8(images)
@@ -248,24 +262,33 @@ class PredictorCorrectorSampler(Sampler):
         unet, scheduler = self.pipeline.unet, self.pipeline.scheduler
         size = unet.config.sample_size
         shape = (len(generators), unet.config.in_channels, size, size)
-        sample = randn_tensor(shape, generator=generators, device=self.device, dtype=unet.dtype) * scheduler.init_noise_sigma
+        sample = (
+            randn_tensor(shape, generator=generators, device=self.device, dtype=unet.dtype)
+            * scheduler.init_noise_sigma
+        )
         scheduler.set_timesteps(self.num_inference_steps)
         scheduler.set_sigmas(self.num_inference_steps)
         for i, timestep in enumerate(scheduler.timesteps):
             sigma = scheduler.sigmas[i] * torch.ones(shape[0], device=self.device)
             for _ in range(scheduler.config.correct_steps):
                 model_output = unet(sample, sigma).sample
-                sample = torch.cat([
-                    scheduler.step_correct(model_output[j : j + 1], sample[j : j + 1], generator=generator).prev_sample
-                    for j, generator in enumerate(generators)
-                ])
+                sample = torch.cat(
+                    [
+                        scheduler.step_correct(
+                            model_output[j : j + 1], sample[j : j + 1], generator=generator
+                        ).prev_sample
+                        for j, generator in enumerate(generators)
+                    ]
+                )
             output = scheduler.step_pred(unet(sample, sigma).sample, timestep, sample, generator=generators)
             sample, sample_mean = output.prev_sample, output.prev_sample_mean
         return sample_mean.clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
 
     def _swap_scheduler(self) -> None:
         if self.config.scheduler is not None:
-            raise InvalidSamplerConfig(f"{type(self.pipeline).__name__} uses a predictor-corrector scheduler; drop --scheduler")
+            raise InvalidSamplerConfig(
+                f"{type(self.pipeline).__name__} uses a predictor-corrector scheduler; drop --scheduler"
+            )
 
     def describe(self) -> dict:
         return {**super().describe(), "scheduler_note": "corrector step size computed per sample (batch-invariant)"}
@@ -273,7 +296,9 @@ class PredictorCorrectorSampler(Sampler):
 
 def pipeline_configs(pipeline: DiffusionPipeline) -> dict[str, dict]:
     """Component name -> config of a loaded pipeline's components that have one."""
-    return {name: dict(component.config) for name, component in pipeline.components.items() if hasattr(component, "config")}
+    return {
+        name: dict(component.config) for name, component in pipeline.components.items() if hasattr(component, "config")
+    }
 
 
 def build_sampler(
@@ -285,12 +310,18 @@ def build_sampler(
     """The sampler for ``pipeline``, chosen by what it can do (capabilities read off it when not given)."""
     if capabilities is None:
         capabilities = pipeline_capabilities(
-            type(pipeline), pipeline_configs(pipeline), reference=type(pipeline).__name__,
+            type(pipeline),
+            pipeline_configs(pipeline),
+            reference=type(pipeline).__name__,
             class_names=pipeline.config.get("id2label"),
         )
     if capabilities.class_embedding_loop:
         return ClassEmbeddingUNetSampler(pipeline, config, device, capabilities)
-    if hasattr(pipeline, "unet") and hasattr(pipeline.scheduler, "step_correct") and hasattr(pipeline.scheduler, "step_pred"):
+    if (
+        hasattr(pipeline, "unet")
+        and hasattr(pipeline.scheduler, "step_correct")
+        and hasattr(pipeline.scheduler, "step_pred")
+    ):
         return PredictorCorrectorSampler(pipeline, config, device, capabilities)
     return Sampler(pipeline, config, device, capabilities)
 

@@ -28,7 +28,14 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from PIL import Image
 
-from hubaudit.errors import CannotWrite, IncompleteSampleStore, InvalidSampleStore, StoreLocked, StoreMismatch, first_line
+from hubaudit.errors import (
+    CannotWrite,
+    IncompleteSampleStore,
+    InvalidSampleStore,
+    StoreLocked,
+    StoreMismatch,
+    first_line,
+)
 from hubaudit.files import write_atomically, writing
 
 MANIFEST = "manifest.json"
@@ -129,6 +136,7 @@ class SampleStore:
 
     def differing_only_in(self, field: str) -> list[SampleStore]:
         """The other stores beside this one whose key equals this one's except for ``field``."""
+
         def without_field(key: dict) -> dict:
             return {name: value for name, value in json.loads(json.dumps(key)).items() if name != field}
 
@@ -162,8 +170,14 @@ class SampleStore:
         except OSError:  # a read-only store: leave it as it is
             return False
         self.set_aside.append(shard.name)
-        _LOG.warning("sample store %s: shard %s cannot be read (%s); set aside as %s%s, its samples are drawn again",
-                     self.path, shard.name, first_line(err), shard.name, CORRUPT_SUFFIX)
+        _LOG.warning(
+            "sample store %s: shard %s cannot be read (%s); set aside as %s%s, its samples are drawn again",
+            self.path,
+            shard.name,
+            first_line(err),
+            shard.name,
+            CORRUPT_SUFFIX,
+        )
         return True
 
     def indices(self) -> np.ndarray:
@@ -190,7 +204,9 @@ class SampleStore:
         """
         rows = {
             "index": pa.array(np.asarray(indices, dtype=np.int64)),
-            "image": pa.array([{"bytes": encode_png(image), "path": None} for image in images], type=_SCHEMA.field("image").type),
+            "image": pa.array(
+                [{"bytes": encode_png(image), "path": None} for image in images], type=_SCHEMA.field("image").type
+            ),
         }
         shard = self.path / f"shard-{int(indices[0]):09d}-{int(indices[-1]):09d}-r{rank}.parquet"
         buffer = pa.BufferOutputStream()
@@ -199,7 +215,9 @@ class SampleStore:
             with writing(shard):
                 write_atomically(shard, buffer.getvalue().to_pybytes())
         except CannotWrite as err:
-            raise CannotWrite(err.path, err.reason, f"{len(self.indices())} samples are kept in {self.path}; rerun to resume") from None
+            raise CannotWrite(
+                err.path, err.reason, f"{len(self.indices())} samples are kept in {self.path}; rerun to resume"
+            ) from None
         return shard
 
     def iter_batches(
@@ -223,13 +241,18 @@ class SampleStore:
                 continue
             try:
                 table = pq.read_table(shard)
-                cells = [(index, cell["bytes"]) for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist())
-                         if index < n and not seen[index]]  # outside the range, or a duplicate from an overlapping shard
+                cells = [
+                    (index, cell["bytes"])
+                    for index, cell in zip(table["index"].to_pylist(), table["image"].to_pylist())
+                    if index < n and not seen[index]
+                ]  # outside the range, or a duplicate from an overlapping shard
                 decoded = [(index, _decoded(data)) for index, data in cells]
             except (*_UNREADABLE, CorruptImage) as err:
                 if not _corrupt(err):
                     raise
-                where = f"it was set aside as {shard.name}{CORRUPT_SUFFIX}" if self._set_aside(shard, err) else "delete it"
+                where = (
+                    f"it was set aside as {shard.name}{CORRUPT_SUFFIX}" if self._set_aside(shard, err) else "delete it"
+                )
                 raise IncompleteSampleStore(
                     f"sample store {self.path}: shard {shard.name} cannot be read ({first_line(err)}); "
                     f"{where}: rerun the same command to draw its samples again"
@@ -260,7 +283,9 @@ class SampleStore:
                 table = pq.read_table(shard, filters=[("index", "=", int(index))])
                 if table.num_rows:
                     return _decoded(table["image"][0].as_py()["bytes"])
-        raise IncompleteSampleStore(f"sample store {self.path} does not hold sample {index}: rerun the scan to fill it")
+        raise IncompleteSampleStore(
+            f"sample store {self.path} does not hold sample {index}: rerun the scan to fill it"
+        )
 
     def load(self, n: int) -> np.ndarray:
         """All ``n`` images in index order, ``uint8 [n, H, W, C]`` (for small n: galleries, tests)."""

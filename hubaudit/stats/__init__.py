@@ -6,12 +6,6 @@ the coverage measured by simulation.
 
 from hubaudit.stats.anytime import CorrectedConfidenceSequence, FixedSamplePlan, LabelledShareSequences, fixed_n_plan
 from hubaudit.stats.correction import confusion_rates, corrected_binary_share, corrected_shares
-from hubaudit.stats.coverage import (
-    CoverageResult,
-    simulate_coverage,
-    simulate_gap_coverage,
-    simulate_sequence_coverage,
-)
 from hubaudit.stats.estimate import ShareEstimate
 from hubaudit.stats.information import (
     IndependenceTest,
@@ -23,6 +17,7 @@ from hubaudit.stats.information import (
     mutual_information,
     positive_rates,
 )
+from hubaudit.stats.ppi import PredictionPoweredShares, gold_confusion, ppi_shares
 from hubaudit.stats.proportion import (
     clopper_pearson_interval,
     clopper_pearson_sample_size,
@@ -32,7 +27,6 @@ from hubaudit.stats.proportion import (
     soft_share_interval,
     soft_share_intervals,
 )
-from hubaudit.stats.ppi import PredictionPoweredShares, gold_confusion, ppi_shares
 from hubaudit.stats.sequential import ConfidenceSequence, samples_to_half_width
 
 __all__ = [
@@ -41,7 +35,6 @@ __all__ = [
     "FixedSamplePlan",
     "LabelledShareSequences",
     "PredictionPoweredShares",
-    "CoverageResult",
     "IndependenceTest",
     "ShareEstimate",
     "benjamini_hochberg",
@@ -62,9 +55,6 @@ __all__ = [
     "positive_rates",
     "ppi_shares",
     "samples_to_half_width",
-    "simulate_coverage",
-    "simulate_gap_coverage",
-    "simulate_sequence_coverage",
     "simultaneous_intervals",
     "soft_share_interval",
     "soft_share_intervals",

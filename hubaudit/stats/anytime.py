@@ -25,13 +25,13 @@ running labelled shares, clipped into the interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linprog
 
-from hubaudit.errors import InvalidData, TooFewSamples
+from hubaudit.errors import InvalidData, InvalidStatisticsOption, TooFewSamples
 from hubaudit.stats.correction import MAX_CONDITION, check_correctable, confusion_rates, project_onto_simplex
 from hubaudit.stats.estimate import CountMatrix, ShareEstimate, validated_confidence, validated_counts, value_names
 from hubaudit.stats.proportion import clopper_pearson_bounds, clopper_pearson_sample_size
@@ -82,7 +82,9 @@ class LabelledShareSequences:
         if codes.ndim != 1 or (codes.size and codes.dtype.kind not in "iu"):
             raise InvalidData(f"predicted codes must be a vector of integers, got {codes.dtype} shape {codes.shape}")
         if codes.size and not (codes.min() >= 0 and codes.max() < len(self.names)):
-            raise InvalidData(f"predicted codes must lie in 0..{len(self.names) - 1}, got {codes.min()}..{codes.max()}")
+            raise InvalidData(
+                f"predicted codes must lie in 0..{len(self.names) - 1}, got {codes.min()}..{codes.max()}"
+            )
         self._counts += np.bincount(codes, minlength=len(self.names))
         for value, sequence in zip(self._tracked, self._sequences):
             sequence.update((codes == value).astype(float))
@@ -119,8 +121,13 @@ class LabelledShareSequences:
         note = f"simultaneous over {len(self.names)} values, each at level {level:.4g}"
         return {
             name: ShareEstimate(
-                min(max(shares[k], low[k]), high[k]), low[k], high[k], "betting-confidence-sequence", self.n,
-                self.confidence, (note,),
+                min(max(shares[k], low[k]), high[k]),
+                low[k],
+                high[k],
+                "betting-confidence-sequence",
+                self.n,
+                self.confidence,
+                (note,),
             )
             for k, name in enumerate(self.names)
         }
@@ -155,7 +162,9 @@ class _Calibration:
         """BBSE / Rogan-Gladen shares from labelled shares (K,): ``C^T p = q`` solved, projected onto the simplex."""
         return project_onto_simplex(np.linalg.solve(self.rates.T, labelled))[0]
 
-    def share_bounds(self, labelled_low: np.ndarray, labelled_high: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def share_bounds(
+        self, labelled_low: np.ndarray, labelled_high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """``(min p, max p)``, each (K,), over the polytope of the module docstring; None when it is empty."""
         size = len(self.names)
         constraints = np.vstack([self.low.T, -self.high.T])  # (2K, K)
@@ -164,8 +173,13 @@ class _Calibration:
         for k in range(size):
             for side, sign in ((0, 1.0), (1, -1.0)):
                 result = linprog(
-                    sign * np.eye(size)[k], A_ub=constraints, b_ub=limits, A_eq=np.ones((1, size)), b_eq=[1.0],
-                    bounds=(0.0, 1.0), method="highs",
+                    sign * np.eye(size)[k],
+                    A_ub=constraints,
+                    b_ub=limits,
+                    A_eq=np.ones((1, size)),
+                    b_eq=[1.0],
+                    bounds=(0.0, 1.0),
+                    method="highs",
                 )
                 if not result.success:
                     return None
@@ -210,7 +224,9 @@ class CorrectedConfidenceSequence:
     ):
         self.confidence = validated_confidence(confidence)
         if target_half_width is not None and not 0.0 < target_half_width < 0.5:
-            raise ValueError(f"target_half_width must lie strictly between 0 and 0.5, got {target_half_width}")
+            raise InvalidStatisticsOption(
+                f"target_half_width must lie strictly between 0 and 0.5, got {target_half_width}"
+            )
         half_level = 1.0 - (1.0 - self.confidence) / 2
         self._calibration = _Calibration.from_counts(
             confusion, names=names, confidence=half_level, max_condition=max_condition
@@ -254,9 +270,7 @@ class CorrectedConfidenceSequence:
     def admits(self, shares: np.ndarray) -> bool:
         """Whether true shares, shape (K,), lie in the current polytope (then every interval contains them)."""
         low, high = self._labelled.bounds()
-        return bool(
-            np.all(shares @ self._calibration.low <= high) and np.all(shares @ self._calibration.high >= low)
-        )
+        return bool(np.all(shares @ self._calibration.low <= high) and np.all(shares @ self._calibration.high >= low))
 
     def floor_half_width(self) -> float:
         """Half-width the calibration alone leaves at the running labelled shares (a smaller target is unreachable)."""
@@ -283,8 +297,13 @@ class CorrectedConfidenceSequence:
         low, high = bounds
         return {
             name: ShareEstimate(
-                min(max(shares[k], low[k]), high[k]), low[k], high[k], "corrected-confidence-sequence", self.n,
-                self.confidence, tuple(notes),
+                min(max(shares[k], low[k]), high[k]),
+                low[k],
+                high[k],
+                "corrected-confidence-sequence",
+                self.n,
+                self.confidence,
+                tuple(notes),
             )
             for k, name in enumerate(self.names)
         }
@@ -323,7 +342,9 @@ def fixed_n_plan(
     confidence = validated_confidence(confidence)
     shares = np.asarray(labelled_shares, dtype=float)
     if shares.ndim != 1 or shares.size < 2 or np.any(shares < 0) or not math.isclose(shares.sum(), 1.0, abs_tol=1e-6):
-        raise InvalidData(f"labelled shares must be a vector of two or more shares summing to 1, got {shares.tolist()}")
+        raise InvalidData(
+            f"labelled shares must be a vector of two or more shares summing to 1, got {shares.tolist()}"
+        )
     level = _per_value_level(confidence, shares.size)
     labelled = max(
         clopper_pearson_sample_size(half_width, confidence=level, anticipated_share=float(share)) for share in shares
@@ -334,7 +355,9 @@ def fixed_n_plan(
     half_level = 1.0 - (1.0 - confidence) / 2
     calibration = _Calibration.from_counts(confusion, names=None, confidence=half_level, max_condition=max_condition)
     if shares.size != len(calibration.names):
-        raise InvalidData(f"{shares.size} labelled shares do not fit a {len(calibration.names)}-value confusion matrix")
+        raise InvalidData(
+            f"{shares.size} labelled shares do not fit a {len(calibration.names)}-value confusion matrix"
+        )
     if calibration.floor_half_width(shares) >= half_width:
         return FixedSamplePlan(labelled, worst_case, None)
     implied = calibration.rates.T @ calibration.point(shares)

@@ -38,8 +38,9 @@ one condition whose counts are taken as they are gets the exact Clopper-Pearson 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import beta, binom
@@ -175,7 +176,9 @@ class CorrectedGap:
         return out
 
 
-def _validated_conditions(conditions: Sequence[ConditionCounts], groups: int | None) -> tuple[list[ConditionCounts], int]:
+def _validated_conditions(
+    conditions: Sequence[ConditionCounts], groups: int | None
+) -> tuple[list[ConditionCounts], int]:
     """The conditions with validated counts, and the group count G; :class:`InvalidData` or :class:`TooFewSamples`."""
     checked = []
     for condition in conditions:
@@ -189,7 +192,9 @@ def _validated_conditions(conditions: Sequence[ConditionCounts], groups: int | N
         if condition.confusion is not None:
             confusion = validated_counts(condition.confusion, what=f"{condition.name}: confusion matrix")
             if confusion.shape != (groups, groups):
-                raise InvalidData(f"{condition.name}: expected a ({groups}, {groups}) confusion matrix, got shape {confusion.shape}")
+                raise InvalidData(
+                    f"{condition.name}: expected a ({groups}, {groups}) confusion matrix, got shape {confusion.shape}"
+                )
         if condition.label not in (0, 1) or int(condition.weight) < 1:
             raise InvalidData(f"{condition.name}: label must be 0 or 1 and weight at least 1")
         checked.append(replace(condition, weight=int(condition.weight), counts=counts, confusion=confusion))
@@ -213,20 +218,39 @@ class _CalibrationDraws:
 
     def jeffreys_rows(self, condition: ConditionCounts) -> np.ndarray:
         """``float [B, G, G]`` Dirichlet(row + 1/2) draws of the rows of the confusion rates."""
-        return self._cached(condition, ("rows",), lambda: np.stack(
-            [self.rng.dirichlet(row + 0.5, self.n_draws) for row in condition.confusion], axis=1))
+        return self._cached(
+            condition,
+            ("rows",),
+            lambda: np.stack([self.rng.dirichlet(row + 0.5, self.n_draws) for row in condition.confusion], axis=1),
+        )
 
     def bounding_rates(self, condition: ConditionCounts, group: int) -> tuple[np.ndarray, np.ndarray]:
         """(tpr, fpr) ``float [B]`` with ``group`` as the positive value, each from the exact confidence distribution
         on the side that raises the corrected share (two groups)."""
         order = [1 - group, group]
-        (true_negatives, false_positives), (false_negatives, true_positives) = condition.confusion[np.ix_(order, order)]
-        return self._cached(condition, ("bounding", group), lambda: (
-            confidence_distribution_draws(int(true_positives), int(true_positives + false_negatives), upper=False,
-                                          size=self.n_draws, rng=self.rng),
-            confidence_distribution_draws(int(false_positives), int(false_positives + true_negatives), upper=False,
-                                          size=self.n_draws, rng=self.rng),
-        ))
+        (true_negatives, false_positives), (false_negatives, true_positives) = condition.confusion[
+            np.ix_(order, order)
+        ]
+        return self._cached(
+            condition,
+            ("bounding", group),
+            lambda: (
+                confidence_distribution_draws(
+                    int(true_positives),
+                    int(true_positives + false_negatives),
+                    upper=False,
+                    size=self.n_draws,
+                    rng=self.rng,
+                ),
+                confidence_distribution_draws(
+                    int(false_positives),
+                    int(false_positives + true_negatives),
+                    upper=False,
+                    size=self.n_draws,
+                    rng=self.rng,
+                ),
+            ),
+        )
 
 
 def condition_share_draws(
@@ -246,25 +270,35 @@ def condition_share_draws(
         informedness = true_positive - false_positive
         share = np.clip((predicted[:, 1] - false_positive) / np.where(informedness == 0, 1.0, informedness), 0.0, 1.0)
         return point, np.stack([1 - share, share], axis=1)
-    return point, project_onto_simplex((np.linalg.pinv(np.transpose(rate_draws, (0, 2, 1))) @ predicted[:, :, None])[:, :, 0])
+    return point, project_onto_simplex(
+        (np.linalg.pinv(np.transpose(rate_draws, (0, 2, 1))) @ predicted[:, :, None])[:, :, 0]
+    )
 
 
-def _upper_share_draws(condition: ConditionCounts, jeffreys: np.ndarray, calibrations: _CalibrationDraws) -> np.ndarray:
+def _upper_share_draws(
+    condition: ConditionCounts, jeffreys: np.ndarray, calibrations: _CalibrationDraws
+) -> np.ndarray:
     """Draws ``float [B, G]`` whose upper quantiles bound each group's share: exact confidence distributions on the
     side that raises it (two groups, or no correction), the Jeffreys joint draws otherwise."""
     counts, total = condition.counts, int(condition.counts.sum())
     rng, n_draws = calibrations.rng, calibrations.n_draws
     if condition.confusion is None:
-        return np.stack([confidence_distribution_draws(int(k), total, upper=True, size=n_draws, rng=rng) for k in counts], axis=1)
+        return np.stack(
+            [confidence_distribution_draws(int(k), total, upper=True, size=n_draws, rng=rng) for k in counts], axis=1
+        )
     if counts.size > 2:
         return jeffreys
     columns = []
     for group in (0, 1):  # group as the "positive" value
         true_positive, false_positive = calibrations.bounding_rates(condition, group)
-        columns.append(rogan_gladen(
-            confidence_distribution_draws(int(counts[group]), total, upper=True, size=n_draws, rng=rng),
-            true_positive, false_positive, if_undefined=1.0,
-        ))
+        columns.append(
+            rogan_gladen(
+                confidence_distribution_draws(int(counts[group]), total, upper=True, size=n_draws, rng=rng),
+                true_positive,
+                false_positive,
+                if_undefined=1.0,
+            )
+        )
     return np.stack(columns, axis=1)
 
 
@@ -284,7 +318,9 @@ def rates_at_label_share(rates: np.ndarray, *, label_share: float, target_label_
     positive = target_label_share * rates / label_share
     negative = (1 - target_label_share) * (1 - rates) / (1 - label_share)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(positive + negative > 0, positive / np.where(positive + negative > 0, positive + negative, 1.0), np.nan)
+        return np.where(
+            positive + negative > 0, positive / np.where(positive + negative > 0, positive + negative, 1.0), np.nan
+        )
 
 
 def ordered_differences(rate_draws: np.ndarray) -> np.ndarray:
@@ -328,7 +364,11 @@ def corrected_parity_gap(
     alpha = 1.0 - confidence
     calibrations = _CalibrationDraws(n_draws, np.random.default_rng(random_state))
     sizes = np.array([sum(c.weight for c in conditions if c.label == label) for label in (0, 1)], dtype=float)
-    point_shares, share_draws, upper_draws = np.zeros((2, groups)), np.zeros((n_draws, 2, groups)), np.zeros((2, n_draws, groups))
+    point_shares, share_draws, upper_draws = (
+        np.zeros((2, groups)),
+        np.zeros((n_draws, 2, groups)),
+        np.zeros((2, n_draws, groups)),
+    )
     for condition in conditions:
         point, draws = condition_share_draws(condition, calibrations, max_condition)
         weight = condition.weight / sizes[condition.label]
@@ -339,10 +379,16 @@ def corrected_parity_gap(
     shares_by_label = tuple(
         {
             name: ShareEstimate(
-                point_shares[label, k], min(point_shares[label, k], low), max(point_shares[label, k], high),
-                METHOD, int(sizes[label]), confidence,
+                point_shares[label, k],
+                min(point_shares[label, k], low),
+                max(point_shares[label, k], high),
+                METHOD,
+                int(sizes[label]),
+                confidence,
             )
-            for k, (name, low, high) in enumerate(zip(names, *np.quantile(share_draws[:, label], [share_level / 2, 1 - share_level / 2], axis=0)))
+            for k, (name, low, high) in enumerate(
+                zip(names, *np.quantile(share_draws[:, label], [share_level / 2, 1 - share_level / 2], axis=0))
+            )
         }
         for label in (0, 1)
     )
@@ -358,7 +404,14 @@ def corrected_parity_gap(
     rate_lows = _percentile(rate_draws, rate_tail, undefined_as=0.0)
     rate_highs = _percentile(rate_draws, 1 - rate_tail, undefined_as=1.0)
     rates = {
-        name: ShareEstimate(point_rates[k], min(rate_lows[k], point_rates[k]), max(rate_highs[k], point_rates[k]), METHOD, n, confidence)
+        name: ShareEstimate(
+            point_rates[k],
+            min(rate_lows[k], point_rates[k]),
+            max(rate_highs[k], point_rates[k]),
+            METHOD,
+            n,
+            confidence,
+        )
         for k, name in enumerate(names)
         if not np.isnan(point_rates[k])
     }
@@ -366,12 +419,29 @@ def corrected_parity_gap(
     defined = np.flatnonzero(~np.isnan(point_rates))
     gap = None
     if len(defined) >= 2:
-        gap = _gap_estimate(point_rates[defined], rate_draws[:, defined], [names[k] for k in defined],
-                            alpha=alpha, n=n, sizes=sizes, confidence=confidence, left_out=undefined)
+        gap = _gap_estimate(
+            point_rates[defined],
+            rate_draws[:, defined],
+            [names[k] for k in defined],
+            alpha=alpha,
+            n=n,
+            sizes=sizes,
+            confidence=confidence,
+            left_out=undefined,
+        )
     return CorrectedGap(
-        tuple(names), shares_by_label, rates, gap, undefined,
+        tuple(names),
+        shares_by_label,
+        rates,
+        gap,
+        undefined,
         {name: {str(label): float(upper_bounds[label, k]) for label in (0, 1)} for k, name in enumerate(names)},
-        confidence, (int(sizes[0]), int(sizes[1])), rate_draws, share_draws, upper_draws, exact,
+        confidence,
+        (int(sizes[0]), int(sizes[1])),
+        rate_draws,
+        share_draws,
+        upper_draws,
+        exact,
     )
 
 
@@ -392,7 +462,9 @@ def weighted_shares(
     conditions, groups = _validated_conditions(conditions, len(group_names) if group_names is not None else None)
     weights = np.asarray(weights, dtype=float)
     if weights.shape != (len(conditions),) or (weights < 0).any() or not np.isclose(weights.sum(), 1.0):
-        raise InvalidData(f"expected {len(conditions)} non-negative condition weights summing to 1, got {weights.tolist()}")
+        raise InvalidData(
+            f"expected {len(conditions)} non-negative condition weights summing to 1, got {weights.tolist()}"
+        )
     names = value_names(group_names, groups)
     alpha = 1.0 - validated_confidence(confidence)
     calibrations = _CalibrationDraws(n_draws, np.random.default_rng(random_state))
@@ -404,7 +476,9 @@ def weighted_shares(
     tail = alpha / 2 if groups == 2 else alpha / (2 * groups)
     lows, highs = np.quantile(draws, [tail, 1 - tail], axis=0)
     n = int(sum(condition.counts.sum() for condition in conditions))
-    note = "conditions weighted " + ", ".join(f"{condition.name}: {weight:.3f}" for condition, weight in zip(conditions, weights))
+    note = "conditions weighted " + ", ".join(
+        f"{condition.name}: {weight:.3f}" for condition, weight in zip(conditions, weights)
+    )
     return {
         name: ShareEstimate(point[k], min(point[k], lows[k]), max(point[k], highs[k]), METHOD, n, 1.0 - alpha, (note,))
         for k, name in enumerate(names)
@@ -418,13 +492,22 @@ def _exact_counts(conditions: list[ConditionCounts], groups: int) -> list[list[t
     for label in (0, 1):
         own = [condition for condition in conditions if condition.label == label]
         single = own[0] if len(own) == 1 and own[0].confusion is None else None
-        exact.append([(int(single.counts[k]), int(single.counts.sum())) if single is not None else None for k in range(groups)])
+        exact.append(
+            [(int(single.counts[k]), int(single.counts.sum())) if single is not None else None for k in range(groups)]
+        )
     return exact
 
 
 def _gap_estimate(
-    point_rates: np.ndarray, rate_draws: np.ndarray, names: list[str], *, alpha: float, n: int, sizes: np.ndarray,
-    confidence: float, left_out: tuple[str, ...],
+    point_rates: np.ndarray,
+    rate_draws: np.ndarray,
+    names: list[str],
+    *,
+    alpha: float,
+    n: int,
+    sizes: np.ndarray,
+    confidence: float,
+    left_out: tuple[str, ...],
 ) -> ShareEstimate:
     """The gap ``max - min`` of ``point_rates`` with the simultaneous-pairs interval of the module docstring."""
     groups = len(names)
@@ -436,11 +519,15 @@ def _gap_estimate(
     gap = float(point_rates.max() - point_rates.min())
     low, high = max(0.0, float(lows[off_diagonal].max())), max(0.0, float(highs[off_diagonal].max()))
     highest, lowest = int(np.argmax(point_rates)), int(np.argmin(point_rates))
-    notes = [f"highest rate: {names[highest]} ({point_rates[highest]:.3f}); lowest: {names[lowest]} ({point_rates[lowest]:.3f}); "
-             f"taken at P(Y=1) = {sizes[1] / sizes.sum():.3f} (samples per label {int(sizes[0])}, {int(sizes[1])})"]
+    notes = [
+        f"highest rate: {names[highest]} ({point_rates[highest]:.3f}); lowest: {names[lowest]} ({point_rates[lowest]:.3f}); "
+        f"taken at P(Y=1) = {sizes[1] / sizes.sum():.3f} (samples per label {int(sizes[0])}, {int(sizes[1])})"
+    ]
     if left_out:
-        notes.append(f"over the groups with a defined rate; left out: {', '.join(map(repr, left_out))} (corrected share 0 "
-                     "under both label values): a lower bound of the gap over all groups")
+        notes.append(
+            f"over the groups with a defined rate; left out: {', '.join(map(repr, left_out))} (corrected share 0 "
+            "under both label values): a lower bound of the gap over all groups"
+        )
     return ShareEstimate(gap, min(low, gap), max(high, gap), METHOD, n, confidence, tuple(notes))
 
 
@@ -453,9 +540,7 @@ def _baseline_differences(baseline: np.ndarray | None) -> np.ndarray:
     return ordered_differences(base)[:, ~np.eye(base.shape[1], dtype=bool)]
 
 
-def gap_excess_p_value(
-    rate_draws: np.ndarray, *, margin: float, baseline: np.ndarray | None = None
-) -> float:
+def gap_excess_p_value(rate_draws: np.ndarray, *, margin: float, baseline: np.ndarray | None = None) -> float:
     """One-sided p-value of "the gap exceeds the baseline's gap by at most ``margin``" from joint rate draws.
 
     ``rate_draws``: ``float [B, G]`` draws of P(Y=1 | s) (NaN: undefined, counted against the finding);
@@ -478,9 +563,7 @@ def gap_excess_p_value(
     return float(min(1.0, groups * (groups - 1) * per_pair.min()))
 
 
-def gap_within_p_value(
-    rate_draws: np.ndarray, *, margin: float, baseline: np.ndarray | None = None
-) -> float:
+def gap_within_p_value(rate_draws: np.ndarray, *, margin: float, baseline: np.ndarray | None = None) -> float:
     """One-sided p-value of "the gap exceeds the baseline's gap by ``margin`` or more": small when the gap is shown
     within the margin (the equivalence side of :func:`gap_excess_p_value`; same arguments).
 
@@ -504,7 +587,10 @@ def draw_p_value(against: np.ndarray) -> np.ndarray | float:
 
 
 def table_rate_draws(
-    table: np.ndarray, *, label_sizes: Sequence[float] | None = None, n_draws: int = 4000,
+    table: np.ndarray,
+    *,
+    label_sizes: Sequence[float] | None = None,
+    n_draws: int = 4000,
     random_state: int | np.random.Generator = 0,
 ) -> np.ndarray:
     """Jeffreys draws ``float [B, G]`` of P(Y=1 | s) from a ``[G, 2]`` table of true S and Y (e.g. reference data):

@@ -20,7 +20,7 @@ Intervals carry the uncertainty of *both* the sample counts and the finite calib
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import chi2_contingency, fisher_exact

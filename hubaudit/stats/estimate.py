@@ -8,12 +8,13 @@ from value name to :class:`ShareEstimate` whose intervals hold *simultaneously*)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from hubaudit.errors import InvalidData, TooFewSamples
+from hubaudit.errors import InvalidData, InvalidStatisticsOption, TooFewSamples
 
 #: A (K, K) or (S, Y) matrix of counts, as nested lists or an array.
 CountMatrix = Sequence[Sequence[int]] | np.ndarray
@@ -61,10 +62,10 @@ class ShareEstimate:
 
 
 def validated_confidence(confidence: float) -> float:
-    """``confidence`` as a float, or ``ValueError`` unless it lies strictly in (0, 1)."""
+    """``confidence`` as a float; :class:`~hubaudit.errors.InvalidStatisticsOption` unless it lies strictly in (0, 1)."""
     confidence = float(confidence)
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+        raise InvalidStatisticsOption(f"confidence must lie strictly between 0 and 1, got {confidence}")
     return confidence
 
 

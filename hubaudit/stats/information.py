@@ -10,8 +10,9 @@ an exact test instead (Boschloo's or Fisher's).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -155,8 +156,14 @@ def independence_tests(
         pearson = stats.chi2_contingency(reduced, correction=False)
         likelihood_ratio = stats.chi2_contingency(reduced, correction=False, lambda_="log-likelihood")
         return IndependenceTest(
-            "g-test", float(likelihood_ratio.pvalue), dof, total,
-            float(pearson.statistic), float(pearson.pvalue), float(likelihood_ratio.statistic), float(likelihood_ratio.pvalue),
+            "g-test",
+            float(likelihood_ratio.pvalue),
+            dof,
+            total,
+            float(pearson.statistic),
+            float(pearson.pvalue),
+            float(likelihood_ratio.statistic),
+            float(likelihood_ratio.pvalue),
         )
     note = (
         f"the table of {total} samples is too sparse for a chi-square test (Cochran's rule: every expected count >= 1, "
@@ -165,11 +172,15 @@ def independence_tests(
     if reduced.shape == (2, 2):
         n_0, n_1 = reduced.sum(axis=0)
         if (n_0 + 1) * (n_1 + 1) <= BOSCHLOO_MAX_TABLES:
-            return IndependenceTest("boschloo-exact", float(stats.boschloo_exact(reduced).pvalue), dof, total, note=note)
+            return IndependenceTest(
+                "boschloo-exact", float(stats.boschloo_exact(reduced).pvalue), dof, total, note=note
+            )
         return IndependenceTest("fisher-exact", float(stats.fisher_exact(reduced).pvalue), dof, total, note=note)
     method = stats.MonteCarloMethod(n_resamples=MONTE_CARLO_TABLES, rng=np.random.default_rng(random_state))
     p_value = float(stats.fisher_exact(reduced, method=method).pvalue)
-    return IndependenceTest("fisher-exact-monte-carlo", p_value, dof, total, note=f"{note}; {MONTE_CARLO_TABLES} random tables")
+    return IndependenceTest(
+        "fisher-exact-monte-carlo", p_value, dof, total, note=f"{note}; {MONTE_CARLO_TABLES} random tables"
+    )
 
 
 def benjamini_hochberg(

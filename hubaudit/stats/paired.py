@@ -23,7 +23,9 @@ def paired_difference_interval(first: np.ndarray, second: np.ndarray, *, confide
     with a Bonett-Price interval clipped to [-1, 1]; ``value`` is the observed difference."""
     first, second = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
     if first.shape != second.shape or first.ndim != 1 or first.size == 0:
-        raise InvalidData(f"paired outcomes must be two non-empty vectors of one length, got {first.shape} and {second.shape}")
+        raise InvalidData(
+            f"paired outcomes must be two non-empty vectors of one length, got {first.shape} and {second.shape}"
+        )
     n = first.size
     only_first, only_second = int(np.sum(first & ~second)), int(np.sum(~first & second))
     p10, p01 = (only_first + 1) / (n + 2), (only_second + 1) / (n + 2)
@@ -31,6 +33,10 @@ def paired_difference_interval(first: np.ndarray, second: np.ndarray, *, confide
     z = norm.ppf(0.5 + validated_confidence(confidence) / 2)
     half_width = z * np.sqrt(max(p10 + p01 - adjusted**2, 0.0) / (n + 2))
     return ShareEstimate(
-        (only_first - only_second) / n, max(-1.0, adjusted - half_width), min(1.0, adjusted + half_width),
-        "bonett-price-paired", n, confidence,
+        (only_first - only_second) / n,
+        max(-1.0, adjusted - half_width),
+        min(1.0, adjusted + half_width),
+        "bonett-price-paired",
+        n,
+        confidence,
     )

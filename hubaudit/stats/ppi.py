@@ -25,9 +25,10 @@ and a near-perfect one; the adjusted interval covers 0.95 and 0.97 there, 5-10% 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -88,7 +89,9 @@ def _validated_probabilities(probabilities: np.ndarray, *, what: str) -> np.ndar
     """A 2-D float array of probabilities in [0, 1] with at least two columns, or :class:`InvalidData`."""
     array = np.asarray(probabilities, dtype=float)
     if array.ndim != 2 or array.shape[1] < 2:
-        raise InvalidData(f"{what} must be a (samples, values) array with at least two values, got shape {array.shape}")
+        raise InvalidData(
+            f"{what} must be a (samples, values) array with at least two values, got shape {array.shape}"
+        )
     if not np.all((array >= 0) & (array <= 1)):  # also rejects nan
         raise InvalidData(f"{what} must lie in [0, 1]")
     return array
@@ -111,7 +114,9 @@ PSEUDO_GOLD = (np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0]))
 """The four pseudo gold labels ``(Y, f)`` the rectifier's variance is computed with: one at each corner of [0, 1]^2."""
 
 
-def _standard_error(gold_truth: np.ndarray, gold_predicted: np.ndarray, unlabelled_predicted: np.ndarray, lam: float) -> float:
+def _standard_error(
+    gold_truth: np.ndarray, gold_predicted: np.ndarray, unlabelled_predicted: np.ndarray, lam: float
+) -> float:
     """The standard error of the PPI estimate with weight ``lam`` (0: the gold labels alone): the imputed term's
     ``var(lam f) / N`` plus the rectifier's ``var(Y - lam f) / m``, the latter over the m gold labels and
     :data:`PSEUDO_GOLD` (m + 4 values, still divided by m); both sample variances (divisor n - 1).
@@ -121,7 +126,11 @@ def _standard_error(gold_truth: np.ndarray, gold_predicted: np.ndarray, unlabell
     rectifier term on the padded labels (``tests/test_stats_ppi.py`` checks the identity)."""
     truth = np.concatenate([gold_truth, PSEUDO_GOLD[0]])
     predicted = np.concatenate([gold_predicted, PSEUDO_GOLD[1]])
-    imputed = lam**2 * np.var(unlabelled_predicted, ddof=1) / unlabelled_predicted.size if unlabelled_predicted.size > 1 else 0.0
+    imputed = (
+        lam**2 * np.var(unlabelled_predicted, ddof=1) / unlabelled_predicted.size
+        if unlabelled_predicted.size > 1
+        else 0.0
+    )
     return float(np.sqrt(imputed + np.var(truth - lam * predicted, ddof=1) / gold_truth.size))
 
 
@@ -155,7 +164,9 @@ class GoldStratum:
     def validated(self) -> GoldStratum:
         """This stratum as checked arrays, or :class:`InvalidData` / :class:`TooFewSamples`."""
         gold_probabilities = _validated_probabilities(self.gold_probabilities, what="gold probabilities")
-        unlabelled_probabilities = _validated_probabilities(self.unlabelled_probabilities, what="unlabelled probabilities")
+        unlabelled_probabilities = _validated_probabilities(
+            self.unlabelled_probabilities, what="unlabelled probabilities"
+        )
         m, value_count = gold_probabilities.shape
         gold_codes = _validated_codes(self.gold_codes, value_count, what="gold codes")
         if unlabelled_probabilities.shape[1] != value_count or gold_codes.size != m:
@@ -166,7 +177,9 @@ class GoldStratum:
         if m < 2:
             raise TooFewSamples(f"prediction-powered inference needs at least two gold labels, got {m}")
         if unlabelled_probabilities.shape[0] < 1:
-            raise TooFewSamples("prediction-powered inference needs at least one generated sample without a gold label")
+            raise TooFewSamples(
+                "prediction-powered inference needs at least one generated sample without a gold label"
+            )
         return GoldStratum(gold_codes, gold_probabilities, unlabelled_probabilities)
 
 
@@ -185,8 +198,11 @@ def ppi_shares(
     (each value gets ``1 - (1 - confidence) / K`` for K > 2, Bonferroni; for K = 2 value 0 is the
     complement of value 1, so both hold at ``confidence``). Every estimate has ``n = m``.
     """
-    return pooled_ppi_shares([GoldStratum(np.asarray(gold_codes), gold_probabilities, unlabelled_probabilities)],
-                             names=names, confidence=confidence)
+    return pooled_ppi_shares(
+        [GoldStratum(np.asarray(gold_codes), gold_probabilities, unlabelled_probabilities)],
+        names=names,
+        confidence=confidence,
+    )
 
 
 def pooled_ppi_shares(
@@ -236,9 +252,16 @@ def pooled_ppi_shares(
         sizes = f"{m} gold labels, {unlabelled} unlabelled samples, lambda={lam:.3f}"
         if len(strata) > 1:
             sizes += f" (mean over {len(strata)} conditions, each with its own)"
-        ppi = ShareEstimate(*_clipped(value, value - half_width, value + half_width), "ppi++", m, confidence, [sizes, *caveats])
-        gold = ShareEstimate(*_clipped(gold_value, gold_value - gold_half_width, gold_value + gold_half_width), "gold-clt", m,
-                             confidence, caveats)
+        ppi = ShareEstimate(
+            *_clipped(value, value - half_width, value + half_width), "ppi++", m, confidence, [sizes, *caveats]
+        )
+        gold = ShareEstimate(
+            *_clipped(gold_value, gold_value - gold_half_width, gold_value + gold_half_width),
+            "gold-clt",
+            m,
+            confidence,
+            caveats,
+        )
         return ppi, gold, lam, effective
 
     if value_count == 2:

@@ -8,13 +8,13 @@ share corrected for annotator error). All intervals are clipped to [0, 1].
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.proportion import multinomial_proportions_confint
+from statsmodels.stats.proportion import multinomial_proportions_confint, proportion_confint
 
-from hubaudit.errors import InvalidData, TooFewSamples
+from hubaudit.errors import InvalidData, InvalidStatisticsOption, TooFewSamples
 from hubaudit.stats.estimate import (
     ShareEstimate,
     validated_confidence,
@@ -41,17 +41,18 @@ def hoeffding_interval(successes: int, n: int, *, confidence: float = 0.95) -> S
 def clopper_pearson_bounds(
     successes: np.ndarray, n: np.ndarray, *, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper-Pearson) two-sided bounds from beta quantiles; arrays broadcast elementwise.
+    """Exact (Clopper-Pearson) two-sided bounds, statsmodels' ``proportion_confint(method="beta")``; arrays
+    broadcast elementwise.
 
     ``low = Beta(alpha/2; k, n-k+1)`` (0 when ``k = 0``), ``high = Beta(1-alpha/2; k+1, n-k)``
-    (1 when ``k = n``), with ``alpha = 1 - confidence``.
+    (1 when ``k = n``), with ``alpha = 1 - confidence``; ``(0, 1)`` where ``n = 0``.
     """
     alpha = 1.0 - validated_confidence(confidence)
     successes, n = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(n, dtype=float))
+    successes, n = successes.copy(), n.copy()  # statsmodels asks broadcast views to be writable
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, n - successes + 1), 0.0)
-        high = np.where(successes < n, stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes), 1.0)
-    return low, high
+        low, high = proportion_confint(successes, n, alpha=alpha, method="beta")
+    return np.where(n > 0, low, 0.0), np.where(n > 0, high, 1.0)
 
 
 def clopper_pearson_interval(successes: int, n: int, *, confidence: float = 0.95) -> ShareEstimate:
@@ -90,7 +91,7 @@ def simultaneous_intervals(
         low, high = clopper_pearson_bounds(counts, np.full(counts.size, total), confidence=per_value)
         method = "bonferroni-clopper-pearson"
     else:
-        raise ValueError(f"unknown method {method!r}; expected 'bonferroni' or 'goodman'")
+        raise InvalidStatisticsOption(f"unknown method {method!r}; expected 'bonferroni' or 'goodman'")
     return {
         label: ShareEstimate(counts[k] / total, max(0.0, low[k]), min(1.0, high[k]), method, total, confidence)
         for k, label in enumerate(labels)
@@ -110,7 +111,7 @@ def _soft_half_widths(probabilities: np.ndarray, delta: float, method: str) -> n
         variance = probabilities.var(axis=0, ddof=1)
         log_term = math.log(4.0 / delta)
         return np.sqrt(2.0 * variance * log_term / n) + 7.0 * log_term / (3.0 * (n - 1))
-    raise ValueError(f"unknown method {method!r}; expected 'hoeffding' or 'bernstein'")
+    raise InvalidStatisticsOption(f"unknown method {method!r}; expected 'hoeffding' or 'bernstein'")
 
 
 def _validated_probabilities(probabilities: np.ndarray, ndim: int) -> np.ndarray:
@@ -168,20 +169,18 @@ def hoeffding_sample_size(half_width: float, *, confidence: float = 0.95) -> int
     """Samples Hoeffding needs for a given half-width: ``ceil(ln(2/delta) / (2 eps^2))`` (0.03 at 95%: 2,050)."""
     delta = 1.0 - validated_confidence(confidence)
     if not 0.0 < half_width < 1.0:
-        raise ValueError(f"half_width must lie strictly between 0 and 1, got {half_width}")
+        raise InvalidStatisticsOption(f"half_width must lie strictly between 0 and 1, got {half_width}")
     return math.ceil(math.log(2.0 / delta) / (2.0 * half_width**2))
 
 
-def clopper_pearson_sample_size(
-    half_width: float, *, confidence: float = 0.95, anticipated_share: float = 0.5
-) -> int:
+def clopper_pearson_sample_size(half_width: float, *, confidence: float = 0.95, anticipated_share: float = 0.5) -> int:
     """Smallest n whose Clopper-Pearson half-width at ``round(anticipated_share * n)`` is <= ``half_width``.
 
     The default share 0.5 is the worst case, so the plan holds whatever the true share is
     (0.03 at 95%: about 1,100). Found by bisection up to the Hoeffding plan, which always suffices.
     """
     if not 0.0 <= anticipated_share <= 1.0:
-        raise ValueError(f"anticipated_share must lie in [0, 1], got {anticipated_share}")
+        raise InvalidStatisticsOption(f"anticipated_share must lie in [0, 1], got {anticipated_share}")
 
     def narrow_enough(n: int) -> bool:
         low, high = clopper_pearson_bounds(np.array(round(anticipated_share * n)), np.array(n), confidence=confidence)

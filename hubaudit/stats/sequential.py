@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from hubaudit.errors import InvalidData
+from hubaudit.errors import InvalidData, InvalidStatisticsOption
 from hubaudit.stats.estimate import ShareEstimate, validated_confidence
 
 _STAKE_CAP = 0.5  # the truncation constant c of Waudby-Smith & Ramdas
@@ -42,9 +42,11 @@ class ConfidenceSequence:
     def __init__(self, *, confidence: float = 0.95, target_half_width: float | None = None, grid_size: int = 1001):
         self.confidence = validated_confidence(confidence)
         if target_half_width is not None and not 0.0 < target_half_width < 0.5:
-            raise ValueError(f"target_half_width must lie strictly between 0 and 0.5, got {target_half_width}")
+            raise InvalidStatisticsOption(
+                f"target_half_width must lie strictly between 0 and 0.5, got {target_half_width}"
+            )
         if grid_size < 3:
-            raise ValueError(f"grid_size must be at least 3, got {grid_size}")
+            raise InvalidStatisticsOption(f"grid_size must be at least 3, got {grid_size}")
         self.target_half_width = target_half_width
         self._grid = np.linspace(0.0, 1.0, grid_size)
         self._log_threshold = math.log(1.0 / (1.0 - self.confidence))

@@ -72,7 +72,11 @@ def save_checkpoint(
         tensor_files = {
             MODEL_FILE: unet.state_dict(),
             EMA_FILE: dict(zip(parameter_names, ema.shadow_params, strict=True)),
-            OPTIMIZER_FILE: {f"{index}.{name}": value for index, state in optimizer_state["state"].items() for name, value in state.items()},
+            OPTIMIZER_FILE: {
+                f"{index}.{name}": value
+                for index, state in optimizer_state["state"].items()
+                for name, value in state.items()
+            },
         }
         for file_name, tensors in tensor_files.items():
             save_file({key: _cpu_copy(tensor) for key, tensor in tensors.items()}, partial / file_name)
@@ -107,7 +111,9 @@ def load_checkpoint(
     safetensors or JSON, was made with other run settings (model size, data, batch size, ...) or
     cannot be read.
     """
-    unloadable = sorted(path.name for path in folder.iterdir() if not path.is_file() or path.suffix not in LOADABLE_SUFFIXES)
+    unloadable = sorted(
+        path.name for path in folder.iterdir() if not path.is_file() or path.suffix not in LOADABLE_SUFFIXES
+    )
     if unloadable:
         raise TrainingError(
             f"checkpoint {folder} holds pickle files ({', '.join(unloadable)}), which hubaudit never loads: "
@@ -118,8 +124,9 @@ def load_checkpoint(
         saved_settings, step = saved["run_settings"], int(saved["step"])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise TrainingError(f"cannot resume from {folder}: {first_line(err)}") from err
-    differing = sorted(key for key in run_settings.keys() | saved_settings.keys()
-                       if saved_settings.get(key) != run_settings.get(key))
+    differing = sorted(
+        key for key in run_settings.keys() | saved_settings.keys() if saved_settings.get(key) != run_settings.get(key)
+    )
     if differing:
         changes = ", ".join(f"{key}: {saved_settings.get(key)!r} -> {run_settings.get(key)!r}" for key in differing)
         raise TrainingError(
@@ -128,7 +135,9 @@ def load_checkpoint(
     try:
         unet.load_state_dict(load_file(folder / MODEL_FILE))
         shadow_params = load_file(folder / EMA_FILE)
-        ema.load_state_dict({**saved["ema"], "shadow_params": [shadow_params[name] for name, _ in unet.named_parameters()]})
+        ema.load_state_dict(
+            {**saved["ema"], "shadow_params": [shadow_params[name] for name, _ in unet.named_parameters()]}
+        )
         optimizer_tensors = load_file(folder / OPTIMIZER_FILE)
         optimizer.load_state_dict(_optimizer_state_dict(optimizer_tensors, saved["optimizer_param_groups"], optimizer))
         if accelerator.scaler is not None and saved["grad_scaler"]:
@@ -153,7 +162,9 @@ def _without(state: dict, key: str) -> dict:
     return {name: value for name, value in state.items() if name != key}
 
 
-def _optimizer_state_dict(tensors: dict[str, torch.Tensor], saved_groups: list[dict], optimizer: torch.optim.Optimizer) -> dict:
+def _optimizer_state_dict(
+    tensors: dict[str, torch.Tensor], saved_groups: list[dict], optimizer: torch.optim.Optimizer
+) -> dict:
     """Rebuild ``optimizer.state_dict()`` from ``"{param_index}.{name}"`` tensors and the saved param groups."""
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, tensor in tensors.items():

@@ -99,13 +99,27 @@ def train_ddpm(
 
     def new_unet() -> UNet2DModel:
         return build_unet(
-            image_size=image_size, channels=model_settings["channels"], block_out_channels=block_out_channels,
-            layers_per_block=layers_per_block, num_classes=num_classes, cond_dropout=cond_dropout,
+            image_size=image_size,
+            channels=model_settings["channels"],
+            block_out_channels=block_out_channels,
+            layers_per_block=layers_per_block,
+            num_classes=num_classes,
+            cond_dropout=cond_dropout,
         )
 
     run, start_step = TrainingRun.start(
-        new_unet, torch.optim.AdamW, data, out_dir=out_dir, model_settings=model_settings, steps=steps, batch_size=batch_size,
-        learning_rate=learning_rate, ema_decay=ema_decay, seed=seed, mixed_precision=mixed_precision, resume=resume,
+        new_unet,
+        torch.optim.AdamW,
+        data,
+        out_dir=out_dir,
+        model_settings=model_settings,
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        ema_decay=ema_decay,
+        seed=seed,
+        mixed_precision=mixed_precision,
+        resume=resume,
         class_labels=class_labels,
     )
     accelerator = run.accelerator
@@ -125,15 +139,29 @@ def train_ddpm(
             dropped = torch.rand(len(indices), generator=generator) < cond_dropout
             step_labels = torch.where(dropped, null_class_id, step_labels)
         step_labels = step_labels.to(accelerator.device) if step_labels is not None else None
-        predicted = run.model(noisy.to(accelerator.device), timesteps.to(accelerator.device), class_labels=step_labels).sample
+        predicted = run.model(
+            noisy.to(accelerator.device), timesteps.to(accelerator.device), class_labels=step_labels
+        ).sample
         return F.mse_loss(predicted.float(), noise.to(accelerator.device))
 
-    run.train(noise_prediction_loss, n_records=len(data), start=start_step, steps=steps, checkpoint_every=checkpoint_every,
-              description="training DDPM", progress=progress)
+    run.train(
+        noise_prediction_loss,
+        n_records=len(data),
+        start=start_step,
+        steps=steps,
+        checkpoint_every=checkpoint_every,
+        description="training DDPM",
+        progress=progress,
+    )
 
     run.save_pipeline(
-        DDPMPipeline, DDPMScheduler(num_train_timesteps=num_train_timesteps), data, steps=steps, family="DDPM",
-        model_card=model_card, card_training={"null_class_id": null_class_id} if null_class_id is not None else None,
+        DDPMPipeline,
+        DDPMScheduler(num_train_timesteps=num_train_timesteps),
+        data,
+        steps=steps,
+        family="DDPM",
+        model_card=model_card,
+        card_training={"null_class_id": null_class_id} if null_class_id is not None else None,
     )
     return out_dir
 
@@ -182,7 +210,9 @@ def check_unet_size(image_size: int, block_out_channels: tuple[int, ...]) -> Non
         raise TrainingError(f"block widths must be multiples of 8, got {tuple(block_out_channels)}")
     factor = 2 ** (len(block_out_channels) - 1)
     if image_size < factor or image_size % factor:
-        raise TrainingError(f"image size {image_size} is not divisible by {factor} ({len(block_out_channels)} UNet levels)")
+        raise TrainingError(
+            f"image size {image_size} is not divisible by {factor} ({len(block_out_channels)} UNet levels)"
+        )
 
 
 def _check_cond_dropout(cond_dropout: float, class_column: str | None) -> None:
@@ -190,7 +220,9 @@ def _check_cond_dropout(cond_dropout: float, class_column: str | None) -> None:
     if not 0 <= cond_dropout < 1:
         raise TrainingError(f"cond dropout must lie in [0, 1), got {cond_dropout}")
     if cond_dropout and class_column is None:
-        raise TrainingError(f"cond dropout {cond_dropout} needs a class column (--class-column): only class labels can be dropped")
+        raise TrainingError(
+            f"cond dropout {cond_dropout} needs a class column (--class-column): only class labels can be dropped"
+        )
 
 
 def _class_labels(data: LabelledImages, class_column: str | None) -> np.ndarray | None:
@@ -198,9 +230,10 @@ def _class_labels(data: LabelledImages, class_column: str | None) -> np.ndarray 
     if class_column is None:
         return None
     if class_column not in data.columns:
-        raise TrainingError(f"{data.source or 'data'} has no class column {class_column!r} (columns: {', '.join(sorted(data.columns)) or 'none'})")
+        raise TrainingError(
+            f"{data.source or 'data'} has no class column {class_column!r} (columns: {', '.join(sorted(data.columns)) or 'none'})"
+        )
     labels = data.column(class_column)
     if labels.min() < 0:
         raise TrainingError(f"class column {class_column!r} has negative values; classes must be 0, 1, 2, ...")
     return labels
-

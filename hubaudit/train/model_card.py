@@ -17,7 +17,12 @@ CARD_KEY = "hubaudit"
 
 
 def write_model_card(
-    out_dir: Path, *, training: dict, extra: dict | None, family: str = "DDPM", pipeline_class: str = "DDPMPipeline",
+    out_dir: Path,
+    *,
+    training: dict,
+    extra: dict | None,
+    family: str = "DDPM",
+    pipeline_class: str = "DDPMPipeline",
     network: str = "UNet2DModel",
 ) -> Path:
     """Write ``out_dir/README.md``: front matter with ``hubaudit: {training..., extra...}`` and a short body
@@ -32,7 +37,12 @@ def write_model_card(
     metadata = ModelCardData(
         library_name="diffusers",
         pipeline_tag="unconditional-image-generation",
-        tags=["hubaudit", family.lower(), f"diffusers:{pipeline_class}", "class-conditional" if conditional else "unconditional"],
+        tags=[
+            "hubaudit",
+            family.lower(),
+            f"diffusers:{pipeline_class}",
+            "class-conditional" if conditional else "unconditional",
+        ],
         **{CARD_KEY: recorded},
     )
     body = (

@@ -17,7 +17,12 @@ import torch
 from hubaudit.data.labelled import LabelledImages
 from hubaudit.errors import TrainingError
 from hubaudit.families.ncsnv2 import NCSNv2Model
-from hubaudit.families.ncsnv2_pipeline import AnnealedLangevinScheduler, NCSNv2Pipeline, geometric_sigmas, langevin_step_lr
+from hubaudit.families.ncsnv2_pipeline import (
+    AnnealedLangevinScheduler,
+    NCSNv2Pipeline,
+    geometric_sigmas,
+    langevin_step_lr,
+)
 from hubaudit.train.score_matching import denoising_score_matching_loss, largest_distance, unit_pixels
 from hubaudit.train.training_run import TrainingRun, check_run_settings
 
@@ -71,12 +76,16 @@ def train_ncsnv2(
     if image_size < 8 or image_size % 2:
         raise TrainingError(f"image size must be even and at least 8 for NCSNv2, got {image_size}")
     if ngf < 1 or noise_levels < 2 or n_steps_each < 1:
-        raise TrainingError(f"ngf, noise levels and steps per level must be at least 1, 2 and 1, got {ngf}, {noise_levels}, {n_steps_each}")
+        raise TrainingError(
+            f"ngf, noise levels and steps per level must be at least 1, 2 and 1, got {ngf}, {noise_levels}, {n_steps_each}"
+        )
     data = data.resized(image_size)
     pixels = unit_pixels(data)
     sigma_begin = sigma_begin if sigma_begin is not None else largest_distance(pixels, seed=seed)
     if not 0 < sigma_end < sigma_begin:
-        raise TrainingError(f"noise levels must fall from sigma_begin to sigma_end > 0, got {sigma_begin:g} to {sigma_end:g}")
+        raise TrainingError(
+            f"noise levels must fall from sigma_begin to sigma_end > 0, got {sigma_begin:g} to {sigma_end:g}"
+        )
     model_settings = {
         "image_size": image_size,
         "channels": int(data.images.shape[-1]),
@@ -86,23 +95,46 @@ def train_ncsnv2(
         "sigma_end": sigma_end,
     }
     run, start_step = TrainingRun.start(
-        lambda: NCSNv2Model(sample_size=image_size, in_channels=model_settings["channels"], ngf=ngf), torch.optim.Adam, data,
-        out_dir=out_dir, model_settings=model_settings, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
-        ema_decay=ema_decay, seed=seed, mixed_precision=mixed_precision, resume=resume,
+        lambda: NCSNv2Model(sample_size=image_size, in_channels=model_settings["channels"], ngf=ngf),
+        torch.optim.Adam,
+        data,
+        out_dir=out_dir,
+        model_settings=model_settings,
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        ema_decay=ema_decay,
+        seed=seed,
+        mixed_precision=mixed_precision,
+        resume=resume,
     )
     sigmas = geometric_sigmas(sigma_begin, sigma_end, noise_levels)
 
     def score_matching_loss(indices: np.ndarray, generator: torch.Generator) -> torch.Tensor:
         """Denoising score matching of one batch, each image at a random level of the ladder."""
         levels = torch.randint(0, noise_levels, (len(indices),), generator=generator)
-        return denoising_score_matching_loss(run.model, pixels[indices], sigmas[levels], generator, run.accelerator.device)
+        return denoising_score_matching_loss(
+            run.model, pixels[indices], sigmas[levels], generator, run.accelerator.device
+        )
 
-    run.train(score_matching_loss, n_records=len(data), start=start_step, steps=steps, checkpoint_every=checkpoint_every,
-              description="training NCSNv2", progress=progress)
+    run.train(
+        score_matching_loss,
+        n_records=len(data),
+        start=start_step,
+        steps=steps,
+        checkpoint_every=checkpoint_every,
+        description="training NCSNv2",
+        progress=progress,
+    )
 
     scheduler = AnnealedLangevinScheduler(
-        num_train_timesteps=noise_levels, sigma_begin=sigma_begin, sigma_end=sigma_end, n_steps_each=n_steps_each,
-        step_lr=step_lr if step_lr is not None else langevin_step_lr(sigma_begin, sigma_end, noise_levels, n_steps_each),
+        num_train_timesteps=noise_levels,
+        sigma_begin=sigma_begin,
+        sigma_end=sigma_end,
+        n_steps_each=n_steps_each,
+        step_lr=step_lr
+        if step_lr is not None
+        else langevin_step_lr(sigma_begin, sigma_end, noise_levels, n_steps_each),
     )
     run.save_pipeline(NCSNv2Pipeline, scheduler, data, steps=steps, family="NCSNv2", model_card=model_card)
     return out_dir

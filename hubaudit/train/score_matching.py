@@ -36,7 +36,11 @@ def largest_distance(pixels: torch.Tensor, *, seed: int) -> float:
 
 
 def denoising_score_matching_loss(
-    score_of: ScoreOf, clean: torch.Tensor, sigmas: torch.Tensor, generator: torch.Generator, device: torch.device,
+    score_of: ScoreOf,
+    clean: torch.Tensor,
+    sigmas: torch.Tensor,
+    generator: torch.Generator,
+    device: torch.device,
 ) -> torch.Tensor:
     """The batch mean of ``sigma^2 / 2 * |s(x + sigma z, sigma) + z / sigma|^2``, summed over each image's pixels.
 

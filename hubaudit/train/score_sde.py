@@ -95,24 +95,49 @@ def train_score_sde(
 
     def new_unet() -> UNet2DModel:
         return build_unet(
-            image_size=image_size, channels=PIPELINE_CHANNELS, block_out_channels=block_out_channels,
-            layers_per_block=layers_per_block, num_classes=None, time_embedding_type="fourier",
+            image_size=image_size,
+            channels=PIPELINE_CHANNELS,
+            block_out_channels=block_out_channels,
+            layers_per_block=layers_per_block,
+            num_classes=None,
+            time_embedding_type="fourier",
         )
 
     run, start_step = TrainingRun.start(
-        new_unet, torch.optim.AdamW, data, out_dir=out_dir, model_settings=model_settings, steps=steps, batch_size=batch_size,
-        learning_rate=learning_rate, ema_decay=ema_decay, seed=seed, mixed_precision=mixed_precision, resume=resume,
+        new_unet,
+        torch.optim.AdamW,
+        data,
+        out_dir=out_dir,
+        model_settings=model_settings,
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        ema_decay=ema_decay,
+        seed=seed,
+        mixed_precision=mixed_precision,
+        resume=resume,
     )
 
     def score_matching_loss(indices: np.ndarray, generator: torch.Generator) -> torch.Tensor:
         """Denoising score matching of one batch, each image at a log-uniform sigma in [sigma_min, sigma_max]."""
         sigmas = sigma_min * (sigma_max / sigma_min) ** torch.rand(len(indices), generator=generator)
         return denoising_score_matching_loss(
-            lambda noisy, sigma: run.model(noisy, sigma).sample, pixels[indices], sigmas, generator, run.accelerator.device,
+            lambda noisy, sigma: run.model(noisy, sigma).sample,
+            pixels[indices],
+            sigmas,
+            generator,
+            run.accelerator.device,
         )
 
-    run.train(score_matching_loss, n_records=len(data), start=start_step, steps=steps, checkpoint_every=checkpoint_every,
-              description="training score-SDE", progress=progress)
+    run.train(
+        score_matching_loss,
+        n_records=len(data),
+        start=start_step,
+        steps=steps,
+        checkpoint_every=checkpoint_every,
+        description="training score-SDE",
+        progress=progress,
+    )
 
     scheduler = ScoreSdeVeScheduler(sigma_min=sigma_min, sigma_max=sigma_max)
     run.save_pipeline(ScoreSdeVePipeline, scheduler, data, steps=steps, family="score-SDE", model_card=model_card)

@@ -36,14 +36,20 @@ GRADIENT_CLIP_NORM = 1.0
 LossOfBatch = Callable[[np.ndarray, torch.Generator], torch.Tensor]
 
 
-def check_run_settings(out_dir: Path, steps: int, batch_size: int, checkpoint_every: int, mixed_precision: str) -> None:
+def check_run_settings(
+    out_dir: Path, steps: int, batch_size: int, checkpoint_every: int, mixed_precision: str
+) -> None:
     """Raise :class:`TrainingError` for run settings no trainer can start with."""
     if out_dir.exists() and not out_dir.is_dir():
         raise TrainingError(f"output {out_dir} exists and is not a folder")
     if min(steps, batch_size, checkpoint_every) < 1:
-        raise TrainingError(f"steps, batch size and checkpoint interval must be positive, got {steps}, {batch_size}, {checkpoint_every}")
+        raise TrainingError(
+            f"steps, batch size and checkpoint interval must be positive, got {steps}, {batch_size}, {checkpoint_every}"
+        )
     if mixed_precision not in MIXED_PRECISION_MODES:
-        raise TrainingError(f"mixed precision must be one of {', '.join(MIXED_PRECISION_MODES)}, got {mixed_precision!r}")
+        raise TrainingError(
+            f"mixed precision must be one of {', '.join(MIXED_PRECISION_MODES)}, got {mixed_precision!r}"
+        )
 
 
 def open_accelerator(mixed_precision: str) -> Accelerator:
@@ -61,7 +67,9 @@ def batch_indices(n_records: int, batch_size: int, *, step: int, seed: int) -> n
     indices = np.empty(batch_size, dtype=np.int64)
     for epoch in np.unique(epochs):
         in_epoch = epochs == epoch
-        indices[in_epoch] = np.random.default_rng([seed, int(epoch)]).permutation(n_records)[positions[in_epoch] % n_records]
+        indices[in_epoch] = np.random.default_rng([seed, int(epoch)]).permutation(n_records)[
+            positions[in_epoch] % n_records
+        ]
     return indices
 
 
@@ -71,7 +79,13 @@ def step_seed(seed: int, step: int, process_index: int) -> int:
 
 
 def shared_run_settings(
-    accelerator: Accelerator, data: LabelledImages, *, batch_size: int, learning_rate: float, ema_decay: float, seed: int,
+    accelerator: Accelerator,
+    data: LabelledImages,
+    *,
+    batch_size: int,
+    learning_rate: float,
+    ema_decay: float,
+    seed: int,
     class_labels: np.ndarray | None = None,
 ) -> dict:
     """The run settings every trainer records (a resumed run must share them): the optimisation, the processes and
@@ -140,9 +154,21 @@ class TrainingRun:
 
     @classmethod
     def start(
-        cls, build_network: Callable[[], ModelMixin], optimizer_class: type[torch.optim.Optimizer], data: LabelledImages, *,
-        out_dir: Path, model_settings: dict, steps: int, batch_size: int, learning_rate: float, ema_decay: float, seed: int,
-        mixed_precision: str, resume: bool, class_labels: np.ndarray | None = None,
+        cls,
+        build_network: Callable[[], ModelMixin],
+        optimizer_class: type[torch.optim.Optimizer],
+        data: LabelledImages,
+        *,
+        out_dir: Path,
+        model_settings: dict,
+        steps: int,
+        batch_size: int,
+        learning_rate: float,
+        ema_decay: float,
+        seed: int,
+        mixed_precision: str,
+        resume: bool,
+        class_labels: np.ndarray | None = None,
     ) -> tuple[TrainingRun, int]:
         """Open the accelerator, build the network (after seeding with ``seed``), its optimizer and EMA (maximum decay
         ``ema_decay``; diffusers warms it up from 0), and resume; return the run and the step to start at.
@@ -154,7 +180,12 @@ class TrainingRun:
         run_settings = {
             **model_settings,
             **shared_run_settings(
-                accelerator, data, batch_size=batch_size, learning_rate=learning_rate, ema_decay=ema_decay, seed=seed,
+                accelerator,
+                data,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                ema_decay=ema_decay,
+                seed=seed,
                 class_labels=class_labels,
             ),
         }
@@ -163,7 +194,17 @@ class TrainingRun:
         optimizer = optimizer_class(network.parameters(), lr=learning_rate)
         ema = EMAModel(network.parameters(), decay=ema_decay, model_cls=type(network), model_config=network.config)
         model, optimizer = accelerator.prepare(network, optimizer)
-        run = cls(accelerator, model, accelerator.unwrap_model(model), optimizer, ema, out_dir, run_settings, batch_size, seed)
+        run = cls(
+            accelerator,
+            model,
+            accelerator.unwrap_model(model),
+            optimizer,
+            ema,
+            out_dir,
+            run_settings,
+            batch_size,
+            seed,
+        )
         return run, run.resume(resume=resume, steps=steps)
 
     def resume(self, *, resume: bool, steps: int) -> int:
@@ -175,7 +216,11 @@ class TrainingRun:
         if not resume:
             remove_checkpoints(self.out_dir)
         checkpoint = latest_checkpoint(self.out_dir)
-        start = load_checkpoint(self.accelerator, checkpoint, run_settings=self.run_settings, **self._checkpointed()) if checkpoint else 0
+        start = (
+            load_checkpoint(self.accelerator, checkpoint, run_settings=self.run_settings, **self._checkpointed())
+            if checkpoint
+            else 0
+        )
         self.ema.to(self.accelerator.device)  # made on the CPU before prepare; loaded on the CPU
         if start > steps:
             raise TrainingError(
@@ -183,17 +228,32 @@ class TrainingRun:
             )
         return start
 
-    def train(self, loss_of_batch: LossOfBatch, *, n_records: int, start: int, steps: int, checkpoint_every: int,
-              description: str, progress: bool) -> None:
+    def train(
+        self,
+        loss_of_batch: LossOfBatch,
+        *,
+        n_records: int,
+        start: int,
+        steps: int,
+        checkpoint_every: int,
+        description: str,
+        progress: bool,
+    ) -> None:
         """Steps ``start`` to ``steps``: the optimizer on ``loss_of_batch`` (gradient norm clipped to
         :data:`GRADIENT_CLIP_NORM`), the EMA after each, a checkpoint every ``checkpoint_every`` steps and after the last."""
         accelerator = self.accelerator
-        bar = tqdm(total=steps, initial=start, desc=description, disable=not progress or not accelerator.is_local_main_process)
+        bar = tqdm(
+            total=steps, initial=start, desc=description, disable=not progress or not accelerator.is_local_main_process
+        )
         self.model.train()
         for step in range(start, steps):
             indices = batch_indices(n_records, self.batch_size * accelerator.num_processes, step=step, seed=self.seed)
-            indices = indices[accelerator.process_index * self.batch_size : (accelerator.process_index + 1) * self.batch_size]
-            loss = loss_of_batch(indices, torch.Generator().manual_seed(step_seed(self.seed, step, accelerator.process_index)))
+            indices = indices[
+                accelerator.process_index * self.batch_size : (accelerator.process_index + 1) * self.batch_size
+            ]
+            loss = loss_of_batch(
+                indices, torch.Generator().manual_seed(step_seed(self.seed, step, accelerator.process_index))
+            )
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(self.model.parameters(), GRADIENT_CLIP_NORM)
             self.optimizer.step()
@@ -202,7 +262,9 @@ class TrainingRun:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
             if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-                save_checkpoint(accelerator, self.out_dir, step=step + 1, run_settings=self.run_settings, **self._checkpointed())
+                save_checkpoint(
+                    accelerator, self.out_dir, step=step + 1, run_settings=self.run_settings, **self._checkpointed()
+                )
         bar.close()
 
     def shipped_network(self) -> ModelMixin:
@@ -212,17 +274,30 @@ class TrainingRun:
         return shipped.float().cpu()
 
     def save_pipeline(
-        self, pipeline_class: type[DiffusionPipeline], scheduler: SchedulerMixin, data: LabelledImages, *, steps: int,
-        family: str, model_card: dict | None, card_training: dict | None = None,
+        self,
+        pipeline_class: type[DiffusionPipeline],
+        scheduler: SchedulerMixin,
+        data: LabelledImages,
+        *,
+        steps: int,
+        family: str,
+        model_card: dict | None,
+        card_training: dict | None = None,
     ) -> None:
         """Save ``pipeline_class(unet=<the EMA network>, scheduler=scheduler)`` as safetensors and JSON in ``out_dir``, with
         a model card naming ``family`` and recording the training (:func:`training_record`, plus ``card_training``) and
         ``model_card`` (main process only; every process waits for it)."""
         if self.accelerator.is_main_process:
-            pipeline_class(unet=self.shipped_network(), scheduler=scheduler).save_pretrained(self.out_dir, safe_serialization=True)
+            pipeline_class(unet=self.shipped_network(), scheduler=scheduler).save_pretrained(
+                self.out_dir, safe_serialization=True
+            )
             training = {**training_record(data, steps=steps, run_settings=self.run_settings), **(card_training or {})}
             write_model_card(
-                self.out_dir, training=training, extra=model_card, family=family, pipeline_class=pipeline_class.__name__,
+                self.out_dir,
+                training=training,
+                extra=model_card,
+                family=family,
+                pipeline_class=pipeline_class.__name__,
                 network=type(self.network).__name__,
             )
         self.accelerator.wait_for_everyone()

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hubaudit.annotate import Annotator
-from hubaudit.audit.fairness.declared_rates import read_card_section
-from hubaudit.audit.fairness.signature import FairnessSignature, audit_fairness, check_sensitive_names
 from hubaudit.audit.fairness.correction import ConditionCalibration, condition_calibrations
-from hubaudit.audit.fairness.options import FairnessOptions
-from hubaudit.audit.fairness.sources import reference_signature
+from hubaudit.audit.fairness.declared_rates import read_card_section
 from hubaudit.audit.fairness.label_mapping import condition_labels
+from hubaudit.audit.fairness.options import FairnessOptions
 from hubaudit.audit.fairness.probe import PROBE_IMAGE_SIZE
+from hubaudit.audit.fairness.signature import FairnessSignature, audit_fairness, check_sensitive_names
+from hubaudit.audit.fairness.sources import reference_signature
 from hubaudit.data import LabelledImages, load_labelled_images
 from hubaudit.errors import InvalidData
 from hubaudit.hub import ResolvedModel
@@ -62,13 +62,18 @@ class FairnessAudit:
         if options.reference is not None:
             try:
                 reference = load_labelled_images(
-                    options.reference, columns=[*options.sensitive, *options.labels], image_size=PROBE_IMAGE_SIZE,
+                    options.reference,
+                    columns=[*options.sensitive, *options.labels],
+                    image_size=PROBE_IMAGE_SIZE,
                     allow_local=allow_local,
                 )
                 for sensitive, label in product(options.sensitive, options.labels):
                     reference_signature(
-                        reference, sensitive=sensitive, label=label,
-                        group_names=attribute_values[sensitive], confidence=options.confidence,
+                        reference,
+                        sensitive=sensitive,
+                        label=label,
+                        group_names=attribute_values[sensitive],
+                        confidence=options.confidence,
                     )
             except InvalidData as err:
                 raise InvalidData(f"--reference: {err}") from err
@@ -77,14 +82,18 @@ class FairnessAudit:
     def check_conditions(self, kind: str, conditions: Sequence[Condition]) -> None:
         """Raise :class:`InvalidLabelMapping` if a label that is not annotated cannot be read off ``conditions``."""
         if any(label not in self.annotated for label in self.options.labels):
-            condition_labels(conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts)
+            condition_labels(
+                conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts
+            )
 
     def read_card(self, resolved: ResolvedModel, *, token: str | None = None) -> None:
         """Read the model card's ``hubaudit`` section (its declared rates), once."""
         if self.card is None:
             self.card = read_card_section(resolved, token=token)
 
-    def run(self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None, looks: int = 1) -> FairnessSignature:
+    def run(
+        self, sampled: SampledModel, properties: PropertyAudit, *, token: str | None = None, looks: int = 1
+    ) -> FairnessSignature:
         """The signature of the first ``properties.n_used`` samples of each condition, as annotated by ``properties``,
         corrected with the gold labels of ``properties`` where they label a sensitive attribute's samples; ``looks``:
         the sample counts a sequential stop could have ended at (each test is then at alpha / looks)."""
@@ -112,23 +121,36 @@ class FairnessAudit:
         )
 
     def _calibrations(
-        self, kind: str, conditions: list[Condition], probabilities: dict[str, list[np.ndarray]], annotators: dict[str, Annotator],
+        self,
+        kind: str,
+        conditions: list[Condition],
+        probabilities: dict[str, list[np.ndarray]],
+        annotators: dict[str, Annotator],
         properties: PropertyAudit,
     ) -> dict[tuple[str, str], list[ConditionCalibration | None]]:
         """(S, Y) -> per condition the correction of the S annotator's errors; pairs with an annotated Y get none."""
         labels_read = [label for label in self.options.labels if label not in probabilities]
         if not labels_read:
             return {}
-        by_condition = condition_labels(conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts)
+        by_condition = condition_labels(
+            conditions, kind=kind, label_map=self.options.label_map, label_prompts=self.options.label_prompts
+        )
         found = {}
         for sensitive, label in product(self.options.sensitive, labels_read):
             annotated = [batch.argmax(axis=1) for batch in probabilities[sensitive]]
             gold = [
-                labels.codes(below=len(codes)) if (labels := properties.gold_for(store, sensitive)) is not None else None
+                labels.codes(below=len(codes))
+                if (labels := properties.gold_for(store, sensitive)) is not None
+                else None
                 for store, codes in zip(properties.stores, annotated)
             ]
             found[(sensitive, label)] = condition_calibrations(
-                annotators[sensitive], label=label, conditions=conditions, condition_labels=by_condition, kind=kind,
-                annotated=annotated, gold=gold,
+                annotators[sensitive],
+                label=label,
+                conditions=conditions,
+                condition_labels=by_condition,
+                kind=kind,
+                annotated=annotated,
+                gold=gold,
             )
         return found

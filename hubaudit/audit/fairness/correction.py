@@ -36,12 +36,16 @@ import numpy as np
 from hubaudit.annotate.base import Annotator
 from hubaudit.errors import ClassifierNoBetterThanChance, TooFewSamples
 from hubaudit.sampling import Condition
-from hubaudit.stats.correction import check_correctable, confusion_rates, confusion_shift_p_value
 from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap, corrected_parity_gap
+from hubaudit.stats.correction import check_correctable, confusion_rates, confusion_shift_p_value
 from hubaudit.stats.ppi import gold_confusion
 
 CalibrationSource = Literal[
-    "gold labels on generated samples", "gold labels alone", "per-class calibration", "per-label calibration", "overall calibration",
+    "gold labels on generated samples",
+    "gold labels alone",
+    "per-class calibration",
+    "per-label calibration",
+    "overall calibration",
 ]
 """Where one condition's correction comes from (module docstring)."""
 REMOVES_CLASS_DEPENDENT_ERROR = ("gold labels on generated samples", "gold labels alone", "per-class calibration")
@@ -78,9 +82,14 @@ class ConditionCalibration:
         return np.bincount(annotated[kept], minlength=value_count)
 
     def to_dict(self, condition: Condition, label: int) -> dict:
-        return {"condition": condition, "label": label, "source": self.source, "description": self.description,
-                "confusion": None if self.confusion is None else self.confusion.tolist(),
-                "calibration_shift_p_value": self.shift_p_value}
+        return {
+            "condition": condition,
+            "label": label,
+            "source": self.source,
+            "description": self.description,
+            "confusion": None if self.confusion is None else self.confusion.tolist(),
+            "calibration_shift_p_value": self.shift_p_value,
+        }
 
 
 def condition_calibrations(
@@ -107,12 +116,17 @@ def condition_calibrations(
     found = []
     for condition, codes, labelled in zip(conditions, annotated, gold):
         y = condition_labels[condition]
-        records = None if annotator.confusion is None else _records_calibration(
-            annotator, label, condition, y, kind=kind, alone=per_label[y] == 1)
+        records = (
+            None
+            if annotator.confusion is None
+            else _records_calibration(annotator, label, condition, y, kind=kind, alone=per_label[y] == 1)
+        )
         if labelled is not None and len(labelled[0]):
             gold = gold_calibration(*labelled, codes, len(values))
             if records is not None:  # the assumption the records' correction rests on, tested on the gold labels
-                shift = confusion_shift_p_value(gold_confusion(labelled[1], codes[labelled[0]], value_count=len(values)), records.confusion)
+                shift = confusion_shift_p_value(
+                    gold_confusion(labelled[1], codes[labelled[0]], value_count=len(values)), records.confusion
+                )
                 gold = replace(gold, shift_p_value=shift)
             found.append(gold)
         else:
@@ -120,7 +134,9 @@ def condition_calibrations(
     return found
 
 
-def gold_calibration(indices: np.ndarray, truth: np.ndarray, annotated: np.ndarray, value_count: int) -> ConditionCalibration:
+def gold_calibration(
+    indices: np.ndarray, truth: np.ndarray, annotated: np.ndarray, value_count: int
+) -> ConditionCalibration:
     """Gold labels ``truth`` (codes ``int [m]``) of a condition's samples ``indices`` (``int [m]``) among its annotated
     codes ``int [n]``: the annotator's confusion on them, or the gold labels alone (saying why)."""
     samples = len(annotated)
@@ -140,7 +156,9 @@ def gold_calibration(indices: np.ndarray, truth: np.ndarray, annotated: np.ndarr
     return ConditionCalibration("gold labels on generated samples", described, confusion, indices, truth)
 
 
-def _records_calibration(annotator: Annotator, label: str, condition: Condition, y: int, *, kind: str, alone: bool) -> ConditionCalibration:
+def _records_calibration(
+    annotator: Annotator, label: str, condition: Condition, y: int, *, kind: str, alone: bool
+) -> ConditionCalibration:
     """The annotator's confusion on its calibration records of this condition (by class id or label), else its overall one."""
     records, values, name = annotator.calibration_records, annotator.attribute.values, annotator.attribute.name
     if records is None:
@@ -154,19 +172,29 @@ def _records_calibration(annotator: Annotator, label: str, condition: Condition,
             wanted, what = (y, f"{label}={y}") if binary else (condition, f"{label}={condition} (class id)")
             selected = column == wanted
             size = len(values)
-            cells = np.bincount(records.true_values[selected] * size + records.predicted_values[selected], minlength=size * size)
+            cells = np.bincount(
+                records.true_values[selected] * size + records.predicted_values[selected], minlength=size * size
+            )
             confusion = cells.reshape(size, size)
             missing = [value for value, total in zip(values, confusion.sum(axis=1)) if total == 0]
             if not missing:
                 source = "per-class calibration" if alone or not binary else "per-label calibration"
                 shared = f"records with {what}" if source == "per-label calibration" else None
                 return ConditionCalibration(
-                    source, f"{annotator.calibration}, records with {what} ({int(selected.sum())})", confusion, shared_key=shared)
+                    source,
+                    f"{annotator.calibration}, records with {what} ({int(selected.sum())})",
+                    confusion,
+                    shared_key=shared,
+                )
             why = f"its calibration records hold no {name}={missing[0]} with {what}"
         else:
             why = f"column {label!r} of its calibration records is neither 0/1 nor a class id"
-    return ConditionCalibration("overall calibration", f"{annotator.calibration}; not per class: {why}", annotator.confusion,
-                                shared_key="overall")
+    return ConditionCalibration(
+        "overall calibration",
+        f"{annotator.calibration}; not per class: {why}",
+        annotator.confusion,
+        shared_key="overall",
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +228,9 @@ class CorrectedSignature:
     def sources_by_label(self) -> dict[str, str]:
         """Label value -> the calibration source of its conditions (joined with ' + ' when they differ)."""
         return {
-            str(y): " + ".join(dict.fromkeys(c.source for c, label in zip(self.calibrations, self.labels) if label == y))
+            str(y): " + ".join(
+                dict.fromkeys(c.source for c, label in zip(self.calibrations, self.labels) if label == y)
+            )
             for y in (0, 1)
         }
 
@@ -209,14 +239,19 @@ class CorrectedSignature:
             return {"unavailable": self.unavailable}
         confusion_by_label = {}
         for y in (0, 1):
-            matrices = [c.confusion for c, label in zip(self.calibrations, self.labels) if label == y and c.confusion is not None]
+            matrices = [
+                c.confusion
+                for c, label in zip(self.calibrations, self.labels)
+                if label == y and c.confusion is not None
+            ]
             confusion_by_label[str(y)] = np.sum(matrices, axis=0).tolist() if matrices else None
         return {
             "confusion": self.source,
             "calibration": "; ".join(dict.fromkeys(calibration.description for calibration in self.calibrations)),
             "calibration_by_label": self.sources_by_label(),
             "calibration_by_condition": [
-                calibration.to_dict(condition, label) for condition, label, calibration in zip(self.conditions, self.labels, self.calibrations)
+                calibration.to_dict(condition, label)
+                for condition, label, calibration in zip(self.conditions, self.labels, self.calibrations)
             ],
             "class_dependent_error_removed": self.removes_class_dependent_error,
             "confusion_by_label": confusion_by_label,
@@ -238,20 +273,32 @@ def correct_pair(
 ) -> CorrectedSignature:
     """The corrected signature of one pair from its per-condition annotated S codes ``int [n_c]``, or why there is none."""
     if label_annotated:
-        return CorrectedSignature(unavailable=(
-            "Y is annotated too: correcting both needs the joint confusion of the S and Y annotators, which is not measured"
-        ))
+        return CorrectedSignature(
+            unavailable=(
+                "Y is annotated too: correcting both needs the joint confusion of the S and Y annotators, which is not measured"
+            )
+        )
     if calibrations is None or all(calibration is None for calibration in calibrations):
-        return CorrectedSignature(unavailable=f"the annotator of {sensitive} is not calibrated (no confusion matrix) and no gold labels were given")
+        return CorrectedSignature(
+            unavailable=f"the annotator of {sensitive} is not calibrated (no confusion matrix) and no gold labels were given"
+        )
     missing = [condition for condition, calibration in zip(conditions, calibrations) if calibration is None]
     if missing:
-        return CorrectedSignature(unavailable=(
-            f"condition {missing[0]!r} has no gold labels and the annotator of {sensitive} is not calibrated: "
-            "every condition needs one or the other"
-        ))
+        return CorrectedSignature(
+            unavailable=(
+                f"condition {missing[0]!r} has no gold labels and the annotator of {sensitive} is not calibrated: "
+                "every condition needs one or the other"
+            )
+        )
     counts = [
-        ConditionCounts(f"condition {condition!r}", y, len(codes), calibration.counts(codes, len(group_names)), calibration.confusion,
-                        calibration.shared_key)
+        ConditionCounts(
+            f"condition {condition!r}",
+            y,
+            len(codes),
+            calibration.counts(codes, len(group_names)),
+            calibration.confusion,
+            calibration.shared_key,
+        )
         for condition, y, codes, calibration in zip(conditions, labels, annotated, calibrations)
     ]
     signature = CorrectedSignature(tuple(conditions), tuple(labels), tuple(calibrations))
@@ -265,5 +312,7 @@ def correct_pair(
 def annotated_counts(table: np.ndarray) -> tuple[ConditionCounts, ...]:
     """An annotated ``[G, 2]`` table taken as it is, one stratum per label value; empty when a label value has no
     samples (there is no gap to judge)."""
-    columns = tuple(ConditionCounts(f"Y={y}", y, int(table[:, y].sum()), table[:, y]) for y in (0, 1) if table[:, y].sum() > 0)
+    columns = tuple(
+        ConditionCounts(f"Y={y}", y, int(table[:, y].sum()), table[:, y]) for y in (0, 1) if table[:, y].sum() > 0
+    )
     return columns if len(columns) == 2 else ()

@@ -25,6 +25,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, hf_hub_download
 
 from hubaudit.hub import ResolvedModel
+
 CARD_KEY = "hubaudit"
 """Front-matter key of the section written by :mod:`hubaudit.train.model_card` (a layer below this one)."""
 DECLARED_RATES_KEY = "positive_rate_by_sensitive"
@@ -59,7 +60,9 @@ def read_card_section(resolved: ResolvedModel, *, token: str | None = None) -> d
     if resolved.reference.local_path is not None:
         path = Path(resolved.location) / "README.md"
     else:
-        path = hf_hub_download(resolved.location, "README.md", revision=resolved.sha, token=token, local_files_only=resolved.offline)
+        path = hf_hub_download(
+            resolved.location, "README.md", revision=resolved.sha, token=token, local_files_only=resolved.offline
+        )
     section = ModelCard.load(path, ignore_metadata_errors=True).data.to_dict().get(CARD_KEY)
     return section if isinstance(section, dict) else {}
 

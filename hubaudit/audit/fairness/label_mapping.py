@@ -29,8 +29,15 @@ def parse_label_map(text: str) -> dict[int, int]:
     mapping: dict[int, int] = {}
     for item in text.split(","):
         match = _LABEL_ASSIGNMENT.fullmatch(item)
-        if match is None or not match.group(1).isdigit() or match.group(2) not in LABEL_VALUES or int(match.group(1)) in mapping:
-            raise InvalidLabelMapping(f"--label-map {text!r}: expected CLASS=LABEL,... with each class once and labels 0 or 1, e.g. 0=0,1=0,2=1")
+        if (
+            match is None
+            or not match.group(1).isdigit()
+            or match.group(2) not in LABEL_VALUES
+            or int(match.group(1)) in mapping
+        ):
+            raise InvalidLabelMapping(
+                f"--label-map {text!r}: expected CLASS=LABEL,... with each class once and labels 0 or 1, e.g. 0=0,1=0,2=1"
+            )
         mapping[int(match.group(1))] = int(match.group(2))
     return mapping
 
@@ -45,7 +52,9 @@ def parse_label_prompts(texts: Sequence[str]) -> dict[str, int]:
     for text in texts:
         match = _LABEL_ASSIGNMENT.fullmatch(text)
         if match is None or match.group(1) not in LABEL_VALUES or not match.group(2) or match.group(2) in labels:
-            raise InvalidLabelMapping(f"--label-prompt {text!r}: expected LABEL=PROMPT with LABEL 0 or 1 and each prompt once, e.g. '1=a photo of a doctor'")
+            raise InvalidLabelMapping(
+                f"--label-prompt {text!r}: expected LABEL=PROMPT with LABEL 0 or 1 and each prompt once, e.g. '1=a photo of a doctor'"
+            )
         labels[match.group(2)] = int(match.group(1))
     return labels
 
@@ -75,13 +84,18 @@ def condition_labels(
         mapping = dict(label_prompts or {})
         what, hint = "prompt", "give it a label with --label-prompt LABEL=PROMPT"
     else:
+        article = "an" if kind[:1] in "aeiou" else "a"
         raise InvalidLabelMapping(
-            f"a {kind} model has no classes or prompts to read a label from: annotate it with --attribute NAME=SPEC and --label NAME"
+            f"{article} {kind} model has no classes or prompts to read a label from: annotate it with attributes NAME=SPEC "
+            "and labels NAME",
+            options=["attributes", "labels"],
         )
     missing = [condition for condition in conditions if condition not in mapping]
     if missing:
         raise InvalidLabelMapping(f"no label for {what} {', '.join(map(repr, missing))}: {hint}")
     labels = {condition: mapping[condition] for condition in conditions}
     if set(labels.values()) != {0, 1}:
-        raise InvalidLabelMapping(f"the scanned classes or prompts all have label {labels[conditions[0]]}: both labels 0 and 1 are needed")
+        raise InvalidLabelMapping(
+            f"the scanned classes or prompts all have label {labels[conditions[0]]}: both labels 0 and 1 are needed"
+        )
     return labels

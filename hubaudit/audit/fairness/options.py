@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hubaudit.declarations import scan_default
 from hubaudit.errors import InvalidFairnessOptions
 
-DEFAULT_LABEL = "label"
-"""Name of the label Y when ``--label`` is not given."""
-DEFAULT_MAX_DP_GAP = 0.10
-DEFAULT_MAX_GAP_INCREASE = 0.05
+DEFAULT_LABELS: tuple[str, ...] = tuple(scan_default("labels"))
+"""Names of the labels Y when ``--label`` is not given (the declared default)."""
+DEFAULT_MAX_DP_GAP: float = scan_default("max_dp_gap")
+DEFAULT_MAX_GAP_INCREASE: float = scan_default("max_gap_increase")
 PARITY_FRACTION = 0.25
 """Default ``--min-group-share`` as a fraction of the parity share 1/K: a group of a K-valued S is
 under-represented below ``PARITY_FRACTION / K`` of the samples of every label value (0.125 for two groups)."""
@@ -24,7 +25,7 @@ def default_min_group_share(group_count: int) -> float:
 
 @dataclass(frozen=True)
 class FairnessOptions:
-    """What the fairness audit of a scan does.
+    """What the fairness audit of a scan does (its defaults are the declared ones: :mod:`hubaudit.declarations`).
 
     Attributes:
         sensitive: names of the annotated sensitive attributes S (``--attribute`` names).
@@ -44,11 +45,11 @@ class FairnessOptions:
     """
 
     sensitive: tuple[str, ...]
-    labels: tuple[str, ...] = (DEFAULT_LABEL,)
+    labels: tuple[str, ...] = DEFAULT_LABELS
     label_map: Mapping[int, int] | None = None
     label_prompts: Mapping[str, int] | None = None
     reference: str | None = None
-    confidence: float = 0.95
+    confidence: float = scan_default("confidence")
     max_dp_gap: float = DEFAULT_MAX_DP_GAP
     max_gap_increase: float = DEFAULT_MAX_GAP_INCREASE
     min_group_share: float | None = None
@@ -58,7 +59,9 @@ class FairnessOptions:
         if not self.sensitive or not self.labels:
             raise InvalidFairnessOptions("the fairness audit needs at least one --sensitive and one --label name")
         if set(self.sensitive) & set(self.labels):
-            raise InvalidFairnessOptions(f"{sorted(set(self.sensitive) & set(self.labels))[0]} is named both --sensitive and --label")
+            raise InvalidFairnessOptions(
+                f"{sorted(set(self.sensitive) & set(self.labels))[0]} is named both --sensitive and --label"
+            )
         for flag, value in {"--max-dp-gap": self.max_dp_gap, "--max-gap-increase": self.max_gap_increase}.items():
             if not 0.0 <= value < 1.0:
                 raise InvalidFairnessOptions(f"{flag} must lie in [0, 1), got {value}")
@@ -73,12 +76,19 @@ class FairnessOptions:
     def from_arguments(cls, sensitive: Sequence[str] | None, **options) -> FairnessOptions | None:
         """The options the CLI/API arguments give; None (no fairness audit) without ``sensitive``.
 
-        ``options`` are the other fields; those left None take their defaults.
+        ``options`` are the other fields; those left None, or at their declared default, are not asked for.
         """
-        given = {name: value for name, value in options.items() if value is not None}
+        given = {name: value for name, value in options.items() if value is not None and not _is_default(name, value)}
         if not sensitive:
-            flags = {"labels": "--label", "label_map": "--label-map", "label_prompts": "--label-prompt", "reference": "--reference",
-                     "max_dp_gap": "--max-dp-gap", "max_gap_increase": "--max-gap-increase", "min_group_share": "--min-group-share"}
+            flags = {
+                "labels": "--label",
+                "label_map": "--label-map",
+                "label_prompts": "--label-prompt",
+                "reference": "--reference",
+                "max_dp_gap": "--max-dp-gap",
+                "max_gap_increase": "--max-gap-increase",
+                "min_group_share": "--min-group-share",
+            }
             asked = sorted(flag for name, flag in flags.items() if name in given)
             if asked:
                 raise InvalidFairnessOptions(f"{asked[0]} belongs to the fairness audit, which needs --sensitive NAME")
@@ -87,19 +97,9 @@ class FairnessOptions:
             given["labels"] = tuple(given["labels"])
         return cls(tuple(sensitive), **given)
 
-    def command_words(self) -> list[str]:
-        """The ``hubaudit scan`` flags that give these options (``--confidence`` belongs to the property flags)."""
-        words = [word for name in self.sensitive for word in ("--sensitive", name)]
-        if self.labels != (DEFAULT_LABEL,):
-            words += [word for name in self.labels for word in ("--label", name)]
-        if self.label_map is not None:
-            words += ["--label-map", ",".join(f"{key}={value}" for key, value in self.label_map.items())]
-        words += [word for prompt, value in (self.label_prompts or {}).items() for word in ("--label-prompt", f"{value}={prompt}")]
-        optional = {
-            "--reference": self.reference,
-            "--max-dp-gap": self.max_dp_gap if self.max_dp_gap != DEFAULT_MAX_DP_GAP else None,
-            "--max-gap-increase": self.max_gap_increase if self.max_gap_increase != DEFAULT_MAX_GAP_INCREASE else None,
-            "--min-group-share": self.min_group_share,
-        }
-        words += [word for flag, value in optional.items() if value is not None for word in (flag, str(value))]
-        return words + ([] if self.probe else ["--no-probe"])
+
+def _is_default(name: str, value: object) -> bool:
+    default = scan_default(name)
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return tuple(value) == tuple(default)
+    return value == default and type(value) is type(default)

@@ -9,11 +9,11 @@ from typing import Literal
 
 import numpy as np
 
-from hubaudit.audit.fairness.declared_rates import DeclaredRates
 from hubaudit.audit.fairness.correction import CorrectedSignature
-from hubaudit.audit.fairness.sources import SourceSignature
+from hubaudit.audit.fairness.declared_rates import DeclaredRates
 from hubaudit.audit.fairness.label_mapping import LABEL_VALUES
 from hubaudit.audit.fairness.probe import ProbeComparison
+from hubaudit.audit.fairness.sources import SourceSignature
 from hubaudit.stats import ShareEstimate
 from hubaudit.stats.corrected_gap import ConditionCounts, CorrectedGap
 from hubaudit.stats.outcome import Outcome
@@ -27,7 +27,11 @@ def mover_difference(generated: ShareEstimate, baseline: ShareEstimate | float) 
 
     A float ``baseline`` (a declared gap) is taken as exact: the interval is ``generated``'s, shifted.
     """
-    base = baseline if isinstance(baseline, ShareEstimate) else ShareEstimate(baseline, baseline, baseline, "declared", 0, generated.confidence)
+    base = (
+        baseline
+        if isinstance(baseline, ShareEstimate)
+        else ShareEstimate(baseline, baseline, baseline, "declared", 0, generated.confidence)
+    )
     difference = generated.value - base.value
     low = difference - math.hypot(generated.value - generated.low, base.high - base.value)
     high = difference + math.hypot(generated.high - generated.value, base.value - base.low)
@@ -61,8 +65,15 @@ class Criterion:
 
     def to_dict(self) -> dict:
         """Plain-JSON form; ``under_represented`` adds each group's p-value and the groups it names when met."""
-        out = {"criterion": self.name, "margin": self.margin, "outcome": self.outcome, "p_value": self.p_value,
-               "adjusted_p_value": self.adjusted_p_value, "no_finding_p_value": self.no_finding_p_value, "met": self.met}
+        out = {
+            "criterion": self.name,
+            "margin": self.margin,
+            "outcome": self.outcome,
+            "p_value": self.p_value,
+            "adjusted_p_value": self.adjusted_p_value,
+            "no_finding_p_value": self.no_finding_p_value,
+            "met": self.met,
+        }
         if self.not_tested is not None:
             out["not_tested"] = self.not_tested
         if self.group_p_values is not None:
@@ -93,11 +104,17 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {
-            "outcome": self.outcome, "finding": self.finding, "reason": self.reason, "next_step": self.next_step,
-            "judged": self.judged, "gap": self.gap.to_dict() if self.gap is not None else None,
+            "outcome": self.outcome,
+            "finding": self.finding,
+            "reason": self.reason,
+            "next_step": self.next_step,
+            "judged": self.judged,
+            "gap": self.gap.to_dict() if self.gap is not None else None,
             "criteria_applied": self.criteria_applied,
             "criteria": [criterion.to_dict() for criterion in self.criteria],
-            "guarantee": self.guarantee, "settle": self.settle, "sensitivity": self.sensitivity,
+            "guarantee": self.guarantee,
+            "settle": self.settle,
+            "sensitivity": self.sensitivity,
         }
 
 
@@ -160,8 +177,14 @@ class PairSignature:
     def excess(self, gap: ShareEstimate | None) -> dict[str, ShareEstimate | None]:
         """``gap`` minus the reference's and the declared gap taken at the judged P(Y=1) (MOVER), keyed by criterion;
         None where one is missing or not comparable."""
-        bases = {name: self.baselines[name].gap if name in self.baselines else None for name in ("reference_excess", "declared_excess")}
-        return {name: mover_difference(gap, base) if gap is not None and base is not None else None for name, base in bases.items()}
+        bases = {
+            name: self.baselines[name].gap if name in self.baselines else None
+            for name in ("reference_excess", "declared_excess")
+        }
+        return {
+            name: mover_difference(gap, base) if gap is not None and base is not None else None
+            for name, base in bases.items()
+        }
 
     def to_dict(self) -> dict:
         by_source = {"generated": self.generated.to_dict()}
@@ -169,11 +192,15 @@ class PairSignature:
             by_source["reference"] = self.reference.to_dict()
         if self.declared is not None:
             declared_excess = self.declared_gap_difference
-            by_source["declared"] = {**self.declared.to_dict(), "gap_difference": declared_excess and declared_excess.to_dict()}
+            by_source["declared"] = {
+                **self.declared.to_dict(),
+                "gap_difference": declared_excess and declared_excess.to_dict(),
+            }
         for name, baseline in self.baselines.items():
             source = by_source["reference" if name == "reference_excess" else "declared"]
             source["at_judged_label_share"] = {
-                "label_share": baseline.label_share, "dp_gap": baseline.gap.to_dict() if baseline.gap is not None else None,
+                "label_share": baseline.label_share,
+                "dp_gap": baseline.gap.to_dict() if baseline.gap is not None else None,
                 **({"unavailable": baseline.unavailable} if baseline.unavailable else {}),
             }
         out = {
@@ -189,7 +216,10 @@ class PairSignature:
         if self.corrected is not None:
             out["corrected"] = self.corrected.to_dict()
             excesses = self.excess(self.corrected_gap)
-            named = {"gap_difference": excesses["reference_excess"], "declared_gap_difference": excesses["declared_excess"]}
+            named = {
+                "gap_difference": excesses["reference_excess"],
+                "declared_gap_difference": excesses["declared_excess"],
+            }
             out["corrected"] |= {key: excess.to_dict() for key, excess in named.items() if excess is not None}
         if self.probe is not None:
             out["probe"] = self.probe.to_dict()

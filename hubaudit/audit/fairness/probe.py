@@ -141,7 +141,9 @@ def evaluate_probe(
     by_group = frame.by_group
     cube = np.zeros((len(group_names), 2, 2), dtype=np.int64)
     np.add.at(cube, (sensitive, labels, predicted), 1)
-    resampled = np.random.default_rng(seed).multinomial(len(labels), cube.ravel() / len(labels), size=BOOTSTRAP_RESAMPLES)
+    resampled = np.random.default_rng(seed).multinomial(
+        len(labels), cube.ravel() / len(labels), size=BOOTSTRAP_RESAMPLES
+    )
     parity_draws, odds_draws = fairness_differences(resampled.reshape(-1, *cube.shape))
     point = {
         "parity": demographic_parity_difference(labels, predicted, sensitive_features=groups),

@@ -23,14 +23,14 @@ from itertools import product
 
 import numpy as np
 
-from hubaudit.audit.fairness.declared_rates import DeclaredRates, declared_label_share, declared_positive_rates
 from hubaudit.audit.fairness.correction import ConditionCalibration, annotated_counts, correct_pair
+from hubaudit.audit.fairness.declared_rates import DeclaredRates, declared_label_share, declared_positive_rates
+from hubaudit.audit.fairness.label_mapping import condition_labels
 from hubaudit.audit.fairness.options import FairnessOptions
 from hubaudit.audit.fairness.pair import PairSignature
+from hubaudit.audit.fairness.probe import probe_downstream
 from hubaudit.audit.fairness.sources import reference_signature, source_signature
 from hubaudit.audit.fairness.verdict import judge_pairs
-from hubaudit.audit.fairness.label_mapping import condition_labels
-from hubaudit.audit.fairness.probe import probe_downstream
 from hubaudit.data import LabelledImages
 from hubaudit.errors import InvalidAttributeSpec, InvalidLabelMapping
 from hubaudit.sampling import Condition
@@ -51,18 +51,34 @@ class FairnessSignature:
 
     def findings(self) -> list[dict]:
         """The report's ``findings`` entries (kind ``fairness``), one per pair with a finding."""
-        return [{"kind": "fairness", "message": f"{pair.key}: {pair.verdict.reason}"} for pair in self.pairs if pair.verdict.finding]
+        return [
+            {"kind": "fairness", "message": f"{pair.key}: {pair.verdict.reason}"}
+            for pair in self.pairs
+            if pair.verdict.finding
+        ]
 
     def verdicts(self) -> list[dict]:
         """The report's ``verdicts`` entries (kind ``fairness``), one per pair whatever its outcome."""
-        return [{"kind": "fairness", "subject": pair.key, "outcome": pair.verdict.outcome, "reason": pair.verdict.reason,
-                 "next_step": pair.verdict.next_step} for pair in self.pairs]
+        return [
+            {
+                "kind": "fairness",
+                "subject": pair.key,
+                "outcome": pair.verdict.outcome,
+                "reason": pair.verdict.reason,
+                "next_step": pair.verdict.next_step,
+            }
+            for pair in self.pairs
+        ]
 
     def error_control(self) -> str:
         """How the verdicts control their errors, as the procedure does it."""
         alpha = 1 - self.options.confidence
-        stop = (f" Sampling stopped by a sequential rule: every test is at {alpha:g}/{self.looks}, one share for each of the "
-                f"{self.looks} sample counts the rule could stop at, so the outcomes hold at the count it stopped." if self.looks > 1 else "")
+        stop = (
+            f" Sampling stopped by a sequential rule: every test is at {alpha:g}/{self.looks}, one share for each of the "
+            f"{self.looks} sample counts the rule could stop at, so the outcomes hold at the count it stopped."
+            if self.looks > 1
+            else ""
+        )
         return (
             f"Findings: Holm over every criterion of every pair at {alpha / self.looks:g}: the chance of any false finding is "
             f"at most {alpha:g}. No finding: each criterion's equivalence test (the gap shown within its margin, every group "
@@ -146,42 +162,77 @@ def audit_fairness(
         EmptyGroup: a sensitive group has no records in the reference.
         TooFewSamples: the probe lacks records (a reference cell, or a label value of the samples).
     """
-    codes, label_sources, sizes, by_condition = _generated_codes(kind, conditions, probabilities, attribute_values, options)
+    codes, label_sources, sizes, by_condition = _generated_codes(
+        kind, conditions, probabilities, attribute_values, options
+    )
     notes = list(NOTES)
     if by_condition:
-        notes.insert(0, "Y read off the class or prompt: its balance is set by the samples drawn per condition, "
-                        "as in a receiver's training set drawn the same way")
+        notes.insert(
+            0,
+            "Y read off the class or prompt: its balance is set by the samples drawn per condition, "
+            "as in a receiver's training set drawn the same way",
+        )
     pairs = []
     for sensitive, label in product(options.sensitive, options.labels):
         group_names = attribute_values[sensitive]
         statistics = {"group_names": group_names, "confidence": options.confidence}
         pair = PairSignature(
-            sensitive, label, label_sources[label], group_names, source_signature(codes[sensitive], codes[label], seed=seed, **statistics),
+            sensitive,
+            label,
+            label_sources[label],
+            group_names,
+            source_signature(codes[sensitive], codes[label], seed=seed, **statistics),
             seed=seed,
         )
         annotated = label_sources[label] == "annotated"
         pair.corrected = correct_pair(
-            np.split(codes[sensitive], np.cumsum(sizes)[:-1]), (calibrations or {}).get((sensitive, label)),
-            conditions=conditions, labels=[by_condition.get(condition, 0) for condition in conditions],
-            sensitive=sensitive, label_annotated=annotated, seed=seed, **statistics,
+            np.split(codes[sensitive], np.cumsum(sizes)[:-1]),
+            (calibrations or {}).get((sensitive, label)),
+            conditions=conditions,
+            labels=[by_condition.get(condition, 0) for condition in conditions],
+            sensitive=sensitive,
+            label_annotated=annotated,
+            seed=seed,
+            **statistics,
         )
-        pair.judged_counts = pair.corrected.counts if pair.corrected.gap is not None else annotated_counts(pair.generated.table)
-        pair.judged = pair.corrected.gap if pair.corrected.gap is not None else (
-            corrected_parity_gap(pair.judged_counts, random_state=seed, **statistics) if pair.judged_counts else None)
+        pair.judged_counts = (
+            pair.corrected.counts if pair.corrected.gap is not None else annotated_counts(pair.generated.table)
+        )
+        pair.judged = (
+            pair.corrected.gap
+            if pair.corrected.gap is not None
+            else (
+                corrected_parity_gap(pair.judged_counts, random_state=seed, **statistics)
+                if pair.judged_counts
+                else None
+            )
+        )
         if reference is not None:
-            pair.reference, reference_codes = reference_signature(reference, sensitive=sensitive, label=label, seed=seed, **statistics)
+            pair.reference, reference_codes = reference_signature(
+                reference, sensitive=sensitive, label=label, seed=seed, **statistics
+            )
             if images is not None and options.probe:
                 pair.probe = probe_downstream(
-                    np.concatenate(images), codes[label], (reference.images, *reference_codes),
-                    group_names=group_names, confidence=options.confidence, seed=seed,
+                    np.concatenate(images),
+                    codes[label],
+                    (reference.images, *reference_codes),
+                    group_names=group_names,
+                    confidence=options.confidence,
+                    seed=seed,
                 )
-        declared, ignored = declared_positive_rates(card or {}, sensitive=sensitive, label=label, group_names=group_names)
-        pair.declared = DeclaredRates(declared, declared_label_share(card or {}, label=label)) if declared is not None else None
+        declared, ignored = declared_positive_rates(
+            card or {}, sensitive=sensitive, label=label, group_names=group_names
+        )
+        pair.declared = (
+            DeclaredRates(declared, declared_label_share(card or {}, label=label)) if declared is not None else None
+        )
         if ignored:
             notes.append(f"{pair.key}: the model card's declared rates are ignored: {ignored}")
         pairs.append(pair)
     judge_pairs(pairs, options, looks=looks, explain=explain)
-    _, adjusted = benjamini_hochberg([pair.generated.tests.p_value for pair in pairs], false_discovery_rate=1 - options.confidence)
+    _, adjusted = benjamini_hochberg(
+        [pair.generated.tests.p_value for pair in pairs], false_discovery_rate=1 - options.confidence
+    )
     return FairnessSignature(pairs, {pair.key: float(p) for pair, p in zip(pairs, adjusted)}, options, notes, looks)
 
 
@@ -196,15 +247,23 @@ def _generated_codes(
     the samples per condition; each condition's label (empty when every Y is annotated)."""
     check_sensitive_names(options, probabilities)
     sizes = [len(batch) for batch in probabilities[options.sensitive[0]]]
-    codes = {name: np.concatenate(probabilities[name]).argmax(axis=1) for name in (*options.sensitive, *options.labels) if name in probabilities}
+    codes = {
+        name: np.concatenate(probabilities[name]).argmax(axis=1)
+        for name in (*options.sensitive, *options.labels)
+        if name in probabilities
+    }
     sources, by_condition = {}, {}
     for label in options.labels:
         if label in probabilities:
             if len(attribute_values[label]) != 2:
-                raise InvalidLabelMapping(f"--label {label}: the label must be binary, the attribute has values {list(attribute_values[label])}")
+                raise InvalidLabelMapping(
+                    f"--label {label}: the label must be binary, the attribute has values {list(attribute_values[label])}"
+                )
             sources[label] = "annotated"
             continue
-        by_condition = condition_labels(conditions, kind=kind, label_map=options.label_map, label_prompts=options.label_prompts)
+        by_condition = condition_labels(
+            conditions, kind=kind, label_map=options.label_map, label_prompts=options.label_prompts
+        )
         codes[label] = np.repeat([by_condition[condition] for condition in conditions], sizes)
         sources[label] = "; ".join(f"{condition!r} -> {value}" for condition, value in by_condition.items())
     return codes, sources, sizes, by_condition

@@ -81,7 +81,9 @@ def source_signature(
     if len(names) >= 2:
         rates = positive_rates(table[present], **statistics)
     else:  # one group generated: its rate alone, nothing to adjust for
-        rates = {names[0]: clopper_pearson_interval(int(table[present][0, 1]), int(table.sum()), confidence=confidence)}
+        rates = {
+            names[0]: clopper_pearson_interval(int(table[present][0, 1]), int(table.sum()), confidence=confidence)
+        }
     return SourceSignature(
         table,
         group_names,
@@ -93,7 +95,13 @@ def source_signature(
 
 
 def reference_signature(
-    reference: LabelledImages, *, sensitive: str, label: str, group_names: Sequence[str], confidence: float, seed: int = 0
+    reference: LabelledImages,
+    *,
+    sensitive: str,
+    label: str,
+    group_names: Sequence[str],
+    confidence: float,
+    seed: int = 0,
 ) -> tuple[SourceSignature, tuple[np.ndarray, np.ndarray]]:
     """The signature of the reference's columns ``sensitive`` (0..G-1) and ``label`` (0/1), and those codes ``int64 [M]``.
 
@@ -103,7 +111,10 @@ def reference_signature(
         InvalidData: a column holds values out of range.
         EmptyGroup: a sensitive group has no records.
     """
-    codes = value_labels(reference, sensitive, value_count=len(group_names)), value_labels(reference, label, value_count=2)
+    codes = (
+        value_labels(reference, sensitive, value_count=len(group_names)),
+        value_labels(reference, label, value_count=2),
+    )
     signature = source_signature(*codes, group_names=group_names, confidence=confidence, seed=seed)
     if signature.empty_groups:
         raise EmptyGroup(

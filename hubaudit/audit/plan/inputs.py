@@ -30,16 +30,22 @@ def off_share(training_share: float, margin: float) -> float | None:
 
 def group_names(names: Sequence[str] | int) -> tuple[str, ...]:
     """The attribute's value names (``names``, or ``"0" .. "K-1"`` for a count K), checked distinct and at least two."""
-    names = tuple(str(k) for k in range(names)) if isinstance(names, int) else tuple(str(name).strip() for name in names)
+    names = (
+        tuple(str(k) for k in range(names)) if isinstance(names, int) else tuple(str(name).strip() for name in names)
+    )
     if len(names) < 2 or len(set(names)) != len(names) or not all(names):
         raise InvalidPlan(f"--groups needs at least two distinct names, got {list(names)}")
     return names
 
 
-def check_range(flag: str, value: float, low: float, high: float, *, closed_low: bool = False, closed_high: bool = False) -> None:
+def check_range(
+    flag: str, value: float, low: float, high: float, *, closed_low: bool = False, closed_high: bool = False
+) -> None:
     """Raise :class:`InvalidPlan` naming ``flag`` unless ``value`` is a finite number in the interval (open by default)."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    inside = number and (low <= value if closed_low else low < value) and (value <= high if closed_high else value < high)
+    inside = (
+        number and (low <= value if closed_low else low < value) and (value <= high if closed_high else value < high)
+    )
     if not inside:
         brackets = ("[" if closed_low else "(") + f"{low:g}, {high:g}" + ("]" if closed_high else ")")
         raise InvalidPlan(f"{flag} must lie in {brackets}, got {value}")
@@ -51,7 +57,9 @@ def check_common(*, confidence: float, power: float, trials: int, conditions: in
     if int(trials) != trials or trials < 20:
         raise InvalidPlan(f"--trials must be a whole number of at least 20, got {trials}")
     if int(conditions) != conditions or conditions < 1:
-        raise InvalidPlan(f"the conditions per label (or conditions) must be a whole number of at least 1, got {conditions}")
+        raise InvalidPlan(
+            f"the conditions per label (or conditions) must be a whole number of at least 1, got {conditions}"
+        )
 
 
 def correction_of(calibration: int | None, gold: int | None, errors: Sequence[float], value_count: int) -> Correction:
@@ -66,8 +74,10 @@ def correction_of(calibration: int | None, gold: int | None, errors: Sequence[fl
     if value_count == 2 and len(errors) == 1:
         errors = errors * 2
     if len(errors) != (2 if value_count == 2 else 1):
-        raise InvalidPlan(f"--annotator-error takes {'FPR,FNR' if value_count == 2 else 'one rate for more than two groups'}, "
-                          f"got {','.join(map(str, errors))}")
+        raise InvalidPlan(
+            f"--annotator-error takes {'FPR,FNR' if value_count == 2 else 'one rate for more than two groups'}, "
+            f"got {','.join(map(str, errors))}"
+        )
     for rate in errors:
         check_range("--annotator-error", rate, 0.0, 0.5, closed_low=True)
     if value_count == 2:
@@ -80,7 +90,9 @@ def correction_of(calibration: int | None, gold: int | None, errors: Sequence[fl
     return Correction(rates, None if gold is not None else int(calibration), None if gold is None else int(gold))
 
 
-def fairness_effect(effect, gap: float | None, value_count: int) -> tuple[tuple[tuple[float, ...], tuple[float, ...]], str]:
+def fairness_effect(
+    effect, gap: float | None, value_count: int
+) -> tuple[tuple[tuple[float, ...], tuple[float, ...]], str]:
     """P(S | Y) ``[2][K]`` of the effect, and its words."""
     if effect is not None and gap is not None:
         raise InvalidPlan("give --effect or --gap, not both")
@@ -102,8 +114,10 @@ def fairness_effect(effect, gap: float | None, value_count: int) -> tuple[tuple[
         shares = shares / shares.sum(axis=1, keepdims=True)
         words = f"P(S|Y=0) = ({shares_text(shares[0])}), P(S|Y=1) = ({shares_text(shares[1])})"
     else:
-        raise InvalidPlan(f"--effect for {value_count} groups takes P(S|Y=0)/P(S|Y=1), two lists of {value_count} shares "
-                          f"each summing to 1, got {effect}")
+        raise InvalidPlan(
+            f"--effect for {value_count} groups takes P(S|Y=0)/P(S|Y=1), two lists of {value_count} shares "
+            f"each summing to 1, got {effect}"
+        )
     return (tuple(map(float, shares[0])), tuple(map(float, shares[1]))), words
 
 
@@ -128,11 +142,15 @@ def parse_effect(text: str, *, kind: Literal["fairness", "privacy"] = "fairness"
     parts = [parse_shares(part, flag="--effect") for part in text.split("/")]
     if kind == "privacy":
         if len(parts) != 1 or len(parts[0]) not in (1, 2):
-            raise InvalidPlan(f"--effect for privacy takes TRAINING,GENERATED shares of value 1, e.g. 0.3,0.3, got {text!r}")
+            raise InvalidPlan(
+                f"--effect for privacy takes TRAINING,GENERATED shares of value 1, e.g. 0.3,0.3, got {text!r}"
+            )
         return parts[0]
     if len(parts) == 1:
         if len(parts[0]) != 2:
-            raise InvalidPlan(f"--effect takes P(S=1|Y=0),P(S=1|Y=1), e.g. 0.3,0.5 (or P(S|Y=0)/P(S|Y=1) lists), got {text!r}")
+            raise InvalidPlan(
+                f"--effect takes P(S=1|Y=0),P(S=1|Y=1), e.g. 0.3,0.5 (or P(S|Y=0)/P(S|Y=1) lists), got {text!r}"
+            )
         return parts[0]
     if len(parts) != 2:
         raise InvalidPlan(f"--effect takes two lists separated by '/', P(S|Y=0)/P(S|Y=1), got {text!r}")

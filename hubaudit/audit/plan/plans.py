@@ -46,9 +46,20 @@ from hubaudit.audit.plan.scenarios import Correction, FairnessScenario, PrivacyS
 from hubaudit.errors import InvalidPlan
 
 __all__ = [
-    "DEFAULT_ANNOTATOR_ERROR", "DEFAULT_CALIBRATION_PER_CLASS", "DEFAULT_FAIRNESS_EFFECT", "DEFAULT_POWER", "DEFAULT_TRIALS",
-    "AuditPlan", "FairnessPlan", "PlannedOutcome", "PrivacyPlan", "parse_effect", "parse_shares", "plan_fairness",
-    "plan_privacy", "simulated_power",
+    "DEFAULT_ANNOTATOR_ERROR",
+    "DEFAULT_CALIBRATION_PER_CLASS",
+    "DEFAULT_FAIRNESS_EFFECT",
+    "DEFAULT_POWER",
+    "DEFAULT_TRIALS",
+    "AuditPlan",
+    "FairnessPlan",
+    "PlannedOutcome",
+    "PrivacyPlan",
+    "parse_effect",
+    "parse_shares",
+    "plan_fairness",
+    "plan_privacy",
+    "simulated_power",
 ]
 
 DEFAULT_POWER = 0.9
@@ -109,10 +120,18 @@ class PlannedOutcome:
         return f"{self.outcome} {self.truth}: {self.n_per_condition:,} samples per condition{gold} (power {self.power:.2f})"
 
     def to_dict(self) -> dict:
-        return {"outcome": self.outcome, "truth": self.truth, "n_per_condition": self.n_per_condition,
-                "gold_per_condition": self.gold_per_condition, "power": self.power, "target_power": self.target_power,
-                "trials": self.trials, "simulated_scans": self.simulated, "note": self.note or None,
-                "scenario": asdict(self.scenario)}
+        return {
+            "outcome": self.outcome,
+            "truth": self.truth,
+            "n_per_condition": self.n_per_condition,
+            "gold_per_condition": self.gold_per_condition,
+            "power": self.power,
+            "target_power": self.target_power,
+            "trials": self.trials,
+            "simulated_scans": self.simulated,
+            "note": self.note or None,
+            "scenario": asdict(self.scenario),
+        }
 
 
 @dataclass(frozen=True)
@@ -132,11 +151,22 @@ class AuditPlan:
     def lines(self) -> list[str]:
         """The plan as the CLI prints it: inputs, the two outcomes, what was assumed."""
         inputs = [f"{name:<10}{text}" for name, text in self.inputs.items()]
-        return [*inputs, self.finding.line(), self.no_finding.line(), *(f"assumed   {text}" for text in self.assumptions)]
+        return [
+            *inputs,
+            self.finding.line(),
+            self.no_finding.line(),
+            *(f"assumed   {text}" for text in self.assumptions),
+        ]
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "inputs": dict(self.inputs), "finding": self.finding.to_dict(),
-                "no_finding": self.no_finding.to_dict(), "assumptions": list(self.assumptions), "seconds": self.seconds}
+        return {
+            "kind": self.kind,
+            "inputs": dict(self.inputs),
+            "finding": self.finding.to_dict(),
+            "no_finding": self.no_finding.to_dict(),
+            "assumptions": list(self.assumptions),
+            "seconds": self.seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -164,7 +194,10 @@ def simulated_power(planned: PlannedOutcome, n: int | None = None, *, trials: in
     n = planned.n_per_condition if n is None else n
     if n is None:
         raise InvalidPlan("the plan has no n to check: give n")
-    hits = sum(planned.scenario.outcome(trial, n) == planned.outcome for trial in _trials(planned.scenario, trials, seed, stream=1))
+    hits = sum(
+        planned.scenario.outcome(trial, n) == planned.outcome
+        for trial in _trials(planned.scenario, trials, seed, stream=1)
+    )
     return hits / trials
 
 
@@ -216,22 +249,44 @@ def plan_fairness(
     scenario = FairnessScenario(groups, shares, conditions_per_label, max_dp_gap, floor, confidence, correction)
     fair = tuple(float(s) for s in np.mean(shares, axis=0))
     fair_scenario = replace(scenario, shares_by_label=(fair, fair))
-    fair_words = (f"when fair (P(S={groups[1]}|Y) = {fair[1]:.2f} under both labels, gap 0)" if len(groups) == 2 else
-                  f"when fair (P(S|Y) = ({shares_text(fair)}) under both labels, gap 0)")
+    fair_words = (
+        f"when fair (P(S={groups[1]}|Y) = {fair[1]:.2f} under both labels, gap 0)"
+        if len(groups) == 2
+        else f"when fair (P(S|Y) = ({shares_text(fair)}) under both labels, gap 0)"
+    )
     found = any(max(shares[0][s], shares[1][s]) < floor for s in range(len(groups)))
     finding = _plan_outcome(
-        scenario, "finding", f"at effect {effect_words} (gap {scenario.dp_gap():.2f})", power=power, trials=trials, seed=seed,
-        impossible=None if scenario.dp_gap() > max_dp_gap or found else (
+        scenario,
+        "finding",
+        f"at effect {effect_words} (gap {scenario.dp_gap():.2f})",
+        power=power,
+        trials=trials,
+        seed=seed,
+        impossible=None
+        if scenario.dp_gap() > max_dp_gap or found
+        else (
             f"the effect's gap {scenario.dp_gap():.3f} is within --max-dp-gap {max_dp_gap:g} and every group is at or "
-            f"above {floor:g} under some label: no n makes a finding likely (its chance is at most {1 - confidence:.2g})"))
+            f"above {floor:g} under some label: no n makes a finding likely (its chance is at most {1 - confidence:.2g})"
+        ),
+    )
     no_finding = _plan_outcome(
-        fair_scenario, "no finding", fair_words, power=power, trials=trials, seed=seed,
-        impossible=None if max_dp_gap > 0 and min(fair) > floor else (
-            "--max-dp-gap 0 can never be shown" if max_dp_gap == 0 else
-            f"a group's fair share {min(fair):.3f} is not above --min-group-share {floor:g}"))
+        fair_scenario,
+        "no finding",
+        fair_words,
+        power=power,
+        trials=trials,
+        seed=seed,
+        impossible=None
+        if max_dp_gap > 0 and min(fair) > floor
+        else (
+            "--max-dp-gap 0 can never be shown"
+            if max_dp_gap == 0
+            else f"a group's fair share {min(fair):.3f} is not above --min-group-share {floor:g}"
+        ),
+    )
     inputs = {
         "plan": f"fairness signature of S (groups {', '.join(groups)}) against Y read off {conditions_per_label} "
-                f"class{'es' if conditions_per_label > 1 else ''} per label; confidence {confidence:g}, power {power:g}",
+        f"class{'es' if conditions_per_label > 1 else ''} per label; confidence {confidence:g}, power {power:g}",
         "margins": f"--max-dp-gap {max_dp_gap:g}, --min-group-share {floor:.3g}",
         "correct": correction.words("value and class"),
     }
@@ -240,8 +295,13 @@ def plan_fairness(
         f"{trials} simulated scans per candidate n (common random numbers), each judged by the fairness signature's "
         f"own verdict; n searched by doubling from {SEARCH_START}, then bisection to within {SEARCH_TOLERANCE:.0%}",
     )
-    return FairnessPlan(finding=finding, no_finding=no_finding, inputs=inputs, assumptions=assumptions,
-                        seconds=round(time.perf_counter() - started, 1))
+    return FairnessPlan(
+        finding=finding,
+        no_finding=no_finding,
+        inputs=inputs,
+        assumptions=assumptions,
+        seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def plan_privacy(
@@ -288,25 +348,45 @@ def plan_privacy(
     margin, distance = max_property_error, abs(generated - training_share)
     faithful = generated if distance < margin else training_share
     off = generated if distance > margin else off_share(training_share, margin)
-    scenario = PrivacyScenario(values, (1 - training_share, training_share), (1 - faithful, faithful), conditions,
-                               margin, confidence, correction)
+    scenario = PrivacyScenario(
+        values,
+        (1 - training_share, training_share),
+        (1 - faithful, faithful),
+        conditions,
+        margin,
+        confidence,
+        correction,
+    )
     name, minimum = f"{values[1]!r}", _privacy_minimum(correction)
     finding = _plan_outcome(
-        scenario, "finding", (f"when the model is faithful (generated share of {name} = training share {training_share:g})"
-                              if faithful == training_share else
-                              f"when the generated share of {name} is {faithful:g} (training share {training_share:g})"),
-        power=power, trials=trials, seed=seed, minimum=minimum)
-    off_words = ("when the model is off by twice the margin" if off != generated else "when the model is off")
+        scenario,
+        "finding",
+        (
+            f"when the model is faithful (generated share of {name} = training share {training_share:g})"
+            if faithful == training_share
+            else f"when the generated share of {name} is {faithful:g} (training share {training_share:g})"
+        ),
+        power=power,
+        trials=trials,
+        seed=seed,
+        minimum=minimum,
+    )
+    off_words = "when the model is off by twice the margin" if off != generated else "when the model is off"
     no_finding = _plan_outcome(
-        replace(scenario, generated_shares=(1 - (off or 0.0), off or 0.0)), "no finding",
+        replace(scenario, generated_shares=(1 - (off or 0.0), off or 0.0)),
+        "no finding",
         f"{off_words} (generated share of {name} {off if off is not None else 'n/a'}, training share {training_share:g})",
-        power=power, trials=trials, seed=seed, minimum=minimum,
-        impossible=None if off is not None else f"no share in [0, 1] lies {2 * margin:g} off {training_share:g}")
+        power=power,
+        trials=trials,
+        seed=seed,
+        minimum=minimum,
+        impossible=None if off is not None else f"no share in [0, 1] lies {2 * margin:g} off {training_share:g}",
+    )
     inputs = {
         "plan": f"privacy self-audit of {name} over {conditions} condition{'s' if conditions > 1 else ''}; confidence "
-                f"{confidence:g}, power {power:g}",
+        f"{confidence:g}, power {power:g}",
         "margins": f"--max-property-error {margin:g}: a finding when the generated share is shown within "
-                   f"{training_share:g} ± {margin:g}, no finding when shown outside",
+        f"{training_share:g} ± {margin:g}, no finding when shown outside",
         "correct": correction.words("value"),
     }
     assumptions = (
@@ -315,14 +395,21 @@ def plan_privacy(
         f"{trials} simulated scans per candidate n (common random numbers), each judged by the self-audit's own "
         f"estimator and rule; n searched by doubling from {SEARCH_START}, then bisection to within {SEARCH_TOLERANCE:.0%}",
     )
-    return PrivacyPlan(finding=finding, no_finding=no_finding, inputs=inputs, assumptions=assumptions,
-                       seconds=round(time.perf_counter() - started, 1))
+    return PrivacyPlan(
+        finding=finding,
+        no_finding=no_finding,
+        inputs=inputs,
+        assumptions=assumptions,
+        seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def _trials(scenario: Scenario, count: int, seed: int, *, stream: int):
     """``count`` trials of ``scenario``, each from its own stream ``(seed, stream, index)`` (0: plans, 1: checks)."""
     shares = scenario.condition_shares
-    return [draw_trial(np.random.default_rng([seed, stream, index]), shares, scenario.correction) for index in range(count)]
+    return [
+        draw_trial(np.random.default_rng([seed, stream, index]), shares, scenario.correction) for index in range(count)
+    ]
 
 
 class _PowerSearch:
@@ -385,15 +472,26 @@ class _PowerSearch:
         return high
 
 
-def _plan_outcome(scenario: Scenario, outcome: PlannedKind, truth: str, *, power: float, trials: int, seed: int,
-                  impossible: str | None = None, minimum: int = 1) -> PlannedOutcome:
+def _plan_outcome(
+    scenario: Scenario,
+    outcome: PlannedKind,
+    truth: str,
+    *,
+    power: float,
+    trials: int,
+    seed: int,
+    impossible: str | None = None,
+    minimum: int = 1,
+) -> PlannedOutcome:
     """Search the planned n of ``outcome`` under ``scenario``; without one, what more calibration would do."""
     if impossible is not None:
         return PlannedOutcome(outcome, scenario, truth, power, trials, note=f"not expected at any n: {impossible}")
     search = _PowerSearch(scenario, outcome, _trials(scenario, trials, seed, stream=0))
     n = search.smallest_n(power, minimum)
     if n is not None:
-        return PlannedOutcome(outcome, scenario, truth, power, trials, n, round(search.power(n), 3), simulated=search.simulated)
+        return PlannedOutcome(
+            outcome, scenario, truth, power, trials, n, round(search.power(n), 3), simulated=search.simulated
+        )
     planned = PlannedOutcome(outcome, scenario, truth, power, trials)
     note = f"no n up to {MAX_SAMPLES_PER_CONDITION:,} samples per condition reaches power {power:g}: {_what_would(planned, seed)}"
     return PlannedOutcome(outcome, scenario, truth, power, trials, note=note, simulated=search.simulated)
@@ -410,12 +508,20 @@ def _what_would(planned: PlannedOutcome, seed: int) -> str:
         scenario = replace(planned.scenario, correction=scaled)
         search = _PowerSearch(scenario, planned.outcome, _trials(scenario, planned.trials, seed, stream=0))
         if search.reaches(cap, planned.target_power):
-            more = f"--gold {scaled.gold_per_condition}" if gold else f"--calibration-per-class {scaled.calibration_per_class}"
+            more = (
+                f"--gold {scaled.gold_per_condition}"
+                if gold
+                else f"--calibration-per-class {scaled.calibration_per_class}"
+            )
             what = "gold labels" if gold else "calibration records"
-            return (f"the {what} limit the interval; {factor} times as many ({more}) reach power "
-                    f"{planned.target_power:g} at {cap:,} samples per condition: plan again with them")
-    return (f"even {SCALE_FACTORS[-1]} times the {'gold labels' if gold else 'calibration records'} do not reach power "
-            f"{planned.target_power:g} at {cap:,} samples per condition: the truth lies too close to the margin")
+            return (
+                f"the {what} limit the interval; {factor} times as many ({more}) reach power "
+                f"{planned.target_power:g} at {cap:,} samples per condition: plan again with them"
+            )
+    return (
+        f"even {SCALE_FACTORS[-1]} times the {'gold labels' if gold else 'calibration records'} do not reach power "
+        f"{planned.target_power:g} at {cap:,} samples per condition: the truth lies too close to the margin"
+    )
 
 
 def _privacy_minimum(correction: Correction) -> int:

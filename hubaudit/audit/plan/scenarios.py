@@ -21,9 +21,9 @@ import numpy as np
 from scipy.stats import binom
 
 from hubaudit.annotate.base import Attribute
-from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.audit.fairness.correction import ConditionCalibration, gold_calibration
 from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.fairness.signature import audit_fairness
 from hubaudit.audit.properties.audit import primary_method
 from hubaudit.audit.properties.entries import condition_entry, gold_entry
 from hubaudit.audit.properties.self_audit import self_audit
@@ -65,9 +65,13 @@ class Correction:
         else:
             errors = f"error rate {1 - rates[0, 0]:g} spread evenly over the other values"
         if self.gold_per_condition is not None:
-            return f"{self.gold_per_condition:,} gold labels per condition; the annotator's {errors} on every condition"
-        return (f"{self.calibration_per_class:,} calibration records per {cell}; the annotator's {errors} on every "
-                "condition, on generated images as on its records")
+            return (
+                f"{self.gold_per_condition:,} gold labels per condition; the annotator's {errors} on every condition"
+            )
+        return (
+            f"{self.calibration_per_class:,} calibration records per {cell}; the annotator's {errors} on every "
+            "condition, on generated images as on its records"
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,9 @@ def draw_trial(rng: np.random.Generator, shares: np.ndarray, correction: Correct
         if correction.gold_per_condition is not None:
             truth = rng.choice(values, size=correction.gold_per_condition, p=share)
             gold_truth.append(truth)
-            below = np.cumsum(rates, axis=1)[truth][:, :-1]  # a code is annotated j where its uniform passes j cumulants
+            below = np.cumsum(rates, axis=1)[truth][
+                :, :-1
+            ]  # a code is annotated j where its uniform passes j cumulants
             gold_annotated.append((rng.random((len(truth), 1)) >= below).sum(axis=1).astype(np.int64))
     return Trial(int(rng.integers(1 << 31)), uniforms, tuple(calibration), tuple(gold_truth), tuple(gold_annotated))
 
@@ -116,7 +122,9 @@ def coupled_counts(uniforms: np.ndarray, n: int, rates: np.ndarray) -> np.ndarra
     return counts
 
 
-def simulated_codes(trial: Trial, condition: int, n: int, share: np.ndarray, correction: Correction) -> tuple[np.ndarray, int]:
+def simulated_codes(
+    trial: Trial, condition: int, n: int, share: np.ndarray, correction: Correction
+) -> tuple[np.ndarray, int]:
     """Annotated codes ``int [n]`` of one condition's n samples (its gold-labelled samples first) and how many of them
     carry a gold label."""
     rates = np.asarray(correction.error_rates)
@@ -174,17 +182,30 @@ class FairnessScenario:
             codes, gold = simulated_codes(trial, condition, n, share, self.correction)
             probabilities.append(one_hot(codes, values))
             if self.correction.gold_per_condition is not None:
-                calibrations.append(gold_calibration(np.arange(gold), trial.gold_truth[condition][:gold], codes, values))
+                calibrations.append(
+                    gold_calibration(np.arange(gold), trial.gold_truth[condition][:gold], codes, values)
+                )
             else:
-                calibrations.append(ConditionCalibration("per-class calibration", "planned", trial.calibration[condition]))
+                calibrations.append(
+                    ConditionCalibration("per-class calibration", "planned", trial.calibration[condition])
+                )
         options = FairnessOptions(
-            sensitive=(SENSITIVE,), label_map={c: c // self.conditions_per_label for c in conditions}, confidence=self.confidence,
-            max_dp_gap=self.max_dp_gap, min_group_share=self.min_group_share, probe=False,
+            sensitive=(SENSITIVE,),
+            label_map={c: c // self.conditions_per_label for c in conditions},
+            confidence=self.confidence,
+            max_dp_gap=self.max_dp_gap,
+            min_group_share=self.min_group_share,
+            probe=False,
         )
         signature = audit_fairness(
-            kind="class-conditional", conditions=conditions, probabilities={SENSITIVE: probabilities},
-            attribute_values={SENSITIVE: self.groups}, options=options, calibrations={(SENSITIVE, options.labels[0]): calibrations},
-            seed=trial.seed, explain=False,
+            kind="class-conditional",
+            conditions=conditions,
+            probabilities={SENSITIVE: probabilities},
+            attribute_values={SENSITIVE: self.groups},
+            options=options,
+            calibrations={(SENSITIVE, options.labels[0]): calibrations},
+            seed=trial.seed,
+            explain=False,
         )
         return signature.pairs[0].verdict.outcome
 
@@ -236,14 +257,22 @@ class PrivacyScenario:
             codes, gold = simulated_codes(trial, condition, n, share, self.correction)
             per_condition.append(one_hot(codes, len(values)))
             if gold:
-                strata.append(GoldStratum(trial.gold_truth[condition][:gold], per_condition[-1][:gold], per_condition[-1][gold:]))
+                strata.append(
+                    GoldStratum(trial.gold_truth[condition][:gold], per_condition[-1][:gold], per_condition[-1][gold:])
+                )
         by_condition = [condition_entry(c, p, annotator, confidence) for c, p in enumerate(per_condition)]
         for entry, stratum in zip(by_condition, strata):
             gold_entry(entry, [stratum], values, confidence, described={})
-        entry = {"name": SENSITIVE, "values": values, "by_condition": by_condition,
-                 "annotator": {"confusion": None if annotator.confusion is None else annotator.confusion.tolist()}}
+        entry = {
+            "name": SENSITIVE,
+            "values": values,
+            "by_condition": by_condition,
+            "annotator": {"confusion": None if annotator.confusion is None else annotator.confusion.tolist()},
+        }
         if self.conditions > 1:
-            entry["overall"] = condition_entry(list(range(self.conditions)), np.concatenate(per_condition), annotator, confidence)
+            entry["overall"] = condition_entry(
+                list(range(self.conditions)), np.concatenate(per_condition), annotator, confidence
+            )
             if strata:
                 gold_entry(entry["overall"], strata, values, confidence, described={})
         entry["primary_method"] = primary_method(entry.get("overall") or by_condition[0])
@@ -254,4 +283,6 @@ class PrivacyScenario:
         """The self-audit's outcome on one simulated scan of ``n`` samples per condition
         (:func:`~hubaudit.audit.properties.self_audit.self_audit`, without the searches that explain an outcome)."""
         entry, training = self.audited(trial, n)
-        return self_audit(entry, training, self.max_property_error, confidence=self.confidence, explain=False)["outcome"]
+        return self_audit(entry, training, self.max_property_error, confidence=self.confidence, explain=False)[
+            "outcome"
+        ]

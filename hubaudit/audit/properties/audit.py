@@ -24,8 +24,7 @@ import numpy as np
 
 from hubaudit.annotate import Annotator, build_annotator, parse_attribute_spec
 from hubaudit.annotate.base import value_labels
-from hubaudit.data import load_labelled_images, load_text_column
-from hubaudit.audit.properties.gold import GoldLabels
+from hubaudit.annotate.spec import AuxTrainSpec
 from hubaudit.audit.options import PropertyOptions
 from hubaudit.audit.properties.entries import (
     condition_entry,
@@ -35,8 +34,10 @@ from hubaudit.audit.properties.entries import (
     pooled_sequential,
     sequential_entry,
 )
+from hubaudit.audit.properties.gold import GoldLabels
 from hubaudit.audit.properties.self_audit import not_tested, self_audit
 from hubaudit.audit.properties.training_shares import CLASS_COLUMNS, PROMPT_COLUMNS, TrainingRecords
+from hubaudit.data import load_labelled_images, load_text_column
 from hubaudit.errors import ClassifierNoBetterThanChance, InvalidAttributeSpec, InvalidData, InvalidGoldLabels
 from hubaudit.sampling import fill_store
 from hubaudit.stats import confusion_rates
@@ -102,8 +103,13 @@ def sample_until_narrow(audit: PropertyAudit | None, sampled: SampledModel, *, n
         filled = next_look(filled, n=n, batch_size=sampled.options.batch_size)
         for position, samples in enumerate(sampled.samples):
             stats = fill_store(
-                sampled.sampler, samples.store, n=filled, condition=samples.condition,
-                batch_size=samples.final_batch_size, shard=shard, progress=sampled.options.progress,
+                sampled.sampler,
+                samples.store,
+                n=filled,
+                condition=samples.condition,
+                batch_size=samples.final_batch_size,
+                shard=shard,
+                progress=sampled.options.progress,
             )
             generated[position] += stats.generated
             samples.seconds += stats.seconds
@@ -118,7 +124,10 @@ class PropertyAudit:
     """Annotators and their labels for one scan; build with :meth:`prepare`."""
 
     def __init__(
-        self, options: PropertyOptions, annotators: list[Annotator], training: TrainingRecords | None,
+        self,
+        options: PropertyOptions,
+        annotators: list[Annotator],
+        training: TrainingRecords | None,
         gold: list[GoldLabels] | None = None,
     ):
         self.options = options
@@ -136,7 +145,12 @@ class PropertyAudit:
 
     @classmethod
     def prepare(
-        cls, options: PropertyOptions, *, device: str | None = None, token: str | None = None, allow_pickle: bool = False,
+        cls,
+        options: PropertyOptions,
+        *,
+        device: str | None = None,
+        token: str | None = None,
+        allow_pickle: bool = False,
         allow_local: bool = True,
     ) -> PropertyAudit:
         """Parse the specs, build every annotator and read the training shares (before any sampling).
@@ -156,11 +170,16 @@ class PropertyAudit:
         if len(set(names)) != len(names):
             raise InvalidAttributeSpec(f"each attribute may be given once, got {', '.join(names)}")
         aux_data = load_labelled_images(options.aux_data, allow_local=allow_local) if options.aux_data else None
-        for name in names if aux_data is not None else ():
+        for spec in specs if aux_data is not None else ():
             try:
-                aux_data.column(name)
+                aux_data.column(spec.name)
             except InvalidData as err:
-                raise InvalidData(f"--aux-data calibrates every attribute: {err}") from None
+                use = (
+                    f"{spec.name}=aux trains its annotator on that column"
+                    if isinstance(spec, AuxTrainSpec)
+                    else "every other annotator is calibrated on its attribute's column"
+                )
+                raise InvalidData(f"aux_data: {err}; {use}", options=["aux_data"]) from None
         annotators = []
         for spec in specs:
             annotator = build_annotator(
@@ -169,11 +188,17 @@ class PropertyAudit:
             if annotator.confusion is not None:
                 require_better_than_chance(annotator)
             annotators.append(annotator)
-        training = read_training(options.training_data, annotators, allow_local=allow_local) if options.training_data else None
+        training = (
+            read_training(options.training_data, annotators, allow_local=allow_local)
+            if options.training_data
+            else None
+        )
         gold = [read_gold(path, annotators) for path in options.gold]
         labelled = [(labels.store, labels.attribute) for labels in gold]
         if len(set(labelled)) != len(labelled):
-            raise InvalidGoldLabels(options.gold[0], "two --gold files label the same attribute of the same store: give one")
+            raise InvalidGoldLabels(
+                options.gold[0], "two --gold files label the same attribute of the same store: give one"
+            )
         return cls(options, annotators, training, gold)
 
     def annotate(self, sampled: SampledModel, *, n: int) -> None:
@@ -188,10 +213,13 @@ class PropertyAudit:
         for gold in self.gold:
             if gold.store not in self.stores:
                 raise InvalidGoldLabels(
-                    gold.path, f"it labels the samples of store {gold.store}, which this scan does not draw (another model "
+                    gold.path,
+                    f"it labels the samples of store {gold.store}, which this scan does not draw (another model "
                     "revision, sampler, seed or condition): label this scan's samples with hubaudit label REPORT",
                 )
-        self.probabilities = [[np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions]
+        self.probabilities = [
+            [np.zeros((0, len(a.attribute.values))) for a in self.annotators] for _ in self.conditions
+        ]
 
     def _label_up_to(self, sampled: SampledModel, n: int) -> None:
         """Append the labels of samples ``len(done) .. n-1`` of every condition (reading each store batch by batch)."""
@@ -202,7 +230,9 @@ class PropertyAudit:
             for indices, images in samples.store.iter_batches(n, start=done, batch_size=ANNOTATION_BATCH):
                 for labels, annotator in zip(fresh, self.annotators):
                     labels[indices - done] = annotator.predict_proba(images)
-            self.probabilities[position] = [np.concatenate([old, new]) for old, new in zip(self.probabilities[position], fresh)]
+            self.probabilities[position] = [
+                np.concatenate([old, new]) for old, new in zip(self.probabilities[position], fresh)
+            ]
         timings = sampled.timings
         timings["annotate_seconds"] = timings.get("annotate_seconds", 0.0) + time.perf_counter() - clock
 
@@ -214,8 +244,9 @@ class PropertyAudit:
         """
         if self._sequences is None:
             self._start(sampled)
-            self._sequences = [[headline_sequence(annotator, self.options) for annotator in self.annotators]
-                               for _ in self.conditions]
+            self._sequences = [
+                [headline_sequence(annotator, self.options) for annotator in self.annotators] for _ in self.conditions
+            ]
         self._label_up_to(sampled, filled)
         for sequences, per_attribute in zip(self._sequences, self.probabilities):
             for sequence, probabilities in zip(sequences, per_attribute):
@@ -232,7 +263,11 @@ class PropertyAudit:
     def section(self) -> dict:
         """The report's ``properties`` section (docs/report-schema.md), computed once after :meth:`annotate`."""
         if self._section is None:
-            statement = STATEMENT + (POOLED if len(self.conditions) > 1 else "") + (SEQUENTIAL if self.options.target_width else "")
+            statement = (
+                STATEMENT
+                + (POOLED if len(self.conditions) > 1 else "")
+                + (SEQUENTIAL if self.options.target_width else "")
+            )
             self._section = {
                 "confidence": self.options.confidence,
                 "statement": statement,
@@ -252,10 +287,19 @@ class PropertyAudit:
             gold = self.gold_for(store, annotator.attribute.name)
             if gold is not None:
                 strata.append(gold_stratum(gold, per_attribute[position][: self.n_used]))
-                gold_entry(entry, strata[-1:], values, options.confidence, described=gold.describe(), calibration=annotator.confusion)
+                gold_entry(
+                    entry,
+                    strata[-1:],
+                    values,
+                    options.confidence,
+                    described=gold.describe(),
+                    calibration=annotator.confusion,
+                )
         if options.target_width is not None:
             for entry, per_attribute in zip(by_condition, self.probabilities):
-                entry["sequential"] = sequential_entry(per_attribute[position][: self.n_used], annotator, options, self.sequence_reached)
+                entry["sequential"] = sequential_entry(
+                    per_attribute[position][: self.n_used], annotator, options, self.sequence_reached
+                )
                 entry["estimates"]["sequential"] = entry["sequential"]["estimates"]
         entry = {
             "name": annotator.attribute.name,
@@ -271,15 +315,26 @@ class PropertyAudit:
         }
         if len(self.conditions) > 1:
             per_condition = [per_attribute[position][: self.n_used] for per_attribute in self.probabilities]
-            entry["overall"] = condition_entry(self.conditions, np.concatenate(per_condition), annotator, options.confidence)
+            entry["overall"] = condition_entry(
+                self.conditions, np.concatenate(per_condition), annotator, options.confidence
+            )
             if options.target_width is not None:
                 entry["overall"]["estimates"]["sequential"] = pooled_sequential(per_condition, annotator, options)
             if len(strata) == len(self.conditions):  # gold labels for every condition: the pooled share gets PPI too
                 golds = [item["gold"] for item in by_condition]
-                described = {"files": [gold["file"] for gold in golds], "labels": sum(gold["labels"] for gold in golds),
-                             "labellers": sorted({name for gold in golds for name in gold["labellers"]})}
-                gold_entry(entry["overall"], strata, values, options.confidence, described=described,
-                           calibration=annotator.confusion)
+                described = {
+                    "files": [gold["file"] for gold in golds],
+                    "labels": sum(gold["labels"] for gold in golds),
+                    "labellers": sorted({name for gold in golds for name in gold["labellers"]}),
+                }
+                gold_entry(
+                    entry["overall"],
+                    strata,
+                    values,
+                    options.confidence,
+                    described=described,
+                    calibration=annotator.confusion,
+                )
         entry["primary_method"] = primary_method(entry.get("overall") or by_condition[0])
         entry["self_audit"] = self._self_audit(entry, position)
         return entry
@@ -293,10 +348,16 @@ class PropertyAudit:
             return not_tested(name, self.conditions, options.max_property_error)
         training = self.training.shares(name, len(annotator.attribute.values), self.conditions)
         sequential = None
-        if entry["primary_method"] == "sequential" and len(self.conditions) > 1 and training.condition_weights is not None:
+        if (
+            entry["primary_method"] == "sequential"
+            and len(self.conditions) > 1
+            and training.condition_weights is not None
+        ):
             per_condition = [per_attribute[position][: self.n_used] for per_attribute in self.probabilities]
             sequential = pooled_sequential(per_condition, annotator, options, weights=training.condition_weights)
-        return self_audit(entry, training, options.max_property_error, confidence=options.confidence, sequential=sequential)
+        return self_audit(
+            entry, training, options.max_property_error, confidence=options.confidence, sequential=sequential
+        )
 
     def gold_for(self, store: str, attribute: str) -> GoldLabels | None:
         """The gold labels of ``attribute`` for the samples of ``store`` (a store digest), or None."""
@@ -316,9 +377,15 @@ class PropertyAudit:
     def verdicts(section: dict) -> list[dict]:
         """The report's ``verdicts`` entries (kind ``privacy``): one per attribute, its self-audit's outcome."""
         return [
-            {"kind": "privacy", "subject": entry["name"], "outcome": entry["self_audit"]["outcome"],
-             "reason": entry["self_audit"]["verdict"], "next_step": entry["self_audit"]["next_step"]}
-            for entry in section["attributes"] if "self_audit" in entry
+            {
+                "kind": "privacy",
+                "subject": entry["name"],
+                "outcome": entry["self_audit"]["outcome"],
+                "reason": entry["self_audit"]["verdict"],
+                "next_step": entry["self_audit"]["next_step"],
+            }
+            for entry in section["attributes"]
+            if "self_audit" in entry
         ]
 
 
@@ -339,9 +406,13 @@ def read_gold(path: str, annotators: list[Annotator]) -> GoldLabels:
     gold = GoldLabels.read(path)
     annotator = next((annotator for annotator in annotators if annotator.attribute.name == gold.attribute), None)
     if annotator is None:
-        raise InvalidGoldLabels(path, f"it labels {gold.attribute!r}, which no --attribute {gold.attribute}=SPEC annotates")
+        raise InvalidGoldLabels(
+            path, f"it labels {gold.attribute!r}, which no --attribute {gold.attribute}=SPEC annotates"
+        )
     if tuple(annotator.attribute.values) != gold.values:
-        raise InvalidGoldLabels(path, f"its values {list(gold.values)} are not the annotator's {list(annotator.attribute.values)}")
+        raise InvalidGoldLabels(
+            path, f"its values {list(gold.values)} are not the annotator's {list(annotator.attribute.values)}"
+        )
     return gold
 
 
@@ -365,7 +436,9 @@ def read_training(source: str, annotators: list[Annotator], *, allow_local: bool
     values 0..K-1) and the columns that may give each record's class (``class``, ``label``) or prompt (``prompt``)."""
     training = load_labelled_images(source, allow_local=allow_local)
     labels = {
-        annotator.attribute.name: value_labels(training, annotator.attribute.name, value_count=len(annotator.attribute.values))
+        annotator.attribute.name: value_labels(
+            training, annotator.attribute.name, value_count=len(annotator.attribute.values)
+        )
         for annotator in annotators
     }
     conditions = {name: training.column(name) for name in CLASS_COLUMNS if name in training.columns}

@@ -47,7 +47,9 @@ def drift_section(properties: PropertyAudit, reference: DriftSamples, *, confide
                 slow[indices] = annotator.predict_proba(images).argmax(axis=1)
             by_value = {}
             for value_index, value in enumerate(annotator.attribute.values):
-                difference = paired_difference_interval(fast == value_index, slow == value_index, confidence=confidence)
+                difference = paired_difference_interval(
+                    fast == value_index, slow == value_index, confidence=confidence
+                )
                 verdict = _verdict(difference.low, difference.high)
                 by_value[value] = {
                     "fast_share": float(np.mean(fast == value_index)),

@@ -36,24 +36,32 @@ def condition_entry(condition: object, probabilities: np.ndarray, annotator: Ann
     estimates = {
         "classify_and_count": simultaneous_intervals(counts, names=values, confidence=confidence),
         "hoeffding": {
-            value: dataclasses.replace(hoeffding_interval(int(count), n, confidence=per_value_confidence), confidence=confidence)
+            value: dataclasses.replace(
+                hoeffding_interval(int(count), n, confidence=per_value_confidence), confidence=confidence
+            )
             for value, count in zip(values, counts)
         },
         "soft": soft_share_intervals(probabilities, names=values, confidence=confidence),
     }
     corrected_error = None
     if annotator.confusion is None:
-        corrected_error = "the annotator has no confusion matrix (give --aux-data with a column of this name to calibrate it)"
+        corrected_error = (
+            "the annotator has no confusion matrix (give --aux-data with a column of this name to calibrate it)"
+        )
     else:
         try:
-            estimates["corrected"] = corrected_shares(counts, confusion=annotator.confusion, names=values, confidence=confidence)
+            estimates["corrected"] = corrected_shares(
+                counts, confusion=annotator.confusion, names=values, confidence=confidence
+            )
         except ClassifierNoBetterThanChance as err:
             corrected_error = str(err)
     return {
         "condition": condition,
         "n": n,
         "counts": {value: int(count) for value, count in zip(values, counts)},
-        "estimates": {method: {value: share.to_dict() for value, share in shares.items()} for method, shares in estimates.items()},
+        "estimates": {
+            method: {value: share.to_dict() for value, share in shares.items()} for method, shares in estimates.items()
+        },
         "corrected_error": corrected_error,
     }
 
@@ -69,7 +77,12 @@ def gold_stratum(gold: GoldLabels, probabilities: np.ndarray) -> GoldStratum:
 
 
 def gold_entry(
-    entry: dict, strata: list[GoldStratum], values: list[str], confidence: float, *, described: dict,
+    entry: dict,
+    strata: list[GoldStratum],
+    values: list[str],
+    confidence: float,
+    *,
+    described: dict,
     calibration: np.ndarray | None = None,
 ) -> None:
     """Add the prediction-powered estimates of ``strata`` (one per condition the ``entry`` covers) to ``entry`` (in
@@ -98,15 +111,18 @@ def calibration_shift(on_generated: np.ndarray, calibration: np.ndarray, confide
     ``int [K, K]``) as on its calibration records; shifted when ``p_value <= 1 - confidence``."""
     p_value = confusion_shift_p_value(on_generated, calibration)
     if p_value is None:
-        return {"p_value": None, "shifted": False, "message": "not tested: no true value has records both among the "
-                "gold labels and in the calibration"}
+        return {
+            "p_value": None,
+            "shifted": False,
+            "message": "not tested: no true value has records both among the gold labels and in the calibration",
+        }
     shifted = p_value <= 1 - confidence
     message = (
         f"the annotator errs differently on generated images than on its calibration records (p = {p_value:.3g}): the "
         "calibration-corrected estimate does not hold on generated images; read the prediction-powered one (ppi), "
         "which does"
-        if shifted else
-        f"no evidence (p = {p_value:.3g}) that the annotator errs differently on generated images than on its "
+        if shifted
+        else f"no evidence (p = {p_value:.3g}) that the annotator errs differently on generated images than on its "
         "calibration records; a small shift may go unseen with few gold labels, and the prediction-powered estimate "
         "(ppi) holds either way"
     )
@@ -126,7 +142,9 @@ def headline_sequence(annotator: Annotator, options: PropertyOptions, *, confide
     values = list(annotator.attribute.values)
     if annotator.confusion is not None:
         try:
-            return CorrectedConfidenceSequence(annotator.confusion, names=values, confidence=level, target_half_width=options.target_width)
+            return CorrectedConfidenceSequence(
+                annotator.confusion, names=values, confidence=level, target_half_width=options.target_width
+            )
         except ClassifierNoBetterThanChance:
             pass
     return LabelledShareSequences(values, confidence=level, target_half_width=options.target_width)
@@ -141,8 +159,12 @@ def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: P
     values, n, target = annotator.attribute.values, len(probabilities), options.target_width
     labelled = np.bincount(predicted, minlength=len(values)) / n
     corrected = isinstance(sequence, CorrectedConfidenceSequence)
-    plan = fixed_n_plan(target, labelled_shares=labelled, confusion=annotator.confusion if corrected else None,
-                        confidence=options.confidence)
+    plan = fixed_n_plan(
+        target,
+        labelled_shares=labelled,
+        confusion=annotator.confusion if corrected else None,
+        confidence=options.confidence,
+    )
     fixed = plan.corrected if corrected else plan.labelled
     estimates = sequence.estimates()
     return {
@@ -150,9 +172,13 @@ def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: P
         "reached": reached,
         "n_used": n,
         "guarantee": "anytime-valid: the interval holds at every sample count at once, so at the data-dependent stop too",
-        "estimates_what": "corrected shares (calibration uncertainty included)" if corrected else "the annotator's labelled shares",
+        "estimates_what": "corrected shares (calibration uncertainty included)"
+        if corrected
+        else "the annotator's labelled shares",
         "floor_half_width": sequence.floor_half_width() if corrected else 0.0,
-        "hoeffding_plan": hoeffding_sample_size(target, confidence=simultaneous_level(options.confidence, len(values))),
+        "hoeffding_plan": hoeffding_sample_size(
+            target, confidence=simultaneous_level(options.confidence, len(values))
+        ),
         "fixed_n_plan": {"labelled": plan.labelled, "worst_case": plan.worst_case, "corrected": plan.corrected},
         "recommendation": _plan_recommendation(n, fixed, plan.worst_case, reached, sequence, target),
         **({"estimate": estimates[values[1]].to_dict()} if len(values) == 2 else {}),
@@ -160,19 +186,27 @@ def sequential_entry(probabilities: np.ndarray, annotator: Annotator, options: P
     }
 
 
-def _plan_recommendation(n_used: int, fixed: int | None, worst_case: int, reached: bool, sequence, target: float) -> str:
+def _plan_recommendation(
+    n_used: int, fixed: int | None, worst_case: int, reached: bool, sequence, target: float
+) -> str:
     """Whether the sequential stop or a fixed n (Clopper-Pearson, planned at the share now observed) is cheaper."""
     if fixed is None:
         floor = sequence.floor_half_width() if isinstance(sequence, CorrectedConfidenceSequence) else 0.0
-        return (f"no sample count reaches +-{target:g}: the annotator's calibration alone leaves +-{floor:.3f}; "
-                "calibrate it on more labelled data, or give --gold labels")
+        return (
+            f"no sample count reaches +-{target:g}: the annotator's calibration alone leaves +-{floor:.3f}; "
+            "calibrate it on more labelled data, or give --gold labels"
+        )
     if not reached:
-        return (f"+-{target:g} was not reached within n = {n_used}; a fixed-n scan of -n {fixed} would reach it at the "
-                "share observed")
+        return (
+            f"+-{target:g} was not reached within n = {n_used}; a fixed-n scan of -n {fixed} would reach it at the "
+            "share observed"
+        )
     if fixed < n_used:
-        return (f"a fixed-n scan of -n {fixed} (Clopper-Pearson, planned at the share observed) would have reached "
-                f"+-{target:g} with fewer samples than this stop ({n_used}); fixed n is cheaper when the share is known "
-                f"roughly in advance (without that, plan for the worst case, {worst_case} labelled samples)")
+        return (
+            f"a fixed-n scan of -n {fixed} (Clopper-Pearson, planned at the share observed) would have reached "
+            f"+-{target:g} with fewer samples than this stop ({n_used}); fixed n is cheaper when the share is known "
+            f"roughly in advance (without that, plan for the worst case, {worst_case} labelled samples)"
+        )
     return f"the sequential stop ({n_used} samples) beat the fixed-n plan at the share observed ({fixed})"
 
 
@@ -182,7 +216,9 @@ def pooled_sequential(
     """The pooled headline over C conditions: the mean of per-condition anytime-valid intervals at level
     ``1 - alpha / C`` each, weighted by ``weights`` ``float [C]`` (summing to 1; default equal, as the samples are),
     which holds for the weighted mean share whenever all of them do."""
-    weights = np.full(len(by_condition), 1 / len(by_condition)) if weights is None else np.asarray(weights, dtype=float)
+    weights = (
+        np.full(len(by_condition), 1 / len(by_condition)) if weights is None else np.asarray(weights, dtype=float)
+    )
     level = 1 - (1 - options.confidence) / len(by_condition)
     intervals = []
     for probabilities in by_condition:
@@ -192,9 +228,17 @@ def pooled_sequential(
     n = sum(len(probabilities) for probabilities in by_condition)
     pooled = {}
     for value in annotator.attribute.values:
-        low, share, high = (float(np.dot(weights, [getattr(estimates[value], field) for estimates in intervals]))
-                            for field in ("low", "value", "high"))
-        mean = "mean" if np.allclose(weights, weights[0]) else "weighted mean (" + ", ".join(f"{w:.3f}" for w in weights) + ")"
+        low, share, high = (
+            float(np.dot(weights, [getattr(estimates[value], field) for estimates in intervals]))
+            for field in ("low", "value", "high")
+        )
+        mean = (
+            "mean"
+            if np.allclose(weights, weights[0])
+            else "weighted mean (" + ", ".join(f"{w:.3f}" for w in weights) + ")"
+        )
         notes = (f"{mean} of {len(by_condition)} per-condition anytime-valid intervals, each at level {level:.4g}",)
-        pooled[value] = ShareEstimate(share, low, high, intervals[0][value].method, n, options.confidence, notes).to_dict()
+        pooled[value] = ShareEstimate(
+            share, low, high, intervals[0][value].method, n, options.confidence, notes
+        ).to_dict()
     return pooled

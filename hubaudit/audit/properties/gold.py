@@ -29,7 +29,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,9 @@ from hubaudit.files import write_atomically, writing
 from hubaudit.sampling.store import SampleStore
 
 METADATA_KEY = b"hubaudit_gold"
-_SCHEMA = pa.schema([("index", pa.int64()), ("value", pa.string()), ("labeller", pa.string()), ("labelled_at", pa.string())])
+_SCHEMA = pa.schema(
+    [("index", pa.int64()), ("value", pa.string()), ("labeller", pa.string()), ("labelled_at", pa.string())]
+)
 
 
 def gold_path(store: SampleStore, attribute: str) -> Path:
@@ -103,10 +105,15 @@ class GoldLabels:
             return cls(path, store.path.name, attribute, tuple(values), pool, plan_seed(store.path.name), min(n, pool))
         gold = cls.read(path)
         if gold.values != tuple(values):
-            raise InvalidGoldLabels(path, f"its values are {list(gold.values)}, not {list(values)}: move it aside to start over")
+            raise InvalidGoldLabels(
+                path, f"its values are {list(gold.values)}, not {list(values)}: move it aside to start over"
+            )
         if gold.pool != pool:
-            raise InvalidGoldLabels(path, f"it plans from {gold.pool} samples, not {pool}: label with the same scan's report "
-                                          "(or move the file aside to start over)")
+            raise InvalidGoldLabels(
+                path,
+                f"it plans from {gold.pool} samples, not {pool}: label with the same scan's report "
+                "(or move the file aside to start over)",
+            )
         gold.planned = max(gold.planned, min(n, pool))
         return gold
 
@@ -122,28 +129,47 @@ class GoldLabels:
         try:
             table = pq.read_table(path)
             meta = json.loads(table.schema.metadata[METADATA_KEY])
-            gold = cls(path, meta["store"], meta["attribute"], tuple(meta["values"]), int(meta["pool"]), int(meta["seed"]),
-                       int(meta["planned"]))
+            gold = cls(
+                path,
+                meta["store"],
+                meta["attribute"],
+                tuple(meta["values"]),
+                int(meta["pool"]),
+                int(meta["seed"]),
+                int(meta["planned"]),
+            )
             rows = list(zip(*(table[name].to_pylist() for name in ("index", "value", "labeller", "labelled_at"))))
         except FileNotFoundError:
             raise InvalidGoldLabels(path, "no such file") from None
         except (pa.ArrowException, OSError, KeyError, TypeError, ValueError) as err:
-            raise InvalidGoldLabels(path, f"not a gold-label file written by hubaudit label ({type(err).__name__})") from None
+            raise InvalidGoldLabels(
+                path, f"not a gold-label file written by hubaudit label ({type(err).__name__})"
+            ) from None
         if gold.seed != plan_seed(gold.store):
-            raise InvalidGoldLabels(path, f"its plan's seed {gold.seed} is not the one store {gold.store} fixes: the draw is "
-                                          "not a choice; move the file aside and label again with hubaudit label")
+            raise InvalidGoldLabels(
+                path,
+                f"its plan's seed {gold.seed} is not the one store {gold.store} fixes: the draw is "
+                "not a choice; move the file aside and label again with hubaudit label",
+            )
         place = {int(index): position for position, index in enumerate(gold.plan)}
         stray = [int(index) for index, *_ in rows if int(index) not in place]
         wrong = sorted({value for _, value, _, _ in rows} - set(gold.values))
         if stray or wrong:
-            reason = f"samples {stray[:3]} are not in its plan" if stray else f"values {wrong} are not among {list(gold.values)}"
+            reason = (
+                f"samples {stray[:3]} are not in its plan"
+                if stray
+                else f"values {wrong} are not among {list(gold.values)}"
+            )
             raise InvalidGoldLabels(path, f"{reason}: it was edited by hand")
         positions = [place[int(index)] for index, *_ in rows]
         late = next((row for row in range(1, len(rows)) if positions[row] <= positions[row - 1]), None)
         if late is not None:
-            raise InvalidGoldLabels(path, f"its label of sample {rows[late][0]} comes after that of sample {rows[late - 1][0]}, "
-                                          "out of the plan's order (or twice): labels count only in plan order; move the "
-                                          "file aside and label again with hubaudit label")
+            raise InvalidGoldLabels(
+                path,
+                f"its label of sample {rows[late][0]} comes after that of sample {rows[late - 1][0]}, "
+                "out of the plan's order (or twice): labels count only in plan order; move the "
+                "file aside and label again with hubaudit label",
+            )
         gold.labels = {int(index): (value, labeller, when) for index, value, labeller, when in rows}
         return gold
 
@@ -157,7 +183,9 @@ class GoldLabels:
     @property
     def used(self) -> int:
         """The length of the longest prefix of the plan whose samples are all labelled: the labels the estimates use."""
-        return next((position for position, index in enumerate(self.plan) if int(index) not in self.labels), self.planned)
+        return next(
+            (position for position, index in enumerate(self.plan) if int(index) not in self.labels), self.planned
+        )
 
     def next_index(self) -> int | None:
         """The first planned index not yet labelled (the only one :meth:`record` takes), or None when the plan is done."""
@@ -176,15 +204,18 @@ class GoldLabels:
             InvalidGoldLabels: a value is not one of :attr:`values`, or an index is not the next unlabelled sample
                 of the plan when its turn comes (nothing is recorded then).
         """
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        when = datetime.now(UTC).isoformat(timespec="seconds")
         given = dict(self.labels)
         for index, value in values.items():
             expected = self.next_index()
             if value not in self.values or int(index) != expected:
                 self.labels = given
-                reason = (f"{value!r} is not one of {list(self.values)}" if value not in self.values else
-                          f"sample {index} is not the next sample of the labelling plan ({expected}): label the plan in "
-                          "order, from GoldLabels.next_index()")
+                reason = (
+                    f"{value!r} is not one of {list(self.values)}"
+                    if value not in self.values
+                    else f"sample {index} is not the next sample of the labelling plan ({expected}): label the plan in "
+                    "order, from GoldLabels.next_index()"
+                )
                 raise InvalidGoldLabels(self.path, reason)
             self.labels[int(index)] = (value, labeller, when)
         self.labels = {int(index): self.labels[int(index)] for index in self.plan if int(index) in self.labels}
@@ -202,9 +233,17 @@ class GoldLabels:
     def save(self) -> None:
         """Write the file atomically (a crash leaves the previous labels or all of these)."""
         rows = list(zip(*[(index, *entry) for index, entry in self.labels.items()])) or [[], [], [], []]
-        meta = {"store": self.store, "attribute": self.attribute, "values": list(self.values), "pool": self.pool,
-                "seed": self.seed, "planned": self.planned}
-        table = pa.Table.from_arrays([pa.array(column, type=kind.type) for column, kind in zip(rows, _SCHEMA)], schema=_SCHEMA)
+        meta = {
+            "store": self.store,
+            "attribute": self.attribute,
+            "values": list(self.values),
+            "pool": self.pool,
+            "seed": self.seed,
+            "planned": self.planned,
+        }
+        table = pa.Table.from_arrays(
+            [pa.array(column, type=kind.type) for column, kind in zip(rows, _SCHEMA)], schema=_SCHEMA
+        )
         buffer = io.BytesIO()
         pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(meta)}), buffer)
         with writing(self.path):
@@ -227,6 +266,13 @@ class GoldLabels:
     def describe(self) -> dict:
         """The report's record of the file: path, labels (``used``: the labelled prefix of the plan;
         ``unused_beyond_gap``: labels after its first unlabelled sample), plan size, seed, labellers."""
-        return {"file": str(self.path), "labels": len(self.labels), "used": self.used,
-                "unused_beyond_gap": len(self.labels) - self.used, "planned": self.planned, "pool": self.pool,
-                "seed": self.seed, "labellers": self.labellers}
+        return {
+            "file": str(self.path),
+            "labels": len(self.labels),
+            "used": self.used,
+            "unused_beyond_gap": len(self.labels) - self.used,
+            "planned": self.planned,
+            "pool": self.pool,
+            "seed": self.seed,
+            "labellers": self.labellers,
+        }

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -68,7 +68,11 @@ class PooledEstimator:
         """The fixed-n estimator recomputed at other counts: the method itself, or for a sequential headline the
         fixed-n counterpart of its sequences (corrected when they correct, else classify-and-count)."""
         if self.method == "sequential":
-            return "corrected" if next(iter(self.observed.values()))["method"].startswith("corrected") else "classify_and_count"
+            return (
+                "corrected"
+                if next(iter(self.observed.values()))["method"].startswith("corrected")
+                else "classify_and_count"
+            )
         return self.method
 
     def observed_intervals(self) -> Intervals:
@@ -85,12 +89,19 @@ class PooledEstimator:
         counts[counts.sum(axis=1) == 0, 0] = 1
         corrected = self.fixed_method == "corrected"
         if len(counts) == 1:
-            shares = (corrected_shares(counts[0], confusion=confusion, names=self.values, confidence=self.confidence) if corrected
-                      else simultaneous_intervals(counts[0], names=self.values, confidence=self.confidence))
+            shares = (
+                corrected_shares(counts[0], confusion=confusion, names=self.values, confidence=self.confidence)
+                if corrected
+                else simultaneous_intervals(counts[0], names=self.values, confidence=self.confidence)
+            )
         else:
-            conditions = [ConditionCounts(str(c), 0, int(row.sum()), row, confusion if corrected else None, "overall")
-                          for c, row in enumerate(counts)]
-            shares = weighted_shares(conditions, weights=self.weights, group_names=self.values, confidence=self.confidence)
+            conditions = [
+                ConditionCounts(str(c), 0, int(row.sum()), row, confusion if corrected else None, "overall")
+                for c, row in enumerate(counts)
+            ]
+            shares = weighted_shares(
+                conditions, weights=self.weights, group_names=self.values, confidence=self.confidence
+            )
         return {value: (share.value, share.low, share.high) for value, share in shares.items()}
 
     def _ppi_intervals(self, scale: float) -> Intervals:
@@ -104,7 +115,9 @@ class PooledEstimator:
         return out
 
 
-def pooled_estimator(entry: dict, training: TrainingShares, confidence: float, sequential: dict | None) -> PooledEstimator:
+def pooled_estimator(
+    entry: dict, training: TrainingShares, confidence: float, sequential: dict | None
+) -> PooledEstimator:
     """The estimator the self-audit judges by: the single condition's primary estimate, or the conditions weighted
     by ``training.condition_weights`` (``sequential``: the weighted anytime-valid headline, value -> estimate dict)."""
     method, values, conditions = entry["primary_method"], entry["values"], entry["by_condition"]
@@ -114,19 +127,33 @@ def pooled_estimator(entry: dict, training: TrainingShares, confidence: float, s
     confusion = None if confusion is None else np.asarray(confusion, dtype=np.int64)
     ppi, gold = None, None
     if method == "ppi":
-        ppi = [{value: _ppi_half_width(condition["estimates"]["ppi"][value]) for value in values} for condition in conditions]
+        ppi = [
+            {value: _ppi_half_width(condition["estimates"]["ppi"][value]) for value in values}
+            for condition in conditions
+        ]
         gold = min(condition["gold"]["used"] for condition in conditions)
     estimator = PooledEstimator(method, values, counts, weights, confusion, confidence, {}, ppi, gold)
     if len(conditions) == 1:
         observed = conditions[0]["estimates"][method]
     elif method == "sequential":
         if sequential is None:
-            raise ValueError("a sequential headline over several conditions is judged by the weighted sequences: pass them")
+            raise ValueError(
+                "a sequential headline over several conditions is judged by the weighted sequences: pass them"
+            )
         observed = sequential
     else:
-        observed = {value: ShareEstimate(share, low, high, _pooled_method(method), int(counts.sum()), confidence,
-                                         ("conditions weighted by their training shares",)).to_dict()
-                    for value, (share, low, high) in estimator.intervals().items()}
+        observed = {
+            value: ShareEstimate(
+                share,
+                low,
+                high,
+                _pooled_method(method),
+                int(counts.sum()),
+                confidence,
+                ("conditions weighted by their training shares",),
+            ).to_dict()
+            for value, (share, low, high) in estimator.intervals().items()
+        }
     return PooledEstimator(method, values, counts, weights, confusion, confidence, observed, ppi, gold)
 
 
@@ -173,18 +200,26 @@ def settle(estimator: PooledEstimator, training: dict[str, float], margin: float
     return {"n_per_condition": int(high), "why": _settled_why(estimator, high, outcome_at(high), training, margin)}
 
 
-def _settled_why(estimator: PooledEstimator, samples: int, outcome: str, training: dict[str, float], margin: float) -> str:
+def _settled_why(
+    estimator: PooledEstimator, samples: int, outcome: str, training: dict[str, float], margin: float
+) -> str:
     where = "lies within the band" if outcome == "finding" else "lies wholly outside the band"
-    what = (f"at the shares observed, the {estimator.fixed_method.replace('_', '-')} interval of {samples} samples per "
-            f"condition {where} ({outcome})")
+    what = (
+        f"at the shares observed, the {estimator.fixed_method.replace('_', '-')} interval of {samples} samples per "
+        f"condition {where} ({outcome})"
+    )
     if estimator.method == "sequential":
-        distances = [abs(share - training[value]) - margin for value, (share, _, _) in estimator.observed_intervals().items()]
+        distances = [
+            abs(share - training[value]) - margin for value, (share, _, _) in estimator.observed_intervals().items()
+        ]
         width = min(-d for d in distances) if outcome == "finding" else max(distances)
         fresh = f"{what}, in a fresh scan with -n fixed in advance (another --seed, no --target-width)"
         if not 0 < width < 0.5:
             return fresh
-        return (f"{fresh}; or continue this anytime-valid scan with --target-width {width:.3g} (its intervals are "
-                "wider, so it needs more samples)")
+        return (
+            f"{fresh}; or continue this anytime-valid scan with --target-width {width:.3g} (its intervals are "
+            "wider, so it needs more samples)"
+        )
     if estimator.method == "ppi":
         gold = math.ceil(estimator.gold_per_condition * samples / estimator.n_per_condition)
         return f"{what}, with the gold labels grown alike, to about {gold} per condition (hubaudit label)"
@@ -195,11 +230,15 @@ def _unsettled_why(estimator: PooledEstimator, settles: Callable[..., bool]) -> 
     cap = f"{SETTLE_CAP:,}"
     if estimator.fixed_method == "corrected" and settles(SETTLE_CAP, estimator.confusion * 1000):
         records = int(estimator.confusion.sum())
-        return (f"no scan up to {cap} samples per condition settles it: the annotator's calibration ({records} records) "
-                "alone leaves the corrected interval wider than the band; calibrate it on more records (--aux-data) "
-                "or give gold labels (hubaudit label)")
-    return (f"no scan up to {cap} samples per condition settles it: the share observed lies too close to an edge of "
-            "the band")
+        return (
+            f"no scan up to {cap} samples per condition settles it: the annotator's calibration ({records} records) "
+            "alone leaves the corrected interval wider than the band; calibrate it on more records (--aux-data) "
+            "or give gold labels (hubaudit label)"
+        )
+    return (
+        f"no scan up to {cap} samples per condition settles it: the share observed lies too close to an edge of "
+        "the band"
+    )
 
 
 def shifted_confusion(confusion: np.ndarray, false_positive_shift: float, false_negative_shift: float) -> np.ndarray:
@@ -215,9 +254,11 @@ def sensitivity(estimator: PooledEstimator, training: dict[str, float], margin: 
     """``{"error_rate_shift", "note"}``: the smallest shift of the annotator's fpr and fnr (each by +-delta, the worst
     direction) that changes the outcome of a corrected estimate of a two-valued attribute (bisection on [0, 0.5])."""
     if estimator.method != "corrected":
-        why = {"ppi": "the prediction-powered estimate holds whatever the annotator's errors on generated images",
-               "sequential": "computed for the fixed-n corrected estimate only",
-               "classify_and_count": "the estimate is not corrected for the annotator's errors (no confusion matrix)"}
+        why = {
+            "ppi": "the prediction-powered estimate holds whatever the annotator's errors on generated images",
+            "sequential": "computed for the fixed-n corrected estimate only",
+            "classify_and_count": "the estimate is not corrected for the annotator's errors (no confusion matrix)",
+        }
         return {"error_rate_shift": None, "note": f"not applicable: {why[estimator.method]}"}
     if len(estimator.values) != 2:
         return {"error_rate_shift": None, "note": "not applicable: computed for two-valued attributes only"}
@@ -234,21 +275,33 @@ def sensitivity(estimator: PooledEstimator, training: dict[str, float], margin: 
         return False
 
     if not changes(0.5):
-        return {"error_rate_shift": None, "note": "no shift of the annotator's error rates up to 0.5 changes the outcome"}
+        return {
+            "error_rate_shift": None,
+            "note": "no shift of the annotator's error rates up to 0.5 changes the outcome",
+        }
     low, high = 0.0, 0.5
     while high - low > 0.002:
         middle = (low + high) / 2
         low, high = (low, middle) if changes(middle) else (middle, high)
     return {
         "error_rate_shift": round(high, 3),
-        "note": (f"the outcome changes if the annotator's false-positive and false-negative rates on generated images "
-                 f"differ from its calibration records' by {high:.3f} each (worst direction; or the correction becomes "
-                 "undefined); the corrected estimate assumes they do not, gold labels (hubaudit label) remove that assumption"),
+        "note": (
+            f"the outcome changes if the annotator's false-positive and false-negative rates on generated images "
+            f"differ from its calibration records' by {high:.3f} each (worst direction; or the correction becomes "
+            "undefined); the corrected estimate assumes they do not, gold labels (hubaudit label) remove that assumption"
+        ),
     }
 
 
-def self_audit(entry: dict, training: TrainingShares, max_property_error: float, *, confidence: float,
-               sequential: dict | None = None, explain: bool = True) -> dict:
+def self_audit(
+    entry: dict,
+    training: TrainingShares,
+    max_property_error: float,
+    *,
+    confidence: float,
+    sequential: dict | None = None,
+    explain: bool = True,
+) -> dict:
     """The ``self_audit`` block of an attribute ``entry`` (docs/report-schema.md): the equivalence test of the pooled
     primary estimate against ``training``'s shares with margin ``max_property_error``. ``sequential``: the
     anytime-valid headline weighted by the conditions' training shares (value -> estimate dict), when the primary
@@ -272,11 +325,11 @@ def self_audit(entry: dict, training: TrainingShares, max_property_error: float,
     every = "" if len(values) == 2 else ", as every value's does"
     verdict = {
         "finding": f"Finding: the generated share of {shown} lies within {band}{every}, so sharing this model discloses "
-                   f"the training share to within ±{margin:g}.",
+        f"the training share to within ±{margin:g}.",
         "no finding": f"No finding: the generated share of {shown} lies wholly outside {band}, so the model does not "
-                      f"disclose the training share to within ±{margin:g}.",
+        f"disclose the training share to within ±{margin:g}.",
         "inconclusive": f"Inconclusive: the generated share of {shown} overlaps an edge of {band}, so neither disclosure "
-                        f"to within ±{margin:g} nor its absence is shown.",
+        f"to within ±{margin:g} nor its absence is shown.",
     }[outcome]
     settled = settle(estimator, truth, margin) if explain and outcome == "inconclusive" else None
     weights = estimator.weights if len(conditions) > 1 else None
@@ -285,9 +338,12 @@ def self_audit(entry: dict, training: TrainingShares, max_property_error: float,
         "verdict": verdict,
         "next_step": _next_step(outcome, name, margin, estimator.n_per_condition, settled),
         "guarantee": _guarantee(estimator.method, method, confidence, margin, weighted=weights is not None),
-        "finding": (f"{name}: sharing this model discloses the training share of {name}={value} ({truth[value]:.3f}) to "
-                    f"within ±{margin:g}: its generated share is {share:.3f} [{low:.3f}, {high:.3f}] ({method})"
-                    if outcome == "finding" else None),
+        "finding": (
+            f"{name}: sharing this model discloses the training share of {name}={value} ({truth[value]:.3f}) to "
+            f"within ±{margin:g}: its generated share is {share:.3f} [{low:.3f}, {high:.3f}] ({method})"
+            if outcome == "finding"
+            else None
+        ),
         "training_share": truth,
         "gap": {v: abs(intervals[v][0] - truth[v]) for v in values},
         "max_property_error": margin,
@@ -312,10 +368,12 @@ def _unweighted(entry: dict, training: TrainingShares, truth: dict[str, float], 
     why = f"the conditions' training shares are unknown: {training.note}"
     return {
         "outcome": "inconclusive",
-        "verdict": (f"Inconclusive: the equal-weight pooled share of {name}={value}, {estimate['value']:.3f} "
-                    f"[{estimate['low']:.3f}, {estimate['high']:.3f}] ({estimate['method']}, {len(conditions)} conditions), "
-                    f"is not compared with its training share {truth[value]:.3f} ± {margin:g}, because {training.note} "
-                    "and the conditions need not have been balanced in training."),
+        "verdict": (
+            f"Inconclusive: the equal-weight pooled share of {name}={value}, {estimate['value']:.3f} "
+            f"[{estimate['low']:.3f}, {estimate['high']:.3f}] ({estimate['method']}, {len(conditions)} conditions), "
+            f"is not compared with its training share {truth[value]:.3f} ± {margin:g}, because {training.note} "
+            "and the conditions need not have been balanced in training."
+        ),
         "next_step": f"Add {hint} to --training-data, so that the self-audit weights the conditions by their training shares.",
         "guarantee": "none: an equal-weight pooled share is compared with the training share only for one condition",
         "finding": None,
@@ -337,8 +395,10 @@ def not_tested(name: str, conditions: list, max_property_error: float) -> dict:
     return {
         "outcome": "not tested",
         "verdict": f"not tested: needs --training-data DATA with a column {name!r}",
-        "next_step": (f"To learn whether sharing this model discloses the training share of {name}, scan again with "
-                      f"--training-data DATA, your training set with {columns}."),
+        "next_step": (
+            f"To learn whether sharing this model discloses the training share of {name}, scan again with "
+            f"--training-data DATA, your training set with {columns}."
+        ),
         "guarantee": "none: nothing was tested",
         "finding": None,
         "training_share": None,
@@ -365,12 +425,16 @@ def _deciding_value(intervals: Intervals, truth: dict[str, float], margin: float
 
 def _next_step(outcome: str, name: str, margin: float, n: int, settled: dict | None) -> str:
     if outcome == "finding":
-        return (f"Anyone who samples this model learns the training share of {name} to within about ±{margin:g}: share "
-                "the model only if that share may be made public.")
+        return (
+            f"Anyone who samples this model learns the training share of {name} to within about ±{margin:g}: share "
+            "the model only if that share may be made public."
+        )
     if outcome == "no finding":
-        return (f"An outsider with {n} samples per condition does not learn the training share of {name} to within "
-                f"±{margin:g} from this model; a larger scan narrows the interval, but around a generated share that "
-                "is off by more.")
+        return (
+            f"An outsider with {n} samples per condition does not learn the training share of {name} to within "
+            f"±{margin:g} from this model; a larger scan narrows the interval, but around a generated share that "
+            "is off by more."
+        )
     if settled is None:
         return "A larger scan would settle it."
     if settled["n_per_condition"] is None:
@@ -380,10 +444,12 @@ def _next_step(outcome: str, name: str, margin: float, n: int, settled: dict | N
 
 def _guarantee(primary: str, method: str, confidence: float, margin: float, *, weighted: bool) -> str:
     alpha = 1 - confidence
-    text = (f"TOST read off the {confidence:g} interval ({method}): a model whose generated share of some value is off "
-            f"its training share by more than {margin:g} is called disclosing ('finding') with probability at most "
-            f"{alpha / 2:.3g}, and one whose every value is within {margin:g} is called not disclosing ('no finding') "
-            f"with probability at most {alpha / 2:.3g}")
+    text = (
+        f"TOST read off the {confidence:g} interval ({method}): a model whose generated share of some value is off "
+        f"its training share by more than {margin:g} is called disclosing ('finding') with probability at most "
+        f"{alpha / 2:.3g}, and one whose every value is within {margin:g} is called not disclosing ('no finding') "
+        f"with probability at most {alpha / 2:.3g}"
+    )
     caveats = {
         "classify_and_count": "of the annotator's labelled share, its errors not removed (no confusion matrix)",
         "corrected": "if the annotator errs on generated images as on its calibration records (see sensitivity)",

@@ -64,8 +64,10 @@ class TrainingRecords:
             scanned = np.isin(column, np.asarray(conditions, dtype=object))
             weights = np.array([np.mean(column[scanned] == condition) for condition in conditions])
             left_out = int(len(codes) - scanned.sum())
-            note = (f"{left_out} training records of conditions not scanned are left out" if left_out else None)
-            return TrainingShares(np.bincount(codes[scanned], minlength=value_count) / scanned.sum(), weights, name, note)
+            note = f"{left_out} training records of conditions not scanned are left out" if left_out else None
+            return TrainingShares(
+                np.bincount(codes[scanned], minlength=value_count) / scanned.sum(), weights, name, note
+            )
         wanted = " or ".join(repr(name) for name in names)
         what = "prompt" if names is PROMPT_COLUMNS else "class id"
         note = f"the training data has no column {wanted} giving each record's {what}"

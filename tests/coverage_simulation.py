@@ -1,12 +1,14 @@
-"""Empirical coverage of the interval methods by simulation with a known truth.
+"""Empirical coverage of hubaudit's interval methods by simulation with a known truth.
 
-Used by the tests (coverage >= nominal - a little) and by the benchmark suites (coverage tables).
+A test helper, not part of the package: the tests check coverage >= nominal - a little, and the benchmark suites
+(``benchmarks/pia.py``, which puts tests/ on ``sys.path``) print coverage tables. It calls only ``hubaudit.stats``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -323,7 +325,9 @@ def simulate_stopping(
     rng = np.random.default_rng(random_state)
     needed = [
         samples_to_half_width(
-            (rng.random(length) < true_share).astype(float), half_width=half_width, confidence=confidence,
+            (rng.random(length) < true_share).astype(float),
+            half_width=half_width,
+            confidence=confidence,
             grid_size=grid_size,
         )
         for _ in range(trials)
