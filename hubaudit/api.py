@@ -477,7 +477,7 @@ def read_report(path: str | Path) -> ScanReport:
 
 
 def render_report(report: ScanReport | dict, report_format: str, *, report_dir: str | Path | None = None) -> str:
-    """``report`` as ``html``, ``md`` or ``junit`` text (``report_dir``: where its sample stores are looked for when
+    """``report`` as ``html``, ``md``, ``junit`` or ``sarif`` text (``report_dir``: where its sample stores are looked for when
     moved; default the folder of the report's ``path``)."""
     from hubaudit.report.render import render_report as render
 
@@ -493,7 +493,7 @@ def write_report(
     report_dir: str | Path | None = None,
 ) -> Path:
     """Write ``report`` rendered as ``report_format`` to ``out_path`` (default: its usual name, ``report.html``,
-    ``report.md`` or ``junit.xml``, in ``report_dir``, which defaults to the folder of the report's ``path``)."""
+    ``report.md``, ``junit.xml`` or ``report.sarif``, in ``report_dir``, which defaults to the folder of the report's ``path``)."""
     from hubaudit.report.render import REPORT_FILES, write_report as write
 
     report, report_dir = _report_and_folder(report, report_dir)

@@ -323,19 +323,21 @@ def _run_import_ncsnv2(args: argparse.Namespace) -> int:
 def _add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="re-render a report as HTML, Markdown or JUnit",
-        description="Re-render a report.json as HTML, Markdown or JUnit XML, without resampling.",
+        help="re-render a report as HTML, Markdown, JUnit or SARIF",
+        description="Re-render a report.json as HTML, Markdown, JUnit XML or SARIF, without resampling.",
     )
     parser.add_argument("report", type=Path, help="the report.json a scan wrote")
     parser.add_argument(
         "--format",
         dest="report_format",
-        choices=["html", "md", "junit"],
+        choices=["html", "md", "junit", "sarif"],
         default="html",
-        help="html (self-contained page), md (model-card section) or junit (CI test results); default html",
+        help="html (self-contained page), md (model-card section), junit (CI test results) or sarif (code scanning); "
+        "default html",
     )
     parser.add_argument(
-        "--out", help="file to write (default: report.html, report.md or junit.xml beside the report; - for stdout)"
+        "--out",
+        help="file to write (default: report.html, report.md, junit.xml or report.sarif beside the report; - for stdout)",
     )
     parser.set_defaults(handler=_run_report)
 

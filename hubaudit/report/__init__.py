@@ -1,8 +1,8 @@
-"""Scan results -> the report JSON, and the renderings people and CI read (HTML, Markdown, JUnit).
+"""Scan results -> the report JSON, and the renderings people and CI read (HTML, Markdown, JUnit, SARIF).
 
 The JSON (docs/report-schema.md) is written once by a scan and typed by :class:`ScanReport`
 (:mod:`~hubaudit.report.scan_report`); every other format is rendered from it (:mod:`hubaudit.report.render`), so
-``hubaudit report report.json --format html|md|junit`` re-renders without resampling.
+``hubaudit report report.json --format html|md|junit|sarif`` re-renders without resampling.
 
 This package's names are the report views a front end shows (the Space, ``hubaudit label``), each imported on first
 use (:mod:`hubaudit.exports`): reading a report (:mod:`~hubaudit.report.json_report`,

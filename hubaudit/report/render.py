@@ -9,13 +9,14 @@ from hubaudit.report.html_report import render_html
 from hubaudit.report.json_report import write_text_atomically
 from hubaudit.report.junit_report import render_junit
 from hubaudit.report.markdown_report import render_markdown
+from hubaudit.report.sarif_report import render_sarif
 
-REPORT_FILES = {"html": "report.html", "md": "report.md", "junit": "junit.xml"}
+REPORT_FILES = {"html": "report.html", "md": "report.md", "junit": "junit.xml", "sarif": "report.sarif"}
 """Format -> the file name it gets beside report.json by default."""
 
 
 def render_report(report: dict, report_format: str, *, report_dir: Path | str | None = None) -> str:
-    """``report`` as ``"html"``, ``"md"`` or ``"junit"`` text; ``report_dir``: where moved sample stores are looked for.
+    """``report`` as ``"html"``, ``"md"``, ``"junit"`` or ``"sarif"`` text; ``report_dir``: where moved sample stores are looked for.
 
     Raises:
         InvalidReport: a field has the wrong type or shape (a report edited by hand or by another tool).
@@ -24,6 +25,7 @@ def render_report(report: dict, report_format: str, *, report_dir: Path | str | 
         "html": lambda: render_html(report, report_dir=report_dir),
         "md": lambda: render_markdown(report),
         "junit": lambda: render_junit(report),
+        "sarif": lambda: render_sarif(report),
     }
     if report_format not in renderers:
         raise ValueError(f"unknown report format {report_format!r}; choose from {', '.join(REPORT_FILES)}")
