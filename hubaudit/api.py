@@ -24,6 +24,7 @@ from hubaudit.declarations import (  # noqa: F401 (SCAN_OPTIONS: the declaration
     SCAN_OPTIONS,
     LabelSettings,
     PoisonSettings,
+    PublishSettings,
     ScanSettings,
     TrainSettings,
     command_words,
@@ -34,6 +35,7 @@ from hubaudit.declarations.signature import api_values
 from hubaudit.declarations.values import canonical, table_value
 from hubaudit.files import writable_folder
 from hubaudit.hub import hub_errors, parse_model_reference, resolve_reference  # noqa: F401 (the Space's reference checks)
+from hubaudit.report.card_section import PublishRecord
 from hubaudit.report.json_report import report_file, report_text
 from hubaudit.report.scan_report import Finding, ScanReport, Verdict  # noqa: F401 (the types scan returns)
 from hubaudit.results import ModelInfo, PoisonRecord, TrainedModel
@@ -511,6 +513,44 @@ def _report_and_folder(report: ScanReport | dict, report_dir: str | Path | None)
         report_dir = report_dir if report_dir is not None else (report.path.parent if report.path else None)
         report = report.to_dict()
     return report, Path(report_dir) if report_dir is not None else None
+
+
+@signature_from(PublishSettings)
+def publish(report_or_path, *, repo, mode, dry_run, allow_stale, revision, token, endpoint) -> PublishRecord:
+    """Put the audit of ``report_or_path`` (a :class:`ScanReport`, its dict, or a ``report.json`` or its folder)
+    where the readers of the model ``repo`` see it, and return what was written (or, ``dry_run``, what would be).
+
+    ``mode="pr"`` opens a pull request that adds or refreshes the card's hubaudit section (between
+    ``<!-- hubaudit:begin -->`` and ``<!-- hubaudit:end -->``; the YAML front matter and the rest of the card are
+    kept) and adds ``report.json`` and ``report.html`` under ``hubaudit/<audited sha>/``; ``mode="discussion"`` posts
+    the Markdown summary as a discussion. The parameters are those :class:`hubaudit.declarations.PublishSettings`
+    declares (as are ``hubaudit publish``'s flags).
+
+    Raises:
+        hubaudit.errors.PublishNeedsToken: no token (and not ``dry_run``).
+        hubaudit.errors.StaleReport: ``revision`` of ``repo`` is at another commit than the report audited, and not
+            ``allow_stale``.
+
+    Example:
+        >>> publish("runs/org--model/report.json", repo="org/model", dry_run=True).card_diff  # doctest: +SKIP
+    """
+    from hubaudit.report.publish import publish_audit
+
+    if isinstance(report_or_path, (str, Path)):
+        report_or_path = read_report(report_or_path)
+    report, report_dir = _report_and_folder(report_or_path, None)
+    return publish_audit(
+        report,
+        report_json=report_text(report).encode("utf-8"),
+        report_html=render_report(report, "html", report_dir=report_dir),
+        repo=repo,
+        mode=mode,
+        dry_run=dry_run,
+        allow_stale=allow_stale,
+        token=token,
+        revision=revision,
+        endpoint=endpoint,
+    )
 
 
 def scan_summary(report: ScanReport | dict, *, out_dir: str | Path) -> list[str]:

@@ -24,6 +24,7 @@ from hubaudit.declarations import (
     FleetSettings,
     LabelSettings,
     PoisonSettings,
+    PublishSettings,
     ScanSettings,
     TrainSettings,
     add_declared_arguments,
@@ -224,6 +225,44 @@ def _fleet_scan_keywords(values: dict) -> dict:
     """The :func:`hubaudit.api.scan` keyword arguments (but ``out_dir``) that scan-many's scan options give every model."""
     keywords = {name: value for name, value in values.items() if SCAN_OPTIONS[name].in_api}
     return {**keywords, "progress": not values.get("quiet", False)}
+
+
+def _add_publish_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "publish",
+        help="put an audit on the model's Hub page: a pull request to its card, or a discussion",
+        description="Open a pull request that adds or refreshes the model card's hubaudit section and adds the "
+        "report under hubaudit/<audited sha>/ (--as pr), or post the summary as a discussion (--as discussion). "
+        "Needs a Hub token (HF_TOKEN or hf auth login), and the repository still at the audited commit "
+        "(--allow-stale otherwise). --dry-run prints what would be written and writes nothing.",
+    )
+    add_declared_arguments(parser, PublishSettings)
+    parser.set_defaults(handler=_run_publish)
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from hubaudit.api import publish
+
+    record = publish(**given_options(args, PublishSettings))
+    stale = record.current_sha != record.audited_sha
+    if stale:
+        print(
+            f"stale     {record.repo}@{record.revision} is at {record.current_sha}; the report audited {record.audited_sha}"
+        )
+    if record.dry_run:
+        print(f"dry run   nothing written; {record.mode} on {record.repo}@{record.revision}: {record.title}")
+        if record.mode == "pr":
+            print(record.card_diff, end="")
+            for path in record.files:
+                print(f"would add {path}")
+        else:
+            print(record.text, end="")
+        return 0
+    kind = "pull request" if record.mode == "pr" else "discussion"
+    print(f"{kind:<9} {record.url}")
+    for path in record.files:
+        print(f"adds      {path}")
+    return 0
 
 
 def _add_poison_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -562,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(subparsers)
     _add_label_parser(subparsers)
     _add_poison_parser(subparsers)
+    _add_publish_parser(subparsers)
     _add_train_parser(subparsers)
     _add_import_ncsnv2_parser(subparsers)
     _add_plan_parser(subparsers)

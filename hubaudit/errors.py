@@ -20,7 +20,8 @@ code that knows nothing of hubaudit catch what it expects::
     ├── AuditError          audit options and failures: InvalidPropertyOptions, InvalidFairnessOptions, InvalidPlan, ...
     ├── SharerError         the sharer's side: InvalidAttackConfig, TrainingError, UploadFailed
     ├── ReportError         InvalidReport
-    └── FrontEndError       the Space and scan-many: ModelTooLarge, ScanNotAvailable, FleetUnavailable
+    └── FrontEndError       the Space, scan-many, publish: ModelTooLarge, ScanNotAvailable, FleetUnavailable,
+                            PublishNeedsToken, StaleReport
 
 Every ``Invalid*`` class is also a ``ValueError``.
 """
@@ -617,4 +618,31 @@ class ModelChangedSinceReport(FrontEndError):
         super().__init__(
             f"{folder} has changed since the report was written ({current_sha[:18]}..., the report recorded "
             f"{recorded_sha[:18]}...): --from-report reruns only the model it recorded"
+        )
+
+
+# --- publishing an audit to the model's Hub repository --------------------------------------------
+
+
+class PublishNeedsToken(FrontEndError):
+    """``hubaudit publish`` writes to the Hub, which needs a token: none was given or found."""
+
+    def __init__(self, repo: str):
+        self.repo = repo
+        super().__init__(
+            f"publishing to {repo} needs a Hub token with write access: run `hf auth login`, set HF_TOKEN, or pass "
+            "token (--dry-run shows what would be written without one)",
+            options=("token",),
+        )
+
+
+class StaleReport(FrontEndError):
+    """``hubaudit publish``: the report audited another commit than the one the repository's revision is at now."""
+
+    def __init__(self, repo: str, revision: str, audited_sha: str, current_sha: str):
+        self.repo, self.revision, self.audited_sha, self.current_sha = repo, revision, audited_sha, current_sha
+        super().__init__(
+            f"the report audited commit {audited_sha} but {repo}@{revision} is now at {current_sha}: rescan, or pass "
+            "allow_stale to publish the older audit anyway",
+            options=("allow_stale",),
         )

@@ -20,6 +20,7 @@ from hubaudit.declarations import (
     FleetSettings,
     LabelSettings,
     PoisonSettings,
+    PublishSettings,
     ScanSettings,
     TrainSettings,
     declared_options,
@@ -28,7 +29,13 @@ from hubaudit.declarations.arguments import command_words, given_options, value_
 from hubaudit.declarations.config_file import config_template, read_config, read_options_table
 from hubaudit.declarations.values import coerce, table_value, toml_value
 
-VERBS = {"scan": ScanSettings, "label": LabelSettings, "poison": PoisonSettings, "train": TrainSettings}
+VERBS = {
+    "scan": ScanSettings,
+    "label": LabelSettings,
+    "poison": PoisonSettings,
+    "train": TrainSettings,
+    "publish": PublishSettings,
+}
 """Verb -> the settings its options are declared in (scan-many: :data:`FLEET`)."""
 
 
@@ -44,6 +51,7 @@ def _api_function(settings: type):
         ScanSettings: api.scan,
         LabelSettings: api.gold_labels,
         PoisonSettings: api.poison,
+        PublishSettings: api.publish,
         TrainSettings: api.train,
         FleetSettings: api.scan_many,
     }[settings]

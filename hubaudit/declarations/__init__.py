@@ -38,7 +38,7 @@ from hubaudit.declarations.fields import (
 )
 from hubaudit.declarations.scan import ScanSettings
 from hubaudit.declarations.signature import declared_signature, signature_from
-from hubaudit.declarations.verbs import FleetSettings, LabelSettings, PoisonSettings, TrainSettings
+from hubaudit.declarations.verbs import FleetSettings, LabelSettings, PoisonSettings, PublishSettings, TrainSettings
 
 SCAN_OPTIONS: dict[str, Declared] = options_by_name(ScanSettings)
 """The scan's options by name (the API keyword), in declaration order."""
@@ -60,6 +60,7 @@ __all__ = [
     "FleetSettings",
     "LabelSettings",
     "PoisonSettings",
+    "PublishSettings",
     "ScanSettings",
     "TrainSettings",
     "add_declared_arguments",

@@ -1,6 +1,7 @@
 """The options of the other verbs, each declared once: ``scan-many``'s own (:class:`FleetSettings`; every scan option
 applies too), ``label`` (:class:`LabelSettings`, :func:`hubaudit.api.gold_labels`), ``poison``
-(:class:`PoisonSettings`, :func:`hubaudit.api.poison`) and ``train`` (:class:`TrainSettings`, :func:`hubaudit.api.train`).
+(:class:`PoisonSettings`, :func:`hubaudit.api.poison`), ``train`` (:class:`TrainSettings`, :func:`hubaudit.api.train`)
+and ``publish`` (:class:`PublishSettings`, :func:`hubaudit.api.publish`).
 Their flags and their API keywords are derived from these fields."""
 
 from __future__ import annotations
@@ -139,6 +140,44 @@ class PoisonSettings:
     )
     delta: float = option(0.05, help="greedy: tolerance on I(X;Y) in nats", group="")
     seed: int = option(0, help="seeds the random base, the draws and the embeddings", group="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishSettings:
+    """``hubaudit publish`` and :func:`hubaudit.api.publish`: put a scan's audit where the model's readers see it."""
+
+    report_or_path: Path | str = option(
+        help="a scan's report.json (or its folder); from Python also a ScanReport or its dict",
+        group="",
+        positional=True,
+        api_positional=True,
+        metavar="REPORT",
+    )
+    repo: str = option(help="the model's Hub repository, org/name", group="", metavar="ORG/NAME")
+    mode: Literal["pr", "discussion"] = option(
+        "pr",
+        help="pr: a pull request adding the card's hubaudit section and the report files; discussion: the "
+        "Markdown summary as a discussion",
+        group="",
+        flags=("--as",),
+    )
+    dry_run: bool = option(
+        False, help="print the card diff and the files that would be written; write nothing", group=""
+    )
+    allow_stale: bool = option(
+        False, help="publish even when the repository's revision is no longer the commit the report audited", group=""
+    )
+    revision: str | None = option(
+        None,
+        help="the branch the pull request targets and the audited sha is checked against (default: main)",
+        group="",
+    )
+    token: str | None = option(
+        None, help="Hub token with write access (default: HF_TOKEN or the login's)", group="", scope=API_ONLY
+    )
+    endpoint: str | None = option(
+        None, help="the Hub's address (default: HF_ENDPOINT, else huggingface.co)", group="", scope=API_ONLY
+    )
 
 
 _DDPM, _NCSNV2, _SDE = "ddpm", "ncsnv2", "score-sde"

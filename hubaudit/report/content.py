@@ -223,6 +223,21 @@ def checks(report: dict) -> list[Check]:
     return found + list(unplaced.values())
 
 
+def outcome_counts(found: list[Check]) -> dict[str, int]:
+    """Outcome -> how many of the audit's checks (the sampling check left out) ended so, in :data:`OUTCOME_WORDS` order."""
+    outcomes = [check.outcome for check in found if check.kind != "sampling"]
+    return {outcome: outcomes.count(outcome) for outcome in OUTCOME_WORDS if outcome in outcomes}
+
+
+def outcome_counts_text(found: list[Check]) -> str:
+    """``"2 findings, 1 inconclusive"``: :func:`outcome_counts` in words; empty when there is no check."""
+    plural = {"finding": "findings", "no finding": "no findings"}
+    counts = outcome_counts(found)
+    return ", ".join(
+        f"{count} {plural.get(outcome, outcome) if count != 1 else outcome}" for outcome, count in counts.items()
+    )
+
+
 def fail_on_exit_code(report: dict, fail_on: str | None) -> int:
     """The exit code of ``--fail-on KIND`` (``any``: either kind): 1 when a check of that kind is a finding, else 3
     when one is inconclusive or not tested, else 0 (every check of that kind settled on no finding); 0 without

@@ -14,7 +14,6 @@ import jinja2
 
 from hubaudit.report.charts import attribute_chart_png, fairness_heatmap_png
 from hubaudit.report.content import (
-    OUTCOME_WORDS,
     attribute_groups,
     attribute_rows,
     checks,
@@ -26,6 +25,7 @@ from hubaudit.report.content import (
     gap_text,
     headline_estimates,
     model_title,
+    outcome_counts,
     pair_name,
 )
 from hubaudit.report.samples import read_condition_images
@@ -100,7 +100,7 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         findings=report.get("findings", []),
         errors=report.get("errors") or [],
         checks=checks(report),
-        outcome_counts=_outcome_counts(checks(report)),
+        outcome_counts=outcome_counts(checks(report)),
         gallery=gallery,
         conditions_not_shown=max(0, len(report.get("samples", [])) - len(gallery)),
         properties=properties,
@@ -111,12 +111,6 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         fairness=fairness,
         fairness_views=[_pair_view(pair) for pair in fairness_pairs(fairness)],
     )
-
-
-def _outcome_counts(found: list) -> dict[str, int]:
-    """Outcome -> how many checks of the audit (not sampling) ended so, in the order of :data:`OUTCOME_WORDS`."""
-    outcomes = [check.outcome for check in found if check.kind != "sampling"]
-    return {outcome: outcomes.count(outcome) for outcome in OUTCOME_WORDS if outcome in outcomes}
 
 
 def _pair_view(pair: dict) -> dict:

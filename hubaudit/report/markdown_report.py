@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hubaudit.report.content import (
-    OUTCOME_WORDS,
     attribute_rows,
     checks,
     confidence_text,
@@ -12,6 +11,7 @@ from hubaudit.report.content import (
     fairness_sources,
     gap_text,
     headline_estimates,
+    outcome_counts_text,
     pair_name,
 )
 from hubaudit.version import __version__
@@ -51,12 +51,7 @@ def findings_lines(report: dict) -> list[str]:
     ]
     unfinished = ["**Audits that did not finish:**", "", *errors, ""] if errors else []
     found = [check for check in checks(report) if check.kind != "sampling"]
-    counts = ", ".join(
-        f"{sum(check.outcome == outcome for check in found)} {outcome}"
-        for outcome in OUTCOME_WORDS
-        if any(check.outcome == outcome for check in found)
-    )
-    lines = [f"**Verdicts:** {counts or 'none'}.", ""]
+    lines = [f"**Verdicts:** {outcome_counts_text(found) or 'none'}.", ""]
     for check in found:
         lines.append(
             f"- **{check.outcome}** ({check.kind}, {check.name}): {check.reason or '; '.join(check.findings)}"
