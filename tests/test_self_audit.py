@@ -24,12 +24,12 @@ from hubaudit.audit.properties.self_audit import (
     not_tested,
     pooled_estimator,
     self_audit,
-    shifted_confusion,
 )
 from hubaudit.audit.properties.training_shares import TrainingRecords, TrainingShares
 from hubaudit.data import load_text_column
 from hubaudit.stats import simultaneous_intervals
 from hubaudit.stats.corrected_gap import ConditionCounts, weighted_shares
+from hubaudit.stats.correction import shifted_confusion
 from hubaudit.stats.ppi import GoldStratum
 
 WIDE_CALIBRATION = [[2000, 100], [100, 2000]]  # tpr = 1 - fpr = 0.952: a narrow corrected interval

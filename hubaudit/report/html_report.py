@@ -84,6 +84,7 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
             report, per_condition=samples_per_condition, max_conditions=GALLERY_CONDITIONS, report_dir=report_dir
         )
     ]
+    found = checks(report)
     return _ENVIRONMENT.get_template("report.html.j2").render(
         version=__version__,
         schema_version=report.get("schema_version", ""),
@@ -99,8 +100,8 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         command=report.get("command", ""),
         findings=report.get("findings", []),
         errors=report.get("errors") or [],
-        checks=checks(report),
-        outcome_counts=outcome_counts(checks(report)),
+        checks=found,
+        outcome_counts=outcome_counts(found),
         gallery=gallery,
         conditions_not_shown=max(0, len(report.get("samples", [])) - len(gallery)),
         properties=properties,

@@ -227,3 +227,12 @@ def confusion_shift_p_value(observed: CountMatrix, calibration: CountMatrix) -> 
         else:
             p_values.append(float(chi2_contingency(table, lambda_="log-likelihood").pvalue))
     return min(1.0, len(p_values) * min(p_values)) if p_values else None
+
+
+def shifted_confusion(confusion: np.ndarray, false_positive_shift: float, false_negative_shift: float) -> np.ndarray:
+    """The 2 x 2 calibration counts ``[[tn, fp], [fn, tp]]`` with the false-positive and false-negative rates moved
+    by the given shifts (clipped to [0, 1]), each row's total kept."""
+    negatives, positives = (int(total) for total in confusion.sum(axis=1))
+    false_positives = round(float(np.clip(confusion[0, 1] / negatives + false_positive_shift, 0, 1)) * negatives)
+    false_negatives = round(float(np.clip(confusion[1, 0] / positives + false_negative_shift, 0, 1)) * positives)
+    return np.array([[negatives - false_positives, false_positives], [false_negatives, positives - false_negatives]])

@@ -44,6 +44,7 @@ from hubaudit.stats.corrected_gap import (
     rates_at_label_share,
     table_rate_draws,
 )
+from hubaudit.stats.correction import shifted_confusion
 from hubaudit.stats.outcome import Outcome, combined, settled
 
 SEARCH_DRAWS = 1000
@@ -323,12 +324,8 @@ def error_shift_to_change(
             counts = list(pair.judged_counts)
             for k in calibrated:
                 if counts[k].label == label:
-                    totals = counts[k].confusion.sum(axis=1)
-                    rates = counts[k].confusion / totals[:, None]
-                    fpr = np.clip(rates[0, 1] + false_positive * delta, 0, 1)
-                    fnr = np.clip(rates[1, 0] + false_negative * delta, 0, 1)
-                    moved = np.array([[1 - fpr, fpr], [fnr, 1 - fnr]]) * totals[:, None]
-                    counts[k] = replace(counts[k], confusion=np.round(moved).astype(np.int64))
+                    moved = shifted_confusion(counts[k].confusion, false_positive * delta, false_negative * delta)
+                    counts[k] = replace(counts[k], confusion=moved)
             try:
                 return _outcome_at(pair, options, counts, alpha=alpha, tested=tested) != outcome
             except (

@@ -30,6 +30,7 @@ from hubaudit.audit.properties.training_shares import TrainingShares, condition_
 from hubaudit.errors import ClassifierNoBetterThanChance
 from hubaudit.stats import ShareEstimate, corrected_shares, simultaneous_intervals
 from hubaudit.stats.corrected_gap import ConditionCounts, weighted_shares
+from hubaudit.stats.correction import shifted_confusion
 from hubaudit.stats.outcome import Outcome
 
 SETTLE_CAP = 10**6
@@ -239,15 +240,6 @@ def _unsettled_why(estimator: PooledEstimator, settles: Callable[..., bool]) -> 
         f"no scan up to {cap} samples per condition settles it: the share observed lies too close to an edge of "
         "the band"
     )
-
-
-def shifted_confusion(confusion: np.ndarray, false_positive_shift: float, false_negative_shift: float) -> np.ndarray:
-    """The 2 x 2 calibration counts ``[[tn, fp], [fn, tp]]`` with the false-positive and false-negative rates moved
-    by the given shifts (clipped to [0, 1]), each row's total kept."""
-    negatives, positives = (int(total) for total in confusion.sum(axis=1))
-    false_positives = round(float(np.clip(confusion[0, 1] / negatives + false_positive_shift, 0, 1)) * negatives)
-    false_negatives = round(float(np.clip(confusion[1, 0] / positives + false_negative_shift, 0, 1)) * positives)
-    return np.array([[negatives - false_positives, false_positives], [false_negatives, positives - false_negatives]])
 
 
 def sensitivity(estimator: PooledEstimator, training: dict[str, float], margin: float, outcome: str) -> dict:
