@@ -9,7 +9,8 @@ code that knows nothing of hubaudit catch what it expects::
 
     HubAuditError
     ├── HubError            resolving a reference: RepoNotFound (a FileNotFoundError; GatedRepo is one),
-    │                       RevisionNotFound, OfflineNotCached, InvalidModelReference (ModelFolderNotFound), ...
+    │                       RevisionNotFound, OfflineNotCached, InvalidModelReference (ModelFolderNotFound), ...;
+    │                       writing: HubWriteFailed (NoWriteAccess, WriteTargetNotFound, WriteConflict, HubUnreachable)
     ├── LoadingError        loading what it names: NotADiffusersRepo, ComponentFolderGiven, MissingComponent,
     │                       PickleWeightsRefused, PipelineLoadFailed, AdapterDoesNotFit, the NCSNv2 import, ...
     ├── SamplingError       sampler options, sampling, the sample store: InvalidSamplerConfig, StoreLocked, ...
@@ -21,7 +22,7 @@ code that knows nothing of hubaudit catch what it expects::
     ├── SharerError         the sharer's side: InvalidAttackConfig, TrainingError, UploadFailed
     ├── ReportError         InvalidReport
     └── FrontEndError       the Space, scan-many, publish: ModelTooLarge, ScanNotAvailable, FleetUnavailable,
-                            PublishNeedsToken, StaleReport
+                            PublishNeedsToken, StaleReport, BotNeedsSecret, BotUnavailable
 
 Every ``Invalid*`` class is also a ``ValueError``.
 """
@@ -646,3 +647,58 @@ class StaleReport(FrontEndError):
             "allow_stale to publish the older audit anyway",
             options=("allow_stale",),
         )
+
+
+# --- hub: writing to a repository (publish, train --push-to-hub) -----------------------------------
+
+
+class HubWriteFailed(HubError):
+    """The Hub refused or never received a write (a commit, a pull request, a discussion, an upload)."""
+
+    fix = "check the repository and retry"
+
+    def __init__(self, repo_id: str, action: str, reason: str):
+        self.repo_id, self.action, self.reason = repo_id, action, reason
+        super().__init__(f"cannot {action} on {repo_id}: {reason}: {self.fix}", options=("token",))
+
+
+class NoWriteAccess(HubWriteFailed):
+    """HTTP 401/403: the token is missing, read-only, or not a member of the repository's owner."""
+
+    fix = "use a token with write access to it (hf auth login, HF_TOKEN or token)"
+
+
+class WriteTargetNotFound(HubWriteFailed, FileNotFoundError):
+    """HTTP 404: the repository (or the branch written to) does not exist, or the token cannot see it."""
+
+    fix = "check the repository name and revision, or use a token that can see it"
+
+
+class WriteConflict(HubWriteFailed):
+    """HTTP 409/412: the repository changed under the write (its branch moved past the commit read), or it clashes."""
+
+    fix = "the repository changed since it was read: run the command again to write on top of the new revision"
+
+
+class HubUnreachable(HubWriteFailed):
+    """The Hub could not be reached (network error, timeout, offline mode)."""
+
+    fix = "check the network and HF_ENDPOINT (and that HF_HUB_OFFLINE is unset), then retry"
+
+
+class BotNeedsSecret(FrontEndError):
+    """``hubaudit bot``: the environment variable the config names for the webhook secret is unset or empty."""
+
+    def __init__(self, variable: str):
+        self.variable = variable
+        super().__init__(
+            f"the bot needs its webhook secret in the environment variable {variable}: set it (in a Space: a secret "
+            f"named {variable}) to the secret of the Hub webhook, or name another variable in [bot] secret_env"
+        )
+
+
+class BotUnavailable(FrontEndError):
+    """``hubaudit bot`` needs gradio and fastapi (huggingface_hub's WebhooksServer runs on them)."""
+
+    def __init__(self):
+        super().__init__("the webhook bot needs gradio: pip install 'hubaudit[bot]'")

@@ -11,12 +11,22 @@ import sys
 import pytest
 
 from hubaudit.api import publish
-from hubaudit.errors import PublishNeedsToken, StaleReport
+from hubaudit.errors import (
+    HubUnreachable,
+    NoWriteAccess,
+    PublishNeedsToken,
+    StaleReport,
+    WriteConflict,
+    WriteTargetNotFound,
+)
 from hubaudit.report.card_section import BEGIN, END, card_section, split_front_matter, updated_card
+from ports import free_port
 from report_examples import full_report
 from write_hub import serve_write_hub
 
-SHA = "abc123"
+SHA = "abc123" + "0" * 34
+"""The audited commit: a full sha, as the Hub gives (huggingface_hub takes only those as a parent commit)."""
+MOVED = "def456" + "0" * 34
 REPO = "org/model"
 TOKEN = "hf_test_token"
 
@@ -37,7 +47,9 @@ def write_hub():
 
 @pytest.fixture
 def report(tmp_path) -> dict:
-    return full_report(tmp_path)
+    report = full_report(tmp_path)
+    report["model"]["resolved_sha"] = SHA
+    return report
 
 
 @pytest.mark.parametrize("shape", list(CARDS))
@@ -46,7 +58,7 @@ def test_pull_request_changes_only_the_hubaudit_section_of_the_card(write_hub, r
     write_hub.add_repo(REPO, SHA, card)
     record = publish(report, repo=REPO, token=TOKEN, endpoint=write_hub.endpoint)
     (commit,) = write_hub.arrivals
-    assert commit.kind == "commit" and commit.create_pr and commit.revision == "main"
+    assert commit.kind == "commit" and commit.create_pr and commit.revision == "main" and commit.parent_commit == SHA
     assert set(commit.files) == {"README.md", f"hubaudit/{SHA}/report.json", f"hubaudit/{SHA}/report.html"}
     arrived = commit.files["README.md"].decode()
     assert split_front_matter(arrived)[0] == split_front_matter(card)[0]
@@ -81,7 +93,7 @@ def test_discussion_posts_the_summary(write_hub, report):
     record = publish(report, repo=REPO, mode="discussion", token=TOKEN, endpoint=write_hub.endpoint)
     (posted,) = write_hub.arrivals
     assert posted.kind == "discussion" and posted.title == record.title
-    assert posted.title.startswith(f"hubaudit audit of commit {SHA}") and "finding" in posted.title
+    assert posted.title.startswith(f"hubaudit audit of commit {SHA[:12]}") and "finding" in posted.title
     assert BEGIN not in posted.description
     assert "## Privacy and fairness audit" in posted.description and f"commit `{SHA}`" in posted.description
     assert record.url == f"{write_hub.endpoint}/{REPO}/discussions/1" and record.files == ()
@@ -99,12 +111,12 @@ def test_dry_run_writes_nothing(write_hub, report, mode):
 
 
 def test_stale_report_is_refused_unless_allowed(write_hub, report):
-    write_hub.add_repo(REPO, "def456", CARDS["with metadata"])
-    with pytest.raises(StaleReport, match="def456"):
+    write_hub.add_repo(REPO, MOVED, CARDS["with metadata"])
+    with pytest.raises(StaleReport, match=MOVED):
         publish(report, repo=REPO, token=TOKEN, endpoint=write_hub.endpoint)
     assert write_hub.arrivals == []
     record = publish(report, repo=REPO, token=TOKEN, endpoint=write_hub.endpoint, allow_stale=True)
-    assert record.current_sha == "def456" and record.audited_sha == SHA
+    assert record.current_sha == MOVED and record.audited_sha == SHA
     assert f"hubaudit/{SHA}/report.json" in write_hub.arrivals[0].files
 
 
@@ -144,3 +156,49 @@ def test_cli_opens_the_pull_request_and_dry_run_prints_the_diff(write_hub, repor
     assert done.returncode == 0, done.stderr
     assert f"{write_hub.endpoint}/{REPO}/discussions/1" in done.stdout
     assert write_hub.arrivals[0].create_pr
+
+
+def test_card_changed_after_it_was_read_is_not_overwritten(write_hub, report):
+    """The pull request starts from the commit whose card was read (``parent_commit``): a card changed on main in
+    between stays as it is on main, and the pull request's card is the one the diff was made against."""
+    write_hub.add_repo(REPO, SHA, CARDS["without metadata"])
+    write_hub.moves[REPO] = (MOVED, "# Rewritten by someone else\n")
+    record = publish(report, repo=REPO, token=TOKEN, endpoint=write_hub.endpoint)
+    (commit,) = write_hub.arrivals
+    assert commit.parent_commit == SHA and write_hub.repos[REPO]["sha"] == MOVED
+    assert "No metadata here." in commit.files["README.md"].decode() and "Rewritten" not in record.card_diff
+    assert write_hub.files(REPO)["README.md"] == b"# Rewritten by someone else\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "fix"),
+    [
+        (401, NoWriteAccess, "token with write access"),
+        (403, NoWriteAccess, "token with write access"),
+        (404, WriteTargetNotFound, "check the repository name"),
+        (409, WriteConflict, "run the command again"),
+        (412, WriteConflict, "run the command again"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["pr", "discussion"])
+def test_refused_write_is_one_typed_line_naming_the_fix(write_hub, report, status, error, fix, mode):
+    write_hub.add_repo(REPO, SHA, CARDS["with metadata"])
+    write_hub.refusals[REPO] = status
+    with pytest.raises(error, match=f"HTTP {status}") as raised:
+        publish(report, repo=REPO, mode=mode, token=TOKEN, endpoint=write_hub.endpoint)
+    assert fix in str(raised.value) and "\n" not in str(raised.value) and write_hub.arrivals == []
+
+
+def test_unreachable_hub_is_one_line(report):
+    with pytest.raises(HubUnreachable, match="HF_ENDPOINT"):
+        publish(report, repo=REPO, token=TOKEN, endpoint=f"http://127.0.0.1:{free_port()}")
+
+
+def test_cli_refused_write_exits_2_with_one_line(write_hub, report, tmp_path):
+    write_hub.add_repo(REPO, SHA, CARDS["with metadata"])
+    write_hub.refusals[REPO] = 403
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    done = _cli(str(path), "--repo", REPO, "--as", "discussion", endpoint=write_hub.endpoint, token=TOKEN)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "cannot post a discussion on org/model: HTTP 403" in done.stderr and "write access" in done.stderr

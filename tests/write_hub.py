@@ -1,13 +1,18 @@
-"""The smallest Hub that takes writes, for the tests of ``hubaudit publish`` (the olah test Hub serves reads only).
+"""The smallest Hub that takes writes, for the tests of ``hubaudit publish``, the bot and ``train --push-to-hub`` (the
+olah test Hub serves reads only).
 
-It serves what :class:`huggingface_hub.HfApi` asks for when it reads a model's sha and card, opens a pull request
-(``preupload``, then the ``commit`` endpoint with ``create_pr``) and posts a discussion, on 127.0.0.1, and records
-every write as it arrived (:class:`Arrival`): the tests assert on those, not on what hubaudit says it did.
+It serves what :class:`huggingface_hub.HfApi` asks for when it reads a model's sha and card, creates a repository,
+commits (``preupload``, then the ``commit`` endpoint; a commit without ``create_pr`` becomes the repository's new
+files and sha, which :meth:`WriteHub.files` gives back), opens a pull request and posts a discussion, on 127.0.0.1,
+and records every write as it arrived (:class:`Arrival`): the tests assert on those, not on what hubaudit says it
+did. :attr:`WriteHub.refusals` makes it answer a repository's writes with an HTTP error, as the Hub does for a
+read-only token (401/403), a missing repository (404) or a conflict (409/412).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from contextlib import contextmanager
@@ -32,21 +37,30 @@ class Arrival:
     files: dict[str, bytes] = field(default_factory=dict)
     title: str = ""
     description: str = ""
+    parent_commit: str | None = None
 
 
 @dataclass
 class WriteHub:
     """The running server: its ``endpoint``; ``repos`` maps ``org/name`` to ``{"sha": ..., "files": {path: bytes}}``
     (what reads see; tests set it); ``arrivals`` lists the writes in order; ``validated`` the cards sent to
-    ``/api/validate-yaml``."""
+    ``/api/validate-yaml``; ``refusals`` maps ``org/name`` to the HTTP status its writes get (tests set it);
+    ``moves`` maps ``org/name`` to a ``(sha, card)`` its main branch moves to once its card has been read (a
+    concurrent change)."""
 
     endpoint: str
     repos: dict[str, dict] = field(default_factory=dict)
     arrivals: list[Arrival] = field(default_factory=list)
     validated: list[str] = field(default_factory=list)
+    refusals: dict[str, int] = field(default_factory=dict)
+    moves: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add_repo(self, repo: str, sha: str, card: str | None) -> None:
         self.repos[repo] = {"sha": sha, "files": {} if card is None else {"README.md": card.encode("utf-8")}}
+
+    def files(self, repo: str) -> dict[str, bytes]:
+        """``repo``'s files as its commits (not its pull requests) left them: path -> bytes."""
+        return dict(self.repos[repo]["files"])
 
 
 def _handler(hub: WriteHub):
@@ -85,7 +99,11 @@ def _handler(hub: WriteHub):
                 content = (repo or {}).get("files", {}).get("/".join(parts[4:]))
                 if content is None:
                     return self._send(404, {"error": "Entry not found"})
-                return self._send(200, content, "text/plain; charset=utf-8")
+                self._send(200, content, "text/plain; charset=utf-8")
+                if "/".join(parts[4:]) == "README.md" and "/".join(parts[:2]) in hub.moves:
+                    sha, card = hub.moves.pop("/".join(parts[:2]))
+                    hub.add_repo("/".join(parts[:2]), sha, card)
+                return None
             return self._send(404, {"error": f"not served: {self.path}"})
 
         do_HEAD = do_GET
@@ -111,9 +129,14 @@ def _handler(hub: WriteHub):
             if parts == ["api", "validate-yaml"]:  # create_commit checks a README.md's front matter first
                 hub.validated.append(json.loads(self._body())["content"])
                 return self._send(200, {"errors": [], "warnings": []})
+            if parts == ["api", "repos", "create"]:
+                return self._create_repo(json.loads(self._body()))
             if parts[:2] != ["api", "models"] or len(parts) < 5:
                 return self._send(404, {"error": f"not served: {self.path}"})
             repo, action = "/".join(parts[2:4]), parts[4]
+            if repo in hub.refusals:
+                status = hub.refusals[repo]
+                return self._send(status, {"error": f"refused by the test Hub with {status}"})
             if repo not in hub.repos:
                 return self._send(404, {"error": "Repository not found"})
             if action == "preupload":
@@ -128,15 +151,23 @@ def _handler(hub: WriteHub):
                     item = json.loads(line)
                     if item["key"] == "header":
                         arrival.header = item["value"]
+                        arrival.parent_commit = item["value"].get("parentCommit")
                     elif item["key"] == "file":
                         arrival.files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                stored = hub.repos[repo]
+                if not arrival.create_pr and arrival.parent_commit not in (None, stored["sha"]):
+                    return self._send(412, {"error": "A commit has happened since. Please refresh and try again."})
                 hub.arrivals.append(arrival)
+                oid = hashlib.sha1(f"{len(hub.arrivals)}:{repo}".encode()).hexdigest()
+                if not arrival.create_pr:  # a commit to the branch: its files and sha are what reads see next
+                    stored["files"].update(arrival.files)
+                    stored["sha"] = oid
                 num = len(hub.arrivals)
                 return self._send(
                     200,
                     {
-                        "commitUrl": f"{hub.endpoint}/{repo}/commit/{num:040x}",
-                        "commitOid": f"{num:040x}",
+                        "commitUrl": f"{hub.endpoint}/{repo}/commit/{oid}",
+                        "commitOid": oid,
                         "pullRequestUrl": f"{hub.endpoint}/{repo}/discussions/{num}" if arrival.create_pr else None,
                     },
                 )
@@ -145,6 +176,17 @@ def _handler(hub: WriteHub):
                 hub.arrivals.append(Arrival("discussion", repo, title=sent["title"], description=sent["description"]))
                 return self._send(200, {"num": sum(a.kind == "discussion" for a in hub.arrivals)})
             return self._send(404, {"error": f"not served: {self.path}"})
+
+        def _create_repo(self, sent: dict):
+            repo = f"{sent['organization']}/{sent['name']}" if sent.get("organization") else sent["name"]
+            if repo in hub.refusals:
+                return self._send(hub.refusals[repo], {"error": f"refused by the test Hub with {hub.refusals[repo]}"})
+            if repo in hub.repos:
+                return self._send(
+                    409, {"error": "You already created this model repo", "url": f"{hub.endpoint}/{repo}"}
+                )
+            hub.add_repo(repo, "0" * 40, None)
+            return self._send(200, {"url": f"{hub.endpoint}/{repo}", "name": repo})
 
     return Handler
 

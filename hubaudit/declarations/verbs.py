@@ -258,3 +258,61 @@ class TrainSettings:
     )
     quiet: bool = option(False, help="no progress bar (the API's progress=False)", group="", scope=CLI_ONLY)
     progress: bool = option(True, help="show a progress bar", group="", scope=API_ONLY)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotSettings:
+    """``hubaudit bot`` and :func:`hubaudit.api.bot`: the webhook bot's command line; what it watches and does is
+    its config file's (:class:`BotConfig`)."""
+
+    config: Path | str = option(
+        help="TOML file: a [bot] table (what to watch, how to publish) and a [scan] table (the scan's options, "
+        "as a scan --config file holds them)",
+        group="",
+        positional=True,
+        api_positional=True,
+        metavar="CONFIG.toml",
+    )
+    host: str = option("127.0.0.1", help="the address to listen on (0.0.0.0 in a Space or container)", group="")
+    port: int = option(7860, help="the port to listen on (a Space's is 7860)", group="")
+    block: bool = option(
+        True,
+        help="serve until interrupted; False returns the running bot (stop it with close())",
+        group="",
+        scope=API_ONLY,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotConfig:
+    """The ``[bot]`` table of ``hubaudit bot``'s config file (docs/user-guide-bot.md)."""
+
+    repos: Sequence[str] = option((), help="model repositories to watch, org/name", group="bot", example=["org/model"])
+    authors: Sequence[str] = option(
+        (), help="users or organisations whose model repositories to watch", group="bot", example=["org"]
+    )
+    publish: Literal["pr", "discussion", "none"] = option(
+        "pr",
+        help="what a finished scan becomes: a pull request to the card (as hubaudit publish), a discussion, or "
+        "nothing (the report stays in state_dir)",
+        group="bot",
+    )
+    secret_env: str = option(
+        "WEBHOOK_SECRET",
+        help="the environment variable holding the webhook secret (the bot refuses to start without it)",
+        group="bot",
+    )
+    state_dir: Path | str = option(
+        "hubaudit-bot",
+        help="folder of the bot's state: seen.json (every repo and sha already taken) and scans/ (one report each)",
+        group="bot",
+    )
+    publish_endpoint: str | None = option(
+        None, help="the Hub to publish to (default: HF_ENDPOINT, else huggingface.co)", group="bot"
+    )
+    ray: bool = option(
+        False, help="run each scan as a Ray task, as scan-many does (needs hubaudit[fleet])", group="bot"
+    )
+    ray_address: str | None = option(
+        None, help="with ray: the cluster, HEAD:6379 or ray://HEAD:10001 (default: a local Ray)", group="bot"
+    )

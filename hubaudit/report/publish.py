@@ -8,6 +8,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, get_token, hf_hub_url
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from hubaudit.errors import PublishNeedsToken, StaleReport
+from hubaudit.hub.writes import hub_write_errors
 from hubaudit.report.card_section import (
     PublishRecord,
     audit_folder,
@@ -44,18 +45,23 @@ def publish_audit(
     revision = revision or "main"
     api = HfApi(endpoint=endpoint, token=token)
     audited = (report.get("model") or {}).get("resolved_sha") or ""
-    current = api.model_info(repo, revision=revision, token=token).sha or ""
+    with hub_write_errors(repo, f"read the commit of {revision}"):
+        current = api.model_info(repo, revision=revision, token=token).sha or ""
     if current != audited and not allow_stale:
         raise StaleReport(repo, revision, audited or "unknown", current)
     title = audit_title(report)
     common = dict(repo=repo, revision=revision, mode=mode, dry_run=dry_run, audited_sha=audited, current_sha=current)
     if mode == "discussion":
         text = render_markdown(report)
-        url = None if dry_run else api.create_discussion(repo, title, description=text, token=token).url
+        url = None
+        if not dry_run:
+            with hub_write_errors(repo, "post a discussion"):
+                url = api.create_discussion(repo, title, description=text, token=token).url
         return PublishRecord(**common, url=url, files=(), card_diff="", title=title, text=text)
     folder = audit_folder(report)
     section = card_section(report, report_link=f"{folder}/report.html")
-    old_card = _current_card(api, repo, revision, token)
+    with hub_write_errors(repo, "read the model card"):
+        old_card = _current_card(api, repo, current, token)  # the card of the commit the pull request starts from
     new_card = updated_card(old_card, section)
     contents = {
         CARD: new_card.encode("utf-8"),
@@ -64,16 +70,20 @@ def publish_audit(
     }
     url = None
     if not dry_run:
-        commit = api.create_commit(
-            repo,
-            operations=[CommitOperationAdd(path, content) for path, content in contents.items()],
-            commit_message=title,
-            commit_description="Adds or refreshes the model card's hubaudit section and adds the full report. "
-            "Only the text between the hubaudit markers of README.md changes.",
-            create_pr=True,
-            revision=revision,
-            token=token,
-        )
+        with hub_write_errors(repo, "open a pull request"):
+            commit = api.create_commit(
+                repo,
+                operations=[CommitOperationAdd(path, content) for path, content in contents.items()],
+                commit_message=title,
+                commit_description="Adds or refreshes the model card's hubaudit section and adds the full report. "
+                "Only the text between the hubaudit markers of README.md changes.",
+                create_pr=True,
+                revision=revision,
+                # The pull request starts from the commit whose card was read: a change to the card made since
+                # is never overwritten (the Hub refuses to merge a pull request that conflicts with it).
+                parent_commit=current,
+                token=token,
+            )
         url = commit.pr_url
     return PublishRecord(
         **common, url=url, files=tuple(contents), card_diff=card_diff(old_card, new_card), title=title, text=section
@@ -81,7 +91,7 @@ def publish_audit(
 
 
 def _current_card(api: HfApi, repo: str, revision: str, token: str | None) -> str:
-    """The text of ``repo``'s README.md at ``revision``; empty when it has none."""
+    """The text of ``repo``'s README.md at ``revision`` (a commit sha); empty when it has none."""
     url = hf_hub_url(repo, CARD, revision=revision, endpoint=api.endpoint)
     response = get_session().get(url, headers=build_hf_headers(token=token), follow_redirects=True)
     if response.status_code == 404:
