@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from hubaudit.declarations import (  # noqa: F401 (SCAN_OPTIONS: the declarations the Space's form fields read)
     SCAN_OPTIONS,
+    BotSettings,
     LabelSettings,
     PoisonSettings,
     PublishSettings,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from hubaudit.audit.options import ScanOptions
     from hubaudit.audit.plan import FairnessPlan, PrivacyPlan
     from hubaudit.audit.properties.gold import GoldLabels
+    from hubaudit.bot import AuditBot
     from hubaudit.fleet import FleetRow
     from hubaudit.sampling.store import SampleStore
 
@@ -763,3 +765,22 @@ def plan(
     return plan_privacy(
         **shares, generated_share=generated, values=groups, conditions=conditions or 1, **margin, **common
     )
+
+
+@signature_from(BotSettings)
+def bot(config, *, host, port, block) -> AuditBot:
+    """Run the webhook bot of the TOML file ``config`` (``hubaudit bot``; needs ``hubaudit[bot]``): on each new commit
+    of a model repository it watches, scan it with the config's ``[scan]`` options and publish the report as its
+    ``[bot]`` table says, once per commit (docs/user-guide-bot.md). The parameters are those
+    :class:`hubaudit.declarations.BotSettings` declares; ``block=False`` returns the running :class:`~hubaudit.bot.AuditBot`
+    (its ``outcomes``, ``wait_idle()``, ``close()``).
+
+    Raises:
+        hubaudit.errors.BotNeedsSecret: the environment variable ``[bot] secret_env`` names is unset.
+        hubaudit.errors.InvalidConfigFile: a key or value of the file is wrong, or it watches nothing.
+        hubaudit.errors.BotUnavailable: gradio is not installed.
+    """
+    from hubaudit.bot import BotVerbs, start_bot
+
+    verbs = BotVerbs(scan=scan, scan_command=scan_command, scan_many=scan_many, publish=publish)
+    return start_bot(config, verbs, host=host, port=port, block=block)

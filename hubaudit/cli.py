@@ -21,6 +21,7 @@ from hubaudit import __version__
 from hubaudit.declarations import (
     MODEL_KINDS,
     SCAN_OPTIONS,
+    BotSettings,
     FleetSettings,
     LabelSettings,
     PoisonSettings,
@@ -227,17 +228,26 @@ def _fleet_scan_keywords(values: dict) -> dict:
     return {**keywords, "progress": not values.get("quiet", False)}
 
 
+def _add_declared_verb(subparsers: argparse._SubParsersAction, name: str, settings: type, handler, **texts) -> None:
+    """The verb ``name`` whose arguments are all ``settings``' declarations, run by ``handler(args)``; ``texts``:
+    its ``help`` and ``description``."""
+    parser = subparsers.add_parser(name, **texts)
+    add_declared_arguments(parser, settings)
+    parser.set_defaults(handler=handler)
+
+
 def _add_publish_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    _add_declared_verb(
+        subparsers,
         "publish",
+        PublishSettings,
+        _run_publish,
         help="put an audit on the model's Hub page: a pull request to its card, or a discussion",
         description="Open a pull request that adds or refreshes the model card's hubaudit section and adds the "
         "report under hubaudit/<audited sha>/ (--as pr), or post the summary as a discussion (--as discussion). "
         "Needs a Hub token (HF_TOKEN or hf auth login), and the repository still at the audited commit "
         "(--allow-stale otherwise). --dry-run prints what would be written and writes nothing.",
     )
-    add_declared_arguments(parser, PublishSettings)
-    parser.set_defaults(handler=_run_publish)
 
 
 def _run_publish(args: argparse.Namespace) -> int:
@@ -262,6 +272,30 @@ def _run_publish(args: argparse.Namespace) -> int:
     print(f"{kind:<9} {record.url}")
     for path in record.files:
         print(f"adds      {path}")
+    return 0
+
+
+def _add_bot_parser(subparsers: argparse._SubParsersAction) -> None:
+    _add_declared_verb(
+        subparsers,
+        "bot",
+        BotSettings,
+        _run_bot,
+        help="a webhook bot: scan each new commit of the models it watches and publish the audit",
+        description="Serve huggingface_hub's WebhooksServer at POST /webhooks/hubaudit: each content update of a "
+        "model repository CONFIG's [bot] table watches is scanned once per commit with its [scan] options and "
+        "published (pr, discussion or none). The webhook secret comes from the environment variable [bot] "
+        "secret_env names (default WEBHOOK_SECRET); publishing needs HF_TOKEN. See docs/user-guide-bot.md.",
+    )
+
+
+def _run_bot(args: argparse.Namespace) -> int:
+    import logging
+
+    from hubaudit.api import bot
+
+    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.INFO)
+    bot(**given_options(args, BotSettings))
     return 0
 
 
@@ -602,6 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_parser(subparsers)
     _add_poison_parser(subparsers)
     _add_publish_parser(subparsers)
+    _add_bot_parser(subparsers)
     _add_train_parser(subparsers)
     _add_import_ncsnv2_parser(subparsers)
     _add_plan_parser(subparsers)

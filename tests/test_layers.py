@@ -20,7 +20,7 @@ LAYERS = (
     {"audit", "attacks", "train"},
     {"report"},
     {"fleet"},
-    {"api", "checklist", "hubaudit", "results"},
+    {"api", "bot", "checklist", "hubaudit", "results"},
     {"cli"},
 )
 """hubaudit's layers, bottom first, in the order of docs/architecture.md's table: a module may import modules of its

@@ -38,7 +38,15 @@ from hubaudit.declarations.fields import (
 )
 from hubaudit.declarations.scan import ScanSettings
 from hubaudit.declarations.signature import declared_signature, signature_from
-from hubaudit.declarations.verbs import FleetSettings, LabelSettings, PoisonSettings, PublishSettings, TrainSettings
+from hubaudit.declarations.verbs import (
+    BotConfig,
+    BotSettings,
+    FleetSettings,
+    LabelSettings,
+    PoisonSettings,
+    PublishSettings,
+    TrainSettings,
+)
 
 SCAN_OPTIONS: dict[str, Declared] = options_by_name(ScanSettings)
 """The scan's options by name (the API keyword), in declaration order."""
@@ -56,6 +64,8 @@ __all__ = [
     "MODEL_KINDS",
     "REQUIRED",
     "SCAN_OPTIONS",
+    "BotConfig",
+    "BotSettings",
     "Declared",
     "FleetSettings",
     "LabelSettings",
