@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from hubaudit.cli import main
 from hubaudit.data import colored_mnist, load_labelled_images, save_labelled_images
 from hubaudit.train import training_run
 from tiny_training import TINY_TRAINING
+from write_hub import serve_write_hub
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +25,12 @@ def small_colored_mnist(tmp_path_factory):
     """300 Colored-MNIST records at 8x8 (colour independent of the label) as a Parquet file."""
     path = tmp_path_factory.mktemp("data") / "colored.parquet"
     return save_labelled_images(colored_mnist(n=300, seed=0, image_size=8), path)
+
+
+@pytest.fixture
+def write_hub():
+    with serve_write_hub() as hub:
+        yield hub
 
 
 def card_front_matter(model_dir) -> dict:
@@ -143,27 +153,51 @@ def test_train_rerun_resumes_and_no_resume_starts_over(small_colored_mnist, tmp_
     assert saved_steps == [3, 1, 2]
 
 
-def test_train_push_to_hub_uploads_the_trained_folder(small_colored_mnist, tmp_path, monkeypatch, capsys):
-    uploads = []
-    monkeypatch.setattr(
-        "hubaudit.train.push_to_hub",
-        lambda folder, repo_id: uploads.append((folder, repo_id)) or "http://hub/commit/1",
+def _train_and_push(data, model, repo: str, write_hub, *, token: str = "hf_test_token"):
+    """``hubaudit train DATA --push-to-hub REPO`` in a subprocess whose Hub is the write Hub (huggingface_hub reads
+    HF_ENDPOINT at import)."""
+    command = ["train", str(data), "--out", str(model), "--steps", "1", "--push-to-hub", repo, *TINY_TRAINING]
+    env = {**os.environ, "HF_ENDPOINT": write_hub.endpoint, "HF_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, "-m", "hubaudit.cli", *command], env=env, capture_output=True, text=True, timeout=300
     )
-    model = tmp_path / "model"
-    command = [
-        "train",
-        str(small_colored_mnist),
-        "--out",
-        str(model),
-        "--steps",
-        "1",
-        "--push-to-hub",
-        "me/ddpm",
-        *TINY_TRAINING,
-    ]
-    assert main(command) == 0
-    assert uploads == [(model, "me/ddpm")]
-    assert "pushed    http://hub/commit/1" in capsys.readouterr().out
+
+
+def test_train_push_to_hub_uploads_a_folder_that_then_scans_by_its_name(
+    small_colored_mnist, tmp_path, test_hub, write_hub
+):
+    """The upload is real HfApi calls (create_repo, preupload, commit) to the write Hub; the files that arrived are
+    then served by the read test Hub under the same name, and scanned from there."""
+    repo = test_hub.repo("pushed-ddpm")
+    done = _train_and_push(small_colored_mnist, tmp_path / "model", repo, write_hub)
+    assert done.returncode == 0, done.stderr
+    (commit,) = write_hub.arrivals
+    assert not commit.create_pr and commit.header["summary"] == "Upload DDPMPipeline trained with hubaudit"
+    pushed = write_hub.files(repo)
+    assert {"model_index.json", "README.md", "unet/diffusion_pytorch_model.safetensors"} <= set(pushed)
+    assert not any(path.startswith("checkpoints/") for path in pushed)
+    assert f"pushed    {write_hub.endpoint}/{repo}/commit/{write_hub.repos[repo]['sha']}" in done.stdout
+
+    served = tmp_path / "served"
+    for path, content in pushed.items():
+        (served / path).parent.mkdir(parents=True, exist_ok=True)
+        (served / path).write_bytes(content)
+    sha = test_hub.add_repo("pushed-ddpm", served)
+    report_dir = tmp_path / "scan"
+    assert main(["scan", repo, "-n", "2", "--steps", "2", "--out", str(report_dir), "--quiet"]) == 0
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["model"]["reference"] == repo and report["model"]["resolved_sha"] == sha
+
+
+@pytest.mark.parametrize(("status", "says"), [(403, "token with write access"), (404, "check the repository name")])
+def test_refused_upload_is_one_line_naming_the_fix_and_the_kept_folder(
+    small_colored_mnist, tmp_path, write_hub, status, says
+):
+    write_hub.refusals["me/refused"] = status
+    done = _train_and_push(small_colored_mnist, tmp_path / "model", "me/refused", write_hub)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"HTTP {status}" in done.stderr and says in done.stderr and str(tmp_path / "model") in done.stderr
+    assert (tmp_path / "model" / "model_index.json").exists() and write_hub.arrivals == []
 
 
 def test_committed_fairness_zoo_cards_record_method_alpha_and_true_statistics():

@@ -9,7 +9,8 @@ import huggingface_hub
 import numpy as np
 from huggingface_hub import HfApi, ModelCard, ModelCardData
 
-from hubaudit.errors import UploadFailed, first_line
+from hubaudit.errors import HubAuditError, UploadFailed, first_line
+from hubaudit.hub.writes import hub_write_errors
 from hubaudit.train.checkpoints import CHECKPOINTS_DIR
 
 CARD_KEY = "hubaudit"
@@ -78,19 +79,24 @@ def push_to_hub(out_dir: str | Path, repo_id: str, token: str | None = None, *, 
     """Upload the pipeline folder ``out_dir`` (without its checkpoints) to ``repo_id``; return the commit URL.
 
     Raises:
-        UploadFailed: offline mode, no or a read-only token, no network, or the Hub refused the upload.
+        UploadFailed: offline mode, or a failure the Hub did not answer with an HTTP error.
+        HubWriteFailed: the Hub refused (a read-only token: :class:`~hubaudit.errors.NoWriteAccess`, ...) or could not
+            be reached (:class:`~hubaudit.errors.HubUnreachable`); the message names the folder the model is kept in.
     """
     api = HfApi(token=token)
     check_can_upload(repo_id, str(out_dir))
     try:
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        commit = api.upload_folder(
-            folder_path=str(out_dir),
-            repo_id=repo_id,
-            ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
-            commit_message=f"Upload {_pipeline_class(Path(out_dir))} trained with hubaudit",
-        )
-    except Exception as err:  # network, auth and Hub errors come in many classes; each is one line here
+        with hub_write_errors(repo_id, f"upload the trained model (kept in {out_dir})"):
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            commit = api.upload_folder(
+                folder_path=str(out_dir),
+                repo_id=repo_id,
+                ignore_patterns=[f"{CHECKPOINTS_DIR}/*", f"{CHECKPOINTS_DIR}/**"],
+                commit_message=f"Upload {_pipeline_class(Path(out_dir))} trained with hubaudit",
+            )
+    except HubAuditError:
+        raise
+    except Exception as err:  # anything else the client raises: still one line, naming the kept folder
         raise UploadFailed(repo_id, f"{type(err).__name__}: {first_line(err)}", str(out_dir)) from err
     return commit.commit_url
 
