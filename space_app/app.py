@@ -4,7 +4,8 @@ Three tabs, each a front end over :mod:`hubaudit.api`, one scan at a time (the q
 checked and every error shown as one line:
 
 - **Scan** (:mod:`scan_tab`): ``hubaudit scan`` with CLIP attributes; checking a model (no weights loaded) shows its
-  kind and the fields it takes.
+  kind and the fields it takes. Its *Publish* box (:mod:`publish_box`) puts the scan on the model's Hub page
+  (``hubaudit publish``) with the visitor's own token, after a dry-run preview.
 - **Label samples** (:mod:`labelling_tab`): gold labels for a random subset of this page's scan, by hand, and the
   prediction-powered re-estimate they give (``hubaudit label``, ``hubaudit scan --gold``).
 - **Fairness** (:mod:`fairness_tab`): the fairness signature, with the label read off prompts or classes.
@@ -41,6 +42,7 @@ from huggingface_hub import constants as hub_constants
 from fairness_tab import build_fairness_tab
 from hosting import MAX_CACHE_BYTES, MAX_MODEL_BYTES, REPORT_MAX_AGE_SECONDS, Host
 from labelling_tab import build_labelling_tab
+from publish_box import build_publish_box
 from scan_tab import build_scan_tab
 
 
@@ -51,9 +53,11 @@ def build_demo(
     max_model_bytes: int = MAX_MODEL_BYTES,
     report_max_age_seconds: int = REPORT_MAX_AGE_SECONDS,
     max_cache_bytes: int = MAX_CACHE_BYTES,
+    publish_endpoint: str | None = None,
 ) -> gr.Blocks:
     """The app; scans write under ``work_root`` (default: a fresh temporary folder) and download into the Hub
-    cache ``cache_dir`` (default: huggingface_hub's ``HF_HUB_CACHE``); the limits are in bytes and seconds."""
+    cache ``cache_dir`` (default: huggingface_hub's ``HF_HUB_CACHE``); the limits are in bytes and seconds; the
+    *Publish* box writes to the Hub at ``publish_endpoint`` (default: ``HF_ENDPOINT``)."""
     work_root = Path(work_root) if work_root is not None else Path(tempfile.mkdtemp(prefix="hubaudit-space-"))
     work_root.mkdir(parents=True, exist_ok=True)
     host = Host(
@@ -74,6 +78,7 @@ def build_demo(
         with gr.Tabs():
             with gr.Tab("Scan", id="scan"):
                 scan = build_scan_tab(host, session)
+                build_publish_box(host, session, endpoint=publish_endpoint)
             with gr.Tab("Label samples", id="label"):
                 build_labelling_tab(host, session, scan)
             with gr.Tab("Fairness", id="fairness"):

@@ -4,6 +4,7 @@ works only on the page's own live scan and re-estimates with the labels given; i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -25,6 +26,8 @@ from hubaudit.errors import (
     ScanNotAvailable,
     TooFewSamples,
 )
+from report_examples import full_report
+from write_hub import serve_write_hub
 
 sys.path.insert(
     0, str(Path(__file__).resolve().parents[1] / "space_app")
@@ -788,3 +791,66 @@ def test_the_scan_tab_plans_the_samples_a_verdict_needs_before_a_scan(tmp_path):
         refused.value.message.startswith("--effect takes comma-separated numbers")
         and "\n" not in refused.value.message
     )
+
+
+PUBLISHED_SHA = "abc123" + "0" * 34
+
+
+@pytest.fixture
+def published_scan(tmp_path):
+    """A demo publishing to a write Hub holding ``org/model``, and this page's scan of it (a finished scan folder)."""
+    with serve_write_hub() as hub:
+        hub.add_repo("org/model", PUBLISHED_SHA, "# A model\n")
+        demo = app.build_demo(
+            work_root=tmp_path / "work", cache_dir=tmp_path / "hub-cache", publish_endpoint=hub.endpoint
+        )
+        folder = tmp_path / "work" / "scan-1"
+        report = full_report(folder)
+        report["model"]["resolved_sha"] = PUBLISHED_SHA
+        (folder / "report.json").write_text(json.dumps(report))
+        yield demo, hub, scan_tab.ScanSession(folder, _request(model_id="org/model"))
+
+
+def test_publish_box_previews_then_opens_the_pull_request_previewed_with_the_visitors_token(published_scan):
+    demo, hub, session = published_scan
+    preview, publish_now = _demo_fn(demo, "preview_publish"), _demo_fn(demo, "publish_now")
+    signed_in = gr.OAuthToken(token="hf_visitor", scope="write-repos", expires_at=0)
+    shown, previewed = preview(session, "", "pull request", "", signed_in)
+    assert "Dry run: nothing written yet" in shown and "+<!-- hubaudit:begin -->" in shown
+    assert f"`hubaudit/{PUBLISHED_SHA}/report.json`" in shown and hub.arrivals == []
+    line, cleared = publish_now(session, previewed, "", "pull request", "", signed_in)
+    (commit,) = hub.arrivals
+    assert (
+        commit.create_pr
+        and commit.parent_commit == PUBLISHED_SHA
+        and f"hubaudit/{PUBLISHED_SHA}/report.html" in commit.files
+    )
+    assert (
+        line == f"Published: [pull request on org/model]({hub.endpoint}/org/model/discussions/1)" and cleared is None
+    )
+
+
+def test_publish_box_posts_a_discussion_with_a_pasted_token(published_scan):
+    demo, hub, session = published_scan
+    preview, publish_now = _demo_fn(demo, "preview_publish"), _demo_fn(demo, "publish_now")
+    shown, previewed = preview(session, "org/model", "discussion", " hf_pasted ", None)
+    assert "## Privacy and fairness audit" in shown and hub.arrivals == []
+    publish_now(session, previewed, "org/model", "discussion", "hf_pasted", None)
+    (posted,) = hub.arrivals
+    assert posted.kind == "discussion" and "## Privacy and fairness audit" in posted.description
+
+
+def test_publish_box_needs_the_visitors_token_and_a_matching_preview(published_scan, monkeypatch):
+    demo, hub, session = published_scan
+    preview, publish_now = _demo_fn(demo, "preview_publish"), _demo_fn(demo, "publish_now")
+    monkeypatch.setenv("HF_TOKEN", "hf_the_spaces_own")  # never used for a visitor
+    with pytest.raises(gr.Error, match="sign in with Hugging Face"):
+        preview(session, "", "pull request", "", None)
+    _, previewed = preview(session, "", "discussion", "hf_pasted", None)
+    for changed in (None, "pull request"):
+        with pytest.raises(gr.Error, match="preview first"):
+            publish_now(session, previewed if changed else None, "", changed or "discussion", "hf_pasted", None)
+    hub.refusals["org/model"] = 403
+    with pytest.raises(gr.Error, match="cannot post a discussion on org/model: HTTP 403"):
+        publish_now(session, previewed, "", "discussion", "hf_pasted", None)
+    assert hub.arrivals == []
