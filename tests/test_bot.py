@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from huggingface_hub import WebhookPayload
@@ -204,6 +206,16 @@ def test_config_mistakes_are_one_line_naming_the_key(tmp_path, text, says):
     config.write_text(text)
     with pytest.raises(InvalidConfigFile, match=says):
         read_bot_config(config)
+
+
+def test_the_config_the_guide_shows_is_read_as_it_says(tmp_path):
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "user-guide-bot.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", guide, re.DOTALL)
+    (tmp_path / "bot.toml").write_text(block)
+    settings, options = read_bot_config(tmp_path / "bot.toml")
+    assert settings.repos == ("my-org/ddpm-faces",) and settings.authors == ("my-org",) and settings.publish == "pr"
+    assert settings.secret_env == "WEBHOOK_SECRET" and not settings.ray
+    api.scan_options("my-org/ddpm-faces", **{**options, "device": "cpu"})  # valid scan options together
 
 
 def test_cli_refuses_to_start_without_the_secret(tmp_path):

@@ -17,6 +17,7 @@ import hubaudit
 from hubaudit import api, cli
 from hubaudit.declarations import (
     SCAN_OPTIONS,
+    BotSettings,
     FleetSettings,
     LabelSettings,
     PoisonSettings,
@@ -35,6 +36,7 @@ VERBS = {
     "poison": PoisonSettings,
     "train": TrainSettings,
     "publish": PublishSettings,
+    "bot": BotSettings,
 }
 """Verb -> the settings its options are declared in (scan-many: :data:`FLEET`)."""
 
@@ -52,6 +54,7 @@ def _api_function(settings: type):
         LabelSettings: api.gold_labels,
         PoisonSettings: api.poison,
         PublishSettings: api.publish,
+        BotSettings: api.bot,
         TrainSettings: api.train,
         FleetSettings: api.scan_many,
     }[settings]
