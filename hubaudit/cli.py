@@ -294,7 +294,8 @@ def _run_bot(args: argparse.Namespace) -> int:
 
     from hubaudit.api import bot
 
-    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.INFO)
+    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", level=logging.WARNING)
+    logging.getLogger("hubaudit.bot").setLevel(logging.INFO)  # its lines, not those of the libraries under it
     bot(**given_options(args, BotSettings))
     return 0
 
