@@ -17,7 +17,8 @@ Prints PASS/FAIL per target and exits 1 on a miss.
 
 ``--doc PATH`` rewrites the generated part of docs/supported-families.md (between its markers) from the
 registries and the rows; with ``--from-json PATH`` the rows are those a previous run wrote with ``--json``
-and nothing is scanned (``make supported-families-doc``).
+and nothing is scanned (``make supported-families-doc``). ``--only NAME ... --json PATH`` updates those families'
+rows of an existing file.
 
 Usage: ``python benchmarks/families.py [--n 4] [--only NAME ...] [--json PATH] [--markdown PATH] [--doc PATH]
 [--from-json PATH]``
@@ -153,6 +154,7 @@ def table_rows(rows: dict[str, dict]) -> list[dict]:
 def coverage_line() -> str:
     """``coverage: T tested, R refused with reason, M neither, of N entries`` of the installed diffusers' mapping."""
     import diffusers
+
     from family_models import text_to_image_coverage
 
     entries = text_to_image_coverage()
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         names = args.only or sorted(FAMILIES)
         with tempfile.TemporaryDirectory() as workdir:
-            n, measured = args.n, [family_row(FAMILIES[name], n=n, workdir=Path(workdir)) for name in names]
+            n, measured = args.n, [family_row(FAMILIES[name], n=args.n, workdir=Path(workdir)) for name in names]
     rows = {row["family"]: row for row in measured}
     lines = table_rows(rows)
     table = markdown_table([line for line in lines if line["family"] in rows] if args.only else lines)
@@ -227,8 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     for target, met in targets.items():
         print(f"{'PASS' if met else 'FAIL'}  {target}")
     if args.json:
+        if args.only and args.json.exists():  # update these families' rows of the saved run, keep the others
+            saved = json.loads(args.json.read_text())
+            if saved["n"] != n:
+                raise SystemExit(f"{args.json} was measured at --n {saved['n']}: rerun --only at that n")
+            measured = [row for row in saved["rows"] if row["family"] not in rows] + measured
+            measured.sort(key=lambda row: row["family"])
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"n": n, "rows": measured, "targets": targets}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"n": n, "rows": measured}, indent=1) + "\n")
     if args.markdown:
         args.markdown.write_text(table)
     if args.doc:

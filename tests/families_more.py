@@ -7,19 +7,24 @@ its base pipeline plus perturbed-attention guidance on the layers its ``pag_appl
 choice is not saved with the model, so a loaded PAG model always uses the default). Tokenizers are built offline:
 CLIP, T5 and XLM-RoBERTa (Unigram, as T5's) from :mod:`families_transformer`, BERT's WordPiece here.
 
-:data:`REFUSED` lists the text-to-image mapping entries of this half that hubaudit refuses, with the reason
-hubaudit derives from the pipeline's call signature.
+:data:`REFUSED_MODELS` has a tiny model of each text-to-image mapping entry of this half that hubaudit refuses, with
+the reason: the one hubaudit derives from the pipeline's call signature (ControlNets need a control image, Helios
+draws videos), or, for PRX, why diffusers cannot load it under transformers 5.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import torch
 from diffusers import (
     AutoencoderKL,
+    AutoencoderKLFlux2,
+    AutoencoderKLQwenImage,
     AutoencoderKLWan,
     ControlNetModel,
     ControlNetUnionModel,
@@ -27,6 +32,7 @@ from diffusers import (
     DDPMScheduler,
     DDPMWuerstchenScheduler,
     DiffusionPipeline,
+    FlowMatchEulerDiscreteScheduler,
     HeliosPipeline,
     HeliosPyramidPipeline,
     HeliosScheduler,
@@ -34,10 +40,16 @@ from diffusers import (
     HunyuanDiT2DModel,
     HunyuanDiTPAGPipeline,
     HunyuanDiTPipeline,
+    Ideogram4Pipeline,
+    Ideogram4Transformer2DModel,
     Kandinsky3Pipeline,
     Kandinsky3UNet,
     KandinskyCombinedPipeline,
+    Krea2Pipeline,
+    Krea2Transformer2DModel,
     PixArtSigmaPAGPipeline,
+    PRXPipeline,
+    PRXTransformer2DModel,
     SanaPAGPipeline,
     SD3ControlNetModel,
     SD3Transformer2DModel,
@@ -51,9 +63,12 @@ from diffusers import (
     WuerstchenCombinedPipeline,
 )
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
-from diffusers.pipelines.kandinsky.text_encoder import MCLIPConfig, MultilingualCLIP
 from diffusers.pipelines.deprecated import wuerstchen as deprecated_wuerstchen
 from diffusers.pipelines.deprecated.wuerstchen import PaellaVQModel, WuerstchenDiffNeXt, WuerstchenPrior
+from diffusers.pipelines.ideogram4.pipeline_ideogram4 import QWEN3_VL_ACTIVATION_LAYERS as IDEOGRAM_TAPPED_LAYERS
+from diffusers.pipelines.kandinsky.text_encoder import MCLIPConfig, MultilingualCLIP
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
 from transformers import (
     BertConfig,
     BertModel,
@@ -61,13 +76,27 @@ from transformers import (
     CLIPTextModel,
     CLIPTextModelWithProjection,
     PreTrainedTokenizerFast,
+    Qwen2Tokenizer,
+    Qwen3VLConfig,
+    Qwen3VLModel,
+    T5GemmaConfig,
     XLMRobertaTokenizerFast,
 )
+from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
+from transformers.models.t5gemma.modeling_t5gemma import T5GemmaEncoder
 
+import adapter_models
 import families_transformer
 import families_unet
 import tiny_models
-from families_transformer import SCAN, TOKEN_CHARACTERS, build_clip_tokenizer, build_t5_tokenizer, t5_encoder
+from families_transformer import (
+    SCAN,
+    TOKEN_CHARACTERS,
+    build_clip_tokenizer,
+    build_gemma_tokenizer,
+    build_t5_tokenizer,
+    t5_encoder,
+)
 from family_spec import Family
 from hubaudit.sampling import signature_refusal
 
@@ -95,6 +124,18 @@ def build_xlm_roberta_tokenizer() -> XLMRobertaTokenizerFast:
     pieces = [*XLM_ROBERTA_SPECIALS, "▁", *TOKEN_CHARACTERS, *("▁" + char for char in TOKEN_CHARACTERS)]
     vocabulary = [(piece, 0.0 if piece in XLM_ROBERTA_SPECIALS else -1.0) for piece in pieces]
     return XLMRobertaTokenizerFast(vocab=vocabulary, model_max_length=families_transformer.T5_MAX_TOKENS)
+
+
+QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+"""Qwen's special tokens: end of text (its pad token), and the chat template's turn markers."""
+
+
+def build_qwen2_tokenizer() -> Qwen2Tokenizer:
+    """A Qwen2 tokenizer: byte-level BPE without merges over the 256 byte characters, plus :data:`QWEN_SPECIALS`."""
+    vocabulary = {piece: index for index, piece in enumerate(tiny_models._byte_level_alphabet())}
+    tokenizer = Qwen2Tokenizer(vocab=vocabulary, merges=[])
+    tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS[1:])})
+    return tokenizer
 
 
 def bert_encoder(tokenizer: PreTrainedTokenizerFast) -> BertModel:
@@ -265,6 +306,120 @@ def build_kandinsky_2_1() -> KandinskyCombinedPipeline:
     )
 
 
+# --- Krea 2 ------------------------------------------------------------------------------------------------------
+
+
+def build_krea_2() -> Krea2Pipeline:
+    """Krea 2: two-layer transformer with its own text blocks on a 4-channel Qwen-Image autoencoder, Qwen3-VL text."""
+    transformer = Krea2Transformer2DModel(
+        in_channels=16,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=32,
+        timestep_embed_dim=8,
+        text_hidden_dim=16,
+        num_text_layers=3,
+        text_num_attention_heads=2,
+        text_num_key_value_heads=1,
+        text_intermediate_size=16,
+        num_layerwise_text_blocks=1,
+        num_refiner_text_blocks=1,
+        axes_dims_rope=(4, 2, 2),
+        rope_theta=1000.0,
+    )
+    vae = AutoencoderKLQwenImage(
+        base_dim=24,
+        z_dim=4,
+        dim_mult=[1, 2, 4],
+        num_res_blocks=1,
+        temperal_downsample=[False, True],
+        latents_mean=[0.0] * 4,
+        latents_std=[1.0] * 4,
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=256, max_image_seq_len=6400
+    )
+    tokenizer = build_qwen2_tokenizer()
+    text = dict(num_attention_heads=2, num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer))
+    config = Qwen3VLConfig(
+        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=2, **text),
+        vision_config=dict(depth=2, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
+        vocab_size=len(tokenizer),
+    )
+    return Krea2Pipeline(
+        transformer=transformer,
+        vae=vae,
+        scheduler=scheduler,
+        text_encoder=Qwen3VLModel(config).eval(),
+        tokenizer=tokenizer,
+        text_encoder_select_layers=(0, 1, 2),
+    )
+
+
+# --- Ideogram 4 ---------------------------------------------------------------------------------------------
+
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for part in message['content'] %}{{ part['text'] }}{% endfor %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""Qwen-VL's chat template for text-only messages (a user turn, then the assistant's prompt)."""
+
+IDEOGRAM_TEXT_LAYERS = 36
+"""Text-encoder layers Ideogram 4 reads: its pipeline taps the hidden states of fixed layers up to 35."""
+
+
+def build_ideogram_4() -> Ideogram4Pipeline:
+    """Ideogram 4: a conditional and an unconditional one-layer transformer on 2x2 patches of a one-level FLUX.2
+    autoencoder (1 latent channel), a 36-layer, 16-wide Qwen3-VL text tower (diffusers has no Ideogram 4 test:
+    sizes are the smallest its fixed tapped layers and rotary sections allow)."""
+    tokenizer = build_qwen2_tokenizer()
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    text = dict(num_attention_heads=2, num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer))
+    config = Qwen3VLConfig(
+        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=IDEOGRAM_TEXT_LAYERS, **text),
+        vision_config=dict(depth=1, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
+        vocab_size=len(tokenizer),
+    )
+    tapped = len(IDEOGRAM_TAPPED_LAYERS)
+
+    def transformer() -> Ideogram4Transformer2DModel:
+        return Ideogram4Transformer2DModel(
+            in_channels=4,  # 1 latent channel x a 2x2 patch
+            num_layers=1,
+            attention_head_dim=8,
+            num_attention_heads=2,
+            intermediate_size=16,
+            adaln_dim=8,
+            llm_features_dim=16 * tapped,
+            mrope_section=(2, 1, 1),
+        )
+
+    vae = AutoencoderKLFlux2(
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",),
+        block_out_channels=(4,),
+        layers_per_block=1,
+        latent_channels=1,
+        norm_num_groups=1,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+    )
+    return Ideogram4Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=Qwen3VLModel(config).eval(),
+        tokenizer=tokenizer,
+        transformer=transformer(),
+        unconditional_transformer=transformer(),
+    )
+
+
 # --- Würstchen and Stable Cascade ---------------------------------------------------------------------------
 
 
@@ -398,7 +553,11 @@ FAMILIES: dict[str, Family] = {
         _family(
             "pixart-sigma-pag",
             PixArtSigmaPAGPipeline,
-            partial(over_components, PixArtSigmaPAGPipeline, partial(families_transformer._build_pixart, PixArtSigmaPAGPipeline)),
+            partial(
+                over_components,
+                PixArtSigmaPAGPipeline,
+                partial(families_transformer._build_pixart, PixArtSigmaPAGPipeline),
+            ),
             8,
         ),
         _family(
@@ -414,6 +573,8 @@ FAMILIES: dict[str, Family] = {
         _family("kandinsky-2-1", KandinskyCombinedPipeline, build_kandinsky_2_1, 64, sized=True),
         _family("wuerstchen", WuerstchenCombinedPipeline, build_wuerstchen, 128, sized=True),
         _family("stable-cascade", StableCascadeCombinedPipeline, build_stable_cascade, 128, sized=True),
+        _family("krea-2", Krea2Pipeline, build_krea_2, 32, sized=True),
+        _family("ideogram-4", Ideogram4Pipeline, build_ideogram_4, 16, sized=True, guidance_scale=3.0),
     )
 }
 """Family name -> tiny family (image sizes those of the diffusers tests)."""
@@ -455,7 +616,6 @@ _CONTROLNETS = {
 """Mapping name -> (base family builder, its ControlNet) of the entries that need a control image."""
 
 
-
 def build_helios(pipeline_class: type[DiffusionPipeline] = HeliosPipeline) -> DiffusionPipeline:
     """Helios text-to-video: the test's two-layer 3D transformer, Wan video autoencoder, T5."""
     transformer = HeliosTransformer3DModel(
@@ -489,25 +649,139 @@ def build_helios(pipeline_class: type[DiffusionPipeline] = HeliosPipeline) -> Di
     )
 
 
-_REFUSED_BUILDERS = {
+def build_prx() -> PRXPipeline:
+    """PRX: one-block transformer on 4-channel one-level ``AutoencoderKL`` latents, a one-layer T5Gemma encoder."""
+    transformer = PRXTransformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        context_in_dim=8,
+        hidden_size=8,
+        mlp_ratio=2.0,
+        num_heads=2,
+        depth=1,
+        axes_dim=[2, 2],
+    )
+    vae = AutoencoderKL(
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(4,),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=1,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.0,
+        scaling_factor=1.0,
+    )
+    tokenizer = build_gemma_tokenizer()
+    tokenizer.model_max_length = 64
+    encoder = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=8,
+        intermediate_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=4,
+        max_position_embeddings=64,
+        layer_types=["full_attention"],
+        attention_bias=False,
+        attention_dropout=0.0,
+        dropout_rate=0.0,
+        hidden_activation="gelu_pytorch_tanh",
+        rms_norm_eps=1e-06,
+        attn_logit_softcapping=50.0,
+        final_logit_softcapping=30.0,
+        query_pre_attn_scalar=4,
+        rope_theta=10000.0,
+        sliding_window=4096,
+    )
+    config = T5GemmaConfig(encoder=T5GemmaModuleConfig(**encoder), is_encoder_decoder=False, **encoder)
+    return PRXPipeline(
+        transformer=transformer,
+        vae=vae.eval(),
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=T5GemmaEncoder(config.encoder),
+        tokenizer=tokenizer,
+    )
+
+
+@dataclass(frozen=True)
+class RefusedModel:
+    """A mapping entry hubaudit refuses: its tiny model and the reason hubaudit's one-line error gives.
+
+    Attributes:
+        save: writes the tiny model into an empty folder and returns it.
+        reason: why the entry is refused, as docs/supported-families.md lists it.
+        error: what hubaudit's error line says (the reason itself where hubaudit derives it).
+        fresh_process: check the error in a new process, as a user meets it: here the tests have imported a class
+            (PRX's ``T5GemmaEncoder``) that changes what the library offers.
+    """
+
+    save: Callable[[Path], Path]
+    reason: str
+    error: str
+    fresh_process: bool = False
+
+
+def _derived(pipeline_class: type[DiffusionPipeline], build) -> RefusedModel:
+    """A refused model of ``pipeline_class``, whose reason hubaudit derives from the class's call signature."""
+    reason = signature_refusal(pipeline_class) or ""
+    return RefusedModel(partial(tiny_models.save_pipeline, build), reason, reason)
+
+
+PRX_TEXT_ENCODER = "T5GemmaEncoder"
+"""The class PRX's ``model_index.json`` names for its text encoder."""
+
+REFUSED_MODELS: dict[str, RefusedModel] = {
     **{
-        name: partial(
-            over_components, AUTO_TEXT2IMAGE_PIPELINES_MAPPING[name], build_base, controlnet=make_controlnet
+        name: _derived(
+            pipeline_class, partial(over_components, pipeline_class, build_base, controlnet=make_controlnet)
         )
         for name, (build_base, make_controlnet) in _CONTROLNETS.items()
+        for pipeline_class in [AUTO_TEXT2IMAGE_PIPELINES_MAPPING[name]]
     },
-    "helios": build_helios,
-    "helios-pyramid": partial(build_helios, HeliosPyramidPipeline),
+    "helios": _derived(HeliosPipeline, build_helios),
+    "helios-pyramid": _derived(HeliosPyramidPipeline, partial(build_helios, HeliosPyramidPipeline)),
+    "prx": RefusedModel(
+        partial(tiny_models.save_pipeline, build_prx),
+        f"its text encoder, {PRX_TEXT_ENCODER}, is not a class transformers 5 exports, so diffusers cannot load "
+        "it (diffusers' own PRX tests skip saving and loading under transformers 5)",
+        f"names unknown class {PRX_TEXT_ENCODER}",
+        fresh_process=True,
+    ),
 }
+"""Mapping name -> a tiny model of that entry that hubaudit refuses: ControlNet pipelines (their base family's
+components and a ControlNet over its denoiser), Helios video pipelines, PRX."""
 
-REFUSED_MODELS: dict[str, Callable[[Path], Path]] = {
-    name: partial(tiny_models.save_pipeline, build) for name, build in _REFUSED_BUILDERS.items()
-}
-"""Mapping name -> saves a tiny model of that entry that hubaudit must refuse: a ControlNet pipeline (its base
-family's components and a ControlNet over its denoiser), or a Helios video pipeline."""
-
-REFUSED: dict[str, str] = {
-    name: signature_refusal(AUTO_TEXT2IMAGE_PIPELINES_MAPPING[name]) or "" for name in _REFUSED_BUILDERS
-}
+REFUSED: dict[str, str] = {name: refused.reason for name, refused in REFUSED_MODELS.items()}
 """Text-to-image mapping name -> why hubaudit refuses it (the reason it derives from the pipeline's call signature;
 empty, and so failing the coverage test, if hubaudit would not refuse it)."""
+
+
+# --- LoRAs on the transformer families diffusers has a LoRA loader for ---------------------------------------
+
+LORA_BASES: dict[str, Callable[[], DiffusionPipeline]] = {
+    "sana": families_transformer.build_sana,
+    "stable-diffusion-3": families_transformer.build_stable_diffusion_3,
+}
+"""Test Hub family -> its builder, for the families whose pipeline loads a transformer LoRA (HunyuanDiT's has no
+LoRA loader in diffusers 0.42.1)."""
+
+
+def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
+    """A rank-4 random LoRA of ``family``'s transformer attention, as ``save_lora_weights`` writes it, with a card
+    naming ``tiny/<family>`` its base (factors drawn under ``seed``; both random, so it changes the images)."""
+    pipeline = LORA_BASES[family]()
+    torch.manual_seed(seed)
+    config = LoraConfig(
+        r=adapter_models.LORA_RANK,
+        lora_alpha=adapter_models.LORA_RANK,
+        target_modules=adapter_models.LORA_TARGETS,
+        init_lora_weights=False,
+    )
+    pipeline.transformer.add_adapter(config)
+    layers = get_peft_model_state_dict(pipeline.transformer)
+    type(pipeline).save_lora_weights(folder, transformer_lora_layers=layers, safe_serialization=True)
+    return adapter_models.write_model_card(Path(folder), f"tiny/{family}", tags=("lora",))

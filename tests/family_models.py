@@ -53,10 +53,10 @@ FAMILIES: dict[str, Family] = {
 """Repository name on the test Hub -> family."""
 
 REFUSED: dict[str, str] = {**families_more.REFUSED}
-"""``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses that entry (one line, as its error says it)."""
+"""``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses that entry (docs/supported-families.md lists it)."""
 
-REFUSED_MODELS = {**families_more.REFUSED_MODELS}
-"""Mapping name -> writes a tiny model of that refused entry into a folder."""
+REFUSED_MODELS: dict[str, families_more.RefusedModel] = {**families_more.REFUSED_MODELS}
+"""Mapping name -> a tiny model of that refused entry, and what hubaudit's one-line error says."""
 
 
 @dataclass(frozen=True)

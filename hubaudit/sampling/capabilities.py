@@ -29,6 +29,8 @@ KINDS = ("unconditional", "class-conditional", "text-to-image")
 IMAGE_INPUTS = ("image", "image_embeds", "mask_image", "control_image", "video", "init_image")
 #: The call parameter of a pipeline that draws videos (Helios, text-to-video): frames per sample.
 VIDEO_OUTPUT = "num_frames"
+#: The call parameter of a per-step guidance schedule, given instead of one ``guidance_scale`` (Ideogram 4).
+GUIDANCE_SCHEDULE = "guidance_schedule"
 #: Call parameters of a pipeline steered by a control image (ControlNet): its image input is that control image.
 CONTROL_CONDITIONING = frozenset({"control_image", "controlnet_conditioning_scale", "control_mode"})
 #: Above this many classes, a class-conditional scan must name the classes it wants.
@@ -58,6 +60,8 @@ class PipelineCapabilities:
         num_train_timesteps: the scheduler's training steps (an upper bound on ``--steps``), if known.
         class_embedding_loop: the UNet has class embeddings its pipeline's call cannot pass.
         null_class_id: the UNet's class id for "no class" (classifier-free guidance), not counted in ``num_classes``.
+        guidance_schedule_steps: steps of the per-step guidance schedule the call applies by default
+            (``guidance_schedule``, Ideogram 4), None without one.
     """
 
     pipeline_class: str
@@ -70,6 +74,7 @@ class PipelineCapabilities:
     num_train_timesteps: int | None = None
     class_embedding_loop: bool = False
     null_class_id: int | None = None
+    guidance_schedule_steps: int | None = None
 
     @property
     def takes_guidance(self) -> bool:
@@ -98,6 +103,12 @@ class PipelineCapabilities:
                 f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}"
             )
         steps = config.num_inference_steps
+        scheduled, wanted = self.guidance_schedule_steps, steps or self.default_steps
+        if scheduled is not None and config.guidance_scale is None and wanted != scheduled:
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class}'s default guidance schedule has {scheduled} steps, not {wanted}: "
+                f"give --guidance-scale for one scale at every step, or --steps {scheduled}"
+            )
         if steps is not None and self.num_train_timesteps is not None and steps > self.num_train_timesteps:
             raise InvalidSamplerConfig(
                 f"--steps {steps} is more than the {self.num_train_timesteps} steps {self.pipeline_class}'s scheduler was trained with"
@@ -185,6 +196,7 @@ def pipeline_capabilities(
         num_train_timesteps=scheduler.get("num_train_timesteps"),
         class_embedding_loop=loop,
         null_class_id=null_class,
+        guidance_schedule_steps=_default_length(parameters, GUIDANCE_SCHEDULE),
     )
 
 
@@ -244,6 +256,13 @@ def _default_steps(parameters: Mapping[str, inspect.Parameter], scheduler: Mappi
     if parameter is not None and parameter.default is None:
         return scheduler.get("num_train_timesteps")
     return _default(parameters, "num_inference_steps")
+
+
+def _default_length(parameters: Mapping[str, inspect.Parameter], name: str) -> int | None:
+    """The length of the call's default for ``name`` where that is a tuple or list (None otherwise)."""
+    parameter = parameters.get(name)
+    default = None if parameter is None else parameter.default
+    return len(default) if isinstance(default, (tuple, list)) else None
 
 
 def _default(parameters: Mapping[str, inspect.Parameter], name: str):

@@ -22,7 +22,12 @@ from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepSchedu
 from diffusers.utils.torch_utils import randn_tensor
 
 from hubaudit.errors import HubAuditError, InvalidSamplerConfig, SamplingFailed, first_line
-from hubaudit.sampling.capabilities import UNGUIDED_SCALE, PipelineCapabilities, pipeline_capabilities
+from hubaudit.sampling.capabilities import (
+    GUIDANCE_SCHEDULE,
+    UNGUIDED_SCALE,
+    PipelineCapabilities,
+    pipeline_capabilities,
+)
 from hubaudit.sampling.config import Condition, SamplerConfig
 from hubaudit.sampling.noise import sample_generators
 
@@ -106,6 +111,8 @@ class Sampler:
         }
         self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
         self.call_options |= _call_defaults(type(pipeline), RECORDED_CALL_DEFAULTS)
+        if config.guidance_scale is not None and GUIDANCE_SCHEDULE in capabilities.parameters:
+            self.call_options[GUIDANCE_SCHEDULE] = None  # the scale asked for, at every step, replaces the schedule
 
     @property
     def kind(self) -> str:
