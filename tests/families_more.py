@@ -67,8 +67,9 @@ from diffusers.pipelines.deprecated import wuerstchen as deprecated_wuerstchen
 from diffusers.pipelines.deprecated.wuerstchen import PaellaVQModel, WuerstchenDiffNeXt, WuerstchenPrior
 from diffusers.pipelines.ideogram4.pipeline_ideogram4 import QWEN3_VL_ACTIVATION_LAYERS as IDEOGRAM_TAPPED_LAYERS
 from diffusers.pipelines.kandinsky.text_encoder import MCLIPConfig, MultilingualCLIP
-from peft import LoraConfig
+from peft import LoraConfig, inject_adapter_in_model
 from peft.utils import get_peft_model_state_dict
+from safetensors.torch import save_file
 from transformers import (
     BertConfig,
     BertModel,
@@ -763,17 +764,19 @@ empty, and so failing the coverage test, if hubaudit would not refuse it)."""
 # --- LoRAs on the transformer families diffusers has a LoRA loader for ---------------------------------------
 
 LORA_BASES: dict[str, Callable[[], DiffusionPipeline]] = {
+    "hunyuan-dit": build_hunyuan_dit,
     "sana": families_transformer.build_sana,
     "stable-diffusion-3": families_transformer.build_stable_diffusion_3,
 }
-"""Test Hub family -> its builder, for the families whose pipeline loads a transformer LoRA (HunyuanDiT's has no
-LoRA loader in diffusers 0.42.1)."""
+"""Test Hub family -> its builder, for the transformer families the issue asks a LoRA of (those whose pipeline
+has a LoRA loader scan base + adapter; HunyuanDiT's has none in diffusers 0.42.1)."""
 
 
 def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
-    """A rank-4 random LoRA of ``family``'s transformer attention, as ``save_lora_weights`` writes it, with a card
-    naming ``tiny/<family>`` its base (factors drawn under ``seed``; both random, so it changes the images)."""
-    pipeline = LORA_BASES[family]()
+    """A rank-4 random LoRA of ``family``'s transformer attention in the diffusers layout (what ``save_lora_weights``
+    writes: ``transformer.<module>.lora_A|B.weight`` in ``pytorch_lora_weights.safetensors``), with a card naming
+    ``tiny/<family>`` its base; factors drawn under ``seed``, both random, so it changes the images."""
+    transformer = LORA_BASES[family]().transformer
     torch.manual_seed(seed)
     config = LoraConfig(
         r=adapter_models.LORA_RANK,
@@ -781,7 +784,11 @@ def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
         target_modules=adapter_models.LORA_TARGETS,
         init_lora_weights=False,
     )
-    pipeline.transformer.add_adapter(config)
-    layers = get_peft_model_state_dict(pipeline.transformer)
-    type(pipeline).save_lora_weights(folder, transformer_lora_layers=layers, safe_serialization=True)
-    return adapter_models.write_model_card(Path(folder), f"tiny/{family}", tags=("lora",))
+    inject_adapter_in_model(config, transformer)  # peft's own: HunyuanDiT's model has no add_adapter
+    layers = {
+        f"transformer.{name}": tensor.contiguous() for name, tensor in get_peft_model_state_dict(transformer).items()
+    }
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(layers, folder / adapter_models.DIFFUSERS_LORA_FILE)
+    return adapter_models.write_model_card(folder, f"tiny/{family}", tags=("lora",))
