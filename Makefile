@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_MODEL := hubaudit/demo_models/mnist-zeros30
 DEMO_ANNOTATOR := hubaudit/demo_models/mnist-zero-annotator
 
-.PHONY: demo test lint system-deps benchmarks clean
+.PHONY: demo test lint system-deps benchmarks supported-families-doc clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: lint system-deps
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/sampling.py --json out/benchmarks/sampling.json
+
+# docs/supported-families.md's coverage line and table, from the test registries and the last families benchmark
+# (refresh that with `$(BIN)/python benchmarks/families.py --json benchmarks/results/families.json`).
+supported-families-doc: $(STAMP)
+	$(BIN)/python benchmarks/families.py --from-json benchmarks/results/families.json --doc docs/supported-families.md
 
 clean:
 	rm -rf out hubaudit-out .pytest_cache

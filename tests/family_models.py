@@ -1,13 +1,19 @@
 """Every diffusers family the test Hub serves, one :class:`family_spec.Family` each.
 
 The first seven are the kinds of :mod:`tiny_models`, then hubaudit's own NCSNv2; the others are built, as diffusers' own tests
-build them (``get_dummy_components``), in :mod:`families_unet` and :mod:`families_transformer`.
+build them (``get_dummy_components``), in :mod:`families_unet`, :mod:`families_transformer` and :mod:`families_more`.
+:data:`REFUSED` lists the text-to-image entries of diffusers' ``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` hubaudit refuses, and
+:func:`text_to_image_coverage` says of each entry of that mapping whether a family tests it or a refusal documents it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
+from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
+
+import families_more
 import families_transformer
 import families_unet
 import tiny_models
@@ -42,5 +48,50 @@ FAMILIES: dict[str, Family] = {
     ),
     **families_unet.FAMILIES,
     **families_transformer.FAMILIES,
+    **families_more.FAMILIES,
 }
 """Repository name on the test Hub -> family."""
+
+REFUSED: dict[str, str] = {**families_more.REFUSED}
+"""``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses that entry (docs/supported-families.md lists it)."""
+
+REFUSED_MODELS: dict[str, families_more.RefusedModel] = {**families_more.REFUSED_MODELS}
+"""Mapping name -> a tiny model of that refused entry, and what hubaudit's one-line error says."""
+
+
+@dataclass(frozen=True)
+class MappingEntry:
+    """One entry of diffusers' ``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` and what covers it.
+
+    Attributes:
+        name: the mapping's name (``stable-diffusion-3-pag``).
+        pipeline_class: the class it maps to.
+        families: names of the text-to-image families in :data:`FAMILIES` of that class.
+        refusal: why hubaudit refuses it ('' if not refused).
+    """
+
+    name: str
+    pipeline_class: str
+    families: tuple[str, ...]
+    refusal: str
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.families) or bool(self.refusal)
+
+
+def text_to_image_coverage() -> list[MappingEntry]:
+    """Each entry of the installed diffusers' text-to-image mapping, in its order, with what covers it."""
+    return [
+        MappingEntry(
+            name,
+            pipeline_class.__name__,
+            tuple(
+                family.name
+                for family in FAMILIES.values()
+                if family.kind == "text-to-image" and family.pipeline_class == pipeline_class.__name__
+            ),
+            REFUSED.get(name, ""),
+        )
+        for name, pipeline_class in AUTO_TEXT2IMAGE_PIPELINES_MAPPING.items()
+    ]

@@ -36,6 +36,25 @@ class NoGenerator:
     def __call__(self, batch_size=1, num_inference_steps=50): ...
 
 
+class ControlNet:
+    def __call__(self, prompt=None, image=None, controlnet_conditioning_scale=1.0, generator=None): ...
+
+
+class TextToVideo:
+    def __call__(self, prompt=None, num_frames=132, image=None, video=None, generator=None): ...
+
+
+class ScheduledGuidance:
+    def __call__(
+        self,
+        prompt=None,
+        num_inference_steps=3,
+        guidance_scale=None,
+        guidance_schedule=(7.0, 7.0, 3.0),
+        generator=None,
+    ): ...
+
+
 SCHEDULER = {"scheduler": {"num_train_timesteps": 1000}}
 
 
@@ -59,6 +78,8 @@ def test_kind_follows_the_call_signature_and_the_component_configs():
         (Upscaler, "transforms an input (image)"),
         (NeedsEmbeddings, "transforms an input (image_embeds)"),
         (NoGenerator, "takes no generator"),
+        (ControlNet, "needs a control image (image) to steer the model"),
+        (TextToVideo, "draws videos (num_frames)"),
     ],
 )
 def test_pipelines_that_cannot_be_sampled_are_refused_with_the_reason(pipeline_class, message):
@@ -88,3 +109,12 @@ def test_settings_the_pipeline_cannot_honour_are_refused():
     with pytest.raises(InvalidSamplerConfig, match="give at least one --prompt"):
         capabilities(TextToImage).default_conditions()
     capabilities(TextToImage).check_settings(SamplerConfig(num_inference_steps=1000, height=64))
+
+
+def test_a_default_guidance_schedule_fixes_the_steps_unless_a_guidance_scale_replaces_it():
+    scheduled = capabilities(ScheduledGuidance)
+    assert scheduled.guidance_schedule_steps == 3
+    scheduled.check_settings(SamplerConfig())
+    with pytest.raises(InvalidSamplerConfig, match="schedule has 3 steps, not 2: give --guidance-scale"):
+        scheduled.check_settings(SamplerConfig(num_inference_steps=2))
+    scheduled.check_settings(SamplerConfig(num_inference_steps=2, guidance_scale=3.0))

@@ -6,6 +6,8 @@ only the repository's files.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 from collections.abc import Collection
 from dataclasses import asdict
@@ -20,7 +22,13 @@ from hubaudit import families
 from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
 from hubaudit.families.pipeline import FamilyPipeline
 from hubaudit.hub.adapters import apply_adapter, load_single_file
-from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
+from hubaudit.hub.resolve import (
+    TRUSTED_LIBRARIES,
+    ResolvedModel,
+    hub_errors,
+    is_deprecated_pipeline_module,
+    is_diffusers_pipeline_module,
+)
 from hubaudit.verbosity import library_errors_handled
 
 SAFETY_CHECKER = "safety_checker"
@@ -50,16 +58,27 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
     return getattr(diffusers, resolved.pipeline_class)
 
 
+@functools.cache
 def _library_classes(library: str) -> Collection[str] | None:
-    """The names a trusted library offers (for ``hubaudit``, its own model classes); None for repository code."""
+    """The names a trusted library offers (for ``hubaudit``, its own model classes); None for repository code.
+
+    Cached: listing ``transformers`` takes about 0.2 s, and a pipeline names it once per component.
+    """
     if library == families.LIBRARY:
         return families.FAMILY_CLASSES
     if library == "diffusers":
-        return dir(diffusers)
+        return frozenset(dir(diffusers))
     if library == "transformers":
-        return dir(transformers)
+        return frozenset(dir(transformers))
+    if is_deprecated_pipeline_module(library):
+        return frozenset(dir(_deprecated_pipeline_module(library)))
     module = getattr(diffusers.pipelines, library, None) if is_diffusers_pipeline_module(library) else None
-    return dir(module) if module is not None else None
+    return frozenset(dir(module)) if module is not None else None
+
+
+def _deprecated_pipeline_module(library: str):
+    """diffusers' ``pipelines.deprecated.<library>`` module (``library`` checked by :func:`is_deprecated_pipeline_module`)."""
+    return importlib.import_module(f"diffusers.pipelines.deprecated.{library}")
 
 
 def safety_checker_state(resolved: ResolvedModel, *, keep_safety_checker: bool) -> str:
@@ -111,11 +130,24 @@ def load_pipeline(
         options |= {"use_safetensors": None if allow_pickle else True, "trust_remote_code": trust_remote_code}
     try:
         with hub_errors(str(source.reference.repo_id), source.sha, token=token), library_errors_handled():
+            _alias_moved_pipeline_modules(source)
             return loader.from_pretrained(source.location, **options)
     except HubAuditError:
         raise
     except Exception as err:  # a library's error about these files: corrupt weights, bad config, missing code
         raise PipelineLoadFailed(str(source.reference), first_line(err)) from err
+
+
+def _alias_moved_pipeline_modules(source: ResolvedModel) -> None:
+    """Make the pipeline modules diffusers moved to ``pipelines/deprecated`` that ``source`` names (``wuerstchen``)
+    loadable under their old name again: ``diffusers.pipelines.<library>`` -> ``diffusers.pipelines.deprecated.<library>``.
+
+    Published Würstchen and Stable Cascade repositories name ``["wuerstchen", "PaellaVQModel"]``; diffusers 0.42.1
+    no longer finds that module by its name and refuses to load them. The alias points at diffusers' own code only.
+    """
+    for library, _ in source.components.values():
+        if is_deprecated_pipeline_module(library) and not hasattr(diffusers.pipelines, library):
+            setattr(diffusers.pipelines, library, _deprecated_pipeline_module(library))
 
 
 def apply_adapter_of(

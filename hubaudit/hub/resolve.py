@@ -128,16 +128,27 @@ class ResolvedModel:
 
 
 def is_diffusers_pipeline_module(library: str) -> bool:
-    """True when ``library`` names a pipeline module of the installed diffusers (``diffusers/pipelines/<library>``).
+    """True when ``library`` names a pipeline module of the installed diffusers (``diffusers/pipelines/<library>``,
+    or ``diffusers/pipelines/deprecated/<library>`` where diffusers moved it: see :func:`is_deprecated_pipeline_module`).
 
     Checked on the file system, so diffusers is not imported.
     """
+    return _pipeline_module_file("pipelines", library) or is_deprecated_pipeline_module(library)
+
+
+def is_deprecated_pipeline_module(library: str) -> bool:
+    """True when ``library`` names a pipeline module diffusers moved to ``diffusers/pipelines/deprecated/<library>``
+    (``wuerstchen``: Würstchen's and Stable Cascade's ``PaellaVQModel``, ...). Repositories still name it
+    ``["wuerstchen", class]``, which ``DiffusionPipeline.from_pretrained`` no longer imports."""
+    return _pipeline_module_file("pipelines/deprecated", library)
+
+
+def _pipeline_module_file(folder: str, library: str) -> bool:
+    """True when the installed diffusers has ``<folder>/<library>/__init__.py`` (diffusers not imported)."""
     spec = importlib.util.find_spec("diffusers")
     if spec is None or not spec.submodule_search_locations or not library.isidentifier():
         return False
-    return any(
-        (Path(root) / "pipelines" / library / "__init__.py").is_file() for root in spec.submodule_search_locations
-    )
+    return any((Path(root) / folder / library / "__init__.py").is_file() for root in spec.submodule_search_locations)
 
 
 def resolve_model(

@@ -9,6 +9,7 @@ from importlib import import_module
 _MODULE_OF = {
     "PipelineCapabilities": "capabilities",
     "pipeline_capabilities": "capabilities",
+    "signature_refusal": "capabilities",
     "Condition": "config",
     "SamplerConfig": "config",
     "pick_device": "config",

@@ -8,8 +8,9 @@ hubaudit chooses how to drive a pipeline by what its call takes, never by a list
 - ``batch_size``: unconditional, unless its UNet has class embeddings that the call cannot pass
   (then hubaudit runs the pipeline's denoising loop itself, with ``class_labels``; a UNet whose
   config names a null class under :data:`GUIDANCE_CONFIG_KEY` also takes a guidance scale);
-- anything that needs an input image, or has no ``generator`` to make sample i depend on (seed, i)
-  alone, cannot be sampled.
+- anything that draws videos, needs an input image (one to transform, or a ControlNet's control image),
+  or has no ``generator`` to make sample i depend on (seed, i) alone, cannot be sampled
+  (:func:`signature_refusal` says why).
 
 The same object checks the scan's settings before any weight is loaded.
 """
@@ -26,6 +27,12 @@ from hubaudit.sampling.config import Condition, SamplerConfig
 KINDS = ("unconditional", "class-conditional", "text-to-image")
 #: Call parameters that make a pipeline transform an input rather than sample from the model.
 IMAGE_INPUTS = ("image", "image_embeds", "mask_image", "control_image", "video", "init_image")
+#: The call parameter of a pipeline that draws videos (Helios, text-to-video): frames per sample.
+VIDEO_OUTPUT = "num_frames"
+#: The call parameter of a per-step guidance schedule, given instead of one ``guidance_scale`` (Ideogram 4).
+GUIDANCE_SCHEDULE = "guidance_schedule"
+#: Call parameters of a pipeline steered by a control image (ControlNet): its image input is that control image.
+CONTROL_CONDITIONING = frozenset({"control_image", "controlnet_conditioning_scale", "control_mode"})
 #: Above this many classes, a class-conditional scan must name the classes it wants.
 MAX_DEFAULT_CLASSES = 20
 #: Parameters hubaudit passes itself; any other required parameter makes a pipeline unsupported.
@@ -53,6 +60,8 @@ class PipelineCapabilities:
         num_train_timesteps: the scheduler's training steps (an upper bound on ``--steps``), if known.
         class_embedding_loop: the UNet has class embeddings its pipeline's call cannot pass.
         null_class_id: the UNet's class id for "no class" (classifier-free guidance), not counted in ``num_classes``.
+        guidance_schedule_steps: steps of the per-step guidance schedule the call applies by default
+            (``guidance_schedule``, Ideogram 4), None without one.
     """
 
     pipeline_class: str
@@ -65,6 +74,7 @@ class PipelineCapabilities:
     num_train_timesteps: int | None = None
     class_embedding_loop: bool = False
     null_class_id: int | None = None
+    guidance_schedule_steps: int | None = None
 
     @property
     def takes_guidance(self) -> bool:
@@ -93,6 +103,12 @@ class PipelineCapabilities:
                 f"{self.pipeline_class} takes no {' or '.join(sides)}; drop --{' and --'.join(sides)}"
             )
         steps = config.num_inference_steps
+        scheduled, wanted = self.guidance_schedule_steps, steps or self.default_steps
+        if scheduled is not None and config.guidance_scale is None and wanted != scheduled:
+            raise InvalidSamplerConfig(
+                f"{self.pipeline_class}'s default guidance schedule has {scheduled} steps, not {wanted}: "
+                f"give --guidance-scale for one scale at every step, or --steps {scheduled}"
+            )
         if steps is not None and self.num_train_timesteps is not None and steps > self.num_train_timesteps:
             raise InvalidSamplerConfig(
                 f"--steps {steps} is more than the {self.num_train_timesteps} steps {self.pipeline_class}'s scheduler was trained with"
@@ -144,27 +160,15 @@ def pipeline_capabilities(
             takes no per-sample ``generator``, or takes neither a prompt, class labels nor a batch size.
     """
     name = pipeline_class.__name__
-    signature = inspect.signature(pipeline_class.__call__)
-    parameters = {key: value for key, value in signature.parameters.items() if key != "self"}
+    parameters = _call_parameters(pipeline_class)
     names = frozenset(parameters)
 
     def unsupported(reason: str) -> UnsupportedPipeline:
         return UnsupportedPipeline(reference, name, reason)
 
-    inputs = [key for key in IMAGE_INPUTS if key in names]
-    if inputs:
-        raise unsupported(f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model")
-    required = [
-        key
-        for key, parameter in parameters.items()
-        if parameter.default is inspect.Parameter.empty
-        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        and key not in _DRIVEN
-    ]
-    if required:
-        raise unsupported(f"its call needs {', '.join(required)}, which a scan cannot give")
-    if "generator" not in names:
-        raise unsupported("its call takes no generator, so samples could not be made reproducible")
+    refusal = signature_refusal(pipeline_class)
+    if refusal is not None:
+        raise unsupported(refusal)
     unet, transformer = configs.get("unet", {}), configs.get("transformer", {})
     classes, loop = None, False
     if "prompt" in names:
@@ -192,7 +196,42 @@ def pipeline_capabilities(
         num_train_timesteps=scheduler.get("num_train_timesteps"),
         class_embedding_loop=loop,
         null_class_id=null_class,
+        guidance_schedule_steps=_default_length(parameters, GUIDANCE_SCHEDULE),
     )
+
+
+def _call_parameters(pipeline_class: type) -> dict[str, inspect.Parameter]:
+    """Name -> parameter of ``pipeline_class.__call__``, without ``self``."""
+    signature = inspect.signature(pipeline_class.__call__)
+    return {key: value for key, value in signature.parameters.items() if key != "self"}
+
+
+def signature_refusal(pipeline_class: type) -> str | None:
+    """Why a scan cannot drive ``pipeline_class``, read off its call signature alone (None if nothing there stops it).
+
+    Videos (:data:`VIDEO_OUTPUT`), an input image it transforms or a control image (:data:`IMAGE_INPUTS`), a required
+    argument hubaudit cannot give, or no ``generator``; the reason :class:`UnsupportedPipeline` gives, and the one docs/supported-families.md lists.
+    """
+    parameters = _call_parameters(pipeline_class)
+    if VIDEO_OUTPUT in parameters:
+        return f"its call draws videos ({VIDEO_OUTPUT}), and hubaudit audits images"
+    inputs = [key for key in IMAGE_INPUTS if key in parameters]
+    if inputs and CONTROL_CONDITIONING.intersection(parameters):
+        return f"its call needs a control image ({', '.join(inputs)}) to steer the model, which a scan cannot give"
+    if inputs:
+        return f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model"
+    required = [
+        key
+        for key, parameter in parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and key not in _DRIVEN
+    ]
+    if required:
+        return f"its call needs {', '.join(required)}, which a scan cannot give"
+    if "generator" not in parameters:
+        return "its call takes no generator, so samples could not be made reproducible"
+    return None
 
 
 def _null_class_id(
@@ -217,6 +256,13 @@ def _default_steps(parameters: Mapping[str, inspect.Parameter], scheduler: Mappi
     if parameter is not None and parameter.default is None:
         return scheduler.get("num_train_timesteps")
     return _default(parameters, "num_inference_steps")
+
+
+def _default_length(parameters: Mapping[str, inspect.Parameter], name: str) -> int | None:
+    """The length of the call's default for ``name`` where that is a tuple or list (None otherwise)."""
+    parameter = parameters.get(name)
+    default = None if parameter is None else parameter.default
+    return len(default) if isinstance(default, (tuple, list)) else None
 
 
 def _default(parameters: Mapping[str, inspect.Parameter], name: str):

@@ -22,7 +22,12 @@ from diffusers import DDIMScheduler, DiffusionPipeline, DPMSolverMultistepSchedu
 from diffusers.utils.torch_utils import randn_tensor
 
 from hubaudit.errors import HubAuditError, InvalidSamplerConfig, SamplingFailed, first_line
-from hubaudit.sampling.capabilities import UNGUIDED_SCALE, PipelineCapabilities, pipeline_capabilities
+from hubaudit.sampling.capabilities import (
+    GUIDANCE_SCHEDULE,
+    UNGUIDED_SCALE,
+    PipelineCapabilities,
+    pipeline_capabilities,
+)
 from hubaudit.sampling.config import Condition, SamplerConfig
 from hubaudit.sampling.noise import sample_generators
 
@@ -36,6 +41,16 @@ _STOCHASTIC_SCHEDULERS = {
     "TCDScheduler",
 }
 _SCHEDULER_STEP = re.compile(r"scheduler\.step\(")
+RECORDED_CALL_DEFAULTS = (
+    "pag_scale",
+    "pag_adaptive_scale",
+    "prior_guidance_scale",
+    "decoder_guidance_scale",
+    "prior_num_inference_steps",
+)
+"""Call parameters besides ``guidance_scale`` and ``num_inference_steps`` that shape every sample (perturbed-attention
+guidance, a prior's or a decoder's own guidance and a prior's steps): passed at the call's default and recorded in
+``call_options``, so the report says what drew the samples."""
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -95,6 +110,9 @@ class Sampler:
             if option in capabilities.parameters
         }
         self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
+        self.call_options |= _call_defaults(type(pipeline), RECORDED_CALL_DEFAULTS)
+        if config.guidance_scale is not None and GUIDANCE_SCHEDULE in capabilities.parameters:
+            self.call_options[GUIDANCE_SCHEDULE] = None  # the scale asked for, at every step, replaces the schedule
 
     @property
     def kind(self) -> str:
@@ -345,3 +363,13 @@ def _passes_generator_to_scheduler(pipeline_class: type) -> bool:
         if "generator" not in arguments and "**" not in arguments:
             return False
     return True
+
+
+def _call_defaults(pipeline_class: type, names: tuple[str, ...]) -> dict:
+    """Name -> default of those of ``names`` that ``pipeline_class.__call__`` takes with a number as default."""
+    parameters = inspect.signature(pipeline_class.__call__).parameters
+    return {
+        name: parameters[name].default
+        for name in names
+        if name in parameters and isinstance(parameters[name].default, (int, float))
+    }
