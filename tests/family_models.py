@@ -1,13 +1,14 @@
 """Every diffusers family the test Hub serves, one :class:`family_spec.Family` each.
 
 The first seven are the kinds of :mod:`tiny_models`, then hubaudit's own NCSNv2; the others are built, as diffusers' own tests
-build them (``get_dummy_components``), in :mod:`families_unet` and :mod:`families_transformer`.
+build them (``get_dummy_components``), in :mod:`families_unet`, :mod:`families_transformer` and :mod:`families_flow`.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
+import families_flow
 import families_transformer
 import families_unet
 import tiny_models
@@ -42,5 +43,6 @@ FAMILIES: dict[str, Family] = {
     ),
     **families_unet.FAMILIES,
     **families_transformer.FAMILIES,
+    **families_flow.FAMILIES,
 }
 """Repository name on the test Hub -> family."""

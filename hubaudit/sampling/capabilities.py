@@ -8,7 +8,8 @@ hubaudit chooses how to drive a pipeline by what its call takes, never by a list
 - ``batch_size``: unconditional, unless its UNet has class embeddings that the call cannot pass
   (then hubaudit runs the pipeline's denoising loop itself, with ``class_labels``; a UNet whose
   config names a null class under :data:`GUIDANCE_CONFIG_KEY` also takes a guidance scale);
-- anything that needs an input image, or has no ``generator`` to make sample i depend on (seed, i)
+- anything that needs an input image (a reference ``image`` that defaults to None is left unset in a
+  pipeline diffusers registers as text-to-image), or has no ``generator`` to make sample i depend on (seed, i)
   alone, cannot be sampled.
 
 The same object checks the scan's settings before any weight is loaded.
@@ -26,6 +27,9 @@ from hubaudit.sampling.config import Condition, SamplerConfig
 KINDS = ("unconditional", "class-conditional", "text-to-image")
 #: Call parameters that make a pipeline transform an input rather than sample from the model.
 IMAGE_INPUTS = ("image", "image_embeds", "mask_image", "control_image", "video", "init_image")
+#: Optional reference inputs a pipeline that diffusers registers as text-to-image (``AutoPipelineForText2Image``)
+#: draws without (FLUX Kontext, FLUX.2, Z-Image Omni, ...): hubaudit leaves them unset, so the call samples from text.
+REFERENCE_INPUTS = ("image",)
 #: Above this many classes, a class-conditional scan must name the classes it wants.
 MAX_DEFAULT_CLASSES = 20
 #: Parameters hubaudit passes itself; any other required parameter makes a pipeline unsupported.
@@ -151,7 +155,12 @@ def pipeline_capabilities(
     def unsupported(reason: str) -> UnsupportedPipeline:
         return UnsupportedPipeline(reference, name, reason)
 
-    inputs = [key for key in IMAGE_INPUTS if key in names]
+    optional = _registered_text_to_image(pipeline_class)
+    inputs = [
+        key
+        for key in IMAGE_INPUTS
+        if key in names and not (optional and key in REFERENCE_INPUTS and parameters[key].default is None)
+    ]
     if inputs:
         raise unsupported(f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model")
     required = [
@@ -193,6 +202,13 @@ def pipeline_capabilities(
         class_embedding_loop=loop,
         null_class_id=null_class,
     )
+
+
+def _registered_text_to_image(pipeline_class: type) -> bool:
+    """True if diffusers' ``AutoPipelineForText2Image`` maps a name to ``pipeline_class`` (it samples from text alone)."""
+    from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
+
+    return pipeline_class in AUTO_TEXT2IMAGE_PIPELINES_MAPPING.values()
 
 
 def _null_class_id(

@@ -95,6 +95,12 @@ class Sampler:
             if option in capabilities.parameters
         }
         self.call_options |= {name: getattr(config, name) for name in ("height", "width") if getattr(config, name)}
+        if "max_area" in capabilities.parameters and config.height and config.width:
+            # FLUX Kontext rescales any size to its max_area (1024^2 pixels by default): keep the asked one
+            self.call_options["max_area"] = config.height * config.width
+        if "true_cfg_scale" in capabilities.parameters:
+            # true classifier-free guidance needs a negative prompt, which a scan never gives: recorded as off
+            self.call_options["true_cfg_scale"] = 1.0
 
     @property
     def kind(self) -> str:
