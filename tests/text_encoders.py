@@ -18,6 +18,8 @@ from transformers import (
     CLIPTokenizer,
     Gemma2Config,
     Gemma2Model,
+    GemmaConfig,
+    GemmaForCausalLM,
     GemmaTokenizerFast,
     GlmConfig,
     GlmModel,
@@ -29,6 +31,8 @@ from transformers import (
     Qwen2Tokenizer,
     Qwen3Config,
     Qwen3Model,
+    Qwen3VLConfig,
+    Qwen3VLForConditionalGeneration,
     T5Config,
     T5EncoderModel,
     T5TokenizerFast,
@@ -56,10 +60,13 @@ CHATML_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 """The ChatML special tokens of the Qwen tokenizers, after the 256 byte tokens."""
 
 CHATML_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-"""A ChatML chat template (what ``apply_chat_template`` of the Qwen tokenizers renders)."""
+"""A ChatML chat template (what ``apply_chat_template`` of the Qwen tokenizers renders); a message's content is
+a string or a list of ``{"type": "text", "text": ...}`` parts."""
 
 
 def build_t5_tokenizer() -> T5TokenizerFast:
@@ -200,6 +207,20 @@ def gemma2_encoder(tokenizer: GemmaTokenizerFast, **shape) -> Gemma2Model:
     return Gemma2Model(config)
 
 
+def gemma_encoder(tokenizer: GemmaTokenizerFast) -> GemmaForCausalLM:
+    """The Lumina test's ``GemmaForCausalLM`` (2 layers, 8 wide) over ``tokenizer``'s vocabulary."""
+    config = GemmaConfig(
+        head_dim=2,
+        hidden_size=8,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        num_key_value_heads=4,
+        vocab_size=len(tokenizer),
+    )
+    return GemmaForCausalLM(config)
+
+
 _TINY_DECODER = dict(
     hidden_size=16, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2
 )
@@ -238,6 +259,28 @@ def qwen3_encoder(tokenizer: Qwen2Tokenizer, model_class: type = Qwen3Model, **s
         eos_token_id=tokenizer.eos_token_id,
     )
     return model_class(config)
+
+
+def qwen3_vl_encoder(tokenizer: Qwen2Tokenizer, num_hidden_layers: int) -> Qwen3VLForConditionalGeneration:
+    """The NucleusMoE test's ``Qwen3VLForConditionalGeneration`` (16 wide, 2 vision layers) with
+    ``num_hidden_layers`` text layers, over ``tokenizer``'s vocabulary (its image tokens past the end)."""
+    vocab_size = len(tokenizer)
+    config = Qwen3VLConfig(
+        text_config={
+            **_TINY_DECODER,
+            "num_hidden_layers": num_hidden_layers,
+            "rope_scaling": {"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"},
+            "rope_theta": 1000000.0,
+            "vocab_size": vocab_size,
+            "head_dim": 8,
+        },
+        vision_config={"depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_channels": 16},
+        image_token_id=vocab_size,
+        video_token_id=vocab_size + 1,
+        vision_start_token_id=vocab_size + 2,
+        vision_end_token_id=vocab_size + 3,
+    )
+    return Qwen3VLForConditionalGeneration(config).eval()
 
 
 def glm_encoder(tokenizer: PreTrainedTokenizerFast) -> GlmModel:
