@@ -1,5 +1,6 @@
 """Tiny random flow-matching text-to-image families (FLUX Kontext and FLUX.2, Chroma, Lumina 2, CogView4,
-Qwen-Image, Z-Image), built offline as diffusers' tests build them, and the control entries hubaudit refuses.
+Qwen-Image, Z-Image, ...), built offline as diffusers' tests build them; the control entries hubaudit refuses;
+transformer LoRAs of the families diffusers has a LoRA loader for.
 
 Each builder follows ``get_dummy_components`` of the family's test in diffusers
 (``tests/pipelines/<family>/test_*.py``), with the offline tokenizers and text encoders of :mod:`text_encoders`.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import torch
 from diffusers import (
@@ -43,8 +45,11 @@ from diffusers import (
     ZImagePipeline,
     ZImageTransformer2DModel,
 )
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
 from transformers import Qwen3ForCausalLM, Siglip2ImageProcessorPil, Siglip2VisionConfig, Siglip2VisionModel
 
+import adapter_models
 from families_transformer import build_flux, one_level_autoencoder, text_to_image_family
 from family_spec import Family
 from text_encoders import (
@@ -443,3 +448,32 @@ REFUSED: dict[str, str] = {
 }
 """``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses it (the line ``hubaudit scan`` prints):
 each draws what a control image (and a mask) lays out, so no image comes from text alone."""
+
+
+LORA_FAMILIES: dict[str, Callable[[], DiffusionPipeline]] = {
+    "flux2": build_flux2,
+    "qwenimage": build_qwenimage,
+    "lumina2": build_lumina2,
+    "cogview4": build_cogview4,
+}
+"""Family -> its builder, for the families whose pipeline has a diffusers LoRA loader (a tiny transformer LoRA each)."""
+
+
+def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
+    """A rank-4 random LoRA of the attention projections of ``family``'s tiny transformer, in the diffusers layout
+    (``save_lora_weights``), its card naming ``tiny/<family>`` as base.
+
+    ``init_lora_weights=False`` draws both factors at random (peft's default zeroes B, which would change nothing).
+    """
+    pipeline = LORA_FAMILIES[family]()  # random weights: only the module shapes matter
+    torch.manual_seed(seed)
+    config = LoraConfig(
+        r=adapter_models.LORA_RANK,
+        lora_alpha=adapter_models.LORA_RANK,
+        target_modules=adapter_models.LORA_TARGETS,
+        init_lora_weights=False,
+    )
+    pipeline.transformer.add_adapter(config)
+    lora = {name: tensor.contiguous() for name, tensor in get_peft_model_state_dict(pipeline.transformer).items()}
+    type(pipeline).save_lora_weights(folder, transformer_lora_layers=lora, safe_serialization=True)
+    return adapter_models.write_model_card(Path(folder), f"tiny/{family}", tags=("lora",))

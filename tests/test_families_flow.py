@@ -1,18 +1,21 @@
-"""The flow-matching control entries of diffusers' text-to-image mapping are refused from model_index.json alone;
-an optional reference image is left unset only for pipelines diffusers registers as text-to-image."""
+"""The flow-matching families beyond their parametrised scan (tests/test_families.py): control entries of diffusers'
+text-to-image mapping are refused from model_index.json alone; an optional reference image is left unset only in
+pipelines diffusers registers as text-to-image; a transformer LoRA scans on its base, and at scale 0 gives the base."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from diffusers import FluxKontextPipeline
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
 
-from families_flow import REFUSED
+import hubaudit
+from families_flow import FAMILIES, LORA_FAMILIES, REFUSED, save_transformer_lora
 from hubaudit.cli import main
 from hubaudit.errors import UnsupportedPipeline
-from hubaudit.sampling import pipeline_capabilities
+from hubaudit.sampling import open_sample_store, pipeline_capabilities
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -35,3 +38,25 @@ def test_optional_reference_image_is_left_unset_only_in_a_registered_text_to_ima
     assert pipeline_capabilities(FluxKontextPipeline, {}, reference="org/kontext").kind == "text-to-image"
     with pytest.raises(UnsupportedPipeline, match=r"transforms an input \(image\)"):
         pipeline_capabilities(UnregisteredKontext, {}, reference="org/kontext")
+
+
+def _images(report) -> np.ndarray:
+    samples = report.to_dict()["samples"][0]
+    return open_sample_store(samples["store_path"]).load(2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(LORA_FAMILIES))
+def test_transformer_lora_scans_on_its_base_and_at_scale_0_gives_the_base(test_hub, tmp_path, family):
+    name = f"{family}-lora"
+    sha = test_hub.add_repo(name, save_transformer_lora(family, tmp_path / name))
+    options = dict(n=2, progress=False, **FAMILIES[family].scan)
+    base = _images(hubaudit.scan(test_hub.repo(family), out_dir=tmp_path / "base", **options))
+    report = hubaudit.scan(test_hub.repo(name), out_dir=tmp_path / "lora", **options)
+    model = report.to_dict()["model"]
+    assert model["resolved_sha"] == sha
+    assert model["base"] == {"reference": test_hub.repo(family), "resolved_sha": test_hub.sha(family)}
+    assert model["adapter"]["kind"] == "lora" and model["adapter"]["scale"] == 1.0
+    assert np.abs(_images(report).astype(int) - base).max() > 1  # the adapter changes the images
+    off = _images(hubaudit.scan(test_hub.repo(name), lora_scale=0.0, out_dir=tmp_path / "off", **options))
+    assert np.abs(off.astype(int) - base).max() <= 1
