@@ -31,6 +31,8 @@ from diffusers import (
     Flux2Pipeline,
     Flux2Transformer2DModel,
     FluxKontextPipeline,
+    GlmImagePipeline,
+    GlmImageTransformer2DModel,
     Lumina2Pipeline,
     Lumina2Transformer2DModel,
     LuminaNextDiT2DModel,
@@ -47,13 +49,20 @@ from diffusers import (
 )
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
-from transformers import Qwen3ForCausalLM, Siglip2ImageProcessorPil, Siglip2VisionConfig, Siglip2VisionModel
+from transformers import (
+    ByT5Tokenizer,
+    Qwen3ForCausalLM,
+    Siglip2ImageProcessorPil,
+    Siglip2VisionConfig,
+    Siglip2VisionModel,
+)
 
 import adapter_models
 from families_transformer import build_flux, one_level_autoencoder, text_to_image_family
 from family_spec import Family
 from text_encoders import (
     build_gemma_tokenizer,
+    build_glm_image_processor,
     build_glm_tokenizer,
     build_mistral3_tokenizer,
     build_qwen2_tokenizer,
@@ -61,6 +70,7 @@ from text_encoders import (
     gemma2_encoder,
     gemma_encoder,
     glm_encoder,
+    glm_image_encoder,
     mistral3_encoder,
     qwen3_encoder,
     qwen3_vl_encoder,
@@ -347,6 +357,45 @@ def build_nucleusmoe_image() -> NucleusMoEImagePipeline:
     )
 
 
+def build_glm_image() -> GlmImagePipeline:
+    """GLM-Image: an autoregressive GLM-Image model draws prior tokens, a two-layer DiT on 4-channel latents (a
+    four-level autoencoder: patch 2 x 8 = the 16 pixels a prior token covers) renders them, ByT5 + T5 for glyphs."""
+    transformer = GlmImageTransformer2DModel(
+        patch_size=2,
+        in_channels=4,
+        out_channels=4,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=2,
+        text_embed_dim=32,
+        time_embed_dim=16,
+        condition_dim=8,
+        prior_vq_quantizer_codebook_size=128,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(4, 8, 16, 16),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        latent_channels=4,
+        norm_num_groups=4,
+        sample_size=128,
+        latents_mean=[0.0] * 4,
+        latents_std=[1.0] * 4,
+    )
+    processor, tokenizer = build_glm_image_processor(), ByT5Tokenizer()
+    return GlmImagePipeline(
+        tokenizer=tokenizer,
+        processor=processor,
+        text_encoder=t5_encoder(tokenizer),
+        vision_language_encoder=glm_image_encoder(processor),
+        vae=vae,
+        transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+    )
+
+
 def _z_image_parts(**transformer_options) -> dict:
     """The Z-Image test's two-layer single-stream DiT on 16-channel latents, two-level autoencoder, Qwen3 encoder."""
     transformer = ZImageTransformer2DModel(
@@ -430,6 +479,11 @@ FAMILIES: dict[str, Family] = {
         ),
         text_to_image_family("cogview4", CogView4Pipeline, build_cogview4, (16, 16, 3), sized=True),
         text_to_image_family("qwenimage", QwenImagePipeline, build_qwenimage, (32, 32, 3), sized=True),
+        # its autoregressive prior is drawn from torch's global RNG, seeded from one generator per call
+        replace(
+            text_to_image_family("glm-image", GlmImagePipeline, build_glm_image, (32, 32, 3), sized=True),
+            fixed_batch_size=1,
+        ),
         text_to_image_family("z-image", ZImagePipeline, build_z_image, (32, 32, 3), sized=True),
         text_to_image_family("z-image-omni", ZImageOmniPipeline, build_z_image_omni, (32, 32, 3), sized=True),
     )

@@ -1,6 +1,7 @@
 """The flow-matching families beyond their parametrised scan (tests/test_families.py): control entries of diffusers'
 text-to-image mapping are refused from model_index.json alone; an optional reference image is left unset only in
-pipelines diffusers registers as text-to-image; a transformer LoRA scans on its base, and at scale 0 gives the base."""
+pipelines diffusers registers as text-to-image; a transformer LoRA scans on its base, and at scale 0 gives the base;
+GLM-Image, whose pipeline couples the samples of a batch, is drawn one at a time."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from diffusers import FluxKontextPipeline
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
 
 import hubaudit
-from families_flow import FAMILIES, LORA_FAMILIES, REFUSED, save_transformer_lora
+from families_flow import FAMILIES, LORA_FAMILIES, REFUSED, build_glm_image, save_transformer_lora
 from hubaudit.cli import main
 from hubaudit.errors import UnsupportedPipeline
-from hubaudit.sampling import open_sample_store, pipeline_capabilities
+from hubaudit.sampling import SamplerConfig, build_sampler, open_sample_store, pipeline_capabilities
+from hubaudit.sampling.noise import sample_generators
+from hubaudit.sampling.samplers import to_uint8
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -60,3 +64,21 @@ def test_transformer_lora_scans_on_its_base_and_at_scale_0_gives_the_base(test_h
     assert np.abs(_images(report).astype(int) - base).max() > 1  # the adapter changes the images
     off = _images(hubaudit.scan(test_hub.repo(name), lora_scale=0.0, out_dir=tmp_path / "off", **options))
     assert np.abs(off.astype(int) - base).max() <= 1
+
+
+def test_glm_image_couples_a_batch_so_hubaudit_draws_it_one_at_a_time():
+    torch.manual_seed(0)
+    pipeline = build_glm_image()
+    pipeline.set_progress_bar_config(disable=True)
+    indices = np.arange(3)
+
+    def draw(chosen: np.ndarray) -> np.ndarray:
+        generators = sample_generators(0, chosen, "a cat")
+        call = dict(num_inference_steps=2, height=32, width=32, output_type="np")
+        return to_uint8(pipeline(prompt=["a cat"] * len(chosen), generator=generators, **call).images)
+
+    together, alone = draw(indices), np.concatenate([draw(indices[i : i + 1]) for i in indices])
+    assert np.abs(together.astype(int) - alone).max() > 1  # the pipeline's own batch changes sample i
+    sampler = build_sampler(pipeline, SamplerConfig(num_inference_steps=2, height=32, width=32), torch.device("cpu"))
+    assert sampler.describe()["fixed_batch_size"] == 1
+    np.testing.assert_array_equal(sampler.generate(indices, "a cat"), alone)

@@ -22,6 +22,10 @@ from transformers import (
     GemmaForCausalLM,
     GemmaTokenizerFast,
     GlmConfig,
+    GlmImageConfig,
+    GlmImageForConditionalGeneration,
+    GlmImageImageProcessorPil,
+    GlmImageProcessor,
     GlmModel,
     Mistral3Config,
     Mistral3ForConditionalGeneration,
@@ -160,6 +164,33 @@ def build_mistral3_tokenizer() -> PreTrainedTokenizerFast:
         eos_token="</s>",
         pad_token="<pad>",
         chat_template=MISTRAL_TEMPLATE,
+    )
+
+
+GLM_IMAGE_ROLES = {"image_token": "<|image|>", "grid_bos_token": "<sop>", "grid_eos_token": "<eop>"}
+"""The special-token roles a GLM-Image processor reads off its tokenizer."""
+
+GLM_IMAGE_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{% for part in message['content'] %}"
+    "{% if part['type'] == 'text' %}{{ part['text'] }}{% else %}<|image|>{% endif %}{% endfor %}{% endfor %}"
+    "<|assistant|>"
+)
+"""A GLM chat template over ``{"type": "text" | "image", ...}`` parts, ending on the assistant's turn."""
+
+
+def build_glm_image_processor() -> GlmImageProcessor:
+    """GLM-Image's processor: the PIL image processor and a byte-level GLM tokenizer with the image-grid tokens."""
+    specials = ["<|endoftext|>", *GLM_IMAGE_ROLES.values(), "<|begin_of_image|>", "<|end_of_image|>"]
+    tokenizer = byte_level_tokenizer(
+        [*specials, "<|user|>", "<|assistant|>"],
+        pad_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
+        bos_token="<|begin_of_image|>",
+        extra_special_tokens=GLM_IMAGE_ROLES,
+        padding_side="left",
+    )
+    return GlmImageProcessor(
+        image_processor=GlmImageImageProcessorPil(), tokenizer=tokenizer, chat_template=GLM_IMAGE_TEMPLATE
     )
 
 
@@ -337,3 +368,41 @@ def mistral3_encoder(tokenizer: PreTrainedTokenizerFast, num_hidden_layers: int)
         **ids,
     )
     return Mistral3ForConditionalGeneration(config)
+
+
+_GLM_IMAGE_IDS = {"image": "<|image|>", "image_start": "<|begin_of_image|>", "image_end": "<|end_of_image|>"}
+"""GLM-Image config id roles -> the tokens they name."""
+
+
+def glm_image_encoder(processor: GlmImageProcessor) -> GlmImageForConditionalGeneration:
+    """The GLM-Image test's autoregressive vision-language model (2 text and 2 vision layers, 32 wide, 128 vision
+    tokens) over ``processor``'s tokenizer."""
+    tokenizer = processor.tokenizer
+    ids = {f"{role}_token_id": tokenizer.convert_tokens_to_ids(token) for role, token in _GLM_IMAGE_IDS.items()}
+    config = GlmImageConfig(
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": T5_MAX_TOKENS,
+            "vision_vocab_size": 128,
+            "rope_parameters": {"mrope_section": (4, 2, 2)},
+            "pad_token_id": tokenizer.pad_token_id,
+            "bos_token_id": tokenizer.eos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+        },
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "num_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+            "intermediate_size": 32,
+        },
+        vq_config={"embed_dim": 32, "num_embeddings": 128, "latent_channels": 32},
+        **ids,
+    )
+    return GlmImageForConditionalGeneration(config)
