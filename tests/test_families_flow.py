@@ -5,6 +5,7 @@ GLM-Image, whose pipeline couples the samples of a batch, is drawn one at a time
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -82,3 +83,16 @@ def test_glm_image_couples_a_batch_so_hubaudit_draws_it_one_at_a_time():
     sampler = build_sampler(pipeline, SamplerConfig(num_inference_steps=2, height=32, width=32), torch.device("cpu"))
     assert sampler.describe()["fixed_batch_size"] == 1
     np.testing.assert_array_equal(sampler.generate(indices, "a cat"), alone)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
+def test_a_component_needing_an_absent_package_is_refused_naming_the_package(tmp_path, capsys):
+    folder = tmp_path / "flux2-dev-like"  # FLUX.2-dev's tokenizer is a Pixtral processor, which needs torchvision
+    (folder / "tokenizer").mkdir(parents=True)
+    index = {"_class_name": "Flux2Pipeline", "tokenizer": ["transformers", "PixtralProcessor"]}
+    (folder / "model_index.json").write_text(json.dumps(index))
+    (folder / "tokenizer" / "processor_config.json").write_text(json.dumps({"processor_class": "PixtralProcessor"}))
+    code = main(["scan", str(folder), "--prompt", "a cat", "--quiet", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "needs torchvision for its PixtralProcessor: pip install torchvision" in err

@@ -17,7 +17,7 @@ import transformers
 from huggingface_hub import snapshot_download
 
 from hubaudit import families
-from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
+from hubaudit.errors import HubAuditError, MissingBackend, PipelineLoadFailed, UnknownPipelineClass, first_line
 from hubaudit.families.pipeline import FamilyPipeline
 from hubaudit.hub.adapters import apply_adapter, load_single_file
 from hubaudit.hub.resolve import TRUSTED_LIBRARIES, ResolvedModel, hub_errors, is_diffusers_pipeline_module
@@ -34,6 +34,7 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
 
     Raises:
         UnknownPipelineClass: the pipeline or a component names a class its library does not have.
+        MissingBackend: a component's class needs a package that is not installed.
     """
     resolved = resolved.pipeline_model
     for library, class_name in resolved.components.values():
@@ -41,6 +42,9 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
         if known is not None and class_name not in known:
             label = library if library in (*TRUSTED_LIBRARIES, families.LIBRARY) else f"diffusers.pipelines.{library}"
             raise UnknownPipelineClass(str(resolved.reference), class_name, label)
+        packages = _missing_backends(library, class_name)
+        if packages:
+            raise MissingBackend(str(resolved.reference), class_name, packages)
     if resolved.custom_code:
         return None
     if resolved.pipeline_class in families.PIPELINE_CLASSES:
@@ -48,6 +52,13 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
     if resolved.pipeline_class not in dir(diffusers):
         raise UnknownPipelineClass(str(resolved.reference), resolved.pipeline_class, "diffusers")
     return getattr(diffusers, resolved.pipeline_class)
+
+
+def _missing_backends(library: str, class_name: str) -> list[str]:
+    """The packages a transformers or diffusers class needs and lacks: such a name resolves to a placeholder that
+    records them (``_backends``), e.g. transformers' ``PixtralProcessor`` without torchvision (FLUX.2's tokenizer)."""
+    module = {"transformers": transformers, "diffusers": diffusers}.get(library)
+    return list(getattr(getattr(module, class_name, None), "_backends", None) or []) if module is not None else []
 
 
 def _library_classes(library: str) -> Collection[str] | None:
