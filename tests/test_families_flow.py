@@ -86,13 +86,22 @@ def test_glm_image_couples_a_batch_so_hubaudit_draws_it_one_at_a_time():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
-def test_a_component_needing_an_absent_package_is_refused_naming_the_package(tmp_path, capsys):
-    folder = tmp_path / "flux2-dev-like"  # FLUX.2-dev's tokenizer is a Pixtral processor, which needs torchvision
-    (folder / "tokenizer").mkdir(parents=True)
-    index = {"_class_name": "Flux2Pipeline", "tokenizer": ["transformers", "PixtralProcessor"]}
+@pytest.mark.parametrize(
+    "pipeline_class, component, component_class, config_file",
+    [
+        ("Flux2Pipeline", "tokenizer", "PixtralProcessor", "processor_config.json"),  # FLUX.2-dev's tokenizer
+        ("QwenImage21Pipeline", "processor", "Qwen3VLProcessor", "processor_config.json"),  # loads a video processor
+    ],
+)
+def test_a_component_needing_an_absent_package_is_refused_naming_the_package(
+    tmp_path, capsys, pipeline_class, component, component_class, config_file
+):
+    folder = tmp_path / "model"
+    (folder / component).mkdir(parents=True)
+    index = {"_class_name": pipeline_class, component: ["transformers", component_class]}
     (folder / "model_index.json").write_text(json.dumps(index))
-    (folder / "tokenizer" / "processor_config.json").write_text(json.dumps({"processor_class": "PixtralProcessor"}))
+    (folder / component / config_file).write_text(json.dumps({"processor_class": component_class}))
     code = main(["scan", str(folder), "--prompt", "a cat", "--quiet", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
-    assert "needs torchvision for its PixtralProcessor: pip install torchvision" in err
+    assert f"needs torchvision for its {component_class}: pip install torchvision" in err

@@ -6,6 +6,7 @@ only the repository's files.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from collections.abc import Collection
 from dataclasses import asdict
@@ -55,10 +56,25 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
 
 
 def _missing_backends(library: str, class_name: str) -> list[str]:
-    """The packages a transformers or diffusers class needs and lacks: such a name resolves to a placeholder that
-    records them (``_backends``), e.g. transformers' ``PixtralProcessor`` without torchvision (FLUX.2's tokenizer)."""
+    """The packages a transformers or diffusers class needs and lacks.
+
+    Such a name resolves to a placeholder that records them (``_backends``), e.g. transformers' ``PixtralProcessor``
+    without torchvision (FLUX.2-dev's tokenizer); a processor that loads a video processor (Qwen3-VL's: NucleusMoE-Image,
+    Qwen-Image 2.1) needs what transformers' video-processor table lists for its model type.
+    """
     module = {"transformers": transformers, "diffusers": diffusers}.get(library)
-    return list(getattr(getattr(module, class_name, None), "_backends", None) or []) if module is not None else []
+    component_class = getattr(module, class_name, None) if module is not None else None
+    backends = list(getattr(component_class, "_backends", None) or [])
+    if backends or library != "transformers" or not hasattr(component_class, "get_attributes"):
+        return backends
+    if "video_processor" not in component_class.get_attributes():
+        return []
+    from transformers.models.auto.video_processing_auto import VIDEO_PROCESSOR_MAPPING_NAMES
+
+    model_type = component_class.__module__.split(".")[-2]  # transformers.models.<model_type>.processing_<...>
+    return [
+        name for name in VIDEO_PROCESSOR_MAPPING_NAMES.get(model_type, {}) if importlib.util.find_spec(name) is None
+    ]
 
 
 def _library_classes(library: str) -> Collection[str] | None:
