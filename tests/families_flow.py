@@ -1,6 +1,8 @@
-"""Tiny random flow-matching text-to-image families (FLUX Kontext and FLUX.2, Chroma, Lumina 2, CogView4,
-Qwen-Image, Z-Image, ...), built offline as diffusers' tests build them; the control entries hubaudit refuses;
-transformer LoRAs of the families diffusers has a LoRA loader for.
+"""Tiny random flow-matching text-to-image families (FLUX Kontext, FLUX.2 and klein, Chroma, Lumina 1 and 2,
+CogView 3-Plus and 4, Qwen-Image, Z-Image and Omni, Ovis-Image, NucleusMoE-Image, GLM-Image), built offline as
+diffusers' tests build them and named by their ``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` entry; the control entries
+hubaudit refuses (``REFUSED``) and those not built yet (``NOT_BUILT``), each with its reason; transformer LoRAs of the
+families diffusers has a LoRA loader for (``LORA_FAMILIES``).
 
 Each builder follows ``get_dummy_components`` of the family's test in diffusers
 (``tests/pipelines/<family>/test_*.py``), with the offline tokenizers and text encoders of :mod:`text_encoders`.
@@ -481,7 +483,7 @@ FAMILIES: dict[str, Family] = {
         text_to_image_family("qwenimage", QwenImagePipeline, build_qwenimage, (32, 32, 3), sized=True),
         # its autoregressive prior is drawn from torch's global RNG, seeded from one generator per call
         replace(
-            text_to_image_family("glm-image", GlmImagePipeline, build_glm_image, (32, 32, 3), sized=True),
+            text_to_image_family("glm_image", GlmImagePipeline, build_glm_image, (32, 32, 3), sized=True),
             fixed_batch_size=1,
         ),
         text_to_image_family("z-image", ZImagePipeline, build_z_image, (32, 32, 3), sized=True),
