@@ -59,6 +59,8 @@ def _sampler_words(report: dict) -> str:
     words += [f"{key}={value}" for key, value in sampler.get("call_options", {}).items()]
     if "scheduler_note" in sampler:
         words.append(sampler["scheduler_note"])
+    if "fixed_batch_size" in sampler:
+        words.append(f"batch size fixed at {sampler['fixed_batch_size']}: {sampler['batch_note']}")
     return ", ".join(words)
 
 

@@ -221,6 +221,17 @@ class UnknownPipelineClass(LoadingError):
         )
 
 
+class MissingBackend(LoadingError):
+    """A component class the model names needs a package that is not installed (transformers stands a placeholder
+    in for it, which diffusers cannot load)."""
+
+    def __init__(self, reference: str, class_name: str, packages: list[str]):
+        self.reference, self.class_name, self.packages = reference, class_name, packages
+        super().__init__(
+            f"{reference!r} needs {' and '.join(packages)} for its {class_name}: pip install {' '.join(packages)}"
+        )
+
+
 def _installed_version(library: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 

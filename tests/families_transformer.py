@@ -1,19 +1,13 @@
 """Tiny random transformer (DiT-style) text-to-image pipelines, built offline as diffusers' tests build them.
 
 Each builder follows ``get_dummy_components`` of the family's test in diffusers
-(``tests/pipelines/<family>/test_*.py``). Those tests download their tokenizers
-(``hf-internal-testing/tiny-random-t5``, ``tiny-random-clip``, ``dummy-gemma``, ``tiny-random-umt5``);
-here the tokenizers are hand-built character vocabularies, and every text encoder's vocabulary
-is sized to its tokenizer.
+(``tests/pipelines/<family>/test_*.py``), with the offline tokenizers and text encoders of :mod:`text_encoders`.
 """
 
 from __future__ import annotations
 
-import string
-import tempfile
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 from diffusers import (
     AuraFlowPipeline,
@@ -33,108 +27,24 @@ from diffusers import (
     SD3Transformer2DModel,
     StableDiffusion3Pipeline,
 )
-from transformers import (
-    CLIPTextConfig,
-    CLIPTextModel,
-    CLIPTextModelWithProjection,
-    CLIPTokenizer,
-    Gemma2Config,
-    Gemma2Model,
-    GemmaTokenizerFast,
-    T5Config,
-    T5EncoderModel,
-    T5TokenizerFast,
-    UMT5Config,
-    UMT5EncoderModel,
-)
+from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
 import tiny_models
 from family_spec import Family
-
-# --- tokenizers ------------------------------------------------------------------------------
-
-TOKEN_CHARACTERS = string.ascii_letters + string.digits + string.punctuation + "\n"
-"""Characters every hand-built tokenizer knows (one token each); any other character is ``<unk>``."""
-
-T5_MAX_TOKENS = 512
-"""``model_max_length`` of the tiny T5 tokenizer (as t5-small's)."""
-
-T5_SPECIALS = ("<pad>", "</s>", "<unk>")
-"""T5's special tokens, at ids 0, 1, 2 (the ids ``T5Config`` defaults to)."""
-
-GEMMA_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
-"""Gemma's special tokens, at ids 0-4 (the ids ``Gemma2Config`` defaults to)."""
-
-
-def build_t5_tokenizer() -> T5TokenizerFast:
-    """A T5 tokenizer: Unigram over ``TOKEN_CHARACTERS`` and their ``▁``-prefixed forms, appends ``</s>``.
-
-    Equal scores make Unigram take the fewest pieces: a word's first character with its ``▁``,
-    then one piece per character.
-    """
-    pieces = [*T5_SPECIALS, "▁", *TOKEN_CHARACTERS, *("▁" + char for char in TOKEN_CHARACTERS)]
-    vocabulary = [(piece, 0.0 if piece in T5_SPECIALS else -1.0) for piece in pieces]
-    return T5TokenizerFast(vocab=vocabulary, extra_ids=0, model_max_length=T5_MAX_TOKENS)
-
-
-def build_gemma_tokenizer() -> GemmaTokenizerFast:
-    """A Gemma tokenizer: BPE without merges over ``TOKEN_CHARACTERS`` and ``▁``, prepends ``<bos>``."""
-    pieces = [*GEMMA_SPECIALS, "▁", *TOKEN_CHARACTERS]
-    vocabulary = {piece: index for index, piece in enumerate(pieces)}
-    return GemmaTokenizerFast(vocab=vocabulary, merges=[], add_bos_token=True, add_eos_token=False)
-
-
-def build_clip_tokenizer() -> CLIPTokenizer:
-    """The byte-level CLIP tokenizer of ``tiny_models`` (77 positions)."""
-    with tempfile.TemporaryDirectory() as folder:
-        return tiny_models.save_tiny_clip_tokenizer(Path(folder))
-
-
-# --- text encoders -----------------------------------------------------------------------------
-
-
-def _clip_text_config(tokenizer: CLIPTokenizer) -> CLIPTextConfig:
-    """The CLIP text config of the SD3 and Flux tests (5 layers, 32 wide, projection 32) over ``tokenizer``."""
-    config = tiny_models.tiny_clip_text_config(len(tokenizer))
-    config.update(dict(num_hidden_layers=5, hidden_act="gelu", layer_norm_eps=1e-5))
-    return config
-
-
-_TINY_T5 = dict(d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5, relative_attention_num_buckets=8)
-"""Shape of ``hf-internal-testing/tiny-random-t5`` (and of the tiny UMT5): 5 layers, 32 wide."""
-
-
-def t5_encoder(tokenizer: T5TokenizerFast) -> T5EncoderModel:
-    """A tiny random ``T5EncoderModel`` (32 wide) over ``tokenizer``'s vocabulary."""
-    return T5EncoderModel(T5Config(**_TINY_T5, vocab_size=len(tokenizer)))
-
-
-def umt5_encoder(tokenizer: T5TokenizerFast) -> UMT5EncoderModel:
-    """A tiny random ``UMT5EncoderModel`` (32 wide) over ``tokenizer``'s vocabulary."""
-    return UMT5EncoderModel(UMT5Config(**_TINY_T5, vocab_size=len(tokenizer)))
-
-
-def gemma2_encoder(tokenizer: GemmaTokenizerFast) -> Gemma2Model:
-    """The 1-layer, 8-wide ``Gemma2Model`` of the Sana test, over ``tokenizer``'s vocabulary."""
-    config = Gemma2Config(
-        head_dim=16,
-        hidden_size=8,
-        initializer_range=0.02,
-        intermediate_size=64,
-        max_position_embeddings=8192,
-        num_attention_heads=2,
-        num_hidden_layers=1,
-        num_key_value_heads=2,
-        vocab_size=len(tokenizer),
-        attn_implementation="eager",
-    )
-    return Gemma2Model(config)
-
+from text_encoders import (
+    build_clip_tokenizer,
+    build_gemma_tokenizer,
+    build_t5_tokenizer,
+    clip_text_config,
+    gemma2_encoder,
+    t5_encoder,
+    umt5_encoder,
+)
 
 # --- autoencoders ------------------------------------------------------------------------------
 
 
-def _one_level_autoencoder(latent_channels: int) -> AutoencoderKL:
+def one_level_autoencoder(latent_channels: int) -> AutoencoderKL:
     """The SD3/Flux tests' 4-channel, one-level ``AutoencoderKL`` (no downsampling, no quant convs)."""
     return AutoencoderKL(
         sample_size=32,
@@ -193,10 +103,10 @@ def build_stable_diffusion_3() -> StableDiffusion3Pipeline:
     clip_tokenizer, t5_tokenizer = build_clip_tokenizer(), build_t5_tokenizer()
     return StableDiffusion3Pipeline(
         transformer=transformer,
-        vae=_one_level_autoencoder(latent_channels=4),
+        vae=one_level_autoencoder(latent_channels=4),
         scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=CLIPTextModelWithProjection(_clip_text_config(clip_tokenizer)),
-        text_encoder_2=CLIPTextModelWithProjection(_clip_text_config(clip_tokenizer)),
+        text_encoder=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer)),
+        text_encoder_2=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer)),
         text_encoder_3=t5_encoder(t5_tokenizer),
         tokenizer=clip_tokenizer,
         tokenizer_2=clip_tokenizer,
@@ -220,9 +130,9 @@ def build_flux() -> FluxPipeline:
     clip_tokenizer, t5_tokenizer = build_clip_tokenizer(), build_t5_tokenizer()
     return FluxPipeline(
         transformer=transformer,
-        vae=_one_level_autoencoder(latent_channels=1),
+        vae=one_level_autoencoder(latent_channels=1),
         scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=CLIPTextModel(_clip_text_config(clip_tokenizer)),
+        text_encoder=CLIPTextModel(clip_text_config(clip_tokenizer)),
         text_encoder_2=t5_encoder(t5_tokenizer),
         tokenizer=clip_tokenizer,
         tokenizer_2=t5_tokenizer,
@@ -324,7 +234,7 @@ SCAN = {"prompts": ["a photo of a face"], "steps": 2}
 """``hubaudit.scan`` arguments of a test scan of any of these families."""
 
 
-def _family(
+def text_to_image_family(
     name: str,
     pipeline_class: type[DiffusionPipeline],
     build: Callable[[], DiffusionPipeline],
@@ -351,12 +261,16 @@ def _family(
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
-        _family("stable-diffusion-3", StableDiffusion3Pipeline, build_stable_diffusion_3, (32, 32, 3)),
-        _family("flux", FluxPipeline, build_flux, (8, 8, 3), sized=True),
-        _family("pixart-alpha", PixArtAlphaPipeline, partial(_build_pixart, PixArtAlphaPipeline), (8, 8, 3)),
-        _family("pixart-sigma", PixArtSigmaPipeline, partial(_build_pixart, PixArtSigmaPipeline), (8, 8, 3)),
-        _family("sana", SanaPipeline, build_sana, (32, 32, 3), sized=True),
-        _family("aura-flow", AuraFlowPipeline, build_aura_flow, (64, 64, 3), sized=True),
+        text_to_image_family("stable-diffusion-3", StableDiffusion3Pipeline, build_stable_diffusion_3, (32, 32, 3)),
+        text_to_image_family("flux", FluxPipeline, build_flux, (8, 8, 3), sized=True),
+        text_to_image_family(
+            "pixart-alpha", PixArtAlphaPipeline, partial(_build_pixart, PixArtAlphaPipeline), (8, 8, 3)
+        ),
+        text_to_image_family(
+            "pixart-sigma", PixArtSigmaPipeline, partial(_build_pixart, PixArtSigmaPipeline), (8, 8, 3)
+        ),
+        text_to_image_family("sana", SanaPipeline, build_sana, (32, 32, 3), sized=True),
+        text_to_image_family("aura-flow", AuraFlowPipeline, build_aura_flow, (64, 64, 3), sized=True),
     )
 }
 """Family name -> tiny transformer text-to-image family (image sizes those of the diffusers tests)."""

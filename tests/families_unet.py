@@ -52,8 +52,8 @@ from transformers import (
 )
 
 import tiny_models
-from families_transformer import build_t5_tokenizer, t5_encoder
 from family_spec import Family
+from text_encoders import build_t5_tokenizer, t5_encoder
 
 # --- tokenizers and text encoders ----------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Every diffusers family the test Hub serves, one :class:`family_spec.Family` each.
 
 The first seven are the kinds of :mod:`tiny_models`, then hubaudit's own NCSNv2; the others are built, as diffusers' own tests
-build them (``get_dummy_components``), in :mod:`families_unet`, :mod:`families_transformer` and :mod:`families_more`.
+build them (``get_dummy_components``), in :mod:`families_unet`, :mod:`families_transformer`,
+:mod:`families_more` and :mod:`families_flow`.
 :data:`REFUSED` lists the text-to-image entries of diffusers' ``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` hubaudit refuses, and
 :func:`text_to_image_coverage` says of each entry of that mapping whether a family tests it or a refusal documents it.
 """
@@ -13,6 +14,7 @@ from functools import partial
 
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
 
+import families_flow
 import families_more
 import families_transformer
 import families_unet
@@ -49,10 +51,11 @@ FAMILIES: dict[str, Family] = {
     **families_unet.FAMILIES,
     **families_transformer.FAMILIES,
     **families_more.FAMILIES,
+    **families_flow.FAMILIES,
 }
 """Repository name on the test Hub -> family."""
 
-REFUSED: dict[str, str] = {**families_more.REFUSED}
+REFUSED: dict[str, str] = {**families_more.REFUSED, **families_flow.REFUSED, **families_flow.NOT_BUILT}
 """``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses that entry (docs/supported-families.md lists it)."""
 
 REFUSED_MODELS: dict[str, families_more.RefusedModel] = {**families_more.REFUSED_MODELS}

@@ -20,6 +20,8 @@ class Family:
         scan: extra ``hubaudit.scan`` keyword arguments a test scan needs (``prompts``, ``classes``,
             ``steps``, ``guidance_scale``).
         image_shape: ``(height, width, channels)`` of the images a scan stores.
+        fixed_batch_size: the batch size hubaudit draws at, where the pipeline couples the samples of a batch
+            (a documented exception, reported as ``sampler.fixed_batch_size``); None: any batch size.
     """
 
     name: str
@@ -28,3 +30,4 @@ class Family:
     save: Callable[[Path], Path]
     scan: dict = field(default_factory=dict)
     image_shape: tuple[int, int, int] = (16, 16, 3)
+    fixed_batch_size: int | None = None

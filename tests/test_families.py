@@ -66,6 +66,7 @@ def test_family_scans_from_the_hub_and_sample_i_is_the_same_at_batch_1_and_3(tes
         assert report["model"]["resolved_sha"] == test_hub.sha(name)
         assert report["model"]["pipeline_class"] == family.pipeline_class
         assert report["model"]["kind"] == family.kind
+        assert report["sampler"].get("fixed_batch_size") == family.fixed_batch_size
     assert len(batched["samples"]) == len(family.scan.get("prompts", family.scan.get("classes", [None])))
     for alone, together in zip(_images(one_at_a_time), _images(batched), strict=True):
         assert alone.shape == (N, *family.image_shape) and alone.dtype == np.uint8

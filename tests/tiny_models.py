@@ -69,7 +69,7 @@ CLIP_MAX_TOKENS = 77
 """Token positions of the tiny CLIP text encoders (as real CLIP; the byte vocabulary spends one per character)."""
 
 
-def _byte_level_alphabet() -> list[str]:
+def byte_level_alphabet() -> list[str]:
     """The 256 printable characters GPT-2/CLIP byte-level BPE maps bytes to."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
     printable += list(range(ord("®"), ord("ÿ") + 1))
@@ -83,7 +83,7 @@ def _byte_level_alphabet() -> list[str]:
 
 def save_tiny_clip_tokenizer(path: Path) -> CLIPTokenizer:
     """Save a byte-level CLIP tokenizer (byte alphabet, ``</w>`` variants, the two specials, no merges)."""
-    alphabet = _byte_level_alphabet()
+    alphabet = byte_level_alphabet()
     tokens = alphabet + [char + "</w>" for char in alphabet] + ["<|startoftext|>", "<|endoftext|>"]
     vocabulary = {token: index for index, token in enumerate(tokens)}
     tokenizer = CLIPTokenizer(vocab=vocabulary, merges=[], model_max_length=CLIP_MAX_TOKENS)

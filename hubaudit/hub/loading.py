@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Collection
 from dataclasses import asdict
@@ -19,7 +20,7 @@ import transformers
 from huggingface_hub import snapshot_download
 
 from hubaudit import families
-from hubaudit.errors import HubAuditError, PipelineLoadFailed, UnknownPipelineClass, first_line
+from hubaudit.errors import HubAuditError, MissingBackend, PipelineLoadFailed, UnknownPipelineClass, first_line
 from hubaudit.families.pipeline import FamilyPipeline
 from hubaudit.hub.adapters import apply_adapter, load_single_file
 from hubaudit.hub.resolve import (
@@ -42,6 +43,7 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
 
     Raises:
         UnknownPipelineClass: the pipeline or a component names a class its library does not have.
+        MissingBackend: a component's class needs a package that is not installed.
     """
     resolved = resolved.pipeline_model
     for library, class_name in resolved.components.values():
@@ -49,6 +51,9 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
         if known is not None and class_name not in known:
             label = library if library in (*TRUSTED_LIBRARIES, families.LIBRARY) else f"diffusers.pipelines.{library}"
             raise UnknownPipelineClass(str(resolved.reference), class_name, label)
+        packages = _missing_backends(library, class_name)
+        if packages:
+            raise MissingBackend(str(resolved.reference), class_name, packages)
     if resolved.custom_code:
         return None
     if resolved.pipeline_class in families.PIPELINE_CLASSES:
@@ -56,6 +61,28 @@ def pipeline_class_of(resolved: ResolvedModel) -> type | None:
     if resolved.pipeline_class not in dir(diffusers):
         raise UnknownPipelineClass(str(resolved.reference), resolved.pipeline_class, "diffusers")
     return getattr(diffusers, resolved.pipeline_class)
+
+
+def _missing_backends(library: str, class_name: str) -> list[str]:
+    """The packages a transformers or diffusers class needs and lacks.
+
+    Such a name resolves to a placeholder that records them (``_backends``), e.g. transformers' ``PixtralProcessor``
+    without torchvision (FLUX.2-dev's tokenizer); a processor that loads a video processor (Qwen3-VL's: NucleusMoE-Image,
+    Qwen-Image 2.1) needs what transformers' video-processor table lists for its model type.
+    """
+    module = {"transformers": transformers, "diffusers": diffusers}.get(library)
+    component_class = getattr(module, class_name, None) if module is not None else None
+    backends = list(getattr(component_class, "_backends", None) or [])
+    if backends or library != "transformers" or not hasattr(component_class, "get_attributes"):
+        return backends
+    if "video_processor" not in component_class.get_attributes():
+        return []
+    from transformers.models.auto.video_processing_auto import VIDEO_PROCESSOR_MAPPING_NAMES
+
+    model_type = component_class.__module__.split(".")[-2]  # transformers.models.<model_type>.processing_<...>
+    return [
+        name for name in VIDEO_PROCESSOR_MAPPING_NAMES.get(model_type, {}) if importlib.util.find_spec(name) is None
+    ]
 
 
 @functools.cache

@@ -10,7 +10,8 @@ hubaudit chooses how to drive a pipeline by what its call takes, never by a list
   config names a null class under :data:`GUIDANCE_CONFIG_KEY` also takes a guidance scale);
 - anything that draws videos, needs an input image (one to transform, or a ControlNet's control image),
   or has no ``generator`` to make sample i depend on (seed, i) alone, cannot be sampled
-  (:func:`signature_refusal` says why).
+  (:func:`signature_refusal` says why); a reference ``image`` that defaults to None is left unset in a pipeline
+  diffusers registers as text-to-image.
 
 The same object checks the scan's settings before any weight is loaded.
 """
@@ -33,6 +34,9 @@ VIDEO_OUTPUT = "num_frames"
 GUIDANCE_SCHEDULE = "guidance_schedule"
 #: Call parameters of a pipeline steered by a control image (ControlNet): its image input is that control image.
 CONTROL_CONDITIONING = frozenset({"control_image", "controlnet_conditioning_scale", "control_mode"})
+#: Optional reference inputs a pipeline that diffusers registers as text-to-image (``AutoPipelineForText2Image``)
+#: draws without (FLUX Kontext, FLUX.2, Z-Image Omni, ...): hubaudit leaves them unset, so the call samples from text.
+REFERENCE_INPUTS = ("image",)
 #: Above this many classes, a class-conditional scan must name the classes it wants.
 MAX_DEFAULT_CLASSES = 20
 #: Parameters hubaudit passes itself; any other required parameter makes a pipeline unsupported.
@@ -215,7 +219,12 @@ def signature_refusal(pipeline_class: type) -> str | None:
     parameters = _call_parameters(pipeline_class)
     if VIDEO_OUTPUT in parameters:
         return f"its call draws videos ({VIDEO_OUTPUT}), and hubaudit audits images"
-    inputs = [key for key in IMAGE_INPUTS if key in parameters]
+    optional = _registered_text_to_image(pipeline_class)
+    inputs = [
+        key
+        for key in IMAGE_INPUTS
+        if key in parameters and not (optional and key in REFERENCE_INPUTS and parameters[key].default is None)
+    ]
     if inputs and CONTROL_CONDITIONING.intersection(parameters):
         return f"its call needs a control image ({', '.join(inputs)}) to steer the model, which a scan cannot give"
     if inputs:
@@ -232,6 +241,13 @@ def signature_refusal(pipeline_class: type) -> str | None:
     if "generator" not in parameters:
         return "its call takes no generator, so samples could not be made reproducible"
     return None
+
+
+def _registered_text_to_image(pipeline_class: type) -> bool:
+    """True if diffusers' ``AutoPipelineForText2Image`` maps a name to ``pipeline_class`` (it samples from text alone)."""
+    from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
+
+    return pipeline_class in AUTO_TEXT2IMAGE_PIPELINES_MAPPING.values()
 
 
 def _null_class_id(

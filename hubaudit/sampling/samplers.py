@@ -5,14 +5,19 @@ the pipeline as a list of per-sample generators, so an image does not depend on 
 drawn in. Where a pipeline would still couple the samples of a batch, hubaudit runs its loop
 itself: UNets with class embeddings that their pipeline cannot pass, and predictor-corrector
 schedulers whose corrector step size is a batch mean (run per sample here). Pipelines that do not
-hand their generators to a stochastic scheduler get a deterministic one (DDIM) in its place.
+hand their generators to a stochastic scheduler get a deterministic one (DDIM) in its place. A pipeline
+that seeds torch's global RNG from one generator per call (GLM-Image's autoregressive prior) couples a
+batch however it is called: its samples are drawn one at a time (a batch size fixed at 1).
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import inspect
 import re
+import textwrap
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -51,6 +56,10 @@ RECORDED_CALL_DEFAULTS = (
 """Call parameters besides ``guidance_scale`` and ``num_inference_steps`` that shape every sample (perturbed-attention
 guidance, a prior's or a decoder's own guidance and a prior's steps): passed at the call's default and recorded in
 ``call_options``, so the report says what drew the samples."""
+ONE_AT_A_TIME_NOTE = (
+    "samples drawn one at a time: the pipeline seeds torch's global RNG from one generator for a whole batch, "
+    "so in a batch sample i would depend on the others"
+)
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -96,6 +105,8 @@ class Sampler:
         self._swap_scheduler()
         if not _passes_generator_to_scheduler(type(pipeline)):
             self._make_deterministic()
+        self.one_at_a_time = _seeds_global_rng(type(pipeline))
+        """Draw each sample alone (a batch size fixed at 1): the pipeline couples the samples of a batch."""
         self.num_inference_steps = config.num_inference_steps or capabilities.default_steps or 50
         describe_steps = getattr(self.pipeline.scheduler, "describe_steps", None)
         if (
@@ -113,6 +124,12 @@ class Sampler:
         self.call_options |= _call_defaults(type(pipeline), RECORDED_CALL_DEFAULTS)
         if config.guidance_scale is not None and GUIDANCE_SCHEDULE in capabilities.parameters:
             self.call_options[GUIDANCE_SCHEDULE] = None  # the scale asked for, at every step, replaces the schedule
+        if "max_area" in capabilities.parameters and config.height and config.width:
+            # FLUX Kontext rescales any size to its max_area (1024^2 pixels by default): keep the asked one
+            self.call_options["max_area"] = config.height * config.width
+        if "true_cfg_scale" in capabilities.parameters:
+            # true classifier-free guidance needs a negative prompt, which a scan never gives: recorded as off
+            self.call_options["true_cfg_scale"] = 1.0
 
     @property
     def kind(self) -> str:
@@ -175,7 +192,10 @@ class Sampler:
         generators = sample_generators(self.config.seed, indices, condition)
         try:
             with torch.inference_mode():
-                images = self._run(generators, condition)
+                if self.one_at_a_time:
+                    images = np.concatenate([self._run([generator], condition) for generator in generators])
+                else:
+                    images = self._run(generators, condition)
         except HubAuditError:
             raise
         except Exception as err:
@@ -224,6 +244,8 @@ class Sampler:
             description["call_options"] = dict(self.call_options)
         if self.scheduler_note:
             description["scheduler_note"] = self.scheduler_note
+        if self.one_at_a_time:
+            description |= {"fixed_batch_size": 1, "batch_note": ONE_AT_A_TIME_NOTE}
         return description
 
 
@@ -313,9 +335,12 @@ class PredictorCorrectorSampler(Sampler):
 
 
 def pipeline_configs(pipeline: DiffusionPipeline) -> dict[str, dict]:
-    """Component name -> config of a loaded pipeline's components that have one."""
+    """Component name -> config of a loaded pipeline's components that have a diffusers (mapping) config; a
+    transformers model's ``PretrainedConfig`` is no mapping, and no capability reads it."""
     return {
-        name: dict(component.config) for name, component in pipeline.components.items() if hasattr(component, "config")
+        name: dict(component.config)
+        for name, component in pipeline.components.items()
+        if isinstance(getattr(component, "config", None), Mapping)
     }
 
 
@@ -342,6 +367,23 @@ def build_sampler(
     ):
         return PredictorCorrectorSampler(pipeline, config, device, capabilities)
     return Sampler(pipeline, config, device, capabilities)
+
+
+def _seeds_global_rng(pipeline_class: type) -> bool:
+    """True if the pipeline class's own source seeds torch's global RNG (``torch.manual_seed(...)``).
+
+    Such a pipeline draws part of a sample from the global RNG (e.g. GLM-Image's autoregressive prior, as
+    ``transformers``' ``generate`` takes no generator), seeded once per call from one generator: the samples
+    of a batch share that stream, so only a sample drawn alone depends on (seed, condition, i) alone.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(pipeline_class)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(
+        isinstance(node, ast.Call) and ast.unparse(node.func) in ("torch.manual_seed", "torch.cuda.manual_seed")
+        for node in ast.walk(tree)
+    )
 
 
 def _passes_generator_to_scheduler(pipeline_class: type) -> bool:
