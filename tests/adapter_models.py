@@ -1,23 +1,27 @@
-"""Tiny adapter repositories (folders without ``model_index.json``) for the tiny Stable Diffusion.
+"""Tiny adapter repositories (folders without ``model_index.json``) for the tiny Stable Diffusion and the
+transformer families.
 
 Each ``save_*`` function writes what organisations share instead of a whole pipeline: a LoRA in
 the diffusers or the kohya layout, a textual-inversion embedding, or a single-file checkpoint in
 the original LDM layout, with a README whose front matter names :data:`BASE_MODEL`. Each takes
 a folder and returns it; nothing is downloaded. The LoRA and the embedding fit the UNet and the
 CLIP of ``tiny_models.build_stable_diffusion``, whatever seed its weights were drawn under.
+:func:`save_transformer_lora` writes a LoRA of the transformer of a saved family's pipeline.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+import diffusers
 import torch
 from diffusers import StableDiffusionPipeline, UNet2DConditionModel
 from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
 from diffusers.models import AutoencoderKL
 from diffusers.utils.state_dict_utils import convert_state_dict_to_kohya
-from peft import LoraConfig
+from peft import LoraConfig, inject_adapter_in_model
 from peft.utils import get_peft_model_state_dict
 from safetensors.torch import save_file
 
@@ -28,7 +32,7 @@ BASE_MODEL = "tiny/stable-diffusion"
 
 LORA_RANK = 4
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
-"""UNet attention projections the tiny LoRA adapts (self- and cross-attention)."""
+"""Attention projections the tiny LoRAs adapt (self- and cross-attention; diffusers' name in UNets and transformers)."""
 
 DIFFUSERS_LORA_FILE = "pytorch_lora_weights.safetensors"
 KOHYA_LORA_FILE = "tiny_face_kohya.safetensors"
@@ -54,17 +58,35 @@ def write_model_card(
     return folder
 
 
-def tiny_unet_lora(*, seed: int = 1) -> dict[str, torch.Tensor]:
-    """A rank-4 random LoRA of the tiny UNet's attention, keyed ``unet.<module>.lora_A|B.weight``.
+def random_lora(model: torch.nn.Module, prefix: str, *, seed: int = 1) -> dict[str, torch.Tensor]:
+    """A rank-4 random LoRA of ``model``'s attention projections (:data:`LORA_TARGETS`), drawn under ``seed`` and
+    keyed ``<prefix>.<module>.lora_A|B.weight``.
 
     ``init_lora_weights=False`` draws both factors at random (peft's default zeroes B, which would
-    change nothing); ``lora_alpha`` equals the rank, so the update is applied at scale 1.
+    change nothing); ``lora_alpha`` equals the rank, so the update is applied at scale 1. peft's own
+    ``inject_adapter_in_model`` adds the layers to any model (HunyuanDiT's has no ``add_adapter``).
     """
-    unet = tiny_models.build_stable_diffusion().unet
     torch.manual_seed(seed)
     config = LoraConfig(r=LORA_RANK, lora_alpha=LORA_RANK, target_modules=LORA_TARGETS, init_lora_weights=False)
-    unet.add_adapter(config)
-    return {f"unet.{name}": tensor.contiguous() for name, tensor in get_peft_model_state_dict(unet).items()}
+    inject_adapter_in_model(config, model)
+    return {f"{prefix}.{name}": tensor.contiguous() for name, tensor in get_peft_model_state_dict(model).items()}
+
+
+def tiny_unet_lora(*, seed: int = 1) -> dict[str, torch.Tensor]:
+    """A random LoRA (:func:`random_lora`) of the tiny UNet's attention, keyed ``unet.<module>.lora_A|B.weight``."""
+    return random_lora(tiny_models.build_stable_diffusion().unet, "unet", seed=seed)
+
+
+def save_transformer_lora(base_folder: Path, base_model: str, folder: Path, *, seed: int = 1) -> Path:
+    """A random LoRA (:func:`random_lora`) of the transformer of the pipeline saved in ``base_folder``, in the
+    diffusers layout (what ``save_lora_weights`` writes: ``transformer.<module>.lora_A|B.weight`` in
+    ``pytorch_lora_weights.safetensors``), its card naming ``base_model`` the base."""
+    transformer_class = json.loads((Path(base_folder) / "model_index.json").read_text())["transformer"][1]
+    transformer = getattr(diffusers, transformer_class).from_pretrained(Path(base_folder) / "transformer")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(random_lora(transformer, "transformer", seed=seed), folder / DIFFUSERS_LORA_FILE)
+    return write_model_card(folder, base_model, tags=("lora",))
 
 
 def save_diffusers_lora(folder: Path) -> Path:

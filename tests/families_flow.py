@@ -1,8 +1,7 @@
 """Tiny random flow-matching text-to-image families (FLUX Kontext, FLUX.2 and klein, Chroma, Lumina 1 and 2,
 CogView 3-Plus and 4, Qwen-Image, Z-Image and Omni, Ovis-Image, NucleusMoE-Image, GLM-Image), built offline as
 diffusers' tests build them and named by their ``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` entry; the control entries
-hubaudit refuses (``REFUSED``) and those not built yet (``NOT_BUILT``), each with its reason; transformer LoRAs of the
-families diffusers has a LoRA loader for (``LORA_FAMILIES``).
+hubaudit refuses (``REFUSED``) and those not built yet (``NOT_BUILT``), each with its reason.
 
 Each builder follows ``get_dummy_components`` of the family's test in diffusers
 (``tests/pipelines/<family>/test_*.py``), with the offline tokenizers and text encoders of :mod:`text_encoders`.
@@ -13,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import torch
 from diffusers import (
@@ -50,8 +48,6 @@ from diffusers import (
     ZImageTransformer2DModel,
 )
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
-from peft import LoraConfig
-from peft.utils import get_peft_model_state_dict
 from transformers import (
     ByT5Tokenizer,
     Qwen3ForCausalLM,
@@ -60,7 +56,6 @@ from transformers import (
     Siglip2VisionModel,
 )
 
-import adapter_models
 from families_transformer import build_flux, one_level_autoencoder, text_to_image_family
 from family_spec import Family
 from hubaudit.sampling import signature_refusal
@@ -132,22 +127,9 @@ FLUX2_TEXT_LAYERS = 30
 ``text_encoder_out_layers=(1,)``, which a scan does not)."""
 
 
-def _flux2_parts(joint_attention_dim: int, **transformer_options) -> dict:
-    """The FLUX.2 tests' one double- and one single-stream transformer (text width ``joint_attention_dim``)
-    and their one-level ``AutoencoderKLFlux2`` on 1-channel latents."""
-    transformer = Flux2Transformer2DModel(
-        patch_size=1,
-        in_channels=4,
-        num_layers=1,
-        num_single_layers=1,
-        attention_head_dim=16,
-        num_attention_heads=2,
-        joint_attention_dim=joint_attention_dim,
-        timestep_guidance_channels=256,
-        axes_dims_rope=[4, 4, 4, 4],
-        **transformer_options,
-    )
-    vae = AutoencoderKLFlux2(
+def flux2_autoencoder() -> AutoencoderKLFlux2:
+    """The FLUX.2 tests' one-level ``AutoencoderKLFlux2`` on 1-channel latents (one 4-wide block, no quant convs)."""
+    return AutoencoderKLFlux2(
         sample_size=32,
         in_channels=3,
         out_channels=3,
@@ -160,7 +142,24 @@ def _flux2_parts(joint_attention_dim: int, **transformer_options) -> dict:
         use_quant_conv=False,
         use_post_quant_conv=False,
     )
-    return {"transformer": transformer, "vae": vae, "scheduler": FlowMatchEulerDiscreteScheduler()}
+
+
+def _flux2_parts(joint_attention_dim: int, **transformer_options) -> dict:
+    """The FLUX.2 tests' one double- and one single-stream transformer (text width ``joint_attention_dim``)
+    and their autoencoder (:func:`flux2_autoencoder`)."""
+    transformer = Flux2Transformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=joint_attention_dim,
+        timestep_guidance_channels=256,
+        axes_dims_rope=[4, 4, 4, 4],
+        **transformer_options,
+    )
+    return {"transformer": transformer, "vae": flux2_autoencoder(), "scheduler": FlowMatchEulerDiscreteScheduler()}
 
 
 def build_flux2() -> Flux2Pipeline:
@@ -300,7 +299,7 @@ def build_cogview3() -> CogView3PlusPipeline:
     )
 
 
-def _qwen_autoencoder() -> AutoencoderKLQwenImage:
+def qwen_autoencoder() -> AutoencoderKLQwenImage:
     """The Qwen-Image and NucleusMoE tests' causal 3-D autoencoder (4 latent channels, downsamples by 8)."""
     return AutoencoderKLQwenImage(
         base_dim=4 * 6,
@@ -326,7 +325,7 @@ def build_qwenimage() -> QwenImagePipeline:
         guidance_embeds=False,
         axes_dims_rope=(8, 4, 4),
     )
-    return _assemble(QwenImagePipeline, transformer, _qwen_autoencoder(), build_qwen2_tokenizer(), qwen25_vl_encoder)
+    return _assemble(QwenImagePipeline, transformer, qwen_autoencoder(), build_qwen2_tokenizer(), qwen25_vl_encoder)
 
 
 NUCLEUS_TEXT_LAYERS = 8
@@ -354,7 +353,7 @@ def build_nucleusmoe_image() -> NucleusMoEImagePipeline:
     tokenizer = build_qwen2_tokenizer()
     return NucleusMoEImagePipeline(
         transformer=transformer,
-        vae=_qwen_autoencoder(),
+        vae=qwen_autoencoder(),
         scheduler=FlowMatchEulerDiscreteScheduler(),
         text_encoder=qwen3_vl_encoder(tokenizer, NUCLEUS_TEXT_LAYERS),
         processor=tokenizer,
@@ -507,35 +506,6 @@ REFUSED: dict[str, str] = {
 }
 """``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why hubaudit refuses it (the line ``hubaudit scan`` prints):
 each draws what a control image (and a mask) lays out, so no image comes from text alone."""
-
-
-LORA_FAMILIES: dict[str, Callable[[], DiffusionPipeline]] = {
-    "flux2": build_flux2,
-    "qwenimage": build_qwenimage,
-    "lumina2": build_lumina2,
-    "cogview4": build_cogview4,
-}
-"""Family -> its builder, for the families whose pipeline has a diffusers LoRA loader (a tiny transformer LoRA each)."""
-
-
-def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
-    """A rank-4 random LoRA of the attention projections of ``family``'s tiny transformer, in the diffusers layout
-    (``save_lora_weights``), its card naming ``tiny/<family>`` as base.
-
-    ``init_lora_weights=False`` draws both factors at random (peft's default zeroes B, which would change nothing).
-    """
-    pipeline = LORA_FAMILIES[family]()  # random weights: only the module shapes matter
-    torch.manual_seed(seed)
-    config = LoraConfig(
-        r=adapter_models.LORA_RANK,
-        lora_alpha=adapter_models.LORA_RANK,
-        target_modules=adapter_models.LORA_TARGETS,
-        init_lora_weights=False,
-    )
-    pipeline.transformer.add_adapter(config)
-    lora = {name: tensor.contiguous() for name, tensor in get_peft_model_state_dict(pipeline.transformer).items()}
-    type(pipeline).save_lora_weights(folder, transformer_lora_layers=lora, safe_serialization=True)
-    return adapter_models.write_model_card(Path(folder), f"tiny/{family}", tags=("lora",))
 
 
 NOT_BUILT: dict[str, str] = {

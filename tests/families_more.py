@@ -4,8 +4,8 @@ Each builder follows ``get_dummy_components`` of the family's test in diffusers 
 Würstchen's from before its pipelines moved to ``deprecated``). The PAG variants reuse the components of their
 base family's builder (:mod:`tiny_models`, :mod:`families_unet`, :mod:`families_transformer`): a PAG pipeline is
 its base pipeline plus perturbed-attention guidance on the layers its ``pag_applied_layers`` default names (that
-choice is not saved with the model, so a loaded PAG model always uses the default). Tokenizers are built offline:
-CLIP, T5 and XLM-RoBERTa (Unigram, as T5's) from :mod:`families_transformer`, BERT's WordPiece here.
+choice is not saved with the model, so a loaded PAG model always uses the default). Tokenizers and text encoders
+are built offline, in :mod:`text_encoders`.
 
 :data:`REFUSED_MODELS` has a tiny model of each text-to-image mapping entry of this half that hubaudit refuses, with
 the reason: the one hubaudit derives from the pipeline's call signature (ControlNets need a control image, Helios
@@ -20,15 +20,11 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import torch
 from diffusers import (
     AutoencoderKL,
-    AutoencoderKLFlux2,
-    AutoencoderKLQwenImage,
     AutoencoderKLWan,
     ControlNetModel,
     ControlNetUnionModel,
-    DDIMScheduler,
     DDPMScheduler,
     DDPMWuerstchenScheduler,
     DiffusionPipeline,
@@ -58,8 +54,6 @@ from diffusers import (
     StableDiffusion3PAGPipeline,
     StableDiffusionPAGPipeline,
     StableDiffusionXLPAGPipeline,
-    UNet2DConditionModel,
-    VQModel,
     WuerstchenCombinedPipeline,
 )
 from diffusers.pipelines.auto_pipeline import AUTO_TEXT2IMAGE_PIPELINES_MAPPING
@@ -67,112 +61,34 @@ from diffusers.pipelines.deprecated import wuerstchen as deprecated_wuerstchen
 from diffusers.pipelines.deprecated.wuerstchen import PaellaVQModel, WuerstchenDiffNeXt, WuerstchenPrior
 from diffusers.pipelines.ideogram4.pipeline_ideogram4 import QWEN3_VL_ACTIVATION_LAYERS as IDEOGRAM_TAPPED_LAYERS
 from diffusers.pipelines.kandinsky.text_encoder import MCLIPConfig, MultilingualCLIP
-from peft import LoraConfig, inject_adapter_in_model
-from peft.utils import get_peft_model_state_dict
-from safetensors.torch import save_file
 from transformers import (
-    BertConfig,
-    BertModel,
-    BertTokenizerFast,
     CLIPTextModel,
     CLIPTextModelWithProjection,
-    PreTrainedTokenizerFast,
-    Qwen2Tokenizer,
-    Qwen3VLConfig,
-    Qwen3VLModel,
     T5GemmaConfig,
-    XLMRobertaTokenizerFast,
 )
 from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
 from transformers.models.t5gemma.modeling_t5gemma import T5GemmaEncoder
 
-import adapter_models
+import families_flow
 import families_transformer
 import families_unet
 import tiny_models
-from families_transformer import (
-    SCAN,
-    TOKEN_CHARACTERS,
-    build_clip_tokenizer,
-    build_gemma_tokenizer,
-    build_t5_tokenizer,
-    t5_encoder,
-)
+from families_transformer import SCAN
 from family_spec import Family
 from hubaudit.sampling import signature_refusal
-
-# --- tokenizers and text encoders ---------------------------------------------------------------
-
-BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-"""BERT's special tokens, at ids 0-4 (``[PAD]`` at ``BertConfig``'s default ``pad_token_id`` 0)."""
-
-XLM_ROBERTA_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
-"""XLM-RoBERTa's special tokens, at ids 0-3 (``<pad>`` at 1, as ``MCLIPConfig``'s RoBERTa expects)."""
-
-HUNYUAN_CLIP_TOKENS = 77
-"""``model_max_length`` of HunyuanDiT's BERT tokenizer (its call pads the prompt to it)."""
-
-
-def build_bert_tokenizer() -> BertTokenizerFast:
-    """A BERT tokenizer: WordPiece over ``TOKEN_CHARACTERS`` (lower-cased) and their ``##`` forms, ``[CLS] .. [SEP]``."""
-    pieces = [*BERT_SPECIALS, *TOKEN_CHARACTERS, *("##" + char for char in TOKEN_CHARACTERS)]
-    vocabulary = {piece: index for index, piece in enumerate(dict.fromkeys(pieces))}
-    return BertTokenizerFast(vocab=vocabulary, model_max_length=HUNYUAN_CLIP_TOKENS)
-
-
-def build_xlm_roberta_tokenizer() -> XLMRobertaTokenizerFast:
-    """An XLM-RoBERTa tokenizer: Unigram over ``TOKEN_CHARACTERS`` and their ``▁`` forms, ``<s> .. </s>``."""
-    pieces = [*XLM_ROBERTA_SPECIALS, "▁", *TOKEN_CHARACTERS, *("▁" + char for char in TOKEN_CHARACTERS)]
-    vocabulary = [(piece, 0.0 if piece in XLM_ROBERTA_SPECIALS else -1.0) for piece in pieces]
-    return XLMRobertaTokenizerFast(vocab=vocabulary, model_max_length=families_transformer.T5_MAX_TOKENS)
-
-
-QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-"""Qwen's special tokens: end of text (its pad token), and the chat template's turn markers."""
-
-
-def build_qwen2_tokenizer() -> Qwen2Tokenizer:
-    """A Qwen2 tokenizer: byte-level BPE without merges over the 256 byte characters, plus :data:`QWEN_SPECIALS`."""
-    vocabulary = {piece: index for index, piece in enumerate(tiny_models._byte_level_alphabet())}
-    tokenizer = Qwen2Tokenizer(vocab=vocabulary, merges=[])
-    tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS[1:])})
-    return tokenizer
-
-
-def bert_encoder(tokenizer: PreTrainedTokenizerFast) -> BertModel:
-    """A ``BertModel`` of ``hf-internal-testing/tiny-random-BertModel``'s shape (5 layers, 32 wide)."""
-    config = BertConfig(
-        hidden_size=32,
-        num_hidden_layers=5,
-        num_attention_heads=4,
-        intermediate_size=37,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=512,
-    )
-    return BertModel(config)
-
-
-def _clip_text_config(tokenizer, **fields):
-    """The 32-wide, 5-layer CLIP text config of the Kandinsky, Würstchen and Cascade tests over ``tokenizer``."""
-    return families_unet.clip_text_config(tokenizer, num_hidden_layers=5, **fields)
-
-
-def _movq() -> VQModel:
-    """The Kandinsky tests' spatially normalised two-level ``VQModel`` (4 latent channels, downsamples by 2)."""
-    return VQModel(
-        block_out_channels=(32, 64),
-        down_block_types=("DownEncoderBlock2D", "AttnDownEncoderBlock2D"),
-        up_block_types=("AttnUpDecoderBlock2D", "UpDecoderBlock2D"),
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        norm_type="spatial",
-        num_vq_embeddings=12,
-        vq_embed_dim=4,
-    )
-
+from text_encoders import (
+    XLM_ROBERTA_SPECIALS,
+    bert_encoder,
+    build_bert_tokenizer,
+    build_clip_tokenizer,
+    build_gemma_tokenizer,
+    build_qwen2_tokenizer,
+    build_t5_tokenizer,
+    build_xlm_roberta_tokenizer,
+    clip_text_config,
+    qwen3_vl_model,
+    t5_encoder,
+)
 
 # --- PAG variants: their base family's components -------------------------------------------------------
 
@@ -251,7 +167,11 @@ def build_kandinsky_3() -> Kandinsky3Pipeline:
     )
     tokenizer = build_t5_tokenizer()
     return Kandinsky3Pipeline(
-        unet=unet, scheduler=scheduler, movq=_movq(), text_encoder=t5_encoder(tokenizer).eval(), tokenizer=tokenizer
+        unet=unet,
+        scheduler=scheduler,
+        movq=families_unet.kandinsky_movq(),
+        text_encoder=t5_encoder(tokenizer).eval(),
+        tokenizer=tokenizer,
     )
 
 
@@ -270,40 +190,11 @@ def build_kandinsky_2_1() -> KandinskyCombinedPipeline:
             pad_token_id=XLM_ROBERTA_SPECIALS.index("<pad>"),
         )
     )
-    unet = UNet2DConditionModel(
-        in_channels=4,
-        out_channels=8,  # mean and variance
-        addition_embed_type="text_image",
-        down_block_types=("ResnetDownsampleBlock2D", "SimpleCrossAttnDownBlock2D"),
-        up_block_types=("SimpleCrossAttnUpBlock2D", "ResnetUpsampleBlock2D"),
-        mid_block_type="UNetMidBlock2DSimpleCrossAttn",
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        encoder_hid_dim=32,
-        encoder_hid_dim_type="text_image_proj",
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        resnet_time_scale_shift="scale_shift",
-        class_embed_type=None,
-    )
-    scheduler = DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-        prediction_type="epsilon",
-        thresholding=False,
-    )
     return KandinskyCombinedPipeline(
         text_encoder=text_encoder.eval(),
         tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        movq=_movq(),
-        **families_unet._kandinsky_prior_parts(),
+        **families_unet.kandinsky_decoder_parts("text_image"),
+        **families_unet.kandinsky_prior_parts(),
     )
 
 
@@ -330,43 +221,21 @@ def build_krea_2() -> Krea2Pipeline:
         axes_dims_rope=(4, 2, 2),
         rope_theta=1000.0,
     )
-    vae = AutoencoderKLQwenImage(
-        base_dim=24,
-        z_dim=4,
-        dim_mult=[1, 2, 4],
-        num_res_blocks=1,
-        temperal_downsample=[False, True],
-        latents_mean=[0.0] * 4,
-        latents_std=[1.0] * 4,
-    )
     scheduler = FlowMatchEulerDiscreteScheduler(
         use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=256, max_image_seq_len=6400
     )
     tokenizer = build_qwen2_tokenizer()
-    text = dict(num_attention_heads=2, num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer))
-    config = Qwen3VLConfig(
-        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=2, **text),
-        vision_config=dict(depth=2, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
-        vocab_size=len(tokenizer),
-    )
     return Krea2Pipeline(
         transformer=transformer,
-        vae=vae,
+        vae=families_flow.qwen_autoencoder(),
         scheduler=scheduler,
-        text_encoder=Qwen3VLModel(config).eval(),
+        text_encoder=qwen3_vl_model(tokenizer, num_hidden_layers=2, vision_depth=2),
         tokenizer=tokenizer,
         text_encoder_select_layers=(0, 1, 2),
     )
 
 
 # --- Ideogram 4 ---------------------------------------------------------------------------------------------
-
-QWEN_CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{% for part in message['content'] %}{{ part['text'] }}{% endfor %}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-"""Qwen-VL's chat template for text-only messages (a user turn, then the assistant's prompt)."""
 
 IDEOGRAM_TEXT_LAYERS = 36
 """Text-encoder layers Ideogram 4 reads: its pipeline taps the hidden states of fixed layers up to 35."""
@@ -377,13 +246,6 @@ def build_ideogram_4() -> Ideogram4Pipeline:
     autoencoder (1 latent channel), a 36-layer, 16-wide Qwen3-VL text tower (diffusers has no Ideogram 4 test:
     sizes are the smallest its fixed tapped layers and rotary sections allow)."""
     tokenizer = build_qwen2_tokenizer()
-    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
-    text = dict(num_attention_heads=2, num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer))
-    config = Qwen3VLConfig(
-        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=IDEOGRAM_TEXT_LAYERS, **text),
-        vision_config=dict(depth=1, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
-        vocab_size=len(tokenizer),
-    )
     tapped = len(IDEOGRAM_TAPPED_LAYERS)
 
     def transformer() -> Ideogram4Transformer2DModel:
@@ -398,23 +260,10 @@ def build_ideogram_4() -> Ideogram4Pipeline:
             mrope_section=(2, 1, 1),
         )
 
-    vae = AutoencoderKLFlux2(
-        sample_size=32,
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",),
-        up_block_types=("UpDecoderBlock2D",),
-        block_out_channels=(4,),
-        layers_per_block=1,
-        latent_channels=1,
-        norm_num_groups=1,
-        use_quant_conv=False,
-        use_post_quant_conv=False,
-    )
     return Ideogram4Pipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
-        vae=vae,
-        text_encoder=Qwen3VLModel(config).eval(),
+        vae=families_flow.flux2_autoencoder(),
+        text_encoder=qwen3_vl_model(tokenizer, num_hidden_layers=IDEOGRAM_TEXT_LAYERS, vision_depth=1),
         tokenizer=tokenizer,
         transformer=transformer(),
         unconditional_transformer=transformer(),
@@ -430,14 +279,14 @@ def build_wuerstchen() -> WuerstchenCombinedPipeline:
     scheduler = DDPMWuerstchenScheduler()
     return WuerstchenCombinedPipeline(
         tokenizer=tokenizer,
-        text_encoder=CLIPTextModel(_clip_text_config(tokenizer, projection_dim=32)).eval(),
+        text_encoder=CLIPTextModel(clip_text_config(tokenizer, num_hidden_layers=5)).eval(),
         decoder=WuerstchenDiffNeXt(
             c_cond=32, c_hidden=[320], nhead=[-1], blocks=[4], level_config=["CT"], clip_embd=32, inject_effnet=[False]
         ).eval(),
         vqgan=PaellaVQModel(bottleneck_blocks=1, num_vq_embeddings=2).eval(),
         scheduler=scheduler,
         prior_prior=WuerstchenPrior(c_in=2, c=8, depth=2, c_cond=32, c_r=8, nhead=2).eval(),
-        prior_text_encoder=CLIPTextModel(_clip_text_config(tokenizer)).eval(),
+        prior_text_encoder=CLIPTextModel(clip_text_config(tokenizer, num_hidden_layers=5)).eval(),
         prior_tokenizer=tokenizer,
         prior_scheduler=scheduler,
     )
@@ -446,7 +295,7 @@ def build_wuerstchen() -> WuerstchenCombinedPipeline:
 def build_stable_cascade() -> StableCascadeCombinedPipeline:
     """Stable Cascade in one repository: the tests' 128-wide prior and four-level decoder UNets, Paella VQ-GAN, CLIP."""
     tokenizer = build_clip_tokenizer()
-    text_encoder = CLIPTextModelWithProjection(_clip_text_config(tokenizer, projection_dim=32)).eval()
+    text_encoder = CLIPTextModelWithProjection(clip_text_config(tokenizer, num_hidden_layers=5)).eval()
     decoder = StableCascadeUNet(
         in_channels=4,
         out_channels=4,
@@ -502,7 +351,7 @@ and ``WuerstchenDiffNeXt``: a pipeline module diffusers has since moved to ``pip
 
 def save_as_published(build, path: Path) -> Path:
     """Save ``build()`` with a model card, its Würstchen classes under the library the Hub's repositories name."""
-    path = families_unet._save_with_card(build, path)
+    path = families_unet.save_with_card(build, path)
     index_path = path / "model_index.json"
     model_index = json.loads(index_path.read_text())
     for spec in model_index.values():
@@ -557,7 +406,7 @@ FAMILIES: dict[str, Family] = {
             partial(
                 over_components,
                 PixArtSigmaPAGPipeline,
-                partial(families_transformer._build_pixart, PixArtSigmaPAGPipeline),
+                partial(families_transformer.build_pixart, PixArtSigmaPAGPipeline),
             ),
             8,
         ),
@@ -759,36 +608,3 @@ components and a ControlNet over its denoiser), Helios video pipelines, PRX."""
 REFUSED: dict[str, str] = {name: refused.reason for name, refused in REFUSED_MODELS.items()}
 """Text-to-image mapping name -> why hubaudit refuses it (the reason it derives from the pipeline's call signature;
 empty, and so failing the coverage test, if hubaudit would not refuse it)."""
-
-
-# --- LoRAs on the transformer families diffusers has a LoRA loader for ---------------------------------------
-
-LORA_BASES: dict[str, Callable[[], DiffusionPipeline]] = {
-    "hunyuan-dit": build_hunyuan_dit,
-    "sana": families_transformer.build_sana,
-    "stable-diffusion-3": families_transformer.build_stable_diffusion_3,
-}
-"""Test Hub family -> its builder, for the transformer families the issue asks a LoRA of (those whose pipeline
-has a LoRA loader scan base + adapter; HunyuanDiT's has none in diffusers 0.42.1)."""
-
-
-def save_transformer_lora(family: str, folder: Path, *, seed: int = 1) -> Path:
-    """A rank-4 random LoRA of ``family``'s transformer attention in the diffusers layout (what ``save_lora_weights``
-    writes: ``transformer.<module>.lora_A|B.weight`` in ``pytorch_lora_weights.safetensors``), with a card naming
-    ``tiny/<family>`` its base; factors drawn under ``seed``, both random, so it changes the images."""
-    transformer = LORA_BASES[family]().transformer
-    torch.manual_seed(seed)
-    config = LoraConfig(
-        r=adapter_models.LORA_RANK,
-        lora_alpha=adapter_models.LORA_RANK,
-        target_modules=adapter_models.LORA_TARGETS,
-        init_lora_weights=False,
-    )
-    inject_adapter_in_model(config, transformer)  # peft's own: HunyuanDiT's model has no add_adapter
-    layers = {
-        f"transformer.{name}": tensor.contiguous() for name, tensor in get_peft_model_state_dict(transformer).items()
-    }
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(layers, folder / adapter_models.DIFFUSERS_LORA_FILE)
-    return adapter_models.write_model_card(folder, f"tiny/{family}", tags=("lora",))

@@ -32,6 +32,7 @@ from transformers import CLIPTextModel, CLIPTextModelWithProjection
 import tiny_models
 from family_spec import Family
 from text_encoders import (
+    GELU_CLIP,
     build_clip_tokenizer,
     build_gemma_tokenizer,
     build_t5_tokenizer,
@@ -105,8 +106,8 @@ def build_stable_diffusion_3() -> StableDiffusion3Pipeline:
         transformer=transformer,
         vae=one_level_autoencoder(latent_channels=4),
         scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer)),
-        text_encoder_2=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer)),
+        text_encoder=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer, **GELU_CLIP)),
+        text_encoder_2=CLIPTextModelWithProjection(clip_text_config(clip_tokenizer, **GELU_CLIP)),
         text_encoder_3=t5_encoder(t5_tokenizer),
         tokenizer=clip_tokenizer,
         tokenizer_2=clip_tokenizer,
@@ -132,14 +133,14 @@ def build_flux() -> FluxPipeline:
         transformer=transformer,
         vae=one_level_autoencoder(latent_channels=1),
         scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=CLIPTextModel(clip_text_config(clip_tokenizer)),
+        text_encoder=CLIPTextModel(clip_text_config(clip_tokenizer, **GELU_CLIP)),
         text_encoder_2=t5_encoder(t5_tokenizer),
         tokenizer=clip_tokenizer,
         tokenizer_2=t5_tokenizer,
     )
 
 
-def _build_pixart(pipeline_class: type[DiffusionPipeline]) -> DiffusionPipeline:
+def build_pixart(pipeline_class: type[DiffusionPipeline]) -> DiffusionPipeline:
     """PixArt-alpha/-sigma: two-layer DiT on 4x8x8 latents (8x8 RGB, default ``AutoencoderKL``), T5, DDIM."""
     transformer = PixArtTransformer2DModel(
         sample_size=8,
@@ -264,10 +265,10 @@ FAMILIES: dict[str, Family] = {
         text_to_image_family("stable-diffusion-3", StableDiffusion3Pipeline, build_stable_diffusion_3, (32, 32, 3)),
         text_to_image_family("flux", FluxPipeline, build_flux, (8, 8, 3), sized=True),
         text_to_image_family(
-            "pixart-alpha", PixArtAlphaPipeline, partial(_build_pixart, PixArtAlphaPipeline), (8, 8, 3)
+            "pixart-alpha", PixArtAlphaPipeline, partial(build_pixart, PixArtAlphaPipeline), (8, 8, 3)
         ),
         text_to_image_family(
-            "pixart-sigma", PixArtSigmaPipeline, partial(_build_pixart, PixArtSigmaPipeline), (8, 8, 3)
+            "pixart-sigma", PixArtSigmaPipeline, partial(build_pixart, PixArtSigmaPipeline), (8, 8, 3)
         ),
         text_to_image_family("sana", SanaPipeline, build_sana, (32, 32, 3), sized=True),
         text_to_image_family("aura-flow", AuraFlowPipeline, build_aura_flow, (64, 64, 3), sized=True),

@@ -10,7 +10,6 @@ every text encoder's vocabulary (and special token ids) follows its tokenizer.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -43,36 +42,15 @@ from diffusers.pipelines.stable_diffusion import StableDiffusionSafetyChecker
 from transformers import (
     CLIPConfig,
     CLIPImageProcessor,
-    CLIPTextConfig,
     CLIPTextModel,
     CLIPTextModelWithProjection,
-    CLIPTokenizer,
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
 )
 
 import tiny_models
 from family_spec import Family
-from text_encoders import build_t5_tokenizer, t5_encoder
-
-# --- tokenizers and text encoders ----------------------------------------------------------------
-
-
-def build_clip_tokenizer() -> CLIPTokenizer:
-    """The byte-level CLIP tokenizer of ``tiny_models`` (77 positions)."""
-    with tempfile.TemporaryDirectory() as folder:
-        return tiny_models.save_tiny_clip_tokenizer(Path(folder))
-
-
-def clip_text_config(tokenizer: CLIPTokenizer, **fields) -> CLIPTextConfig:
-    """``tiny_models``' 32-wide CLIP text config over ``tokenizer``, with a test's ``fields`` on top."""
-    config = tiny_models.tiny_clip_text_config(len(tokenizer))
-    config.update(fields)
-    return config
-
-
-_SD2_TEXT_ENCODER = dict(num_hidden_layers=5, hidden_act="gelu")
-"""What the SD 2.x and SDXL tests' CLIP text encoders change: 5 layers, exact GELU."""
+from text_encoders import GELU_CLIP, build_clip_tokenizer, build_t5_tokenizer, clip_text_config, t5_encoder
 
 # --- autoencoders --------------------------------------------------------------------------------
 
@@ -208,7 +186,7 @@ def build_stable_diffusion_2() -> StableDiffusionPipeline:
             use_linear_projection=True,
         ),
         autoencoder_kl((32, 64), sample_size=128),
-        **_SD2_TEXT_ENCODER,
+        **GELU_CLIP,
         projection_dim=64,
     )
     return StableDiffusionPipeline(
@@ -235,7 +213,7 @@ def build_stable_diffusion_xl() -> StableDiffusionXLPipeline:
         norm_num_groups=1,
     )
     tokenizer = build_clip_tokenizer()
-    text_config = clip_text_config(tokenizer, **_SD2_TEXT_ENCODER)
+    text_config = clip_text_config(tokenizer, **GELU_CLIP)
     return StableDiffusionXLPipeline(
         unet=unet,
         vae=autoencoder_kl((32, 64), sample_size=128),
@@ -265,7 +243,7 @@ def build_lcm() -> LatentConsistencyModelPipeline:
     )
 
 
-def _kandinsky_prior_parts() -> dict:
+def kandinsky_prior_parts() -> dict:
     """The Kandinsky 2.2 prior test's components (32-wide prior, CLIP text and 224x224 image towers)."""
     prior = PriorTransformer(num_attention_heads=2, attention_head_dim=12, embedding_dim=32, num_layers=1)
     # The test's fix: a zero clip_std makes post_process_latents return 0 whatever the prior says.
@@ -310,25 +288,9 @@ def _kandinsky_prior_parts() -> dict:
     return {f"prior_{name}": part for name, part in parts.items()}
 
 
-def build_kandinsky_2_2() -> KandinskyV22CombinedPipeline:
-    """Kandinsky 2.2 text-to-image in one repository: the prior's and the decoder's test components."""
-    unet = UNet2DConditionModel(
-        in_channels=4,
-        out_channels=8,  # mean and variance
-        addition_embed_type="image",
-        down_block_types=("ResnetDownsampleBlock2D", "SimpleCrossAttnDownBlock2D"),
-        up_block_types=("SimpleCrossAttnUpBlock2D", "ResnetUpsampleBlock2D"),
-        mid_block_type="UNetMidBlock2DSimpleCrossAttn",
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        encoder_hid_dim=32,
-        encoder_hid_dim_type="image_proj",
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        resnet_time_scale_shift="scale_shift",
-        class_embed_type=None,
-    )
-    movq = VQModel(
+def kandinsky_movq() -> VQModel:
+    """The Kandinsky tests' spatially normalised two-level ``VQModel`` (4 latent channels, downsamples by 2)."""
+    return VQModel(
         block_out_channels=(32, 64),
         down_block_types=("DownEncoderBlock2D", "AttnDownEncoderBlock2D"),
         up_block_types=("AttnUpDecoderBlock2D", "UpDecoderBlock2D"),
@@ -341,8 +303,34 @@ def build_kandinsky_2_2() -> KandinskyV22CombinedPipeline:
         num_vq_embeddings=12,
         vq_embed_dim=4,
     )
+
+
+def kandinsky_decoder_parts(addition_embed_type: str) -> dict:
+    """The Kandinsky 2.x decoder tests' UNet (conditioned on ``addition_embed_type``: ``"image"`` in 2.2,
+    ``"text_image"`` in 2.1), MoVQ and DDIM scheduler."""
+    unet = UNet2DConditionModel(
+        in_channels=4,
+        out_channels=8,  # mean and variance
+        addition_embed_type=addition_embed_type,
+        down_block_types=("ResnetDownsampleBlock2D", "SimpleCrossAttnDownBlock2D"),
+        up_block_types=("SimpleCrossAttnUpBlock2D", "ResnetUpsampleBlock2D"),
+        mid_block_type="UNetMidBlock2DSimpleCrossAttn",
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        encoder_hid_dim=32,
+        encoder_hid_dim_type=f"{addition_embed_type}_proj",
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        resnet_time_scale_shift="scale_shift",
+        class_embed_type=None,
+    )
     scheduler = DDIMScheduler(**{**_SD_DDIM, "beta_schedule": "linear"})
-    return KandinskyV22CombinedPipeline(unet=unet, movq=movq, scheduler=scheduler, **_kandinsky_prior_parts())
+    return {"unet": unet, "movq": kandinsky_movq(), "scheduler": scheduler}
+
+
+def build_kandinsky_2_2() -> KandinskyV22CombinedPipeline:
+    """Kandinsky 2.2 text-to-image in one repository: the prior's and the decoder's test components."""
+    return KandinskyV22CombinedPipeline(**kandinsky_decoder_parts("image"), **kandinsky_prior_parts())
 
 
 def build_deepfloyd_if() -> IFPipeline:
@@ -396,7 +384,7 @@ _STEPS = {"steps": 2}
 _PROMPT = {"prompts": ["a photo of a face"], "steps": 2}
 
 
-def _save_with_card(build: Callable[[], DiffusionPipeline], path: Path) -> Path:
+def save_with_card(build: Callable[[], DiffusionPipeline], path: Path) -> Path:
     """Save ``build()`` with a model card, as ``push_to_hub`` leaves one.
 
     diffusers reads the card of a pipeline with connected pipes (Kandinsky's combined pipelines)
@@ -417,7 +405,7 @@ def _family(
 ) -> Family:
     """A ``Family`` saving ``build()`` (weights drawn under seed 0) whose images are ``side`` x ``side`` RGB."""
     save = partial(
-        _save_with_card if getattr(pipeline_class, "_load_connected_pipes", False) else tiny_models.save_pipeline,
+        save_with_card if getattr(pipeline_class, "_load_connected_pipes", False) else tiny_models.save_pipeline,
         build,
     )
     return Family(name, pipeline_class.__name__, kind, save, scan, image_shape=(side, side, 3))

@@ -1,7 +1,7 @@
 """Tiny tokenizers and text encoders for the test families, built offline.
 
 diffusers' tests download their tokenizers (``hf-internal-testing/tiny-random-t5``, ``tiny-random-clip``,
-``dummy-gemma``, ``tiny-random-Qwen2VLForConditionalGeneration``, ``THUDM/glm-4-9b-chat``); here each is a
+``tiny-random-BertModel``, ``dummy-gemma``, ``tiny-random-Qwen2VLForConditionalGeneration``, ``THUDM/glm-4-9b-chat``); here each is a
 hand-built vocabulary of single characters (or bytes) without merges, and every text encoder's vocabulary
 is sized to its tokenizer. The encoders' widths and depths are those of the diffusers tests.
 """
@@ -14,6 +14,9 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import (
+    BertConfig,
+    BertModel,
+    BertTokenizerFast,
     CLIPTextConfig,
     CLIPTokenizer,
     Gemma2Config,
@@ -37,11 +40,13 @@ from transformers import (
     Qwen3Model,
     Qwen3VLConfig,
     Qwen3VLForConditionalGeneration,
+    Qwen3VLModel,
     T5Config,
     T5EncoderModel,
     T5TokenizerFast,
     UMT5Config,
     UMT5EncoderModel,
+    XLMRobertaTokenizerFast,
 )
 
 import tiny_models
@@ -59,6 +64,15 @@ T5_SPECIALS = ("<pad>", "</s>", "<unk>")
 
 GEMMA_SPECIALS = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>")
 """Gemma's special tokens, at ids 0-4 (the ids ``Gemma2Config`` defaults to)."""
+
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+"""BERT's special tokens, at ids 0-4 (``[PAD]`` at ``BertConfig``'s default ``pad_token_id`` 0)."""
+
+BERT_MAX_TOKENS = 77
+"""``model_max_length`` of the tiny BERT tokenizer, as HunyuanDiT's (its call pads the prompt to it)."""
+
+XLM_ROBERTA_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
+"""XLM-RoBERTa's special tokens, at ids 0-3 (``<pad>`` at 1, as ``MCLIPConfig``'s RoBERTa expects)."""
 
 CHATML_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 """The ChatML special tokens of the Qwen tokenizers, after the 256 byte tokens."""
@@ -91,6 +105,20 @@ def build_gemma_tokenizer() -> GemmaTokenizerFast:
     return GemmaTokenizerFast(vocab=vocabulary, merges=[], add_bos_token=True, add_eos_token=False)
 
 
+def build_bert_tokenizer() -> BertTokenizerFast:
+    """A BERT tokenizer: WordPiece over ``TOKEN_CHARACTERS`` (lower-cased) and their ``##`` forms, ``[CLS] .. [SEP]``."""
+    pieces = [*BERT_SPECIALS, *TOKEN_CHARACTERS, *("##" + char for char in TOKEN_CHARACTERS)]
+    vocabulary = {piece: index for index, piece in enumerate(dict.fromkeys(pieces))}
+    return BertTokenizerFast(vocab=vocabulary, model_max_length=BERT_MAX_TOKENS)
+
+
+def build_xlm_roberta_tokenizer() -> XLMRobertaTokenizerFast:
+    """An XLM-RoBERTa tokenizer: Unigram over ``TOKEN_CHARACTERS`` and their ``▁`` forms (as T5's), ``<s> .. </s>``."""
+    pieces = [*XLM_ROBERTA_SPECIALS, "▁", *TOKEN_CHARACTERS, *("▁" + char for char in TOKEN_CHARACTERS)]
+    vocabulary = [(piece, 0.0 if piece in XLM_ROBERTA_SPECIALS else -1.0) for piece in pieces]
+    return XLMRobertaTokenizerFast(vocab=vocabulary, model_max_length=T5_MAX_TOKENS)
+
+
 def build_clip_tokenizer() -> CLIPTokenizer:
     """The byte-level CLIP tokenizer of ``tiny_models`` (77 positions)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -100,7 +128,7 @@ def build_clip_tokenizer() -> CLIPTokenizer:
 def build_qwen2_tokenizer() -> Qwen2Tokenizer:
     """A Qwen2 tokenizer: byte-level BPE without merges (one token a byte), the ChatML specials and template.
 
-    Serves the Qwen2.5-VL (Qwen-Image) and Qwen3 (Z-Image) text encoders alike.
+    Serves the Qwen2.5-VL (Qwen-Image), Qwen3 (Z-Image) and Qwen3-VL (Krea 2, Ideogram 4) text encoders alike.
     """
     vocabulary = {byte: index for index, byte in enumerate(tiny_models.byte_level_alphabet())}
     tokenizer = Qwen2Tokenizer(vocab=vocabulary, merges=[], model_max_length=T5_MAX_TOKENS)
@@ -197,11 +225,25 @@ def build_glm_image_processor() -> GlmImageProcessor:
 # --- text encoders -----------------------------------------------------------------------------
 
 
-def clip_text_config(tokenizer: CLIPTokenizer) -> CLIPTextConfig:
-    """The CLIP text config of the SD3 and Flux tests (5 layers, 32 wide, projection 32) over ``tokenizer``."""
+def clip_text_config(tokenizer: CLIPTokenizer, **fields) -> CLIPTextConfig:
+    """``tiny_models``' CLIP text config (2 layers, 32 wide, projection 32) over ``tokenizer``, a test's ``fields`` on
+    top (:data:`GELU_CLIP` for those of SD 2.x, SDXL, SD3 and Flux)."""
     config = tiny_models.tiny_clip_text_config(len(tokenizer))
-    config.update(dict(num_hidden_layers=5, hidden_act="gelu", layer_norm_eps=1e-5))
+    config.update(fields)
     return config
+
+
+GELU_CLIP = dict(num_hidden_layers=5, hidden_act="gelu")
+"""What the SD 2.x, SDXL, SD3 and Flux tests' CLIP text encoders change: 5 layers, exact GELU."""
+
+
+_TINY_BERT = dict(hidden_size=32, num_hidden_layers=5, num_attention_heads=4, intermediate_size=37)
+"""Shape of ``hf-internal-testing/tiny-random-BertModel`` (HunyuanDiT's test): 5 layers, 32 wide."""
+
+
+def bert_encoder(tokenizer: BertTokenizerFast) -> BertModel:
+    """A tiny random ``BertModel`` (32 wide) over ``tokenizer``'s vocabulary."""
+    return BertModel(BertConfig(**_TINY_BERT, vocab_size=len(tokenizer)))
 
 
 _TINY_T5 = dict(d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5, relative_attention_num_buckets=8)
@@ -316,6 +358,18 @@ def qwen3_vl_encoder(tokenizer: Qwen2Tokenizer, num_hidden_layers: int) -> Qwen3
         vision_end_token_id=vocab_size + 3,
     )
     return Qwen3VLForConditionalGeneration(config).eval()
+
+
+def qwen3_vl_model(tokenizer: Qwen2Tokenizer, num_hidden_layers: int, vision_depth: int) -> Qwen3VLModel:
+    """The Qwen3-VL text tower of the Krea 2 and Ideogram 4 models (16 wide, 2 heads of 8), ``num_hidden_layers``
+    text and ``vision_depth`` vision layers, over ``tokenizer``'s vocabulary."""
+    text = dict(num_attention_heads=2, num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer))
+    config = Qwen3VLConfig(
+        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=num_hidden_layers, **text),
+        vision_config=dict(depth=vision_depth, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
+        vocab_size=len(tokenizer),
+    )
+    return Qwen3VLModel(config).eval()
 
 
 def glm_encoder(tokenizer: PreTrainedTokenizerFast) -> GlmModel:

@@ -36,6 +36,7 @@ GUIDANCE_SCHEDULE = "guidance_schedule"
 CONTROL_CONDITIONING = frozenset({"control_image", "controlnet_conditioning_scale", "control_mode"})
 #: Optional reference inputs a pipeline that diffusers registers as text-to-image (``AutoPipelineForText2Image``)
 #: draws without (FLUX Kontext, FLUX.2, Z-Image Omni, ...): hubaudit leaves them unset, so the call samples from text.
+#: Not in a ControlNet pipeline, whose optional ``image`` is the control image it needs (Stable Diffusion ControlNet).
 REFERENCE_INPUTS = ("image",)
 #: Above this many classes, a class-conditional scan must name the classes it wants.
 MAX_DEFAULT_CLASSES = 20
@@ -219,13 +220,14 @@ def signature_refusal(pipeline_class: type) -> str | None:
     parameters = _call_parameters(pipeline_class)
     if VIDEO_OUTPUT in parameters:
         return f"its call draws videos ({VIDEO_OUTPUT}), and hubaudit audits images"
-    optional = _registered_text_to_image(pipeline_class)
+    controlled = bool(CONTROL_CONDITIONING.intersection(parameters))  # then its image is a control image
+    optional = not controlled and _registered_text_to_image(pipeline_class)
     inputs = [
         key
         for key in IMAGE_INPUTS
         if key in parameters and not (optional and key in REFERENCE_INPUTS and parameters[key].default is None)
     ]
-    if inputs and CONTROL_CONDITIONING.intersection(parameters):
+    if inputs and controlled:
         return f"its call needs a control image ({', '.join(inputs)}) to steer the model, which a scan cannot give"
     if inputs:
         return f"its call transforms an input ({', '.join(inputs)}) rather than sampling the model"
