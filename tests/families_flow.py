@@ -509,7 +509,8 @@ each draws what a control image (and a mask) lays out, so no image comes from te
 
 
 NOT_BUILT: dict[str, str] = {
-    "qwenimage21": "no test model: its processor (Qwen3VLProcessor) loads a video processor that needs torchvision, "
-    "absent from the test environment, where hubaudit refuses it naming torchvision; diffusers has no test for it",
+    "qwenimage21": "its processor (Qwen3VLProcessor) loads a video processor that needs torchvision, which hubaudit's "
+    "install lacks: hubaudit refuses it in one line naming torchvision; no test model (diffusers has no test for it), "
+    "so a scan with torchvision installed is untested",
 }
 """``AUTO_TEXT2IMAGE_PIPELINES_MAPPING`` name -> why this module has no test model for it yet."""
