@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from hubaudit.declarations import (  # noqa: F401 (SCAN_OPTIONS: the declarations the Space's form fields read)
     SCAN_OPTIONS,
     LabelSettings,
+    MembershipSettings,
     PoisonSettings,
     PublishSettings,
     ScanSettings,
@@ -97,6 +98,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
     Nothing is resolved or loaded."""
     from hubaudit.audit.fairness.label_mapping import parse_label_map, parse_label_prompts
     from hubaudit.audit.fairness.options import FairnessOptions
+    from hubaudit.audit.memorization.options import MemorizationOptions
     from hubaudit.audit.options import PropertyOptions, ScanOptions
     from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
@@ -147,7 +149,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
         properties=PropertyOptions.from_arguments(
             given["attributes"],
             aux_data=given["aux_data"],
-            training_data=given["training_data"],
+            training_data=given["training_data"] if given["attributes"] or not given["memorization"] else None,
             confidence=given["confidence"],
             target_width=given["target_width"],
             max_property_error=given["max_property_error"],
@@ -164,6 +166,15 @@ def scan_options(model: str, **arguments) -> ScanOptions:
             max_gap_increase=given["max_gap_increase"],
             min_group_share=given["min_group_share"],
             probe=given["probe"],
+        ),
+        memorization=MemorizationOptions.from_arguments(
+            given["memorization"],
+            training_data=given["training_data"],
+            holdout_data=given["holdout_data"],
+            embedding=given["memorization_embedding"],
+            threshold=given["replication_threshold"],
+            max_replication=given["max_replication"],
+            confidence=given["confidence"],
         ),
         option_table=table,
     )
@@ -763,3 +774,49 @@ def plan(
     return plan_privacy(
         **shares, generated_share=generated, values=groups, conditions=conditions or 1, **margin, **common
     )
+
+
+@signature_from(MembershipSettings)
+def membership(model, **keywords) -> dict:
+    """Membership inference on ``model`` (white-box: its denoiser and scheduler): score each image of ``candidates``
+    with each attack (``pia``, ``loss``), flag those above a threshold calibrated on ``non_members`` at false-positive
+    rate ``fpr``, and return the result (``out_path``: also written there as JSON; docs/report-schema.md,
+    "membership"). The parameters are those :class:`hubaudit.declarations.MembershipSettings` declares.
+
+    Raises:
+        hubaudit.errors.InvalidMembershipOptions: no ``non_members`` (uncalibrated scores mislead), too few of them
+            for ``fpr``, or a class-conditional / text-to-image model without its ``class_column`` / ``caption_column``.
+        hubaudit.errors.UnsupportedMembershipModel: a model the attacks cannot run on (no DDPM noise schedule).
+
+    Example:
+        >>> result = membership("org/model", candidates="mine.parquet", non_members="public.parquet")  # doctest: +SKIP
+        >>> result["attacks"]["pia"]["flagged"]  # doctest: +SKIP
+    """
+    from hubaudit.attacks.membership import MembershipRequest, run_membership
+    from hubaudit.sampling import pick_device
+
+    values = api_values(MembershipSettings, "membership", {"model": model, **keywords})
+    if values["out_path"] is not None:
+        writable_folder(Path(values["out_path"]).parent, "--out")
+    request = MembershipRequest(
+        model=model,
+        candidates=str(values["candidates"]),
+        non_members=str(values["non_members"]) if values["non_members"] is not None else None,
+        attacks=tuple(values["attacks"]),
+        fpr=values["fpr"],
+        loss_timesteps=tuple(values["loss_timesteps"]),
+        pia_timestep=values["pia_timestep"],
+        class_column=values["class_column"],
+        caption_column=values["caption_column"],
+        image_column=values["image_column"],
+        seed=values["seed"],
+        batch_size=values["batch_size"],
+        confidence=values["confidence"],
+        device=str(pick_device(values["device"])),
+        token=values["token"],
+        allow_local=values["allow_local"],
+    )
+    result = run_membership(request)
+    if values["out_path"] is not None:
+        Path(values["out_path"]).write_text(json.dumps(result, indent=1) + "\n")
+    return result

@@ -646,3 +646,18 @@ class StaleReport(FrontEndError):
             "allow_stale to publish the older audit anyway",
             options=("allow_stale",),
         )
+
+
+# --- memorization and membership ------------------------------------------------------------------
+
+
+class InvalidMemorizationOptions(AuditError, ValueError):
+    """A memorization option (``--memorization``, its data, threshold or margin) is missing or out of range."""
+
+
+class InvalidMembershipOptions(AuditError, ValueError):
+    """``hubaudit membership``: an option is out of range, or the non-members that calibrate its thresholds are missing."""
+
+
+class UnsupportedMembershipModel(AuditError):
+    """``hubaudit membership``: the model's denoiser or scheduler does not allow the white-box attacks."""

@@ -38,7 +38,14 @@ from hubaudit.declarations.fields import (
 )
 from hubaudit.declarations.scan import ScanSettings
 from hubaudit.declarations.signature import declared_signature, signature_from
-from hubaudit.declarations.verbs import FleetSettings, LabelSettings, PoisonSettings, PublishSettings, TrainSettings
+from hubaudit.declarations.verbs import (
+    FleetSettings,
+    LabelSettings,
+    MembershipSettings,
+    PoisonSettings,
+    PublishSettings,
+    TrainSettings,
+)
 
 SCAN_OPTIONS: dict[str, Declared] = options_by_name(ScanSettings)
 """The scan's options by name (the API keyword), in declaration order."""
@@ -59,6 +66,7 @@ __all__ = [
     "Declared",
     "FleetSettings",
     "LabelSettings",
+    "MembershipSettings",
     "PoisonSettings",
     "PublishSettings",
     "ScanSettings",
