@@ -796,27 +796,12 @@ def membership(model, **keywords) -> dict:
     from hubaudit.sampling import pick_device
 
     values = api_values(MembershipSettings, "membership", {"model": model, **keywords})
-    if values["out_path"] is not None:
-        writable_folder(Path(values["out_path"]).parent, "--out")
-    request = MembershipRequest(
-        model=model,
-        candidates=str(values["candidates"]),
-        non_members=str(values["non_members"]) if values["non_members"] is not None else None,
-        attacks=tuple(values["attacks"]),
-        fpr=values["fpr"],
-        loss_timesteps=tuple(values["loss_timesteps"]),
-        pia_timestep=values["pia_timestep"],
-        class_column=values["class_column"],
-        caption_column=values["caption_column"],
-        image_column=values["image_column"],
-        seed=values["seed"],
-        batch_size=values["batch_size"],
-        confidence=values["confidence"],
-        device=str(pick_device(values["device"])),
-        token=values["token"],
-        allow_local=values["allow_local"],
-    )
+    out_path = values.pop("out_path")
+    if out_path is not None:
+        writable_folder(Path(out_path).parent, "--out")
+    values["device"] = str(pick_device(values["device"]))
+    request = MembershipRequest(**{name: values[name] for name in MembershipRequest.__dataclass_fields__})
     result = run_membership(request)
-    if values["out_path"] is not None:
-        Path(values["out_path"]).write_text(json.dumps(result, indent=1) + "\n")
+    if out_path is not None:
+        Path(out_path).write_text(json.dumps(result, indent=1) + "\n")
     return result

@@ -27,3 +27,13 @@ def save_digits(indices: np.ndarray, path: Path) -> Path:
     """The ``builtin:mnist`` digits at ``indices`` (16x16, column ``digit``) as a Parquet file."""
     digits = mnist(image_size=suite()["image_size"]).subset(indices)
     return save_labelled_images(LabelledImages(digits.images, dict(digits.columns), "mnist-subset"), path)
+
+
+def suite_files(n_members: int, folder: Path, *, n_held_out: int) -> tuple[Path, Path, Path]:
+    """(model folder, members Parquet, first ``n_held_out`` held-out digits Parquet) of a suite model."""
+    model, members, held_out = suite_model(n_members)
+    return (
+        model,
+        save_digits(members, folder / "members.parquet"),
+        save_digits(held_out[:n_held_out], folder / "held.parquet"),
+    )

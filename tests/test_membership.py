@@ -12,7 +12,7 @@ import pytest
 from hubaudit.attacks.membership.calibration import CalibratedThreshold
 from hubaudit.cli import main
 from hubaudit.errors import InvalidMembershipOptions
-from memorization_suite import save_digits, suite_model
+from memorization_suite import suite_files
 
 
 def test_thresholds_keep_the_false_positive_rate_on_fresh_non_members():
@@ -51,12 +51,7 @@ def test_share_of_members_among_flagged_is_a_lower_bound_that_holds():
 @pytest.fixture(scope="module")
 def suite_data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("membership-data")
-    model, members, held_out = suite_model(64)
-    return (
-        model,
-        save_digits(members, folder / "members.parquet"),
-        save_digits(held_out[:120], folder / "held.parquet"),
-    )
+    return suite_files(64, folder, n_held_out=120)
 
 
 def test_attacks_flag_the_training_images_of_a_model_that_copies_them(suite_data, tmp_path, capsys):

@@ -15,7 +15,7 @@ from hubaudit.audit.memorization.nearest import (
     tiled_distances,
 )
 from hubaudit.cli import main
-from memorization_suite import save_digits, suite_model
+from memorization_suite import suite_files, suite_model
 
 
 def brute_force_tiled_distance(a: np.ndarray, b: np.ndarray, tiles_per_side: int) -> float:
@@ -72,12 +72,7 @@ def test_relative_criterion_flags_near_copies_and_not_fresh_images(random_images
 def copying_model(tmp_path_factory):
     """The suite's 64-digit DDPM, its members and 200 held-out digits as Parquet files."""
     folder = tmp_path_factory.mktemp("memorization-data")
-    model, members, held_out = suite_model(64)
-    return (
-        model,
-        save_digits(members, folder / "members.parquet"),
-        save_digits(held_out[:200], folder / "held.parquet"),
-    )
+    return suite_files(64, folder, n_held_out=200)
 
 
 @pytest.fixture(scope="module")

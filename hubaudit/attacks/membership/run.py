@@ -40,6 +40,13 @@ class MembershipRequest:
     token: str | None = None
     allow_local: bool = True
 
+    def __post_init__(self) -> None:  # paths, and repeated options given as lists, in the form the run reads
+        for name in ("candidates", "non_members"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, str(value) if value is not None else None)
+        object.__setattr__(self, "attacks", tuple(self.attacks))
+        object.__setattr__(self, "loss_timesteps", tuple(self.loss_timesteps))
+
     def check(self) -> None:
         if self.non_members is None:
             raise InvalidMembershipOptions(
