@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hubaudit.audit.memorization.nearest import (
+    grid_side,
     nearest_neighbours,
     relative_distances,
     tile_features,
@@ -43,10 +44,15 @@ def test_tiled_distance_is_the_largest_per_tile_rms_difference(random_images):
 
 
 def test_a_difference_in_one_tile_counts_fully_however_small_the_tile():
-    image = np.zeros((1, 16, 16, 1), dtype=np.uint8)
+    image = np.zeros((1, 128, 128, 1), dtype=np.uint8)
     changed = image.copy()
-    changed[0, :4, :4] = 255  # one tile of 16 all white
+    changed[0, :32, :32] = 255  # one tile of 16 all white: 1/16 of the pixels
     assert tiled_distances(tile_features(image), tile_features(changed))[0, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("side", "grid"), [(16, 1), (32, 1), (64, 2), (100, 3), (128, 4), (512, 4)])
+def test_tiles_are_at_least_32_pixels_and_at_most_4_per_side(side, grid):
+    assert grid_side(side, side) == grid
 
 
 def test_streaming_search_equals_the_full_distance_matrix(random_images):
@@ -80,7 +86,7 @@ def copying_scan(copying_model, tmp_path_factory):
     model, members, held_out = copying_model
     out = tmp_path_factory.mktemp("memorization-scan")
     code = main(
-        ["scan", str(model), "-n", "24", "--steps", "50", "--scheduler", "ddim", "--out", str(out), "--quiet"]
+        ["scan", str(model), "-n", "16", "--steps", "100", "--out", str(out), "--quiet"]
         + ["--training-data", str(members), "--memorization", "--holdout-data", str(held_out)]
         + ["--fail-on", "memorization"]
     )

@@ -17,6 +17,7 @@ import numpy as np
 from hubaudit.audit.memorization.nearest import (
     NEIGHBOURS,
     Features,
+    grid_side,
     nearest_neighbours,
     relative_distances,
     tile_features,
@@ -72,7 +73,7 @@ def memorization_section(
     rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
     section = {
         "space": space,
-        "distance": _distance_words(space),
+        "distance": _distance_words(space, grid_side(*images.shape[1:3])),
         "criterion": f"relative distance (nearest / (0.5 x mean of the {NEIGHBOURS} nearest)) below {options.threshold:g}",
         "threshold": options.threshold,
         "training_data": options.training_data,
@@ -193,9 +194,12 @@ def _read(source: str, side: int, allow_local: bool) -> LabelledImages:
     return load_labelled_images(source, columns=[], image_size=side, allow_local=allow_local)
 
 
-def _distance_words(space: str) -> str:
+def _distance_words(space: str, grid: int) -> str:
     if space == "pixel":
-        return "normalised tiled L2 (Carlini et al.): the largest root-mean-square pixel difference over 4x4 tiles, [0, 1]"
+        return (
+            f"normalised tiled L2 (Carlini et al.): the largest root-mean-square pixel difference over {grid}x{grid} "
+            "tiles, in [0, 1]"
+        )
     return f"L2 between unit-length embeddings of {space.removeprefix('embedding:')} (sqrt(2 - 2 cos))"
 
 

@@ -1,15 +1,17 @@
 """Nearest training images of generated samples: Carlini et al.'s normalised tiled L2, searched in a streaming way.
 
 Distance (Carlini et al. 2023, "Extracting Training Data from Diffusion Models", Sec. 4): both images, pixel values
-scaled to [0, 1], are cut into the same ``g x g`` grid of tiles (``g`` = :data:`TILES_PER_SIDE`: 16 tiles, as the
-paper cuts its images); the distance is the largest per-tile normalised L2 over the tiles,
+scaled to [0, 1], are cut into the same ``g x g`` grid of tiles; the distance is the largest per-tile normalised L2
+over the tiles,
 
     d(a, b) = max_t ||a_t - b_t||_2 / sqrt(D_t),
 
 with ``D_t`` the number of values (pixels x channels) in tile ``t`` (so ``d`` is the worst tile's root-mean-square
-difference, in [0, 1]). A copy that differs from its training image only in a corner is far in whole-image L2 but
-near in the other 15 tiles; the max keeps it far only where it really differs, and a sample that matches a
-training image in one tile only is not near it. An embedding space is the case of one tile of unit vectors.
+difference, in [0, 1]). The paper cuts its 512-pixel Stable Diffusion images into 4 x 4 tiles (of 128 pixels) and
+compares its 32-pixel CIFAR-10 images whole (one tile): ``g`` is the number of tiles of at least
+:data:`MIN_TILE_SIDE` pixels that fit along the shorter side, at most :data:`TILES_PER_SIDE` (so 16 tiles from
+128 pixels up, one tile below 64). The max over tiles means that a sample which matches a training image in one
+tile only (a shared background, a logo) is not near it. An embedding space is the case of one tile of unit vectors.
 
 Search: the training images come in chunks; for each chunk the sample-by-chunk distance matrix is computed tile by
 tile (a running max, ``[queries, chunk]`` float32) and merged into each sample's running top-k, so memory is flat in
@@ -24,7 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 TILES_PER_SIDE = 4
-"""Tiles along each side: 16 tiles, as Carlini et al. cut their images."""
+"""Most tiles along each side: 16 tiles, as Carlini et al. cut their 512-pixel images."""
+MIN_TILE_SIDE = 32
+"""Fewest pixels along a tile's side: smaller images are compared in fewer tiles (32-pixel ones whole, as Carlini et
+al. compare CIFAR-10 images): tiles of a few pixels turn a copy's sampling noise into a large worst-tile distance."""
 TRAINING_CHUNK = 2048
 """Training images featurised and compared at once."""
 QUERY_BLOCK = 1024
@@ -34,9 +39,18 @@ Features = list[np.ndarray]
 """One float32 array ``[N, D_t]`` per tile, each row scaled by ``1 / sqrt(D_t)``."""
 
 
-def tile_features(images: np.ndarray, *, tiles_per_side: int = TILES_PER_SIDE) -> Features:
+def grid_side(height: int, width: int) -> int:
+    """The grid of an image of this size: as many tiles of at least :data:`MIN_TILE_SIDE` pixels as fit along the
+    shorter side, from 1 to :data:`TILES_PER_SIDE`."""
+    return int(np.clip(min(height, width) // MIN_TILE_SIDE, 1, TILES_PER_SIDE))
+
+
+def tile_features(images: np.ndarray, *, tiles_per_side: int | None = None) -> Features:
     """The tiles of ``uint8 [N, H, W, C]`` images as :data:`Features` (values in [0, 1], tile ``t`` scaled by
-    ``1/sqrt(D_t)``); tiles are as equal as the size allows (a 28-pixel side: 7 pixels each)."""
+    ``1/sqrt(D_t)``); ``tiles_per_side`` defaults to :func:`grid_side` of the size; tiles are as equal as the
+    size allows (a 28-pixel side in 3: 9, 10 and 9 pixels)."""
+    if tiles_per_side is None:
+        tiles_per_side = grid_side(*images.shape[1:3])
     pixels = images.astype(np.float32) / 255.0
     rows = np.linspace(0, images.shape[1], tiles_per_side + 1).round().astype(int)
     columns = np.linspace(0, images.shape[2], tiles_per_side + 1).round().astype(int)
