@@ -138,3 +138,30 @@ def test_a_model_without_a_ddpm_noise_schedule_is_refused_in_one_line(rgb_sets, 
     )
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "alphas_cumprod" in error
+
+
+@pytest.fixture
+def space_host(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "space_app"))
+    from hosting import Host
+
+    return Host(tmp_path / "work", tmp_path / "cache")
+
+
+def test_space_tab_tests_a_hub_model_on_builtin_data_and_refuses_local_paths(test_hub, space_host, monkeypatch):
+    import gradio as gr
+
+    import membership_tab
+
+    space_host.work_root.mkdir()
+    monkeypatch.setattr(membership_tab, "MAX_IMAGES", 40)
+    summary, path = membership_tab.run_membership_form(
+        space_host, "tiny/ddpm", "", "builtin:colored-mnist", "builtin:colored-mnist", 0.05, "", ""
+    )
+    result = json.loads(open(path).read())
+    assert result["n_candidates"] == result["n_non_members"] == 40 and "flagged" in summary
+    with pytest.raises(gr.Error, match="path on this machine"):
+        membership_tab.run_membership_form(space_host, "tiny/ddpm", "", "/etc", "builtin:colored-mnist", 0.05, "", "")

@@ -307,6 +307,7 @@ class MembershipSettings:
         None, help="a text-to-image model: the column with each image's caption", group="", metavar="NAME"
     )
     image_column: str = option("image", help="the column holding the images", group="", metavar="NAME")
+    limit: int | None = option(None, help="use only the first N images of each data set", group="", metavar="N")
     seed: int = option(0, help="image i's noise depends only on (seed, i, its set)", group="")
     batch_size: int = option(32, help="images per forward pass", group="")
     confidence: float = option(0.95, help="nominal coverage of the share of members among the flagged", group="")

@@ -11,7 +11,7 @@ import numpy as np
 from hubaudit.attacks.membership.calibration import CalibratedThreshold
 from hubaudit.attacks.membership.scores import ATTACKS, membership_scores
 from hubaudit.attacks.membership.whitebox import WhiteBox, white_box
-from hubaudit.data import load_labelled_images, load_text_column
+from hubaudit.data import LabelledImages, load_labelled_images, load_text_column
 from hubaudit.errors import InvalidMembershipOptions
 from hubaudit.hub import resolve_reference
 from hubaudit.hub.loading import load_pipeline
@@ -33,6 +33,7 @@ class MembershipRequest:
     class_column: str | None = None
     caption_column: str | None = None
     image_column: str = "image"
+    limit: int | None = None
     seed: int = 0
     batch_size: int = 32
     confidence: float = 0.95
@@ -69,10 +70,11 @@ def run_membership(request: MembershipRequest) -> dict:
     resolved = resolve_reference(request.model, token=request.token, allow_local=request.allow_local)
     import torch
 
+    data = {source: _read(request, source) for source in (request.candidates, request.non_members)}  # before loading
     pipeline = load_pipeline(resolved, token=request.token)
     box = white_box(pipeline, device=torch.device(request.device), reference=str(resolved.reference))
-    candidates, candidate_conditions = _read(request, request.candidates, box)
-    non_members, non_member_conditions = _read(request, request.non_members, box)
+    candidates, candidate_conditions = _conditioned(request, request.candidates, data[request.candidates], box)
+    non_members, non_member_conditions = _conditioned(request, request.non_members, data[request.non_members], box)
     by_attack = {}
     for attack in request.attacks:
         score = {
@@ -123,12 +125,22 @@ def attack_result(
     }
 
 
-def _read(request: MembershipRequest, source: str, box: WhiteBox) -> tuple[np.ndarray, Sequence]:
-    """The images of ``source`` and each one's condition (class id, caption or None) for the model's kind."""
+def _read(request: MembershipRequest, source: str) -> LabelledImages:
+    """The images of ``source`` (and the class column, if named)."""
     columns = [request.class_column] if request.class_column else []
-    data = load_labelled_images(
-        source, image_column=request.image_column, columns=columns, allow_local=request.allow_local
+    return load_labelled_images(
+        source,
+        image_column=request.image_column,
+        columns=columns,
+        limit=request.limit,
+        allow_local=request.allow_local,
     )
+
+
+def _conditioned(
+    request: MembershipRequest, source: str, data: LabelledImages, box: WhiteBox
+) -> tuple[np.ndarray, Sequence]:
+    """The images of ``source`` and each one's condition (class id, caption or None) for the model's kind."""
     if box.kind == "class-conditional":
         if request.class_column is None:
             raise InvalidMembershipOptions(
@@ -143,5 +155,5 @@ def _read(request: MembershipRequest, source: str, box: WhiteBox) -> tuple[np.nd
         captions = load_text_column(source, request.caption_column, allow_local=request.allow_local)
         if captions is None:
             raise InvalidMembershipOptions(f"{source} has no text column {request.caption_column!r}")
-        return data.images, np.array(captions, dtype=object)
+        return data.images, np.array(captions[: len(data)], dtype=object)
     return data.images, np.array([None] * len(data), dtype=object)
