@@ -10,7 +10,7 @@ For each model of ``benchmarks/models/memorization/`` (scripts/build_memorizatio
   replication rate's Clopper-Pearson interval covers the true-copy rate on every model; the rates are ordered by
   training-set size (64 >= 512 >= 4,096); every top pair the report shows as a copy is a true copy.
 - **Membership.** ``hubaudit.api.membership`` with the members as candidates (at most ``--members``) and half of the
-  held-out digits as non-members (calibration); the other half are scored too (test). Per attack (PIA, loss) side by
+  held-out digits as non-members (calibration); the other half are scored too (test). Per attack (PIA, loss, SecMI) side by
   side: the AUC of members vs test non-members, the TPR at the calibrated 1% threshold, and the realised FPR on the
   test half (target: within 1% +- 1 point).
 - **Cost.** The streaming tiled-L2 search of ``--cost-queries`` (10,000) samples against ``--cost-references``
@@ -217,7 +217,7 @@ def targets(figures: dict) -> list[dict]:
         for row in rows
     ]
     for row in rows:
-        for attack in ("pia", "loss"):
+        for attack in ("pia", "loss", "secmi"):
             realised = row[f"{attack}_realised_fpr"]
             found.append(
                 {
@@ -243,15 +243,17 @@ def print_figures(figures: dict) -> None:
     )
     print(
         f"{'model':<12} {'replication [CI]':<26} {'true':>6} {'held-out':>8} {'distinct':>8}  "
-        f"{'pia AUC':>7} {'TPR@1%':>6} {'FPR':>6}  {'loss AUC':>8} {'TPR@1%':>6} {'FPR':>6}"
+        + "  ".join(f"{attack + ' AUC':>9} {'TPR@1%':>6} {'FPR':>6}" for attack in ("pia", "loss", "secmi"))
     )
     for row in figures["models"]:
         value, low, high = row["replication_rate"]
         print(
             f"{row['model']:<12} {value:.3f} [{low:.3f}, {high:.3f}]{'':<6} {row['true_copy_rate']:>6.3f} "
             f"{row['held_out_rate']:>8.3f} {row['distinct_training_images']:>8}  "
-            f"{row['pia_auc']:>7.3f} {row['pia_tpr_at_fpr']:>6.3f} {row['pia_realised_fpr']:>6.3f}  "
-            f"{row['loss_auc']:>8.3f} {row['loss_tpr_at_fpr']:>6.3f} {row['loss_realised_fpr']:>6.3f}"
+            + "  ".join(
+                f"{row[attack + '_auc']:>9.3f} {row[attack + '_tpr_at_fpr']:>6.3f} {row[attack + '_realised_fpr']:>6.3f}"
+                for attack in ("pia", "loss", "secmi")
+            )
         )
     cost = figures["cost"]
     print(

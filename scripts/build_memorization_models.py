@@ -1,18 +1,18 @@
 """Build the memorization suite: DDPMs trained on 64, 512 and 4,096 MNIST digits, with their member lists.
 
-    nice -n 10 .venv/bin/python scripts/build_memorization_models.py [--steps 3000] [--sizes 64,512,4096]
+    nice -n 10 .venv/bin/python scripts/build_memorization_models.py [--steps 2000] [--sizes 64,512,4096]
 
 Writes, under ``benchmarks/models/memorization/``:
 
 * ``mnist-{64,512,4096}/``: unconditional 16x16 grey DDPMs (EMA weights, float16 safetensors), each trained for
   the same number of steps on the first N digits of one seeded permutation of ``builtin:mnist`` (so the members of
-  a smaller model are members of every larger one). With the same steps, the 64-digit model sees each image about
-  3,000 times and copies them; the 4,096-digit model sees each about 50 times and copies much less;
+  a smaller model are members of every larger one). With the same 2,000 steps of 64 images, the 64-digit model sees
+  each image 2,000 times and copies them; the 4,096-digit model sees each about 31 times and copies much less;
 * ``suite.json``: per model its folder, its members (indices into ``builtin:mnist``) and the held-out digits no
   suite model saw (the last 904 of the permutation), read by the tests and ``benchmarks/memorization.py``.
 
 Models train in ``out/memorization-suite/`` (checkpoints included), so a rerun resumes. Deterministic: seed 0
-for the permutation and for training. CPU: about 0.05-0.1 s a step.
+for the permutation and for training. CPU: about 0.1-0.3 s a step (7-10 minutes a model on a shared machine).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def member_permutation(seed: int = 0) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per model")
+    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps per model")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="train only these suite models")
     args = parser.parse_args()
 

@@ -284,8 +284,9 @@ class MembershipSettings:
         metavar="DATA",
     )
     attacks: Sequence[str] = option(
-        ("pia", "loss"),
-        help="pia (proximal initialization, Kong et al. 2024) or loss (the denoising loss) (repeatable)",
+        ("pia", "loss", "secmi"),
+        help="pia (proximal initialization, Kong et al. 2024), loss (the denoising loss) or secmi (Duan et al. 2023) "
+        "(repeatable)",
         group="",
         flags=("--attack",),
         metavar="NAME",

@@ -9,7 +9,9 @@ against them gives the baseline: the distances, and the rate the criterion reach
 
 from __future__ import annotations
 
+import base64
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,13 +60,16 @@ def replication(sample_features: Features, references: np.ndarray, featurise, *,
 
 
 def memorization_section(
-    sampled: SampledModel, options: MemorizationOptions, *, featurise=None, space: str = "pixel"
+    sampled: SampledModel,
+    options: MemorizationOptions,
+    *,
+    featurise: Callable[[np.ndarray], Features] = tile_features,
+    space: str = "pixel",
 ) -> dict:
     """The report's ``memorization`` section for the scan's samples (every condition pooled).
 
     ``featurise`` maps ``uint8 [N, H, W, C]`` images to features (default: the tiled pixel features); ``space``
     names it in the report."""
-    featurise = featurise or tile_features
     conditions, images = _samples(sampled)
     side = images.shape[1]
     training = _read(options.training_data, side, sampled.options.allow_local)
@@ -212,7 +217,6 @@ def _top_pairs(
 ) -> list[dict]:
     """The :data:`TOP_PAIRS` samples of smallest relative distance, each with its nearest training image (PNG
     thumbnails, base64, so that the report renders without the data)."""
-    import base64
 
     def thumbnail(image: np.ndarray) -> str:
         repeat = max(1, THUMBNAIL_SIDE // max(image.shape[:2]))
