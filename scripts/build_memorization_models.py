@@ -1,15 +1,16 @@
 """Build the memorization suite: DDPMs trained on 64, 512 and 4,096 MNIST digits, with their member lists.
 
-    nice -n 10 .venv/bin/python scripts/build_memorization_models.py [--steps 2000] [--sizes 64,512,4096]
+    nice -n 10 .venv/bin/python scripts/build_memorization_models.py [--steps N] [--sizes 64,512,4096]
 
 Writes, under ``benchmarks/models/memorization/``:
 
 * ``mnist-{64,512,4096}/``: unconditional 16x16 grey DDPMs (EMA weights, float16 safetensors), each trained for
-  the same number of steps on the first N digits of one seeded permutation of ``builtin:mnist`` (so the members of
-  a smaller model are members of every larger one). With the same 2,000 steps of 64 images, the 64-digit model sees
-  each image 2,000 times and copies them; the 4,096-digit model sees each about 31 times and copies much less;
-* ``suite.json``: per model its folder, its members (indices into ``builtin:mnist``) and the held-out digits no
-  suite model saw (the last 904 of the permutation), read by the tests and ``benchmarks/memorization.py``.
+  :data:`STEPS` on the first N digits of one seeded permutation of ``builtin:mnist`` (so the members of a smaller
+  model are members of every larger one): the 64- and 512-digit models see each image 2,000 and 750 times and copy
+  them; the 4,096-digit model sees each about 31 times and copies much less;
+* ``suite.json``: per model its folder, its steps, its members (indices into ``builtin:mnist``, sorted) and the
+  held-out digits no suite model saw (the last 904 of the permutation, in drawn order: ``builtin:mnist`` is sorted by
+  digit, so a prefix of this list is a random sample), read by the tests and ``benchmarks/memorization.py``.
 
 Models train in ``out/memorization-suite/`` (checkpoints included), so a rerun resumes. Deterministic: seed 0
 for the permutation and for training. CPU: about 0.1-0.3 s a step (7-10 minutes a model on a shared machine).
@@ -34,6 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITE_DIR = ROOT / "benchmarks" / "models" / "memorization"
 WORK_DIR = ROOT / "out" / "memorization-suite"
 SIZES = (64, 512, 4096)
+STEPS = {64: 2000, 512: 6000, 4096: 2000}
+"""Optimizer steps of 64 images per model: the 64-digit model sees each digit 2,000 times and copies; the 512-digit
+one, at 2,000 steps (250 passes), copied none of 64 samples, so it trains 6,000 (750 passes) to copy some; the
+4,096-digit one sees each digit about 31 times."""
 IMAGE_SIZE = 16
 SOURCE = "builtin:mnist"
 
@@ -45,26 +50,27 @@ def member_permutation(seed: int = 0) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=2000, help="optimizer steps per model")
+    parser.add_argument("--steps", type=int, help="optimizer steps of every model trained (default: STEPS)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="train only these suite models")
     args = parser.parse_args()
 
     order = member_permutation()
-    held_out = np.sort(order[max(SIZES) :])
+    held_out = order[max(SIZES) :]  # in drawn order: builtin:mnist is sorted by digit, so any prefix is random
     digits = mnist(image_size=IMAGE_SIZE)
     chosen = {int(size) for size in args.sizes.split(",")}
     models = []
     for size in SIZES:
         out = SUITE_DIR / f"mnist-{size}"
         members = np.sort(order[:size])
-        if size in chosen and trained_steps(out) != args.steps:
+        steps = args.steps or STEPS[size]
+        if size in chosen and trained_steps(out) != steps:
             started = time.perf_counter()
             work = WORK_DIR / out.name
             train_ddpm(
                 digits.subset(members),
                 work,
                 image_size=IMAGE_SIZE,
-                steps=args.steps,
+                steps=steps,
                 batch_size=64,
                 learning_rate=1e-3,
                 ema_decay=0.999,
@@ -76,7 +82,7 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             shutil.copytree(work, out, ignore=shutil.ignore_patterns(CHECKPOINTS_DIR))
             halve_weights(out / "unet" / "diffusion_pytorch_model.safetensors")
-            print(f"{out.relative_to(ROOT)}: {args.steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"{out.relative_to(ROOT)}: {steps} steps in {time.perf_counter() - started:.0f} s", flush=True)
         if trained_steps(out) is not None:
             models.append(
                 {"path": out.name, "n_members": size, "steps": trained_steps(out), "members": members.tolist()}
