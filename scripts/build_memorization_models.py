@@ -6,8 +6,7 @@ Writes, under ``benchmarks/models/memorization/``:
 
 * ``mnist-{64,512,4096}/``: unconditional 16x16 grey DDPMs (EMA weights, float16 safetensors), each trained for
   :data:`STEPS` on the first N digits of one seeded permutation of ``builtin:mnist`` (so the members of a smaller
-  model are members of every larger one): the 64- and 512-digit models see each image 2,000 and 750 times and copy
-  them; the 4,096-digit model sees each about 31 times and copies much less;
+  model are members of every larger one): the 64- and 512-digit models see each image 2,000 and 1,500 times; the 4,096-digit model sees each about 31 times and copies much less;
 * ``suite.json``: per model its folder, its steps, its members (indices into ``builtin:mnist``, sorted) and the
   held-out digits no suite model saw (the last 904 of the permutation, in drawn order: ``builtin:mnist`` is sorted by
   digit, so a prefix of this list is a random sample), read by the tests and ``benchmarks/memorization.py``.
@@ -35,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITE_DIR = ROOT / "benchmarks" / "models" / "memorization"
 WORK_DIR = ROOT / "out" / "memorization-suite"
 SIZES = (64, 512, 4096)
-STEPS = {64: 2000, 512: 6000, 4096: 2000}
+STEPS = {64: 2000, 512: 12000, 4096: 2000}
 """Optimizer steps of 64 images per model: the 64-digit model sees each digit 2,000 times and copies; the 512-digit
-one, at 2,000 steps (250 passes), copied none of 64 samples, so it trains 6,000 (750 passes) to copy some; the
-4,096-digit one sees each digit about 31 times."""
+one copied none of 64 samples at 2,000 steps (250 passes) nor at 6,000 (its samples nearer its digits than unseen
+ones, but no copies), so it trains 12,000 (1,500 passes); the 4,096-digit one sees each digit about 31 times."""
 IMAGE_SIZE = 16
 SOURCE = "builtin:mnist"
 

@@ -325,7 +325,7 @@ class ScanSettings:
     memorization: bool = option(
         False,
         help="check whether the samples copy training images (needs --training-data): Carlini et al.'s relative "
-        "distance, normalised tiled L2 in pixels or an --memorization-embedding",
+        "distance, normalised tiled L2 in pixels, or distances in a --memorization-embedding",
         group=MEMORIZATION,
     )
     holdout_data: Path | str | None = option(
