@@ -24,6 +24,7 @@ from hubaudit.declarations import (  # noqa: F401 (SCAN_OPTIONS: the declaration
     SCAN_OPTIONS,
     BotSettings,
     LabelSettings,
+    MembershipSettings,
     PoisonSettings,
     PublishSettings,
     ScanSettings,
@@ -99,6 +100,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
     Nothing is resolved or loaded."""
     from hubaudit.audit.fairness.label_mapping import parse_label_map, parse_label_prompts
     from hubaudit.audit.fairness.options import FairnessOptions
+    from hubaudit.audit.memorization.options import MemorizationOptions
     from hubaudit.audit.options import PropertyOptions, ScanOptions
     from hubaudit.sampling import SamplerConfig, pick_device, pick_dtype
 
@@ -149,7 +151,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
         properties=PropertyOptions.from_arguments(
             given["attributes"],
             aux_data=given["aux_data"],
-            training_data=given["training_data"],
+            training_data=given["training_data"] if given["attributes"] or not given["memorization"] else None,
             confidence=given["confidence"],
             target_width=given["target_width"],
             max_property_error=given["max_property_error"],
@@ -166,6 +168,15 @@ def scan_options(model: str, **arguments) -> ScanOptions:
             max_gap_increase=given["max_gap_increase"],
             min_group_share=given["min_group_share"],
             probe=given["probe"],
+        ),
+        memorization=MemorizationOptions.from_arguments(
+            given["memorization"],
+            training_data=given["training_data"],
+            holdout_data=given["holdout_data"],
+            embedding=given["memorization_embedding"],
+            threshold=given["replication_threshold"],
+            max_replication=given["max_replication"],
+            confidence=given["confidence"],
         ),
         option_table=table,
     )
@@ -784,3 +795,34 @@ def bot(config, *, host, port, block) -> AuditBot:
 
     verbs = BotVerbs(scan=scan, scan_command=scan_command, scan_many=scan_many, publish=publish)
     return start_bot(config, verbs, host=host, port=port, block=block)
+
+
+@signature_from(MembershipSettings)
+def membership(model, **keywords) -> dict:
+    """Membership inference on ``model`` (white-box: its denoiser and scheduler): score each image of ``candidates``
+    with each attack (``pia``, ``loss``), flag those above a threshold calibrated on ``non_members`` at false-positive
+    rate ``fpr``, and return the result (``out_path``: also written there as JSON; docs/report-schema.md,
+    "membership"). The parameters are those :class:`hubaudit.declarations.MembershipSettings` declares.
+
+    Raises:
+        hubaudit.errors.InvalidMembershipOptions: no ``non_members`` (uncalibrated scores mislead), too few of them
+            for ``fpr``, or a class-conditional / text-to-image model without its ``class_column`` / ``caption_column``.
+        hubaudit.errors.UnsupportedMembershipModel: a model the attacks cannot run on (no DDPM noise schedule).
+
+    Example:
+        >>> result = membership("org/model", candidates="mine.parquet", non_members="public.parquet")  # doctest: +SKIP
+        >>> result["attacks"]["pia"]["flagged"]  # doctest: +SKIP
+    """
+    from hubaudit.attacks.membership import MembershipRequest, run_membership
+    from hubaudit.sampling import pick_device
+
+    values = api_values(MembershipSettings, "membership", {"model": model, **keywords})
+    out_path = values.pop("out_path")
+    if out_path is not None:
+        writable_folder(Path(out_path).parent, "--out")
+    values["device"] = str(pick_device(values["device"]))
+    request = MembershipRequest(**{name: values[name] for name in MembershipRequest.__dataclass_fields__})
+    result = run_membership(request)
+    if out_path is not None:
+        Path(out_path).write_text(json.dumps(result, indent=1) + "\n")
+    return result

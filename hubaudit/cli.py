@@ -24,6 +24,7 @@ from hubaudit.declarations import (
     BotSettings,
     FleetSettings,
     LabelSettings,
+    MembershipSettings,
     PoisonSettings,
     PublishSettings,
     ScanSettings,
@@ -621,6 +622,30 @@ def _run_config_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_membership_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "membership",
+        help="was an image in the model's training set? white-box attacks, calibrated on non-members",
+        description="Score each candidate image with white-box membership attacks on the model's denoiser (pia: "
+        "proximal initialization; loss: the denoising loss), flag those above a threshold calibrated on "
+        "--non-members at --fpr, and print per attack the threshold, the flagged count and a bound on the share of "
+        "members among them. A flag is evidence of membership at the stated FPR; no flag is not evidence of "
+        "non-membership.",
+    )
+    add_declared_arguments(parser, MembershipSettings)
+    parser.add_argument("--quiet", action="store_true", help="no progress or library log lines")
+    parser.set_defaults(handler=_run_membership)
+
+
+def _run_membership(args: argparse.Namespace) -> int:
+    from hubaudit.api import membership
+    from hubaudit.report import membership_lines
+
+    result = membership(**given_options(args, MembershipSettings))
+    print("\n".join(membership_lines(result)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="hubaudit",
@@ -638,6 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_poison_parser(subparsers)
     _add_publish_parser(subparsers)
     _add_bot_parser(subparsers)
+    _add_membership_parser(subparsers)
     _add_train_parser(subparsers)
     _add_import_ncsnv2_parser(subparsers)
     _add_plan_parser(subparsers)

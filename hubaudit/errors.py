@@ -713,3 +713,18 @@ class BotUnavailable(FrontEndError):
 
     def __init__(self):
         super().__init__("the webhook bot needs gradio: pip install 'hubaudit[bot]'")
+
+
+# --- memorization and membership ------------------------------------------------------------------
+
+
+class InvalidMemorizationOptions(AuditError, ValueError):
+    """A memorization option (``--memorization``, its data, threshold or margin) is missing or out of range."""
+
+
+class InvalidMembershipOptions(AuditError, ValueError):
+    """``hubaudit membership``: an option is out of range, or the non-members that calibrate its thresholds are missing."""
+
+
+class UnsupportedMembershipModel(AuditError):
+    """``hubaudit membership``: the model's denoiser or scheduler does not allow the white-box attacks."""

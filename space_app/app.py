@@ -1,6 +1,6 @@
 """hubaudit as a Gradio app (a Hugging Face Space): audit a diffusion model on the Hub from a browser.
 
-Three tabs, each a front end over :mod:`hubaudit.api`, one scan at a time (the queue runs one GPU job), every field
+Four tabs, each a front end over :mod:`hubaudit.api`, one scan at a time (the queue runs one GPU job), every field
 checked and every error shown as one line:
 
 - **Scan** (:mod:`scan_tab`): ``hubaudit scan`` with CLIP attributes; checking a model (no weights loaded) shows its
@@ -9,6 +9,7 @@ checked and every error shown as one line:
 - **Label samples** (:mod:`labelling_tab`): gold labels for a random subset of this page's scan, by hand, and the
   prediction-powered re-estimate they give (``hubaudit label``, ``hubaudit scan --gold``).
 - **Fairness** (:mod:`fairness_tab`): the fairness signature, with the label read off prompts or classes.
+- **Membership** (:mod:`membership_tab`): ``hubaudit membership`` on Hub data sets, calibrated on non-members.
 
 Limits, so that visitors cannot turn the Space against its host (:mod:`form_checks`, :mod:`hosting`):
 
@@ -42,6 +43,7 @@ from huggingface_hub import constants as hub_constants
 from fairness_tab import build_fairness_tab
 from hosting import MAX_CACHE_BYTES, MAX_MODEL_BYTES, REPORT_MAX_AGE_SECONDS, Host
 from labelling_tab import build_labelling_tab
+from membership_tab import build_membership_tab
 from publish_box import build_publish_box
 from scan_tab import build_scan_tab
 
@@ -83,6 +85,8 @@ def build_demo(
                 build_labelling_tab(host, session, scan)
             with gr.Tab("Fairness", id="fairness"):
                 build_fairness_tab(host)
+            with gr.Tab("Membership", id="membership"):
+                build_membership_tab(host)
     demo.queue(default_concurrency_limit=1, max_size=32)
     return demo
 

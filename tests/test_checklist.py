@@ -34,7 +34,7 @@ def test_findings_fail_with_the_model_and_one_line_per_finding():
         assert_no_findings(_report(PRIVACY, FAIRNESS))
     message = str(failure.value)
     assert message.splitlines() == [
-        "hubaudit found 2 privacy/fairness findings in org/model @ abc123:",
+        "hubaudit found 2 privacy/fairness/memorization findings in org/model @ abc123:",
         f"  - [privacy] {PRIVACY['message']}",
         f"  - [fairness] {FAIRNESS['message']}",
     ]

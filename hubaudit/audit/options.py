@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubaudit.audit.fairness.options import FairnessOptions
+from hubaudit.audit.memorization.options import MemorizationOptions
 from hubaudit.declarations import scan_default
 from hubaudit.errors import InvalidPropertyOptions, InvalidSamplerConfig
 from hubaudit.sampling.config import Condition, SamplerConfig
@@ -125,6 +126,7 @@ class ScanOptions:
         compile: ``torch.compile`` the denoiser (a slower first batch, then faster; worth it for large n on a GPU).
         check_drift: draw this many samples per condition again with the model's own scheduler at
             its default steps and report how far the fast sampler moves each estimated share.
+        memorization: the memorization check (training data, held-out data, embedding, threshold); None skips it.
         option_table: every option the scan was asked, by API keyword, as the report's ``options`` table holds
             it (JSON values; ``dtype`` the one that ran; the Hub token left out).
     """
@@ -149,6 +151,7 @@ class ScanOptions:
     fairness: FairnessOptions | None = None
     check_drift: int | None = None
     compile: bool = scan_default("compile")
+    memorization: MemorizationOptions | None = None
     option_table: Mapping[str, object] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

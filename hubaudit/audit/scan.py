@@ -14,6 +14,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from hubaudit.audit.fairness.audit import FairnessAudit
+from hubaudit.audit.memorization.audit import (
+    memorization_findings,
+    memorization_section,
+    memorization_verdicts,
+    scan_featurise,
+    untested_memorization,
+)
 from hubaudit.audit.options import ScanOptions
 from hubaudit.audit.properties.audit import PropertyAudit, first_sample_count, look_schedule, sample_until_narrow
 from hubaudit.audit.properties.drift import DriftSamples, drift_section
@@ -230,6 +237,11 @@ def _audit(
     """Annotate the samples (main process); add the property, fairness and drift sections, findings and verdicts to
     ``result`` (``looks``: the sample counts a sequential stop could have ended at)."""
     sampled, options = result.sampled, result.sampled.options
+    if options.memorization is not None:
+        clock = time.perf_counter()
+        if not _finished(result, "memorization", lambda: _memorization_section(result)):
+            result.verdicts.append(untested_memorization(result.failures[-1][1]))
+        sampled.timings["memorization_seconds"] = time.perf_counter() - clock
     if properties is not None and not _finished(result, "properties", lambda: _property_section(result, properties)):
         return  # the fairness signature and the drift read the annotations
     if fairness is not None:
@@ -279,3 +291,14 @@ def _fairness_section(
     result.sections["fairness"] = signature.to_dict()
     result.findings.extend(signature.findings())
     result.verdicts.extend(signature.verdicts())
+
+
+def _memorization_section(result: ScanResult) -> None:
+    sampled, options = result.sampled, result.sampled.options
+    featurise, space = scan_featurise(
+        options.memorization, token=options.token, allow_local=options.allow_local, device=options.device or "cpu"
+    )
+    section = memorization_section(sampled, options.memorization, featurise=featurise, space=space)
+    result.sections["memorization"] = section
+    result.findings.extend(memorization_findings(section))
+    result.verdicts.extend(memorization_verdicts(section))

@@ -20,6 +20,7 @@ SAMPLING, OUTPUT, LOADING, PROPERTIES, FAIRNESS = (
     "fairness signature",
 )
 MODEL = "model"
+MEMORIZATION = "memorization"
 
 
 def pickle_mode(text: str) -> str:
@@ -157,9 +158,9 @@ class ScanSettings:
     quiet: bool = option(
         False, help="no progress bars or library log lines (the API's progress=False)", group=OUTPUT, scope=CLI_ONLY
     )
-    fail_on: Literal["privacy", "fairness", "any"] | None = option(
+    fail_on: Literal["privacy", "fairness", "memorization", "any"] | None = option(
         None,
-        help="exit with code 1 when the report has a finding of this kind (any: of either kind), 3 when it has "
+        help="exit with code 1 when the report has a finding of this kind (any: of any kind), 3 when it has "
         "none but a check of that kind is inconclusive or not tested, 0 only when every check of that kind settled on "
         "no finding (the API records it in the report; hubaudit.api.exit_code applies it)",
         group=OUTPUT,
@@ -319,4 +320,38 @@ class ScanSettings:
         help="with --reference, train and compare the downstream probes; --no-probe skips them",
         group=FAIRNESS,
         flags=("--no-probe",),
+    )
+    # --- memorization ---
+    memorization: bool = option(
+        False,
+        help="check whether the samples copy training images (needs --training-data): Carlini et al.'s relative "
+        "distance, normalised tiled L2 in pixels, or distances in a --memorization-embedding",
+        group=MEMORIZATION,
+    )
+    holdout_data: Path | str | None = option(
+        None,
+        help="images the model did not see, from the same distribution: the baseline distances for --memorization",
+        group=MEMORIZATION,
+        metavar="DATA",
+        example="holdout.parquet",
+    )
+    memorization_embedding: str | None = option(
+        None,
+        help="compare in the embedding of this transformers image model (Hub id or folder; e.g. a DINO or "
+        "copy-detection model) instead of pixels",
+        group=MEMORIZATION,
+        metavar="MODEL",
+        example="facebook/dinov2-small",
+    )
+    replication_threshold: float = option(
+        1 / 3,
+        help="a sample copies a training image when its distance to the nearest is below this times half the mean "
+        "distance to its 50 nearest (Carlini et al.'s 1/3)",
+        group=MEMORIZATION,
+    )
+    max_replication: float = option(
+        0.0,
+        help="the replication rate you accept: a memorization finding when the rate's interval lies above it, "
+        "no finding only when it lies below",
+        group=MEMORIZATION,
     )

@@ -316,3 +316,68 @@ class BotConfig:
     ray_address: str | None = option(
         None, help="with ray: the cluster, HEAD:6379 or ray://HEAD:10001 (default: a local Ray)", group="bot"
     )
+
+
+class MembershipSettings:
+    """``hubaudit membership`` and :func:`hubaudit.api.membership`: white-box membership inference on candidate images,
+    thresholds calibrated on images known not to be members."""
+
+    model: str = option(
+        help="org/name[@revision] or a local pipeline folder",
+        group="",
+        positional=True,
+        api_positional=True,
+        metavar="MODEL",
+    )
+    candidates: Path | str = option(
+        help="the images to test: builtin:NAME, a Parquet file or folder, an image folder, a Hub data set",
+        group="",
+        metavar="DATA",
+    )
+    non_members: Path | str | None = option(
+        None,
+        help="images the model did not see (required: they calibrate the thresholds; at least 1/FPR - 1 of them)",
+        group="",
+        metavar="DATA",
+    )
+    attacks: Sequence[str] = option(
+        ("pia", "loss", "secmi"),
+        help="pia (proximal initialization, Kong et al. 2024), loss (the denoising loss) or secmi (Duan et al. 2023) "
+        "(repeatable)",
+        group="",
+        flags=("--attack",),
+        metavar="NAME",
+    )
+    fpr: float = option(0.01, help="false-positive rate the thresholds are calibrated to on the non-members", group="")
+    loss_timesteps: Sequence[int] = option(
+        (50, 100, 200),
+        help="timesteps (of the scheduler's training steps) the loss attack averages over",
+        group="",
+        metavar="T1,T2,...",
+        argparse={"action": "store", "type": channel_widths},
+        to_words=_comma_words("--loss-timesteps"),
+    )
+    pia_timestep: int = option(200, help="the timestep the proximal initialization attack queries", group="")
+    class_column: str | None = option(
+        None, help="a class-conditional model: the column with each image's class", group="", metavar="NAME"
+    )
+    caption_column: str | None = option(
+        None, help="a text-to-image model: the column with each image's caption", group="", metavar="NAME"
+    )
+    image_column: str = option("image", help="the column holding the images", group="", metavar="NAME")
+    limit: int | None = option(None, help="use only the first N images of each data set", group="", metavar="N")
+    seed: int = option(0, help="image i's noise depends only on (seed, i, its set)", group="")
+    batch_size: int = option(32, help="images per forward pass", group="")
+    confidence: float = option(0.95, help="nominal coverage of the share of members among the flagged", group="")
+    device: str | None = option(None, help="cuda, mps or cpu (default: the best available)", group="")
+    out_path: Path | str | None = option(
+        None,
+        help="write the result JSON here (default: print the summary only)",
+        group="",
+        flags=("--out",),
+        metavar="FILE",
+    )
+    token: str | None = option(
+        None, help="Hub token (default: HF_TOKEN or the stored login)", group="", scope=API_ONLY
+    )
+    allow_local: bool = option(True, help="accept local folders as models and data", group="", scope=API_ONLY)

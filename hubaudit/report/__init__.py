@@ -35,6 +35,7 @@ EXPORTS = {
     "ConditionImages": "samples",
     "read_condition_images": "samples",
     "image_lines": "terminal",
+    "membership_lines": "memorization",
 }
 """Public name -> the module of this package that defines it."""
 

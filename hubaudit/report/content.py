@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-CHECK_KINDS = ("privacy", "fairness")
+CHECK_KINDS = ("privacy", "fairness", "memorization")
 """Finding kinds the schema defines; each becomes a check (a JUnit test case)."""
 OUTCOME_WORDS = {
     "finding": "finding",
@@ -190,6 +190,7 @@ def checks(report: dict) -> list[Check]:
         details[("fairness", pair_name(pair))] = [
             f"{source}: demographic-parity gap {gap_text(section)}" for source, section in fairness_sources(pair)
         ]
+    details.update(memorization_details(report.get("memorization")))
     verdicts = report.get("verdicts")
     if verdicts is None:
         verdicts = [
@@ -270,3 +271,23 @@ def _check_of(finding: dict, candidates: list[Check]) -> Check | None:
     if not named and len(candidates) == 1:
         named = candidates
     return named[0] if named else None
+
+
+def memorization_details(section: dict | None) -> dict[tuple[str, str], list[str]]:
+    """The evidence lines of the memorization check: its replication rate, copies and distances (nothing without
+    a ``memorization`` section)."""
+    if not section:
+        return {}
+    lines = [
+        f"replication rate {estimate_text(section.get('replication_rate'))}: {section.get('copies')} of "
+        f"{section.get('n')} samples copy one of {section.get('distinct_training_images')} distinct training images "
+        f"({section.get('criterion', '')})",
+        f"median distance to the nearest training image {estimate_text((section.get('distances') or {}).get('training', {}).get('q50'))}",
+    ]
+    if section.get("held_out_rate"):
+        lines.append(
+            f"median distance to the nearest held-out image "
+            f"{estimate_text(section['distances'].get('held_out', {}).get('q50'))}; criterion on held-out images "
+            f"{estimate_text(section['held_out_rate'])}"
+        )
+    return {("memorization", f"replication ({section.get('space', 'pixel')})"): lines}

@@ -28,6 +28,7 @@ from hubaudit.report.content import (
     outcome_counts,
     pair_name,
 )
+from hubaudit.report.memorization import pair_condition
 from hubaudit.report.samples import read_condition_images
 from hubaudit.sampling.store import encode_png
 from hubaudit.version import __version__
@@ -111,6 +112,10 @@ def render_html(report: dict, *, report_dir: Path | str | None = None, samples_p
         ],
         fairness=fairness,
         fairness_views=[_pair_view(pair) for pair in fairness_pairs(fairness)],
+        memorization=report.get("memorization") or {},
+        memorization_pairs=[
+            {**pair, "label": pair_condition(pair)} for pair in (report.get("memorization") or {}).get("top_pairs", [])
+        ],
     )
 
 

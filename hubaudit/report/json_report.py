@@ -101,6 +101,7 @@ FIELD_TYPES = {
     "properties": dict,
     "fairness": dict,
     "drift": dict,
+    "memorization": dict,
     "findings": list,
     "verdicts": list,
     "errors": list,

@@ -14,6 +14,7 @@ from hubaudit.report.content import (
     outcome_counts_text,
     pair_name,
 )
+from hubaudit.report.memorization import memorization_markdown
 from hubaudit.version import __version__
 
 
@@ -32,6 +33,7 @@ def render_markdown(report: dict) -> str:
         *findings_lines(report),
         *_properties_lines(report.get("properties") or {}),
         *_fairness_lines(report.get("fairness") or {}),
+        *memorization_markdown(report.get("memorization")),
         "To reproduce:",
         "",
         "```bash",

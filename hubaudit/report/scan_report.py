@@ -49,6 +49,7 @@ TOP_LEVEL_KEYS = (
     "properties",
     "fairness",
     "drift",
+    "memorization",
     "findings",
     "verdicts",
     "errors",
@@ -170,7 +171,7 @@ class ScanReport:
         timings: seconds per stage (``resolve_seconds``, ``sample_seconds``, ``total_seconds``, ...).
         command: the ``hubaudit scan`` command that reproduces the scan.
         options: the scan's options, where the report records them.
-        properties, fairness, drift: the audits' sections, each as the schema gives it; None when the audit was not
+        properties, fairness, drift, memorization: the audits' sections, each as the schema gives it; None when the audit was not
             asked for or failed (``errors`` says which).
         findings: the risks found (empty when none).
         verdicts: one per check, whatever its outcome (empty in a report before schema 1.2, which has none).
@@ -194,6 +195,7 @@ class ScanReport:
     properties: dict | None = None
     fairness: dict | None = None
     drift: dict | None = None
+    memorization: dict | None = None
     findings: list[Finding] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
@@ -300,6 +302,14 @@ def _evidence(report: Mapping[str, Any], kind: str, subject: str) -> dict[str, A
                 }
                 margin = _mapping(criteria.get("max_dp_gap")).get("margin", section.get("threshold"))
                 return {"interval": block.get("gap"), "margin": margin, "guarantee": block.get("guarantee")}
+    if kind == "memorization":
+        section = _mapping(report.get("memorization"))
+        if section:
+            return {
+                "interval": section.get("replication_rate"),
+                "margin": section.get("max_replication"),
+                "guarantee": "Clopper-Pearson: coverage at least the confidence for every replication rate",
+            }
     return {}
 
 

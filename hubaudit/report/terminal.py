@@ -6,6 +6,7 @@ Plain dict in, strings out (no torch), like every renderer of :mod:`hubaudit.rep
 from __future__ import annotations
 
 from hubaudit.report.content import condition_label, estimate_text, gap_text, headline_estimates
+from hubaudit.report.memorization import memorization_lines
 
 
 def scan_lines(report: dict, *, out_dir: str) -> list[str]:
@@ -22,6 +23,8 @@ def scan_lines(report: dict, *, out_dir: str) -> list[str]:
         lines += property_lines(report["properties"], class_names=class_names)
     if "fairness" in report:
         lines += fairness_lines(report["fairness"])
+    if "memorization" in report:
+        lines += memorization_lines(report["memorization"])
     lines += [f"drift     {warning}" for warning in report.get("drift", {}).get("warnings", [])]
     lines += [
         f"{verdict['kind']:<9} {verdict['reason']}"

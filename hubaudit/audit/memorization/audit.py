@@ -1,0 +1,252 @@
+"""The memorization check of a scan: how many generated samples copy a training image (Carlini et al.'s criterion).
+
+For each sample, its :data:`~hubaudit.audit.memorization.nearest.NEIGHBOURS` nearest training images are found
+(:func:`~hubaudit.audit.memorization.nearest.nearest_neighbours`, pixel space or an embedding); the sample is a copy
+when its relative distance is below the threshold. The replication rate (copies / samples) gets a Clopper-Pearson
+interval; the verdict compares that interval with ``--max-replication``. With held-out images the same search
+against them gives the baseline: the distances, and the rate the criterion reaches on images the model never saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hubaudit.audit.memorization.nearest import (
+    NEIGHBOURS,
+    Features,
+    grid_side,
+    nearest_neighbours,
+    relative_distances,
+    tile_features,
+)
+from hubaudit.audit.memorization.options import MemorizationOptions
+from hubaudit.audit.sampled import SampledModel
+from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.sampling.store import encode_png
+from hubaudit.stats import clopper_pearson_interval
+from hubaudit.stats.outcome import Outcome
+from hubaudit.stats.proportion import clopper_pearson_sample_size
+
+TOP_PAIRS = 8
+"""Sample / training-image pairs the report shows, nearest (relative distance) first."""
+THUMBNAIL_SIDE = 96
+"""Largest side of a pair's thumbnails in the report (pixels)."""
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """Carlini's criterion applied to samples against one reference set.
+
+    ``nearest`` float ``[N]``: the distance to the nearest reference; ``nearest_index`` int ``[N]``: its position;
+    ``relative`` float ``[N]``: the relative distance; ``copies`` bool ``[N]``: relative below the threshold."""
+
+    nearest: np.ndarray
+    nearest_index: np.ndarray
+    relative: np.ndarray
+    copies: np.ndarray
+
+
+def replication(sample_features: Features, references: np.ndarray, featurise, *, threshold: float) -> Replication:
+    """Search ``references`` (``uint8 [R, H, W, C]``) for each sample's nearest and apply the criterion."""
+    neighbours = nearest_neighbours(sample_features, references, featurise, k=NEIGHBOURS)
+    relative = relative_distances(neighbours)
+    return Replication(neighbours.distances[:, 0], neighbours.indices[:, 0], relative, relative < threshold)
+
+
+def memorization_section(
+    sampled: SampledModel,
+    options: MemorizationOptions,
+    *,
+    featurise: Callable[[np.ndarray], Features] = tile_features,
+    space: str = "pixel",
+) -> dict:
+    """The report's ``memorization`` section for the scan's samples (every condition pooled).
+
+    ``featurise`` maps ``uint8 [N, H, W, C]`` images to features (default: the tiled pixel features); ``space``
+    names it in the report."""
+    conditions, images = _samples(sampled)
+    side = images.shape[1]
+    training = _read(options.training_data, side, sampled.options.allow_local)
+    sample_features = featurise(images)
+    found = replication(sample_features, training.images, featurise, threshold=options.threshold)
+    rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
+    section = {
+        "space": space,
+        "distance": _distance_words(space, grid_side(*images.shape[1:3])),
+        "criterion": f"relative distance (nearest / (0.5 x mean of the {NEIGHBOURS} nearest)) below {options.threshold:g}",
+        "threshold": options.threshold,
+        "training_data": options.training_data,
+        "n_training": len(training),
+        "n": len(images),
+        "copies": int(found.copies.sum()),
+        "replication_rate": {**rate.to_dict(), "estimates": "share of samples that copy a training image"},
+        "distinct_training_images": int(len(np.unique(found.nearest_index[found.copies]))),
+        "distances": {"training": _quantiles(found.nearest), "training_relative": _quantiles(found.relative)},
+        "max_replication": options.max_replication,
+        "top_pairs": _top_pairs(conditions, images, training.images, found),
+    }
+    if options.holdout_data is not None:
+        held_out = _read(options.holdout_data, side, sampled.options.allow_local)
+        baseline = replication(sample_features, held_out.images, featurise, threshold=options.threshold)
+        section["holdout_data"] = options.holdout_data
+        section["n_held_out"] = len(held_out)
+        section["distances"]["held_out"] = _quantiles(baseline.nearest)
+        section["distances"]["held_out_relative"] = _quantiles(baseline.relative)
+        section["held_out_rate"] = {
+            **clopper_pearson_interval(
+                int(baseline.copies.sum()), len(images), confidence=options.confidence
+            ).to_dict(),
+            "estimates": "share of samples the criterion calls copies of a held-out image the model never saw",
+        }
+        section["closer_to_training"] = float(np.mean(found.nearest < baseline.nearest))
+    section.update(memorization_verdict(rate.low, rate.high, rate.value, len(images), options))
+    return section
+
+
+def memorization_verdict(low: float, high: float, value: float, n: int, options: MemorizationOptions) -> dict:
+    """``outcome``, ``verdict`` and ``next_step`` of a replication rate's interval ``[low, high]`` against the margin:
+    a finding when it lies above ``max_replication``; no finding when it lies below it (equivalence: only possible
+    with a margin above 0); else inconclusive, with what would settle it."""
+    margin, level = options.max_replication, f"{100 * options.confidence:g}%"
+    interval = f"replication rate {value:.3f} [{low:.3f}, {high:.3f}] ({level} Clopper-Pearson, n={n})"
+    outcome: Outcome
+    if low > margin:
+        outcome, next_step = (
+            "finding",
+            "do not release the model as is: retrain with deduplicated data or fewer epochs",
+        )
+        verdict = f"finding: {interval} lies above the accepted {margin:g}"
+    elif high < margin:
+        outcome, next_step = "no finding", ""
+        verdict = f"no finding: {interval} lies below the accepted {margin:g}"
+    else:
+        outcome = "inconclusive"
+        verdict = f"inconclusive: {interval} straddles the accepted {margin:g}"
+        next_step = _settling_step(value, margin, options.confidence)
+    return {"outcome": outcome, "verdict": verdict, "next_step": next_step}
+
+
+def _settling_step(value: float, margin: float, confidence: float) -> str:
+    """What would settle an inconclusive rate: a margin above 0, or the samples that narrow the interval enough."""
+    if margin == 0:
+        zero_copies_n = math.ceil(math.log((1 - confidence) / 2) / math.log(1 - 0.01))
+        return (
+            "no sample count shows a replication rate of exactly 0: set --max-replication to the rate you accept "
+            f"(with 0.01, {zero_copies_n} samples without a copy would show no finding)"
+        )
+    distance = abs(value - margin)
+    if distance == 0:
+        return "the rate sits on the margin: rescan with more samples (-n) to see which side it lies on"
+    needed = clopper_pearson_sample_size(min(distance, 0.5), confidence=confidence, anticipated_share=value)
+    return f"rescan with about {needed} samples (-n): the interval then narrows to ±{distance:.3f}"
+
+
+def memorization_verdicts(section: dict) -> list[dict]:
+    """The report's ``verdicts`` entry (kind ``memorization``) for the section."""
+    return [
+        {
+            "kind": "memorization",
+            "subject": f"replication ({section['space']})",
+            "outcome": section["outcome"],
+            "reason": section["verdict"],
+            "next_step": section["next_step"],
+        }
+    ]
+
+
+def memorization_findings(section: dict) -> list[dict]:
+    """The report's ``findings`` entry (kind ``memorization``) when the section is a finding."""
+    if section["outcome"] != "finding":
+        return []
+    return [
+        {
+            "kind": "memorization",
+            "attribute": f"replication ({section['space']})",
+            "message": f"{section['copies']} of {section['n']} samples copy one of "
+            f"{section['distinct_training_images']} training images: {section['verdict']}",
+        }
+    ]
+
+
+def untested_memorization(error: Exception) -> dict:
+    """The ``verdicts`` entry of a memorization check that did not finish."""
+    return {
+        "kind": "memorization",
+        "subject": "replication",
+        "outcome": "not tested",
+        "reason": f"not tested: the memorization check did not finish: {error}",
+        "next_step": "fix the error and rerun",
+    }
+
+
+def _samples(sampled: SampledModel) -> tuple[list[tuple[object, int]], np.ndarray]:
+    """(condition, index) of every sample and the images ``uint8 [N, H, W, C]``, every condition pooled."""
+    n, names, images = sampled.options.n, [], []
+    for samples in sampled.samples:
+        images.append(samples.store.load(n))
+        names.extend((samples.condition, index) for index in range(n))
+    return names, np.concatenate(images)
+
+
+def _read(source: str, side: int, allow_local: bool) -> LabelledImages:
+    """The images of ``source`` at the samples' size (no columns kept)."""
+    return load_labelled_images(source, columns=[], image_size=side, allow_local=allow_local)
+
+
+def _distance_words(space: str, grid: int) -> str:
+    if space == "pixel":
+        return (
+            f"normalised tiled L2 (Carlini et al.): the largest root-mean-square pixel difference over {grid}x{grid} "
+            "tiles, in [0, 1]"
+        )
+    return f"L2 between unit-length embeddings of {space.removeprefix('embedding:')} (sqrt(2 - 2 cos))"
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    return {f"q{round(100 * q):02d}": float(np.quantile(values, q)) for q in QUANTILES}
+
+
+def _top_pairs(
+    conditions: list[tuple[object, int]], images: np.ndarray, training: np.ndarray, found: Replication
+) -> list[dict]:
+    """The :data:`TOP_PAIRS` samples of smallest relative distance, each with its nearest training image (PNG
+    thumbnails, base64, so that the report renders without the data)."""
+
+    def thumbnail(image: np.ndarray) -> str:
+        repeat = max(1, THUMBNAIL_SIDE // max(image.shape[:2]))
+        scaled = image.repeat(repeat, 0).repeat(repeat, 1) if max(image.shape[:2]) <= THUMBNAIL_SIDE else image
+        return base64.b64encode(encode_png(scaled)).decode("ascii")
+
+    pairs = []
+    for position in np.argsort(found.relative, kind="stable")[:TOP_PAIRS]:
+        condition, index = conditions[position]
+        training_index = int(found.nearest_index[position])
+        pairs.append(
+            {
+                "condition": condition,
+                "sample_index": index,
+                "training_index": training_index,
+                "distance": float(found.nearest[position]),
+                "relative_distance": float(found.relative[position]),
+                "copy": bool(found.copies[position]),
+                "sample_png": thumbnail(images[position]),
+                "training_png": thumbnail(training[training_index]),
+            }
+        )
+    return pairs
+
+
+def scan_featurise(options: MemorizationOptions, *, token: str | None, allow_local: bool, device: str):
+    """(featurise, space) for the options: tiled pixels, or the named embedding model's unit vectors."""
+    if options.embedding is None:
+        return tile_features, "pixel"
+    from hubaudit.audit.memorization.embedding import ImageEmbedding
+
+    embedding = ImageEmbedding(options.embedding, token=token, allow_local=allow_local, device=device)
+    return embedding, f"embedding:{embedding.description}"
