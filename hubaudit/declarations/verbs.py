@@ -318,6 +318,7 @@ class BotConfig:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class MembershipSettings:
     """``hubaudit membership`` and :func:`hubaudit.api.membership`: white-box membership inference on candidate images,
     thresholds calibrated on images known not to be members."""
