@@ -4,6 +4,7 @@ tests/write_hub.py, and the tests check what arrived there (the card, the files,
 from __future__ import annotations
 
 import json
+import shlex
 import os
 import subprocess
 import sys
@@ -97,6 +98,15 @@ def test_discussion_posts_the_summary(write_hub, report):
     assert BEGIN not in posted.description
     assert "## Privacy and fairness audit" in posted.description and f"commit `{SHA}`" in posted.description
     assert record.url == f"{write_hub.endpoint}/{REPO}/discussions/1" and record.files == ()
+
+
+def test_published_reproduce_command_leaves_out_the_auditors_output_folder(write_hub, report, tmp_path):
+    report["command"] += f" --out {shlex.quote(str(tmp_path / 'my audits'))} --class 3"
+    write_hub.add_repo(REPO, SHA, CARDS["with metadata"])
+    publish(report, repo=REPO, mode="discussion", token=TOKEN, endpoint=write_hub.endpoint)
+    (posted,) = write_hub.arrivals
+    assert str(tmp_path) not in posted.description and "--out" not in posted.description
+    assert "--scheduler ddim --class 3\n" in posted.description
 
 
 @pytest.mark.parametrize("mode", ["pr", "discussion"])

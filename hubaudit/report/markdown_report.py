@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from hubaudit.report.content import (
     attribute_rows,
     checks,
@@ -37,11 +39,19 @@ def render_markdown(report: dict) -> str:
         "To reproduce:",
         "",
         "```bash",
-        report.get("command", ""),
+        shareable_command(report.get("command", "")),
         "```",
         "",
     ]
     return "\n".join(lines)
+
+
+def shareable_command(command: str) -> str:
+    """``command`` without its ``--out`` folder: where the auditor's disk kept the report is no part of reproducing it,
+    and a summary published on the Hub should not show it."""
+    words = shlex.split(command)
+    kept = [word for i, word in enumerate(words) if word != "--out" and (i == 0 or words[i - 1] != "--out")]
+    return shlex.join(kept)
 
 
 def findings_lines(report: dict) -> list[str]:
