@@ -175,6 +175,7 @@ def scan_options(model: str, **arguments) -> ScanOptions:
             holdout_data=given["holdout_data"],
             embedding=given["memorization_embedding"],
             threshold=given["replication_threshold"],
+            copy_fpr=given["copy_fpr"],
             max_replication=given["max_replication"],
             confidence=given["confidence"],
         ),

@@ -1,5 +1,6 @@
 """Memorization (``scan --memorization``): Carlini et al.'s tiled distance, the streaming search, the relative
-criterion, and the report on a model that copies its 64 training digits."""
+criterion, the copy threshold calibrated on held-out images, and the report on a model that copies its 64 training
+digits."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from hubaudit.audit.memorization.audit import CopyThreshold
 from hubaudit.audit.memorization.nearest import (
     grid_side,
     nearest_neighbours,
@@ -74,6 +76,33 @@ def test_relative_criterion_flags_near_copies_and_not_fresh_images(random_images
     assert neighbours.indices[:5, 0].tolist() == [0, 1, 2, 3, 4]
 
 
+def nearest_training_distance(images: np.ndarray, training: np.ndarray) -> np.ndarray:
+    return nearest_neighbours(tile_features(images), training, tile_features, k=1).distances[:, 0]
+
+
+def test_calibrated_threshold_is_the_kth_smallest_held_out_distance():
+    training = np.zeros((3, 8, 8, 1), dtype=np.uint8)  # black: a grey level v lies at distance v / 255
+    levels = np.random.default_rng(2).permutation(np.arange(40, 239))  # 199 held-out images, one grey level each
+    held_out = np.broadcast_to(levels[:, None, None, None], (199, 8, 8, 1)).astype(np.uint8)
+    threshold = CopyThreshold.fit(nearest_training_distance(held_out, training), copy_fpr=0.01)
+    assert threshold.rank == 2  # floor(0.01 x 200)
+    assert threshold.threshold == pytest.approx(41 / 255, abs=1e-6)
+    samples = np.stack([training[0], np.full((8, 8, 1), 41, np.uint8), np.full((8, 8, 1), 255, np.uint8)])
+    assert threshold.copies(nearest_training_distance(samples, training)).tolist() == [True, False, False]
+
+
+def test_false_copy_rate_on_fresh_exchangeable_images_is_at_most_copy_fpr():
+    rng, alpha, m, fresh, trials = np.random.default_rng(3), 0.02, 99, 100, 600
+    training = rng.integers(0, 256, (30, 4, 4, 1), dtype=np.uint8)
+    rates = []
+    for _ in range(trials):  # calibration and fresh images: independent draws of the same distribution
+        draws = nearest_training_distance(rng.integers(0, 256, (m + fresh, 4, 4, 1), dtype=np.uint8), training)
+        rates.append(CopyThreshold.fit(draws[:m], alpha).copies(draws[m:]).mean())
+    monte_carlo_error = np.std(rates) / np.sqrt(trials)
+    assert np.mean(rates) <= alpha + 3 * monte_carlo_error
+    assert np.mean(rates) >= alpha - 6 * monte_carlo_error  # exact for continuous distances: k / (m + 1) = 0.02
+
+
 @pytest.fixture(scope="module")
 def copying_model(tmp_path_factory):
     """The suite's 64-digit DDPM, its members and 200 held-out digits as Parquet files."""
@@ -104,10 +133,36 @@ def test_scan_of_a_model_that_copies_its_training_images_is_a_memorization_findi
     assert {"kind": "memorization", "subject": "replication (pixel)"}.items() <= report["verdicts"][0].items()
 
 
+def test_scan_calibrates_its_copy_threshold_on_the_held_out_images(copying_scan, copying_model):
+    from hubaudit.data import load_labelled_images
+
+    _, report, out = copying_scan
+    section, (_, members, held_out) = report["memorization"], copying_model
+    member_images, held_out_images = (
+        load_labelled_images(str(path), columns=[]).images for path in (members, held_out)
+    )
+    distances = np.sort(nearest_training_distance(held_out_images, member_images))  # 16x16: one tile, whole RMS
+    calibration = section["copy_threshold"]
+    assert section["calibrated"] and calibration["n_held_out"] == 200 and calibration["rank"] == 2  # floor(.01 x 201)
+    assert calibration["threshold"] == pytest.approx(distances[1], abs=1e-6)
+    assert section["criterion"].startswith("calibrated on 200 held-out images")
+    assert 0 <= section["relative_rate"]["value"] <= 1  # Carlini et al.'s rate kept beside it
+    assert "relative criterion (uncalibrated), for comparison" in (out / "report.html").read_text()
+
+
+def test_too_few_held_out_images_for_the_copy_fpr_are_refused_before_sampling(copying_model, capsys, tmp_path):
+    model, members, held_out = copying_model
+    arguments = ["--training-data", str(members), "--memorization", "--holdout-data", str(held_out)]
+    assert main(["scan", str(model), "-n", "2", "--out", str(tmp_path), *arguments, "--copy-fpr", "0.001"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "give at least 999" in error and "--copy-fpr" in error
+    assert not list(tmp_path.iterdir())  # nothing sampled
+
+
 def test_report_shows_the_top_pairs_beside_their_training_images(copying_scan, copying_model):
     _, report, out = copying_scan
     pairs = report["memorization"]["top_pairs"]
-    assert pairs[0]["copy"] and pairs[0]["relative_distance"] <= pairs[-1]["relative_distance"]
+    assert pairs[0]["copy"] and pairs[0]["distance"] <= pairs[-1]["distance"]  # the calibrated criterion's order
     html = (out / "report.html").read_text()
     assert "Nearest pairs" in html and pairs[0]["training_png"] in html
     assert main(["report", str(out / "report.json"), "--format", "md", "--out", str(out / "report.md")]) == 0
@@ -120,6 +175,7 @@ def test_report_shows_the_top_pairs_beside_their_training_images(copying_scan, c
         (["--memorization"], "--training-data"),
         (["--holdout-data", "builtin:mnist"], "--memorization"),
         (["--memorization", "--training-data", "builtin:mnist", "--max-replication", "1.5"], "--max-replication"),
+        (["--memorization", "--training-data", "builtin:mnist", "--copy-fpr", "0"], "--copy-fpr"),
     ],
 )
 def test_memorization_options_that_do_not_fit_are_one_line_and_exit_2(arguments, message, capsys, tmp_path):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from hubaudit.audit.fairness.audit import FairnessAudit
 from hubaudit.audit.memorization.audit import (
+    check_holdout_size,
     memorization_findings,
     memorization_section,
     memorization_verdicts,
@@ -180,8 +181,11 @@ def _run_scan(options: ScanOptions, *, command: str, resolved: ResolvedModel | N
 
 
 def _prepare_audits(options: ScanOptions) -> tuple[PropertyAudit | None, FairnessAudit | None]:
-    """The property and fairness audits the options ask for, with their annotators built and data read."""
+    """The property and fairness audits the options ask for, with their annotators built and data read (and the
+    memorization check's held-out images counted)."""
     properties = fairness = None
+    if options.memorization is not None:
+        check_holdout_size(options.memorization, allow_local=options.allow_local)
     if options.properties is not None:
         properties = PropertyAudit.prepare(
             options.properties,

@@ -330,7 +330,8 @@ class ScanSettings:
     )
     holdout_data: Path | str | None = option(
         None,
-        help="images the model did not see, from the same distribution: the baseline distances for --memorization",
+        help="images the model did not see, from the same distribution: they calibrate the copy threshold "
+        "(--copy-fpr) and give the baseline distances for --memorization",
         group=MEMORIZATION,
         metavar="DATA",
         example="holdout.parquet",
@@ -345,8 +346,15 @@ class ScanSettings:
     )
     replication_threshold: float = option(
         1 / 3,
-        help="a sample copies a training image when its distance to the nearest is below this times half the mean "
-        "distance to its 50 nearest (Carlini et al.'s 1/3)",
+        help="without --holdout-data: a sample copies a training image when its distance to the nearest is below "
+        "this times half the mean distance to its 50 nearest (Carlini et al.'s 1/3; uncalibrated)",
+        group=MEMORIZATION,
+    )
+    copy_fpr: float = option(
+        0.01,
+        help="with --holdout-data: the false-copy rate the copy threshold is calibrated to (a sample copies a "
+        "training image when nearer one than all but this share of held-out images come; needs at least "
+        "1/rate - 1 held-out images)",
         group=MEMORIZATION,
     )
     max_replication: float = option(

@@ -18,6 +18,12 @@ def memorization_lines(section: dict) -> list[str]:
             if "held_out" in section["distances"]
             else ""
         ),
+        f"memorize  criterion: {section['criterion']}"
+        + (
+            f"; Carlini et al.'s relative criterion for comparison: {estimate_text(section['relative_rate'])}"
+            if section.get("relative_rate")
+            else ""
+        ),
         f"memorize  {section['verdict']}" + (f"; next: {section['next_step']}" if section.get("next_step") else ""),
     ]
     return lines
@@ -43,6 +49,15 @@ def memorization_markdown(section: dict | None) -> list[str]:
         f"{section.get('copies')} of {section.get('n')} samples copy one of {section.get('distinct_training_images')} "
         f"distinct training images: replication rate {estimate_text(section.get('replication_rate'))} "
         f"({section.get('criterion')}; distance: {section.get('distance')}).",
+        *(
+            [
+                "",
+                f"Carlini et al.'s relative criterion (uncalibrated), for comparison: "
+                f"{estimate_text(section['relative_rate'])}.",
+            ]
+            if section.get("relative_rate")
+            else []
+        ),
         "",
         *table,
         "",

@@ -22,11 +22,7 @@ from scipy import stats
 
 from hubaudit.errors import InvalidMembershipOptions
 from hubaudit.stats import ShareEstimate
-
-
-def needed_non_members(fpr: float) -> int:
-    """The fewest non-members that allow a threshold at ``fpr``: ``ceil(1/fpr) - 1``."""
-    return math.ceil(1 / fpr - 1e-12) - 1
+from hubaudit.stats.conformal import calibration_size
 
 
 @dataclass(frozen=True)
@@ -41,9 +37,9 @@ class CalibratedThreshold:
     @classmethod
     def fit(cls, non_member_scores: np.ndarray, fpr: float) -> CalibratedThreshold:
         m = len(non_member_scores)
-        if m < needed_non_members(fpr):
+        if m < calibration_size(fpr):
             raise InvalidMembershipOptions(
-                f"{m} non-members cannot calibrate a threshold at FPR {fpr:g}: give at least {needed_non_members(fpr)} "
+                f"{m} non-members cannot calibrate a threshold at FPR {fpr:g}: give at least {calibration_size(fpr)} "
                 f"(more for a tighter threshold), or raise --fpr"
             )
         rank = math.ceil((1 - fpr) * (m + 1))

@@ -1,10 +1,18 @@
-"""The memorization check of a scan: how many generated samples copy a training image (Carlini et al.'s criterion).
+"""The memorization check of a scan: how many generated samples copy a training image.
 
 For each sample, its :data:`~hubaudit.audit.memorization.nearest.NEIGHBOURS` nearest training images are found
-(:func:`~hubaudit.audit.memorization.nearest.nearest_neighbours`, pixel space or an embedding); the sample is a copy
-when its relative distance is below the threshold. The replication rate (copies / samples) gets a Clopper-Pearson
-interval; the verdict compares that interval with ``--max-replication``. With held-out images the same search
-against them gives the baseline: the distances, and the rate the criterion reaches on images the model never saw.
+(:func:`~hubaudit.audit.memorization.nearest.nearest_neighbours`, pixel space or an embedding). The copy criterion:
+
+* with held-out images (calibrated): each held-out image's distance to its nearest training image is found the same
+  way; with ``m`` of them and the false-copy rate ``alpha`` (``--copy-fpr``), the threshold ``t`` is their
+  ``k``-th smallest, ``k = floor(alpha (m + 1))``, and a sample is a copy when its nearest-training distance is
+  below ``t``: a fresh real image exchangeable with the held-out ones is called a copy with probability at most
+  ``alpha`` (conformal, :mod:`hubaudit.stats.conformal`);
+* without them, Carlini et al.'s relative criterion (uncalibrated): the relative distance below the threshold.
+
+The replication rate (copies / samples) gets a Clopper-Pearson interval; the verdict compares that interval with
+``--max-replication``. With held-out images the search against them also gives the baseline: the distances, and
+the rate the criterion reaches on images the model never saw.
 """
 
 from __future__ import annotations
@@ -12,11 +20,12 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hubaudit.audit.memorization.nearest import (
+    MIN_TILE_SIDE,
     NEIGHBOURS,
     Features,
     grid_side,
@@ -27,13 +36,15 @@ from hubaudit.audit.memorization.nearest import (
 from hubaudit.audit.memorization.options import MemorizationOptions
 from hubaudit.audit.sampled import SampledModel
 from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.errors import InvalidMemorizationOptions
 from hubaudit.sampling.store import encode_png
 from hubaudit.stats import clopper_pearson_interval
+from hubaudit.stats.conformal import calibration_size, lower_rank, lower_threshold
 from hubaudit.stats.outcome import Outcome
 from hubaudit.stats.proportion import clopper_pearson_sample_size
 
 TOP_PAIRS = 8
-"""Sample / training-image pairs the report shows, nearest (relative distance) first."""
+"""Sample / training-image pairs the report shows, nearest first (by the criterion's distance)."""
 THUMBNAIL_SIDE = 96
 """Largest side of a pair's thumbnails in the report (pixels)."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -41,7 +52,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 @dataclass(frozen=True)
 class Replication:
-    """Carlini's criterion applied to samples against one reference set.
+    """Carlini et al.'s relative criterion applied to samples against one reference set.
 
     ``nearest`` float ``[N]``: the distance to the nearest reference; ``nearest_index`` int ``[N]``: its position;
     ``relative`` float ``[N]``: the relative distance; ``copies`` bool ``[N]``: relative below the threshold."""
@@ -57,6 +68,53 @@ def replication(sample_features: Features, references: np.ndarray, featurise, *,
     neighbours = nearest_neighbours(sample_features, references, featurise, k=NEIGHBOURS)
     relative = relative_distances(neighbours)
     return Replication(neighbours.distances[:, 0], neighbours.indices[:, 0], relative, relative < threshold)
+
+
+@dataclass(frozen=True)
+class CopyThreshold:
+    """The calibrated criterion: a sample is a copy when its nearest-training distance is below ``threshold``, the
+    ``rank``-th smallest of ``held_out`` (``float [m]``: each held-out image's distance to its nearest training
+    image), ``rank = floor(copy_fpr (m + 1))``."""
+
+    held_out: np.ndarray
+    copy_fpr: float
+    threshold: float
+    rank: int
+
+    @classmethod
+    def fit(cls, held_out: np.ndarray, copy_fpr: float) -> CopyThreshold:
+        require_calibration(len(held_out), copy_fpr)
+        return cls(held_out, copy_fpr, *lower_threshold(held_out, copy_fpr))
+
+    def copies(self, nearest: np.ndarray) -> np.ndarray:
+        return nearest < self.threshold
+
+    def words(self) -> str:
+        return (
+            f"calibrated on {len(self.held_out)} held-out images: distance to the nearest training image below "
+            f"{self.threshold:.4g}, the {self.rank}-th smallest held-out distance; false-copy rate <= {self.copy_fpr:g}"
+        )
+
+
+def require_calibration(n_held_out: int, copy_fpr: float) -> None:
+    """Refuse (one line) when ``n_held_out`` images are too few to calibrate a threshold at ``copy_fpr``."""
+    if lower_rank(n_held_out, copy_fpr) < 1:
+        raise InvalidMemorizationOptions(
+            f"{n_held_out} held-out images cannot calibrate a copy threshold at --copy-fpr {copy_fpr:g}: give at "
+            f"least {calibration_size(copy_fpr)} in --holdout-data, or raise --copy-fpr"
+        )
+
+
+def check_holdout_size(options: MemorizationOptions, *, allow_local: bool) -> None:
+    """Before sampling: refuse when ``--holdout-data`` holds too few images for ``--copy-fpr`` (reads only as many
+    as are needed)."""
+    if options.holdout_data is None:
+        return
+    needed = calibration_size(options.copy_fpr)
+    held_out = load_labelled_images(
+        options.holdout_data, columns=[], limit=needed, image_size=MIN_TILE_SIDE, allow_local=allow_local
+    )
+    require_calibration(len(held_out), options.copy_fpr)
 
 
 def memorization_section(
@@ -75,11 +133,23 @@ def memorization_section(
     training = _read(options.training_data, side, sampled.options.allow_local)
     sample_features = featurise(images)
     found = replication(sample_features, training.images, featurise, threshold=options.threshold)
+    relative_copies = found.copies
+    relative_words = (
+        f"Carlini et al.'s relative criterion (uncalibrated): relative distance (nearest / (0.5 x mean of the "
+        f"{NEIGHBOURS} nearest)) below {options.threshold:g}"
+    )
+    calibration = None
+    if options.holdout_data is not None:
+        held_out = _read(options.holdout_data, side, sampled.options.allow_local)
+        held_out_nearest = nearest_neighbours(featurise(held_out.images), training.images, featurise, k=1)
+        calibration = CopyThreshold.fit(held_out_nearest.distances[:, 0], options.copy_fpr)
+        found = replace(found, copies=calibration.copies(found.nearest))
     rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
     section = {
         "space": space,
         "distance": _distance_words(space, grid_side(*images.shape[1:3])),
-        "criterion": f"relative distance (nearest / (0.5 x mean of the {NEIGHBOURS} nearest)) below {options.threshold:g}",
+        "criterion": calibration.words() if calibration else relative_words,
+        "calibrated": calibration is not None,
         "threshold": options.threshold,
         "training_data": options.training_data,
         "n_training": len(training),
@@ -89,18 +159,32 @@ def memorization_section(
         "distinct_training_images": int(len(np.unique(found.nearest_index[found.copies]))),
         "distances": {"training": _quantiles(found.nearest), "training_relative": _quantiles(found.relative)},
         "max_replication": options.max_replication,
-        "top_pairs": _top_pairs(conditions, images, training.images, found),
+        "top_pairs": _top_pairs(conditions, images, training.images, found, calibrated=calibration is not None),
     }
-    if options.holdout_data is not None:
-        held_out = _read(options.holdout_data, side, sampled.options.allow_local)
+    if calibration is not None:
         baseline = replication(sample_features, held_out.images, featurise, threshold=options.threshold)
         section["holdout_data"] = options.holdout_data
         section["n_held_out"] = len(held_out)
+        section["copy_threshold"] = {
+            "method": "conformal: the k-th smallest held-out distance to the nearest training image, "
+            "k = floor(copy_fpr (m + 1))",
+            "threshold": calibration.threshold,
+            "rank": calibration.rank,
+            "copy_fpr": calibration.copy_fpr,
+            "n_held_out": len(held_out),
+        }
+        section["relative_rate"] = {
+            **clopper_pearson_interval(
+                int(relative_copies.sum()), len(images), confidence=options.confidence
+            ).to_dict(),
+            "estimates": f"share of samples {relative_words} calls copies (for comparison)",
+        }
         section["distances"]["held_out"] = _quantiles(baseline.nearest)
         section["distances"]["held_out_relative"] = _quantiles(baseline.relative)
+        section["distances"]["held_out_to_training"] = _quantiles(calibration.held_out)
         section["held_out_rate"] = {
             **clopper_pearson_interval(
-                int(baseline.copies.sum()), len(images), confidence=options.confidence
+                int(calibration.copies(baseline.nearest).sum()), len(images), confidence=options.confidence
             ).to_dict(),
             "estimates": "share of samples the criterion calls copies of a held-out image the model never saw",
         }
@@ -213,10 +297,16 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 
 
 def _top_pairs(
-    conditions: list[tuple[object, int]], images: np.ndarray, training: np.ndarray, found: Replication
+    conditions: list[tuple[object, int]],
+    images: np.ndarray,
+    training: np.ndarray,
+    found: Replication,
+    *,
+    calibrated: bool,
 ) -> list[dict]:
-    """The :data:`TOP_PAIRS` samples of smallest relative distance, each with its nearest training image (PNG
-    thumbnails, base64, so that the report renders without the data)."""
+    """The :data:`TOP_PAIRS` samples nearest their training image (the distance when ``calibrated``, else the
+    relative distance), each with that image (PNG thumbnails, base64, so that the report renders without the
+    data)."""
 
     def thumbnail(image: np.ndarray) -> str:
         repeat = max(1, THUMBNAIL_SIDE // max(image.shape[:2]))
@@ -224,7 +314,7 @@ def _top_pairs(
         return base64.b64encode(encode_png(scaled)).decode("ascii")
 
     pairs = []
-    for position in np.argsort(found.relative, kind="stable")[:TOP_PAIRS]:
+    for position in np.argsort(found.nearest if calibrated else found.relative, kind="stable")[:TOP_PAIRS]:
         condition, index = conditions[position]
         training_index = int(found.nearest_index[position])
         pairs.append(
