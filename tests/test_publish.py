@@ -4,8 +4,8 @@ tests/write_hub.py, and the tests check what arrived there (the card, the files,
 from __future__ import annotations
 
 import json
-import shlex
 import os
+import shlex
 import subprocess
 import sys
 
