@@ -6,10 +6,13 @@ For each model of ``benchmarks/models/memorization/`` (scripts/build_memorizatio
 - **Replication.** The held-out digits are split in two halves (the list's order): the first half is the scan's
   ``--holdout-data`` (it calibrates the copy threshold at the default ``--copy-fpr``), the second half defines the
   ground truth. ``hubaudit.scan(..., memorization=True)`` on n samples (the models' own DDPM scheduler at
-  ``--steps``) against the members. Ground truth: a sample is a true copy when its whole-image root-mean-square
-  pixel difference to some member is smaller than any second-half held-out digit (a real digit the model never saw)
-  comes to a member. Targets: the replication rate's Clopper-Pearson interval covers the true-copy rate on every
-  model; the rates are ordered by training-set size (64 >= 512 >= 4,096); every top pair the report shows as a copy
+  ``--steps``) against the members. The rate estimates the share of samples nearer a member than all but
+  ``copy_fpr`` (1%) of fresh real digits come; ground truth is that share with the second half standing for fresh
+  digits: a sample is a true copy when its whole-image root-mean-square pixel difference to some member is below the
+  k-th smallest second-half distance to a member (k = floor(0.01 (m + 1)), computed here by brute force, the
+  tool's code unused). The stricter share of samples nearer a member than every second-half digit comes is printed
+  beside it ("strict", a figure). Targets: the replication rate's interval (Clopper-Pearson widened by the
+  threshold's calibration error) covers the true-copy rate on every model; the rates are ordered by training-set size (64 >= 512 >= 4,096); every top pair the report shows as a copy
   is a true copy. Carlini et al.'s relative-criterion rate (uncalibrated) is printed beside it, a figure, not a
   target.
 - **Membership.** ``hubaudit.api.membership`` with the members as candidates (at most ``--members``) and the first
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import tracemalloc
@@ -37,10 +41,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hubaudit.declarations import scan_default
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # memorization_suite.py: the suite's members as Parquet files
 
 FPR = 0.01
+COPY_FPR = scan_default("copy_fpr")
+"""``--copy-fpr``'s default (0.01), the level the ground truth is defined at."""
 MEMORY_TARGET_MIB = 1024
 
 
@@ -110,8 +118,10 @@ def benchmark_model(n_members: int, args: argparse.Namespace, save_digits) -> di
 
     member_images = load_labelled_images(str(members_file), columns=[]).images
     truth_images = load_labelled_images(str(save_digits(test, data / "ground-truth.parquet")), columns=[]).images
-    true_copy_rms = float(whole_image_rms(truth_images, member_images).min())
-    true_copy = whole_image_rms(samples, member_images) < true_copy_rms
+    truth_distances = np.sort(whole_image_rms(truth_images, member_images))
+    true_copy_rms = float(truth_distances[math.floor(COPY_FPR * (len(truth_distances) + 1)) - 1])
+    sample_distances = whole_image_rms(samples, member_images)
+    true_copy = sample_distances < true_copy_rms
     rate = section["replication_rate"]
     row = {
         "model": model.name,
@@ -119,6 +129,7 @@ def benchmark_model(n_members: int, args: argparse.Namespace, save_digits) -> di
         "replication_rate": [rate["value"], rate["low"], rate["high"]],
         "true_copy_rms": true_copy_rms,
         "true_copy_rate": float(true_copy.mean()),
+        "strict_copy_rate": float(np.mean(sample_distances < truth_distances[0])),
         "covers": rate["low"] <= float(true_copy.mean()) <= rate["high"],
         "agreement_with_truth": float(np.mean(true_copy == _flagged(section, samples, member_images))),
         "relative_rate": section["relative_rate"]["value"],
@@ -244,18 +255,18 @@ def targets(figures: dict) -> list[dict]:
 def print_figures(figures: dict) -> None:
     print(
         f"n={figures['n']} samples per model, the models' DDPMScheduler at {figures['steps']} steps; copy threshold "
-        "calibrated on the first half of the held-out digits; true copy: nearer a member (whole-image RMS) than any "
-        "second-half held-out digit comes; Carlini: the relative criterion's rate (uncalibrated, not a target)"
+        "calibrated on the first half of the held-out digits; true copy: nearer a member (whole-image RMS) than all but "
+        "1% of the second-half held-out digits come; strict: nearer than every one; Carlini: the relative criterion's rate (uncalibrated, not a target)"
     )
     print(
-        f"{'model':<12} {'replication [CI]':<26} {'true':>6} {'Carlini':>7} {'t':>6} {'held-out':>8} {'distinct':>8}  "
+        f"{'model':<12} {'replication [CI]':<26} {'true':>6} {'strict':>6} {'Carlini':>7} {'t':>6} {'held-out':>8} {'distinct':>8}  "
         + "  ".join(f"{attack + ' AUC':>9} {'TPR@1%':>6} {'FPR':>6}" for attack in ("pia", "loss", "secmi"))
     )
     for row in figures["models"]:
         value, low, high = row["replication_rate"]
         print(
             f"{row['model']:<12} {value:.3f} [{low:.3f}, {high:.3f}]{'':<6} {row['true_copy_rate']:>6.3f} "
-            f"{row['relative_rate']:>7.3f} {row['copy_threshold']:>6.3f} {row['held_out_rate']:>8.3f} {row['distinct_training_images']:>8}  "
+            f"{row['strict_copy_rate']:>6.3f} {row['relative_rate']:>7.3f} {row['copy_threshold']:>6.3f} {row['held_out_rate']:>8.3f} {row['distinct_training_images']:>8}  "
             + "  ".join(
                 f"{row[attack + '_auc']:>9.3f} {row[attack + '_tpr_at_fpr']:>6.3f} {row[attack + '_realised_fpr']:>6.3f}"
                 for attack in ("pia", "loss", "secmi")

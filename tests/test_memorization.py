@@ -103,11 +103,33 @@ def test_false_copy_rate_on_fresh_exchangeable_images_is_at_most_copy_fpr():
     assert np.mean(rates) >= alpha - 6 * monte_carlo_error  # exact for continuous distances: k / (m + 1) = 0.02
 
 
+def test_rate_interval_carries_the_thresholds_calibration_and_covers_the_share_below_the_true_quantile():
+    rng, alpha, m, n, trials = np.random.default_rng(4), 0.05, 200, 300, 400
+    share_below = 0.2629  # fresh distances ~ N(0, 1), 0.05-quantile -1.645; samples ~ N(-1, 1): P(below) = 0.2629
+    covered = [
+        CopyThreshold.fit(rng.normal(size=m), alpha)
+        .rate(rng.normal(-1, 1, size=n), confidence=0.9)
+        .contains(share_below)
+        for _ in range(trials)
+    ]
+    assert np.mean(covered) >= 0.9 - 3 * np.sqrt(0.9 * 0.1 / trials)
+
+
+def test_too_few_held_out_images_to_bound_the_threshold_leave_a_copying_model_inconclusive(tmp_path):
+    training = np.zeros((3, 8, 8, 1), dtype=np.uint8)
+    held_out = np.broadcast_to(np.arange(40, 240)[:, None, None, None], (200, 8, 8, 1)).astype(np.uint8)
+    threshold = CopyThreshold.fit(nearest_training_distance(held_out, training), copy_fpr=0.01)
+    rate = threshold.rate(np.zeros(50), confidence=0.95)  # every sample an exact copy
+    assert rate.value == 1 and rate.low == 0  # 200 < 436: the 1% quantile may lie below every held-out distance
+    assert CopyThreshold.fit(np.arange(1, 501) / 500, 0.01).rate(np.zeros(50), confidence=0.95).low > 0.9
+
+
 @pytest.fixture(scope="module")
 def copying_model(tmp_path_factory):
-    """The suite's 64-digit DDPM, its members and 200 held-out digits as Parquet files."""
+    """The suite's 64-digit DDPM, its members and 500 held-out digits as Parquet files (436 bound the 1% threshold
+    from below at 95%)."""
     folder = tmp_path_factory.mktemp("memorization-data")
-    return suite_files(64, folder, n_held_out=200)
+    return suite_files(64, folder, n_held_out=500)
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +165,9 @@ def test_scan_calibrates_its_copy_threshold_on_the_held_out_images(copying_scan,
     )
     distances = np.sort(nearest_training_distance(held_out_images, member_images))  # 16x16: one tile, whole RMS
     calibration = section["copy_threshold"]
-    assert section["calibrated"] and calibration["n_held_out"] == 200 and calibration["rank"] == 2  # floor(.01 x 201)
-    assert calibration["threshold"] == pytest.approx(distances[1], abs=1e-6)
-    assert section["criterion"].startswith("calibrated on 200 held-out images")
+    assert section["calibrated"] and calibration["n_held_out"] == 500 and calibration["rank"] == 5  # floor(.01 x 501)
+    assert calibration["threshold"] == pytest.approx(distances[4], abs=1e-6)
+    assert section["criterion"].startswith("calibrated on 500 held-out images")
     assert 0 <= section["relative_rate"]["value"] <= 1  # Carlini et al.'s rate kept beside it
     assert "relative criterion (uncalibrated), for comparison" in (out / "report.html").read_text()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
 
 _ROUNDING = 1e-9
 """Slack for ``alpha (m + 1)`` computed in floating point (0.01 x 100 must give rank 1)."""
@@ -36,3 +37,24 @@ def lower_threshold(scores: np.ndarray, alpha: float) -> tuple[float, int]:
             f"{len(scores)} scores cannot calibrate a threshold at {alpha:g}: need {calibration_size(alpha)}"
         )
     return float(np.partition(np.asarray(scores, dtype=float), rank - 1)[rank - 1]), rank
+
+
+def quantile_rank_bounds(m: int, alpha: float, error: float) -> tuple[int, int]:
+    """Ranks ``(l, u)`` (1-based; ``l = 0`` meaning minus infinity, ``u = m + 1`` plus infinity) such that the
+    ``alpha``-quantile ``q`` of a continuous distribution lies between the ``l``-th and ``u``-th smallest of ``m``
+    draws from it with probability at least ``1 - error``, ``error / 2`` on each side.
+
+    The number of draws at or below ``q`` is Binomial(m, alpha): the ``l``-th smallest exceeds ``q`` when fewer than
+    ``l`` are, and the ``u``-th smallest falls below ``q`` when ``u`` or more are (distribution-free order-statistic
+    bounds).
+    """
+    cdf = stats.binom.cdf(np.arange(m + 1), m, alpha)
+    lower = int(np.searchsorted(cdf, error / 2, side="right"))  # the most l with P(X <= l - 1) <= error/2
+    upper = int(np.searchsorted(cdf, 1 - error / 2, side="left")) + 1  # the fewest u with P(X >= u) <= error/2
+    return lower, upper
+
+
+def quantile_bound_size(alpha: float, error: float) -> int:
+    """The fewest draws whose smallest is, with probability at least ``1 - error / 2``, at or below the
+    ``alpha``-quantile (so :func:`quantile_rank_bounds` gives ``l >= 1``): ``ceil(log(error / 2) / log(1 - alpha))``."""
+    return math.ceil(math.log(error / 2) / math.log(1 - alpha) - _ROUNDING)

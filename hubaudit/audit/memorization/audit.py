@@ -38,8 +38,14 @@ from hubaudit.audit.sampled import SampledModel
 from hubaudit.data import LabelledImages, load_labelled_images
 from hubaudit.errors import InvalidMemorizationOptions
 from hubaudit.sampling.store import encode_png
-from hubaudit.stats import clopper_pearson_interval
-from hubaudit.stats.conformal import calibration_size, lower_rank, lower_threshold
+from hubaudit.stats import ShareEstimate, clopper_pearson_interval
+from hubaudit.stats.conformal import (
+    calibration_size,
+    lower_rank,
+    lower_threshold,
+    quantile_bound_size,
+    quantile_rank_bounds,
+)
 from hubaudit.stats.outcome import Outcome
 from hubaudit.stats.proportion import clopper_pearson_sample_size
 
@@ -88,6 +94,30 @@ class CopyThreshold:
 
     def copies(self, nearest: np.ndarray) -> np.ndarray:
         return nearest < self.threshold
+
+    def rate(self, nearest: np.ndarray, *, confidence: float) -> ShareEstimate:
+        """The replication rate of samples at ``nearest`` (``float [n]``): the share below :attr:`threshold`, with an
+        interval for the share below the ``copy_fpr``-quantile ``q`` of fresh images' distances that also carries the
+        threshold's own calibration error. Half the error goes to order-statistic bounds ``d_(l) <= q <= d_(u)`` of
+        the held-out distances (:func:`~hubaudit.stats.conformal.quantile_rank_bounds`), half to Clopper-Pearson
+        bounds on the shares below ``d_(l)`` (low) and at or below ``d_(u)`` (high); a union bound joins them."""
+        error = (1 - confidence) / 2
+        ordered, n = np.sort(self.held_out), len(nearest)
+        lower, upper = quantile_rank_bounds(len(ordered), self.copy_fpr, error)
+        below_low = int(np.sum(nearest < ordered[lower - 1])) if lower >= 1 else 0
+        below_high = int(np.sum(nearest <= ordered[upper - 1])) if upper <= len(ordered) else n
+        return ShareEstimate(
+            float(np.mean(self.copies(nearest))),
+            clopper_pearson_interval(below_low, n, confidence=1 - error).low,
+            clopper_pearson_interval(below_high, n, confidence=1 - error).high,
+            "clopper-pearson with the threshold's calibration error (order-statistic bounds, union bound)",
+            n,
+            confidence,
+            (
+                f"the copy_fpr-quantile of held-out distances lies between the {lower}-th and {upper}-th smallest "
+                f"of {len(ordered)} (0: none below, {len(ordered) + 1}: none above) with confidence {1 - error:g}",
+            ),
+        )
 
     def words(self) -> str:
         return (
@@ -144,7 +174,10 @@ def memorization_section(
         held_out_nearest = nearest_neighbours(featurise(held_out.images), training.images, featurise, k=1)
         calibration = CopyThreshold.fit(held_out_nearest.distances[:, 0], options.copy_fpr)
         found = replace(found, copies=calibration.copies(found.nearest))
-    rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
+    if calibration is None:
+        rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
+    else:
+        rate = calibration.rate(found.nearest, confidence=options.confidence)
     section = {
         "space": space,
         "distance": _distance_words(space, grid_side(*images.shape[1:3])),
@@ -155,7 +188,13 @@ def memorization_section(
         "n_training": len(training),
         "n": len(images),
         "copies": int(found.copies.sum()),
-        "replication_rate": {**rate.to_dict(), "estimates": "share of samples that copy a training image"},
+        "replication_rate": {
+            **rate.to_dict(),
+            "estimates": "share of samples nearer a training image than all but copy_fpr of fresh real images come "
+            "(the held-out images' distances)"
+            if calibration
+            else "share of samples the relative criterion calls copies of a training image",
+        },
         "distinct_training_images": int(len(np.unique(found.nearest_index[found.copies]))),
         "distances": {"training": _quantiles(found.nearest), "training_relative": _quantiles(found.relative)},
         "max_replication": options.max_replication,
@@ -189,16 +228,31 @@ def memorization_section(
             "estimates": "share of samples the criterion calls copies of a held-out image the model never saw",
         }
         section["closer_to_training"] = float(np.mean(found.nearest < baseline.nearest))
-    section.update(memorization_verdict(rate.low, rate.high, rate.value, len(images), options))
+    section.update(memorization_verdict(rate, options, held_out_needed=_held_out_needed(calibration, options)))
     return section
 
 
-def memorization_verdict(low: float, high: float, value: float, n: int, options: MemorizationOptions) -> dict:
-    """``outcome``, ``verdict`` and ``next_step`` of a replication rate's interval ``[low, high]`` against the margin:
-    a finding when it lies above ``max_replication``; no finding when it lies below it (equivalence: only possible
-    with a margin above 0); else inconclusive, with what would settle it."""
-    margin, level = options.max_replication, f"{100 * options.confidence:g}%"
-    interval = f"replication rate {value:.3f} [{low:.3f}, {high:.3f}] ({level} Clopper-Pearson, n={n})"
+def _held_out_needed(calibration: CopyThreshold | None, options: MemorizationOptions) -> int | None:
+    """The held-out images a calibrated rate's interval needs to bound the threshold from below (None: enough)."""
+    if calibration is None:
+        return None
+    needed = quantile_bound_size(calibration.copy_fpr, (1 - options.confidence) / 2)
+    return needed if len(calibration.held_out) < needed else None
+
+
+def memorization_verdict(rate: ShareEstimate, options: MemorizationOptions, *, held_out_needed: int | None) -> dict:
+    """``outcome``, ``verdict`` and ``next_step`` of a replication rate's interval against the margin: a finding when
+    it lies above ``max_replication``; no finding when it lies below it (equivalence: only possible with a margin
+    above 0); else inconclusive, with what would settle it (``held_out_needed``: the held-out images without which
+    the interval's low end stays 0)."""
+    margin, level, value, low, high = (
+        options.max_replication,
+        f"{100 * options.confidence:g}%",
+        rate.value,
+        rate.low,
+        rate.high,
+    )
+    interval = f"replication rate {value:.3f} [{low:.3f}, {high:.3f}] ({level} {rate.method}, n={rate.n})"
     outcome: Outcome
     if low > margin:
         outcome, next_step = (
@@ -213,6 +267,11 @@ def memorization_verdict(low: float, high: float, value: float, n: int, options:
         outcome = "inconclusive"
         verdict = f"inconclusive: {interval} straddles the accepted {margin:g}"
         next_step = _settling_step(value, margin, options.confidence)
+        if held_out_needed is not None and low <= margin < value:
+            next_step = (
+                f"give at least {held_out_needed} held-out images (--holdout-data): with fewer, the copy threshold "
+                f"at --copy-fpr {options.copy_fpr:g} cannot be bounded from below, so no copy rate can be shown"
+            )
     return {"outcome": outcome, "verdict": verdict, "next_step": next_step}
 
 
