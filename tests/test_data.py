@@ -18,6 +18,7 @@ from hubaudit.data import (
     load_labelled_images,
     mnist,
     mnist_with_property_share,
+    open_image_chunks,
     save_labelled_images,
 )
 from hubaudit.errors import InvalidData
@@ -96,6 +97,30 @@ def test_image_size_resizes_and_mixed_sizes_need_it(tmp_path):
     with pytest.raises(InvalidData, match="different sizes"):
         load_labelled_images(str(tmp_path))
     assert load_labelled_images(str(tmp_path), image_size=4).images.shape == (2, 4, 4, 1)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_image_chunks_read_the_whole_loaders_images_in_order_and_fetch_by_index(tmp_path, channels):
+    path = save_labelled_images(random_images(n=7, channels=channels), tmp_path / "data.parquet")
+    for source in (str(path), "builtin:mnist"):
+        whole = load_labelled_images(source, columns=[], image_size=6).images
+        chunks = open_image_chunks(source, image_size=6, channels=channels)
+        assert len(chunks) == len(whole)
+        read = list(chunks.chunks(3))
+        assert [len(chunk) for chunk in read[:2]] == [3, 3]
+        expected = whole if whole.shape[-1] == channels else np.repeat(whole, 3, axis=-1)  # grey digits as RGB
+        np.testing.assert_array_equal(np.concatenate(read), expected)
+        np.testing.assert_array_equal(chunks.fetch([5, 0, 5]), expected[[5, 0, 5]])
+
+
+@pytest.mark.parametrize(
+    ("source", "image_column", "message"),
+    [("absent.parquet", "image", "no such file or folder"), ("data.parquet", "picture", "no image column 'picture'")],
+)
+def test_image_chunks_of_a_bad_source_are_one_invalid_data_line(tmp_path, source, image_column, message):
+    save_labelled_images(random_images(), tmp_path / "data.parquet")
+    with pytest.raises(InvalidData, match=message):
+        open_image_chunks(str(tmp_path / source), image_size=8, channels=1, image_column=image_column)
 
 
 def test_missing_path_is_invalid_data(tmp_path):

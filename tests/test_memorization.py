@@ -5,6 +5,7 @@ digits."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from hubaudit.audit.memorization.nearest import (
     tiled_distances,
 )
 from hubaudit.cli import main
+from hubaudit.data import ImageChunks, LabelledImages, open_image_chunks, save_labelled_images
 from memorization_suite import suite_files, suite_model
 
 
@@ -59,10 +61,38 @@ def test_tiles_are_at_least_32_pixels_and_at_most_4_per_side(side, grid):
 
 def test_streaming_search_equals_the_full_distance_matrix(random_images):
     queries, references = tile_features(random_images[:7]), random_images[7:]
-    found = nearest_neighbours(queries, references, tile_features, k=4, chunk=5, query_block=3)
+    found = nearest_neighbours(queries, ImageChunks.from_array(references), tile_features, k=4, chunk=5, query_block=3)
     full = tiled_distances(queries, tile_features(references))
     np.testing.assert_array_equal(found.indices, np.argsort(full, axis=1, kind="stable")[:, :4])
     np.testing.assert_allclose(found.distances, np.sort(full, axis=1)[:, :4], rtol=1e-6)
+
+
+def peak_search_memory(queries, references: ImageChunks, chunk: int):
+    """(neighbours, peak bytes allocated) of the search of ``references`` read ``chunk`` images at a time."""
+    tracemalloc.start()
+    try:
+        found = nearest_neighbours(queries, references, tile_features, k=3, chunk=chunk)
+        return found, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_search_read_from_a_parquet_file_is_flat_in_memory_and_equals_the_whole_array_search(tmp_path):
+    rng = np.random.default_rng(3)
+    training = rng.integers(0, 256, (1600, 16, 16, 1), dtype=np.uint8)
+    queries = tile_features(rng.integers(0, 256, (20, 16, 16, 1), dtype=np.uint8))
+    peaks = []
+    for n in (400, 1600):
+        path = save_labelled_images(LabelledImages(training[:n], {}, "test"), tmp_path / f"training-{n}.parquet")
+        chunks = open_image_chunks(str(path), image_size=16, channels=1)
+        assert len(chunks) == n
+        found, peak = peak_search_memory(queries, chunks, chunk=100)
+        whole = nearest_neighbours(queries, ImageChunks.from_array(training[:n]), tile_features, k=3, chunk=n)
+        np.testing.assert_array_equal(found.indices, whole.indices)
+        np.testing.assert_array_equal(found.distances, whole.distances)
+        peaks.append(peak)
+    assert peaks[1] < 1.25 * peaks[0], peaks  # 4x the images: the peak stays that of one chunk
+    assert peaks[1] < training.size * 4  # below the float32 pixels of the whole 1600 a whole-array search holds
 
 
 def test_relative_criterion_flags_near_copies_and_not_fresh_images(random_images):
@@ -70,14 +100,16 @@ def test_relative_criterion_flags_near_copies_and_not_fresh_images(random_images
     noise = np.random.default_rng(1).integers(-3, 4, training[:5].shape)
     near_copies = np.clip(training[:5].astype(int) + noise, 0, 255).astype(np.uint8)
     samples = np.concatenate([near_copies, random_images[30:]])
-    neighbours = nearest_neighbours(tile_features(samples), training, tile_features, k=50)
+    neighbours = nearest_neighbours(tile_features(samples), ImageChunks.from_array(training), tile_features, k=50)
     copies = relative_distances(neighbours) < 1 / 3
     assert copies.tolist() == [True] * 5 + [False] * 10
     assert neighbours.indices[:5, 0].tolist() == [0, 1, 2, 3, 4]
 
 
 def nearest_training_distance(images: np.ndarray, training: np.ndarray) -> np.ndarray:
-    return nearest_neighbours(tile_features(images), training, tile_features, k=1).distances[:, 0]
+    return nearest_neighbours(tile_features(images), ImageChunks.from_array(training), tile_features, k=1).distances[
+        :, 0
+    ]
 
 
 def test_calibrated_threshold_is_the_kth_smallest_held_out_distance():

@@ -1,12 +1,13 @@
 """Load labelled images from the Hub, local folders, Parquet files or builtins; save them as Parquet.
 
-Every loader returns a :class:`LabelledImages`; every failure is one :class:`InvalidData` line.
+Every loader returns a :class:`LabelledImages` (or, read a chunk at a time, :class:`ImageChunks`); every failure is
+one :class:`InvalidData` line.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,13 +63,70 @@ def load_labelled_images(
         data = _select_columns(data, columns)
         data = data.subset(np.arange(min(limit, len(data)))) if limit is not None else data
         return data.resized(image_size) if image_size is not None else data
-    with _quiet_datasets():
-        dataset = _open_dataset(source, split=split)
-    if dataset.num_rows == 0:
-        raise InvalidData(f"{source}: split {split!r} has no records")
+    dataset = _open_records(source, split=split)
     if limit is not None:
         dataset = dataset.select(range(min(limit, dataset.num_rows)))
     return _to_labelled(dataset, source, image_column=image_column, columns=columns, image_size=image_size)
+
+
+class ImageChunks:
+    """The images of a source read a chunk at a time (``uint8 [c, H, W, C]``), in the order
+    :func:`load_labelled_images` reads them, with the record count known up front: memory is one chunk, however
+    many records the source holds. Open one with :func:`open_image_chunks` (a source) or :meth:`from_array`."""
+
+    def __init__(self, source: str, count: int, read: Callable[[Sequence[int]], np.ndarray]) -> None:
+        self.source, self._count, self._read = source, count, read
+
+    @classmethod
+    def from_array(cls, images: np.ndarray, source: str = "array") -> ImageChunks:
+        """Chunks of images already in memory (``uint8 [N, H, W, C]``)."""
+        return cls(source, len(images), lambda indices: images[np.asarray(indices, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return self._count
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        """The images ``size`` records at a time (the last chunk may be smaller)."""
+        for start in range(0, self._count, size):
+            yield self._read(range(start, min(start + size, self._count)))
+
+    def fetch(self, indices: Sequence[int]) -> np.ndarray:
+        """The images of the records at ``indices`` (positions in the source), ``uint8 [len(indices), H, W, C]``."""
+        return self._read(indices)
+
+
+def open_image_chunks(
+    source: str,
+    *,
+    image_size: int,
+    channels: int,
+    image_column: str = "image",
+    split: str = "train",
+    allow_local: bool = True,
+) -> ImageChunks:
+    """The images of ``source`` (as :func:`load_labelled_images` takes it) as :class:`ImageChunks`, resized to
+    ``image_size x image_size`` with ``channels`` channels (1: grey, 3: RGB); a Parquet, ``save_to_disk`` or Hub
+    data set is memory-mapped, so only the chunk read is decoded.
+
+    Raises: as :func:`load_labelled_images` (one :class:`InvalidData` line), also for ``channels`` not 1 or 3.
+    """
+    if channels not in (1, 3):
+        raise InvalidData(f"images have 1 (grey) or 3 (RGB) channels, got {channels}")
+    if image_size < 1:
+        raise InvalidData(f"image size must be at least 1 pixel, got {image_size}")
+    mode = "L" if channels == 1 else "RGB"
+    _refuse_local(source, allow_local)
+    if source.startswith(BUILTIN_PREFIX):
+        images = load_builtin(source, split=split).images
+        pil_images, count = lambda indices: [_to_pil(images[i]) for i in indices], len(images)
+    else:
+        dataset = _open_records(source, split=split)
+        _require_column(dataset, source, image_column)
+        dataset = dataset.select_columns([image_column])
+        pil_images, count = lambda indices: dataset.select(indices)[image_column], dataset.num_rows
+    return ImageChunks(
+        source, count, lambda indices: _decode_images(pil_images(indices), source, image_size=image_size, mode=mode)
+    )
 
 
 def load_text_column(source: str, column: str, *, split: str = "train", allow_local: bool = True) -> list[str] | None:
@@ -110,7 +168,7 @@ def save_labelled_images(data: LabelledImages, path: str | Path, *, image_column
     features = datasets.Features(
         {image_column: datasets.Image(), **{name: datasets.Value("int64") for name in data.columns}}
     )
-    pil_images = [Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image) for image in data.images]
+    pil_images = [_to_pil(image) for image in data.images]
     table = {image_column: pil_images, **{name: data.column(name).tolist() for name in data.columns}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with _quiet_datasets():
@@ -128,6 +186,23 @@ def _quiet_datasets() -> Iterator[None]:
     finally:
         if was_enabled:
             datasets.enable_progress_bars()
+
+
+def _open_records(source: str, *, split: str) -> datasets.Dataset:
+    """:func:`_open_dataset`, refusing a split without records."""
+    with _quiet_datasets():
+        dataset = _open_dataset(source, split=split)
+    if dataset.num_rows == 0:
+        raise InvalidData(f"{source}: split {split!r} has no records")
+    return dataset
+
+
+def _require_column(dataset: datasets.Dataset, source: str, image_column: str) -> None:
+    """Raise :class:`InvalidData` when ``dataset`` has no column ``image_column``."""
+    if image_column not in dataset.column_names:
+        raise InvalidData(
+            f"{source} has no image column {image_column!r} (columns: {', '.join(dataset.column_names)})"
+        )
 
 
 def _open_dataset(source: str, *, split: str) -> datasets.Dataset:
@@ -195,10 +270,7 @@ def _to_labelled(
     image_size: int | None,
 ) -> LabelledImages:
     """Decode the image column and the integer columns of ``dataset``."""
-    if image_column not in dataset.column_names:
-        raise InvalidData(
-            f"{source} has no image column {image_column!r} (columns: {', '.join(dataset.column_names)})"
-        )
+    _require_column(dataset, source, image_column)
     label_columns = [name for name in dataset.column_names if name != image_column]
     if columns is None:
         columns = [name for name in label_columns if _is_integer_feature(dataset.features[name])]
@@ -212,10 +284,13 @@ def _to_labelled(
     return LabelledImages(images, values, source)
 
 
-def _decode_images(pil_images: list[Image.Image], source: str, *, image_size: int | None) -> np.ndarray:
-    """PIL images -> ``uint8 [N, H, W, C]``: grey (C=1) when every image is grey, RGB (C=3) otherwise."""
-    grey = all(image.mode in ("L", "1", "I", "I;16") for image in pil_images)
-    mode = "L" if grey else "RGB"
+def _decode_images(
+    pil_images: list[Image.Image], source: str, *, image_size: int | None, mode: str | None = None
+) -> np.ndarray:
+    """PIL images -> ``uint8 [N, H, W, C]`` in PIL ``mode`` ("L": C=1, "RGB": C=3); by default grey when every
+    image is grey, RGB otherwise."""
+    if mode is None:
+        mode = "L" if all(image.mode in ("L", "1", "I", "I;16") for image in pil_images) else "RGB"
     arrays = [np.asarray(image.convert(mode)).reshape(image.height, image.width, -1) for image in pil_images]
     if image_size is not None:
         arrays = [resize_image(array, image_size) for array in arrays]
@@ -225,6 +300,11 @@ def _decode_images(pil_images: list[Image.Image], source: str, *, image_size: in
             f"{source}: images have different sizes {sorted(shapes)[:3]}...; pass an image size to resize them"
         )
     return np.stack(arrays)
+
+
+def _to_pil(image: np.ndarray) -> Image.Image:
+    """One ``uint8 [H, W, C]`` image (C = 1 or 3) as a PIL image."""
+    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
 def _select_columns(data: LabelledImages, columns: list[str] | None) -> LabelledImages:

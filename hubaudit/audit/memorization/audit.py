@@ -27,6 +27,7 @@ import numpy as np
 from hubaudit.audit.memorization.nearest import (
     MIN_TILE_SIDE,
     NEIGHBOURS,
+    TRAINING_CHUNK,
     Features,
     grid_side,
     nearest_neighbours,
@@ -35,7 +36,7 @@ from hubaudit.audit.memorization.nearest import (
 )
 from hubaudit.audit.memorization.options import MemorizationOptions
 from hubaudit.audit.sampled import SampledModel
-from hubaudit.data import LabelledImages, load_labelled_images
+from hubaudit.data import ImageChunks, load_labelled_images, open_image_chunks
 from hubaudit.errors import InvalidMemorizationOptions
 from hubaudit.sampling.store import encode_png
 from hubaudit.stats import ShareEstimate, clopper_pearson_interval
@@ -69,8 +70,8 @@ class Replication:
     copies: np.ndarray
 
 
-def replication(sample_features: Features, references: np.ndarray, featurise, *, threshold: float) -> Replication:
-    """Search ``references`` (``uint8 [R, H, W, C]``) for each sample's nearest and apply the criterion."""
+def replication(sample_features: Features, references: ImageChunks, featurise, *, threshold: float) -> Replication:
+    """Search ``references`` (read a chunk at a time) for each sample's nearest and apply the criterion."""
     neighbours = nearest_neighbours(sample_features, references, featurise, k=NEIGHBOURS)
     relative = relative_distances(neighbours)
     return Replication(neighbours.distances[:, 0], neighbours.indices[:, 0], relative, relative < threshold)
@@ -159,10 +160,9 @@ def memorization_section(
     ``featurise`` maps ``uint8 [N, H, W, C]`` images to features (default: the tiled pixel features); ``space``
     names it in the report."""
     conditions, images = _samples(sampled)
-    side = images.shape[1]
-    training = _read(options.training_data, side, sampled.options.allow_local)
+    training = _read(options.training_data, images, sampled.options.allow_local)
     sample_features = featurise(images)
-    found = replication(sample_features, training.images, featurise, threshold=options.threshold)
+    found = replication(sample_features, training, featurise, threshold=options.threshold)
     relative_copies = found.copies
     relative_words = (
         f"Carlini et al.'s relative criterion (uncalibrated): relative distance (nearest / (0.5 x mean of the "
@@ -170,9 +170,9 @@ def memorization_section(
     )
     calibration = None
     if options.holdout_data is not None:
-        held_out = _read(options.holdout_data, side, sampled.options.allow_local)
-        held_out_nearest = nearest_neighbours(featurise(held_out.images), training.images, featurise, k=1)
-        calibration = CopyThreshold.fit(held_out_nearest.distances[:, 0], options.copy_fpr)
+        held_out = _read(options.holdout_data, images, sampled.options.allow_local)
+        held_out_nearest = _nearest_of_chunks(held_out, training, featurise)
+        calibration = CopyThreshold.fit(held_out_nearest, options.copy_fpr)
         found = replace(found, copies=calibration.copies(found.nearest))
     if calibration is None:
         rate = clopper_pearson_interval(int(found.copies.sum()), len(images), confidence=options.confidence)
@@ -198,10 +198,10 @@ def memorization_section(
         "distinct_training_images": int(len(np.unique(found.nearest_index[found.copies]))),
         "distances": {"training": _quantiles(found.nearest), "training_relative": _quantiles(found.relative)},
         "max_replication": options.max_replication,
-        "top_pairs": _top_pairs(conditions, images, training.images, found, calibrated=calibration is not None),
+        "top_pairs": _top_pairs(conditions, images, training, found, calibrated=calibration is not None),
     }
     if calibration is not None:
-        baseline = replication(sample_features, held_out.images, featurise, threshold=options.threshold)
+        baseline = replication(sample_features, held_out, featurise, threshold=options.threshold)
         section["holdout_data"] = options.holdout_data
         section["n_held_out"] = len(held_out)
         section["copy_threshold"] = {
@@ -337,9 +337,21 @@ def _samples(sampled: SampledModel) -> tuple[list[tuple[object, int]], np.ndarra
     return names, np.concatenate(images)
 
 
-def _read(source: str, side: int, allow_local: bool) -> LabelledImages:
-    """The images of ``source`` at the samples' size (no columns kept)."""
-    return load_labelled_images(source, columns=[], image_size=side, allow_local=allow_local)
+def _read(source: str, samples: np.ndarray, allow_local: bool) -> ImageChunks:
+    """The images of ``source`` at the size and channels of ``samples`` (``uint8 [N, H, W, C]``), read a chunk at a
+    time."""
+    return open_image_chunks(source, image_size=samples.shape[1], channels=samples.shape[-1], allow_local=allow_local)
+
+
+def _nearest_of_chunks(queries: ImageChunks, references: ImageChunks, featurise) -> np.ndarray:
+    """``float [len(queries)]``: each query image's distance to its nearest reference, the queries read
+    :data:`~hubaudit.audit.memorization.nearest.TRAINING_CHUNK` at a time."""
+    return np.concatenate(
+        [
+            nearest_neighbours(featurise(chunk), references, featurise, k=1).distances[:, 0]
+            for chunk in queries.chunks(TRAINING_CHUNK)
+        ]
+    )
 
 
 def _distance_words(space: str, grid: int) -> str:
@@ -358,22 +370,24 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 def _top_pairs(
     conditions: list[tuple[object, int]],
     images: np.ndarray,
-    training: np.ndarray,
+    training: ImageChunks,
     found: Replication,
     *,
     calibrated: bool,
 ) -> list[dict]:
     """The :data:`TOP_PAIRS` samples nearest their training image (the distance when ``calibrated``, else the
     relative distance), each with that image (PNG thumbnails, base64, so that the report renders without the
-    data)."""
+    data); only the training images shown are read."""
 
     def thumbnail(image: np.ndarray) -> str:
         repeat = max(1, THUMBNAIL_SIDE // max(image.shape[:2]))
         scaled = image.repeat(repeat, 0).repeat(repeat, 1) if max(image.shape[:2]) <= THUMBNAIL_SIDE else image
         return base64.b64encode(encode_png(scaled)).decode("ascii")
 
+    shown = np.argsort(found.nearest if calibrated else found.relative, kind="stable")[:TOP_PAIRS]
+    training_images = training.fetch([int(found.nearest_index[position]) for position in shown])
     pairs = []
-    for position in np.argsort(found.nearest if calibrated else found.relative, kind="stable")[:TOP_PAIRS]:
+    for position, training_image in zip(shown, training_images, strict=True):
         condition, index = conditions[position]
         training_index = int(found.nearest_index[position])
         pairs.append(
@@ -385,7 +399,7 @@ def _top_pairs(
                 "relative_distance": float(found.relative[position]),
                 "copy": bool(found.copies[position]),
                 "sample_png": thumbnail(images[position]),
-                "training_png": thumbnail(training[training_index]),
+                "training_png": thumbnail(training_image),
             }
         )
     return pairs

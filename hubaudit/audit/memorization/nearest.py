@@ -13,17 +13,22 @@ compares its 32-pixel CIFAR-10 images whole (one tile): ``g`` is the number of t
 128 pixels up, one tile below 64). The max over tiles means that a sample which matches a training image in one
 tile only (a shared background, a logo) is not near it. An embedding space is the case of one tile of unit vectors.
 
-Search: the training images come in chunks; for each chunk the sample-by-chunk distance matrix is computed tile by
-tile (a running max, ``[queries, chunk]`` float32) and merged into each sample's running top-k, so memory is flat in
-the training-set size (about ``query_block x chunk x 12`` bytes plus the features of one chunk).
+Search: the training images are read from their source in chunks (:class:`~hubaudit.data.ImageChunks`: a
+memory-mapped data set decoded one chunk at a time); for each chunk the sample-by-chunk distance matrix is computed
+tile by tile (a running max, ``[queries, chunk]`` float32) and merged into each sample's running top-k, so memory is
+flat in the training-set size (one chunk's images and features plus about ``query_block x chunk x 12`` bytes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # numpy only at run time
+    from hubaudit.data import ImageChunks
 
 TILES_PER_SIDE = 4
 """Most tiles along each side: 16 tiles, as Carlini et al. cut their 512-pixel images."""
@@ -86,26 +91,29 @@ class Neighbours:
 
 def nearest_neighbours(
     queries: Features,
-    reference_images: np.ndarray,
+    references: ImageChunks,
     featurise: Callable[[np.ndarray], Features],
     *,
     k: int,
     chunk: int = TRAINING_CHUNK,
     query_block: int = QUERY_BLOCK,
 ) -> Neighbours:
-    """The ``k`` nearest of ``reference_images`` (``[R, ...]``, featurised ``chunk`` at a time) to each query.
+    """The ``k`` nearest of the ``R`` ``references`` (read and featurised ``chunk`` at a time) to each query.
 
-    Memory stays flat in ``R``: one chunk's features and one ``[query_block, chunk]`` distance block at a time,
+    Memory stays flat in ``R``: one chunk's images and features and one ``[query_block, chunk]`` distance block at a time,
     merged into a running top-k per query. ``k`` is capped at ``R``.
     """
-    n_queries, k = len(queries[0]), min(k, len(reference_images))
+    n_queries, k = len(queries[0]), min(k, len(references))
     best_distances = np.full((n_queries, k), np.inf, dtype=np.float32)
     best_indices = np.zeros((n_queries, k), dtype=np.int64)
-    for offset, references in _chunks(reference_images, featurise, chunk):
-        chunk_indices = np.arange(offset, offset + len(references[0]))
+    offset = 0
+    for images in references.chunks(chunk):
+        features = featurise(images)
+        chunk_indices = np.arange(offset, offset + len(images))
+        offset += len(images)
         for start in range(0, n_queries, query_block):
             block = slice(start, start + query_block)
-            distances = tiled_distances([tile[block] for tile in queries], references)
+            distances = tiled_distances([tile[block] for tile in queries], features)
             merged_distances = np.concatenate([best_distances[block], distances], axis=1)
             merged_indices = np.concatenate(
                 [best_indices[block], np.broadcast_to(chunk_indices, distances.shape)], axis=1
@@ -115,13 +123,6 @@ def nearest_neighbours(
             best_indices[block] = np.take_along_axis(merged_indices, kept, axis=1)
     order = np.argsort(best_distances, axis=1, kind="stable")
     return Neighbours(np.take_along_axis(best_distances, order, 1), np.take_along_axis(best_indices, order, 1))
-
-
-def _chunks(
-    images: np.ndarray, featurise: Callable[[np.ndarray], Features], chunk: int
-) -> Iterator[tuple[int, Features]]:
-    for offset in range(0, len(images), chunk):
-        yield offset, featurise(images[offset : offset + chunk])
 
 
 NEIGHBOURS = 50
