@@ -221,12 +221,11 @@ def signature_refusal(pipeline_class: type) -> str | None:
     if VIDEO_OUTPUT in parameters:
         return f"its call draws videos ({VIDEO_OUTPUT}), and hubaudit audits images"
     controlled = bool(CONTROL_CONDITIONING.intersection(parameters))  # then its image is a control image
-    optional = not controlled and _registered_text_to_image(pipeline_class)
-    inputs = [
-        key
-        for key in IMAGE_INPUTS
-        if key in parameters and not (optional and key in REFERENCE_INPUTS and parameters[key].default is None)
-    ]
+    inputs = [key for key in IMAGE_INPUTS if key in parameters]
+    references = [key for key in inputs if key in REFERENCE_INPUTS and parameters[key].default is None]
+    # asked only of a pipeline with an optional reference input: importing diffusers' mapping takes seconds
+    if references and not controlled and _registered_text_to_image(pipeline_class):
+        inputs = [key for key in inputs if key not in references]
     if inputs and controlled:
         return f"its call needs a control image ({', '.join(inputs)}) to steer the model, which a scan cannot give"
     if inputs:

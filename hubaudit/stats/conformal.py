@@ -14,6 +14,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from hubaudit.errors import TooFewSamples
+
 _ROUNDING = 1e-9
 """Slack for ``alpha (m + 1)`` computed in floating point (0.01 x 100 must give rank 1)."""
 
@@ -30,10 +32,10 @@ def lower_rank(m: int, alpha: float) -> int:
 
 def lower_threshold(scores: np.ndarray, alpha: float) -> tuple[float, int]:
     """(threshold, rank): the ``lower_rank``-th smallest of ``scores`` (``float [m]``). A fresh exchangeable score
-    lies strictly below it with probability at most ``alpha``. Raises ValueError when the rank is 0."""
+    lies strictly below it with probability at most ``alpha``. Raises TooFewSamples when the rank is 0."""
     rank = lower_rank(len(scores), alpha)
     if rank < 1:
-        raise ValueError(
+        raise TooFewSamples(
             f"{len(scores)} scores cannot calibrate a threshold at {alpha:g}: need {calibration_size(alpha)}"
         )
     return float(np.partition(np.asarray(scores, dtype=float), rank - 1)[rank - 1]), rank
