@@ -35,7 +35,7 @@ from hubaudit.declarations import (  # noqa: F401 (SCAN_OPTIONS: the declaration
 )
 from hubaudit.declarations.signature import api_values
 from hubaudit.declarations.values import canonical, table_value
-from hubaudit.files import writable_folder
+from hubaudit.files import writable_folder, write_atomically, writing
 from hubaudit.hub import hub_errors, parse_model_reference, resolve_reference  # noqa: F401 (the Space's reference checks)
 from hubaudit.report.card_section import PublishRecord
 from hubaudit.report.json_report import report_file, report_text
@@ -385,7 +385,6 @@ def poison(data, *, sensitive, label, alpha, out_path, method, n, delta, seed) -
     from hubaudit.attacks import poison_labelled_images
     from hubaudit.data import load_labelled_images, save_labelled_images
     from hubaudit.errors import InvalidData
-    from hubaudit.files import write_atomically
 
     out_path = Path(out_path)
     if out_path.suffix != ".parquet":
@@ -663,7 +662,6 @@ def gold_labels(target, *, attribute, n, values) -> list[tuple[object, GoldLabel
 
 def save_png(image, path: str | Path) -> Path:
     """Write ``uint8 [H, W, C]`` ``image`` to the PNG file ``path``."""
-    from hubaudit.files import write_atomically, writing
     from hubaudit.sampling.store import encode_png
 
     path = Path(path)
@@ -825,5 +823,6 @@ def membership(model, **keywords) -> dict:
     request = MembershipRequest(**{name: values[name] for name in MembershipRequest.__dataclass_fields__})
     result = run_membership(request)
     if out_path is not None:
-        Path(out_path).write_text(json.dumps(result, indent=1) + "\n")
+        with writing(out_path):
+            write_atomically(Path(out_path), (json.dumps(result, indent=1) + "\n").encode())
     return result

@@ -623,25 +623,27 @@ def _run_config_init(args: argparse.Namespace) -> int:
 
 
 def _add_membership_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    _add_declared_verb(
+        subparsers,
         "membership",
+        MembershipSettings,
+        _run_membership,
         help="was an image in the model's training set? white-box attacks, calibrated on non-members",
         description="Score each candidate image with white-box membership attacks on the model's denoiser (pia: "
-        "proximal initialization; loss: the denoising loss), flag those above a threshold calibrated on "
-        "--non-members at --fpr, and print per attack the threshold, the flagged count and a bound on the share of "
-        "members among them. A flag is evidence of membership at the stated FPR; no flag is not evidence of "
-        "non-membership.",
+        "proximal initialization; loss: the denoising loss; secmi: the t-error after DDIM inversion), flag those "
+        "above a threshold calibrated on --non-members at --fpr, and print per attack the threshold, the flagged "
+        "count and a bound on the share of members among them. A flag is evidence of membership at the stated FPR; "
+        "no flag is not evidence of non-membership.",
     )
-    add_declared_arguments(parser, MembershipSettings)
-    parser.add_argument("--quiet", action="store_true", help="no progress or library log lines")
-    parser.set_defaults(handler=_run_membership)
 
 
 def _run_membership(args: argparse.Namespace) -> int:
     from hubaudit.api import membership
     from hubaudit.report import membership_lines
 
-    result = membership(**given_options(args, MembershipSettings))
+    options = given_options(args, MembershipSettings)
+    options.pop("quiet", None)  # main() applies it
+    result = membership(**options)
     print("\n".join(membership_lines(result)))
     return 0
 

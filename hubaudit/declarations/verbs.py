@@ -352,13 +352,16 @@ class MembershipSettings:
     fpr: float = option(0.01, help="false-positive rate the thresholds are calibrated to on the non-members", group="")
     loss_timesteps: Sequence[int] = option(
         (50, 100, 200),
-        help="timesteps (of the scheduler's training steps) the loss attack averages over",
+        help="timesteps (of the scheduler's training steps) the loss attack averages over: small t, where a "
+        "memorized image is denoised best",
         group="",
         metavar="T1,T2,...",
         argparse={"action": "store", "type": channel_widths},
         to_words=_comma_words("--loss-timesteps"),
     )
-    pia_timestep: int = option(200, help="the timestep the proximal initialization attack queries", group="")
+    pia_timestep: int = option(
+        200, help="the timestep the proximal initialization attack queries (Kong et al.'s for DDPMs)", group=""
+    )
     class_column: str | None = option(
         None, help="a class-conditional model: the column with each image's class", group="", metavar="NAME"
     )
@@ -382,3 +385,4 @@ class MembershipSettings:
         None, help="Hub token (default: HF_TOKEN or the stored login)", group="", scope=API_ONLY
     )
     allow_local: bool = option(True, help="accept local folders as models and data", group="", scope=API_ONLY)
+    quiet: bool = option(False, help="no progress or library log lines", group="", scope=CLI_ONLY)

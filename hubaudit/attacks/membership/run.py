@@ -21,25 +21,26 @@ MEMBERSHIP_SCHEMA_VERSION = "1.0"
 
 @dataclass(frozen=True)
 class MembershipRequest:
-    """What ``hubaudit membership`` is asked (the fields :class:`hubaudit.declarations.MembershipSettings` declares)."""
+    """What ``hubaudit membership`` is asked: the fields :class:`hubaudit.declarations.MembershipSettings` declares,
+    with their defaults there (:func:`hubaudit.api.membership` fills every one)."""
 
     model: str
     candidates: str
     non_members: str | None
-    attacks: tuple[str, ...] = ATTACKS
-    fpr: float = 0.01
-    loss_timesteps: tuple[int, ...] = (50, 100, 200)
-    pia_timestep: int = 200
-    class_column: str | None = None
-    caption_column: str | None = None
-    image_column: str = "image"
-    limit: int | None = None
-    seed: int = 0
-    batch_size: int = 32
-    confidence: float = 0.95
-    device: str = "cpu"
-    token: str | None = None
-    allow_local: bool = True
+    attacks: tuple[str, ...]
+    fpr: float
+    loss_timesteps: tuple[int, ...]
+    pia_timestep: int
+    class_column: str | None
+    caption_column: str | None
+    image_column: str
+    limit: int | None
+    seed: int
+    batch_size: int
+    confidence: float
+    device: str
+    token: str | None
+    allow_local: bool
 
     def __post_init__(self) -> None:  # paths, and repeated options given as lists, in the form the run reads
         for name in ("candidates", "non_members"):

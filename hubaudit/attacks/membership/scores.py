@@ -25,10 +25,6 @@ from hubaudit.attacks.membership.whitebox import Condition, WhiteBox
 from hubaudit.sampling.noise import sample_generator
 
 ATTACKS = ("pia", "loss", "secmi")
-LOSS_TIMESTEPS = (50, 100, 200)
-"""Default timesteps of the loss attack (of 1,000): small t, where a memorized image is denoised best."""
-PIA_TIMESTEP = 200
-"""Kong et al.'s t for DDPMs (of 1,000)."""
 PIA_NORM = 4
 """Kong et al.'s l_p norm."""
 SECMI_TIMESTEP, SECMI_INTERVAL = 100, 10
@@ -42,12 +38,13 @@ def membership_scores(
     *,
     attack: str,
     set_name: str,
-    seed: int = 0,
-    loss_timesteps: Sequence[int] = LOSS_TIMESTEPS,
-    pia_timestep: int = PIA_TIMESTEP,
-    batch_size: int = 32,
+    seed: int,
+    loss_timesteps: Sequence[int],
+    pia_timestep: int,
+    batch_size: int,
 ) -> np.ndarray:
-    """``float [N]``: the ``attack``'s score of each image (``uint8 [N, H, W, C]``) under its condition."""
+    """``float [N]``: the ``attack``'s score of each image (``uint8 [N, H, W, C]``) under its condition (the
+    settings' defaults are :class:`hubaudit.declarations.MembershipSettings`')."""
     scores = []
     for start in range(0, len(images), batch_size):
         batch = slice(start, start + batch_size)

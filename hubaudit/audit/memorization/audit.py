@@ -96,13 +96,25 @@ class CopyThreshold:
     def copies(self, nearest: np.ndarray) -> np.ndarray:
         return nearest < self.threshold
 
+    @staticmethod
+    def part_error(confidence: float) -> float:
+        """The error each part of :meth:`rate`'s interval may spend: half of ``1 - confidence`` on the threshold's
+        bounds, half on Clopper-Pearson (each then at level ``1 - part_error``)."""
+        return (1 - confidence) / 2
+
+    def bounding_size(self, confidence: float) -> int | None:
+        """The held-out images :meth:`rate` needs to bound the threshold from below at ``confidence`` (its low end
+        is 0 with fewer), or None when it has them."""
+        needed = quantile_bound_size(self.copy_fpr, self.part_error(confidence))
+        return needed if len(self.held_out) < needed else None
+
     def rate(self, nearest: np.ndarray, *, confidence: float) -> ShareEstimate:
         """The replication rate of samples at ``nearest`` (``float [n]``): the share below :attr:`threshold`, with an
         interval for the share below the ``copy_fpr``-quantile ``q`` of fresh images' distances that also carries the
         threshold's own calibration error. Half the error goes to order-statistic bounds ``d_(l) <= q <= d_(u)`` of
         the held-out distances (:func:`~hubaudit.stats.conformal.quantile_rank_bounds`), half to Clopper-Pearson
         bounds on the shares below ``d_(l)`` (low) and at or below ``d_(u)`` (high); a union bound joins them."""
-        error = (1 - confidence) / 2
+        error = self.part_error(confidence)
         ordered, n = np.sort(self.held_out), len(nearest)
         lower, upper = quantile_rank_bounds(len(ordered), self.copy_fpr, error)
         below_low = int(np.sum(nearest < ordered[lower - 1])) if lower >= 1 else 0
@@ -228,30 +240,31 @@ def memorization_section(
             "estimates": "share of samples the criterion calls copies of a held-out image the model never saw",
         }
         section["closer_to_training"] = float(np.mean(found.nearest < baseline.nearest))
-    section.update(memorization_verdict(rate, options, held_out_needed=_held_out_needed(calibration, options)))
+    if calibration is None:
+        settling = {"held_out_needed": None, "clopper_pearson_confidence": options.confidence}
+    else:
+        settling = {
+            "held_out_needed": calibration.bounding_size(options.confidence),
+            "clopper_pearson_confidence": 1 - calibration.part_error(options.confidence),
+        }
+    section.update(memorization_verdict(rate, options, **settling))
     return section
 
 
-def _held_out_needed(calibration: CopyThreshold | None, options: MemorizationOptions) -> int | None:
-    """The held-out images a calibrated rate's interval needs to bound the threshold from below (None: enough)."""
-    if calibration is None:
-        return None
-    needed = quantile_bound_size(calibration.copy_fpr, (1 - options.confidence) / 2)
-    return needed if len(calibration.held_out) < needed else None
-
-
-def memorization_verdict(rate: ShareEstimate, options: MemorizationOptions, *, held_out_needed: int | None) -> dict:
+def memorization_verdict(
+    rate: ShareEstimate,
+    options: MemorizationOptions,
+    *,
+    held_out_needed: int | None,
+    clopper_pearson_confidence: float,
+) -> dict:
     """``outcome``, ``verdict`` and ``next_step`` of a replication rate's interval against the margin: a finding when
     it lies above ``max_replication``; no finding when it lies below it (equivalence: only possible with a margin
     above 0); else inconclusive, with what would settle it (``held_out_needed``: the held-out images without which
-    the interval's low end stays 0)."""
-    margin, level, value, low, high = (
-        options.max_replication,
-        f"{100 * options.confidence:g}%",
-        rate.value,
-        rate.low,
-        rate.high,
-    )
+    the interval's low end stays 0; ``clopper_pearson_confidence``: the level of the interval's Clopper-Pearson
+    part, which sets the samples that would settle it)."""
+    margin, level = options.max_replication, f"{100 * options.confidence:g}%"
+    value, low, high = rate.value, rate.low, rate.high
     interval = f"replication rate {value:.3f} [{low:.3f}, {high:.3f}] ({level} {rate.method}, n={rate.n})"
     outcome: Outcome
     if low > margin:
@@ -266,7 +279,7 @@ def memorization_verdict(rate: ShareEstimate, options: MemorizationOptions, *, h
     else:
         outcome = "inconclusive"
         verdict = f"inconclusive: {interval} straddles the accepted {margin:g}"
-        next_step = _settling_step(value, margin, options.confidence)
+        next_step = _settling_step(value, margin, clopper_pearson_confidence)
         if held_out_needed is not None and low <= margin < value:
             next_step = (
                 f"give at least {held_out_needed} held-out images (--holdout-data): with fewer, the copy threshold "
